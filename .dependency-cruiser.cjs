@@ -1,0 +1,76 @@
+/**
+ * DESIGN.md's dependency direction: app.ts -> features -> (http, jobs, storage, package, db) ->
+ * (shared, config). A feature reaches another only through its index.ts; nothing below features
+ * imports a feature, except `import type` of table rows by db/database.ts.
+ */
+const LOWER = '^src/(http|jobs|storage|package|db|shared|config)/';
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true, dependencyTypesNot: ['type-only'] },
+    },
+    {
+      name: 'lower-layers-do-not-import-features',
+      comment: 'http/, jobs/, storage/, package/, db/, shared/ and config/ never import a feature (db/database.ts may import table types).',
+      severity: 'error',
+      from: { path: LOWER, pathNot: '^src/db/database\\.ts$' },
+      to: { path: '^src/features/' },
+    },
+    {
+      name: 'database-imports-only-table-types',
+      severity: 'error',
+      from: { path: '^src/db/database\\.ts$' },
+      to: { path: '^src/features/', pathNot: '^src/features/[^/]+/[^/]+\\.table\\.ts$' },
+    },
+    {
+      name: 'nothing-imports-app-or-main',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(main|app)\\.ts$' },
+      to: { path: '^src/(main|app)\\.ts$' },
+    },
+    {
+      name: 'features-use-each-other-through-index',
+      comment: 'features/a may import features/b only through features/b/index.ts.',
+      severity: 'error',
+      from: { path: '^src/features/([^/]+)/' },
+      to: { path: '^src/features/([^/]+)/', pathNot: ['^src/features/$1/', '^src/features/[^/]+/index\\.ts$'] },
+    },
+    {
+      name: 'shared-and-config-are-leaves',
+      severity: 'error',
+      from: { path: '^src/(shared|config)/' },
+      to: { path: '^src/', pathNot: '^src/(shared|config)/' },
+    },
+    {
+      name: 'package-is-pure',
+      comment: 'package/ is shared with the CLI: no database, HTTP, storage or jobs.',
+      severity: 'error',
+      from: { path: '^src/package/' },
+      to: { path: '^src/(db|http|storage|jobs|features|cli)/' },
+    },
+    {
+      name: 'services-never-import-fastify',
+      severity: 'error',
+      from: { path: '\\.(service|repository)\\.ts$' },
+      to: { path: 'node_modules/(fastify|@fastify)/' },
+    },
+    {
+      name: 'cli-uses-package-only',
+      comment: 'The developer CLI runs offline on a laptop: it must not pull in the server.',
+      severity: 'error',
+      from: { path: '^src/cli/' },
+      to: { path: '^src/(db|http|storage|jobs|features|app\\.ts|main\\.ts)' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '\\.test\\.ts$' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], extensions: ['.ts', '.js'] },
+  },
+};

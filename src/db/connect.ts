@@ -1,0 +1,53 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { DatabaseConfig } from '../config/index.js';
+import type { Database, Db, Dialect } from './database.js';
+
+export interface PortalDatabase {
+  readonly db: Db;
+  readonly dialect: Dialect;
+  /** Throws when the database does not answer. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const PG_INT8 = 20;
+
+const int8AsNumber = ((oid: number, format?: 'text' | 'binary'): unknown =>
+  oid === PG_INT8 ? (v: string) => Number(v) : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser;
+
+export function openDatabase(config: DatabaseConfig): PortalDatabase {
+  const db = config.dialect === 'sqlite' ? new Kysely<Database>({ dialect: sqliteDialect(config.file) }) : postgres(config.url);
+  return {
+    db,
+    dialect: config.dialect,
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+function sqliteDialect(file: string): SqliteDialect {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const sqlite = new SQLite(file);
+  // WAL lets readers run beside the single writer; FULL sync because a NAS can lose power mid-write.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  return new SqliteDialect({ database: sqlite });
+}
+
+function postgres(url: string): Kysely<Database> {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 10,
+    // int8 (sizes, counts) as JS numbers: every value the portal stores is far below 2^53.
+    types: { getTypeParser: int8AsNumber },
+  });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}

@@ -1,0 +1,10 @@
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_foundation.js';
+
+/**
+ * Every migration, by name, in order. Listed statically (not read from the folder) so the same set
+ * runs from TypeScript sources in tests and from compiled JavaScript in production.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_foundation': m0001,
+};

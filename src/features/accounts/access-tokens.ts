@@ -1,0 +1,124 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { errors as joseErrors, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { errors, type Clock, type Role } from '../../shared/index.js';
+
+export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
+const AUDIENCE = 'mosis-portal';
+const ALG = 'EdDSA';
+
+interface StoredKey {
+  kid: string;
+  created_at: string;
+  private_jwk: JWK;
+}
+
+interface SigningKey {
+  kid: string;
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  publicJwk: JWK;
+}
+
+export interface AccessClaims {
+  userId: string;
+  role: Role;
+}
+
+/**
+ * Signs and verifies the short-lived access JWTs. The Ed25519 key is generated on first start and
+ * kept in DATA_DIR/keys (mode 0600). The newest key signs; every key in the file verifies, so a
+ * rotated-out key keeps its tokens valid until they expire.
+ */
+export class AccessTokens {
+  private constructor(
+    private readonly keys: SigningKey[],
+    private readonly issuer: string,
+    private readonly clock: Clock,
+  ) {}
+
+  static async open(dataDir: string, issuer: string, clock: Clock): Promise<AccessTokens> {
+    const file = path.join(dataDir, 'keys', 'access-token-keys.json');
+    let stored = await readKeys(file);
+    if (stored.length === 0) {
+      stored = [newKey(clock)];
+      await writeKeys(file, stored);
+    }
+    return new AccessTokens(stored.map(toSigningKey).reverse(), issuer, clock);
+  }
+
+  async sign(claims: AccessClaims): Promise<string> {
+    const key = this.keys[0];
+    if (!key) throw new Error('no access-token signing key');
+    const now = Math.floor(this.clock.now().getTime() / 1000);
+    return new SignJWT({ role: claims.role })
+      .setProtectedHeader({ alg: ALG, kid: key.kid, typ: 'JWT' })
+      .setSubject(claims.userId)
+      .setIssuer(this.issuer)
+      .setAudience(AUDIENCE)
+      .setIssuedAt(now)
+      .setNotBefore(now)
+      .setExpirationTime(now + ACCESS_TOKEN_TTL_SECONDS)
+      .setJti(randomUUID())
+      .sign(key.privateKey);
+  }
+
+  /** Returns the claims of a valid token; anything else is a 401 `invalid_token`. */
+  async verify(token: string): Promise<AccessClaims> {
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(
+        token,
+        (header) => {
+          const key = this.keys.find((k) => k.kid === header.kid);
+          if (!key) throw new joseErrors.JWKSNoMatchingKey();
+          return key.publicKey;
+        },
+        // The algorithm is pinned: alg=none and HS256 tricks are refused before any key is used.
+        { algorithms: [ALG], issuer: this.issuer, audience: AUDIENCE, currentDate: this.clock.now(), requiredClaims: ['sub', 'exp', 'iat'] },
+      ));
+    } catch {
+      throw errors.unauthorized('The access token is invalid or expired.');
+    }
+    const role = payload['role'];
+    if (typeof payload.sub !== 'string' || (role !== 'developer' && role !== 'reviewer' && role !== 'admin')) {
+      throw errors.unauthorized('The access token is invalid or expired.');
+    }
+    return { userId: payload.sub, role };
+  }
+
+  /** The public half of every key, for /.well-known/jwks.json. */
+  jwks(): { keys: JWK[] } {
+    return { keys: this.keys.map((k) => k.publicJwk) };
+  }
+}
+
+function newKey(clock: Clock): StoredKey {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  return { kid: randomUUID(), created_at: clock.now().toISOString(), private_jwk: privateKey.export({ format: 'jwk' }) };
+}
+
+function toSigningKey(stored: StoredKey): SigningKey {
+  const privateKey = createPrivateKey({ key: stored.private_jwk as JsonWebKey, format: 'jwk' });
+  const publicKey = createPublicKey(privateKey);
+  const jwk = publicKey.export({ format: 'jwk' }) as JWK;
+  return { kid: stored.kid, privateKey, publicKey, publicJwk: { ...jwk, kid: stored.kid, alg: ALG, use: 'sig' } };
+}
+
+async function readKeys(file: string): Promise<StoredKey[]> {
+  try {
+    const parsed = JSON.parse(await readFile(file, 'utf8')) as { keys?: StoredKey[] };
+    return parsed.keys ?? [];
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new Error(`cannot read the access-token keys at ${file}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+async function writeKeys(file: string, keys: StoredKey[]): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify({ keys }, null, 2), { mode: 0o600, flush: true });
+  await rename(tmp, file);
+}

@@ -1,0 +1,40 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { actorOf, requireActor, type Authenticator } from '../../http/auth.js';
+import { pageSchema } from '../../http/pagination.js';
+import { authenticated, problemResponses } from '../../http/schemas.js';
+import { appIdParams, appResponse, createAppBody, listAppsQuery } from './apps.schemas.js';
+import type { AppsService } from './apps.service.js';
+
+export function appsRoutes(app: FastifyInstance, service: AppsService, auth: Authenticator): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['apps'];
+  const security = authenticated;
+
+  r.get(
+    '/v1/apps',
+    {
+      preHandler: requireActor(auth, 'apps:read'),
+      schema: { tags, security, summary: "The caller's apps", querystring: listAppsQuery, response: { 200: pageSchema(appResponse), ...problemResponses(400, 401, 403) } },
+    },
+    (request) => service.list(actorOf(request), request.query),
+  );
+
+  r.post(
+    '/v1/apps',
+    {
+      preHandler: requireActor(auth, 'apps:write'),
+      schema: { tags, security, summary: 'Register an app', body: createAppBody, response: { 201: appResponse, ...problemResponses(400, 401, 403, 409) } },
+    },
+    async (request, reply) => reply.code(201).send(await service.create(actorOf(request), request.body)),
+  );
+
+  r.get(
+    '/v1/apps/:app_id',
+    {
+      preHandler: requireActor(auth, 'apps:read'),
+      schema: { tags, security, summary: 'One of the caller\'s apps', params: appIdParams, response: { 200: appResponse, ...problemResponses(401, 403, 404) } },
+    },
+    (request) => service.get(actorOf(request), request.params.app_id),
+  );
+}

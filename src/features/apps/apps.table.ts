@@ -1,0 +1,22 @@
+import type { Insertable, Selectable, Updateable } from 'kysely';
+
+/** `draft` until a version is published; the store shows `published` apps only. */
+export type AppStatus = 'draft' | 'published' | 'suspended';
+
+export interface AppsTable {
+  id: string;
+  owner_id: string;
+  /** The manifest `id` every package of this app must carry; unique across the portal. */
+  package_id: string;
+  name: string;
+  summary: string;
+  description: string;
+  category: string | null;
+  status: AppStatus;
+  created_at: string;
+  updated_at: string;
+}
+
+export type App = Selectable<AppsTable>;
+export type NewApp = Insertable<AppsTable>;
+export type AppUpdate = Updateable<AppsTable>;

@@ -1,0 +1,27 @@
+import type { Executor } from '../../db/index.js';
+import type { SigningKey } from './keys.table.js';
+
+export async function insertSigningKey(db: Executor, key: SigningKey): Promise<void> {
+  await db.insertInto('signing_keys').values(key).execute();
+}
+
+export function listSigningKeys(db: Executor, ownerId: string, options: { before?: string; limit: number }): Promise<SigningKey[]> {
+  let query = db.selectFrom('signing_keys').selectAll().where('owner_id', '=', ownerId);
+  if (options.before) query = query.where('id', '<', options.before);
+  return query.orderBy('id', 'desc').limit(options.limit + 1).execute();
+}
+
+export function activeSigningKeys(db: Executor, ownerId: string): Promise<SigningKey[]> {
+  return db.selectFrom('signing_keys').selectAll().where('owner_id', '=', ownerId).where('revoked_at', 'is', null).execute();
+}
+
+export async function revokeSigningKey(db: Executor, ownerId: string, id: string, at: string): Promise<boolean> {
+  const result = await db
+    .updateTable('signing_keys')
+    .set({ revoked_at: at })
+    .where('id', '=', id)
+    .where('owner_id', '=', ownerId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}

@@ -1,0 +1,35 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { actorOf, requireActor, type Authenticator } from '../../http/auth.js';
+import { pageQuery, pageSchema } from '../../http/pagination.js';
+import { authenticated, problemResponses } from '../../http/schemas.js';
+import { createSigningKeyBody, signingKeyParams, signingKeyResponse } from './signing-keys.schemas.js';
+import type { SigningKeysService } from './signing-keys.service.js';
+
+export function signingKeysRoutes(app: FastifyInstance, service: SigningKeysService, auth: Authenticator): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['signing keys'];
+  const guard = requireActor(auth, 'keys:manage');
+
+  r.get(
+    '/v1/signing-keys',
+    { preHandler: guard, schema: { tags, security: authenticated, summary: "The caller's package signing keys", querystring: pageQuery, response: { 200: pageSchema(signingKeyResponse), ...problemResponses(400, 401, 403) } } },
+    (request) => service.list(actorOf(request), request.query),
+  );
+
+  r.post(
+    '/v1/signing-keys',
+    { preHandler: guard, schema: { tags, security: authenticated, summary: 'Register an Ed25519 public key', body: createSigningKeyBody, response: { 201: signingKeyResponse, ...problemResponses(400, 401, 403, 409, 422) } } },
+    async (request, reply) => reply.code(201).send(await service.register(actorOf(request), request.body)),
+  );
+
+  r.delete(
+    '/v1/signing-keys/:id',
+    { preHandler: guard, schema: { tags, security: authenticated, summary: 'Revoke a signing key', params: signingKeyParams, response: { 204: z.undefined().describe('Revoked'), ...problemResponses(401, 403, 404) } } },
+    async (request, reply) => {
+      await service.revoke(actorOf(request), request.params.id);
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,74 @@
+import type { KeyObject } from 'node:crypto';
+import { isUniqueViolation, type Db } from '../../db/index.js';
+import { decodeCursor, toPage, type Page } from '../../http/pagination.js';
+import { fingerprint, KeyFormatError, parsePublicKey, rawPublicKey } from '../../package/keys.js';
+import { errors, type Actor, type Clock, type Ids } from '../../shared/index.js';
+import type { SigningKey } from './keys.table.js';
+import * as repo from './signing-keys.repository.js';
+import type { SigningKeyResponse } from './signing-keys.schemas.js';
+
+export interface SigningKeysDeps {
+  db: Db;
+  clock: Clock;
+  ids: Ids;
+}
+
+export class SigningKeysService {
+  constructor(private readonly deps: SigningKeysDeps) {}
+
+  async register(actor: Actor, input: { name: string; public_key: string }): Promise<SigningKeyResponse> {
+    let key: KeyObject;
+    try {
+      key = parsePublicKey(input.public_key);
+    } catch (err) {
+      if (!(err instanceof KeyFormatError)) throw err;
+      throw errors.invalid('invalid_public_key', `The public key is not usable: ${err.message}.`, [
+        { path: 'body.public_key', message: err.message },
+      ]);
+    }
+    const row: SigningKey = {
+      id: this.deps.ids.id(),
+      owner_id: actor.userId,
+      name: input.name,
+      public_key: rawPublicKey(key).toString('base64'),
+      fingerprint: fingerprint(key),
+      created_at: this.deps.clock.now().toISOString(),
+      revoked_at: null,
+    };
+    try {
+      await repo.insertSigningKey(this.deps.db, row);
+    } catch (err) {
+      if (isUniqueViolation(err)) throw errors.conflict('signing_key_exists', 'This public key is already registered.');
+      throw err;
+    }
+    return toResponse(row);
+  }
+
+  async list(actor: Actor, query: { limit: number; cursor?: string }): Promise<Page<SigningKeyResponse>> {
+    const rows = await repo.listSigningKeys(this.deps.db, actor.userId, { before: decodeCursor(query.cursor), limit: query.limit });
+    return toPage(rows, query.limit, (k) => k.id, toResponse);
+  }
+
+  /** Revoked keys stay listed (with revoked_at) so the developer can see what signed old versions. */
+  async revoke(actor: Actor, id: string): Promise<void> {
+    const revoked = await repo.revokeSigningKey(this.deps.db, actor.userId, id, this.deps.clock.now().toISOString());
+    if (!revoked) throw errors.notFound('signing_key_not_found', 'No active signing key with this id belongs to you.');
+  }
+
+  /** The public keys that may sign packages of this owner's apps. */
+  async activeKeys(ownerId: string): Promise<KeyObject[]> {
+    const rows = await repo.activeSigningKeys(this.deps.db, ownerId);
+    return rows.map((r) => parsePublicKey(r.public_key));
+  }
+}
+
+function toResponse(row: SigningKey): SigningKeyResponse {
+  return {
+    id: row.id,
+    name: row.name,
+    fingerprint: row.fingerprint,
+    public_key: row.public_key,
+    created_at: row.created_at,
+    revoked_at: row.revoked_at,
+  };
+}

@@ -1,0 +1,2 @@
+export { VersionsService } from './versions.service.js';
+export { versionsRoutes } from './versions.routes.js';

@@ -1,0 +1,51 @@
+import type { Executor } from '../../db/index.js';
+import type { NewVersion, Version, VersionStatus } from './versions.table.js';
+
+export async function insertVersion(db: Executor, version: NewVersion): Promise<Version> {
+  return db.insertInto('versions').values(version).returningAll().executeTakeFirstOrThrow();
+}
+
+export function findVersion(db: Executor, appId: string, id: string): Promise<Version | undefined> {
+  return db.selectFrom('versions').selectAll().where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();
+}
+
+export function listVersions(db: Executor, appId: string, options: { status?: VersionStatus; before?: string; limit: number }): Promise<Version[]> {
+  let query = db.selectFrom('versions').selectAll().where('app_id', '=', appId);
+  if (options.status) query = query.where('status', '=', options.status);
+  if (options.before) query = query.where('id', '<', options.before);
+  return query.orderBy('id', 'desc').limit(options.limit + 1).execute();
+}
+
+/** The highest version code that counts (failed uploads do not hold theirs). */
+export async function highestVersionCode(db: Executor, appId: string): Promise<number> {
+  const row = await db
+    .selectFrom('versions')
+    .select((eb) => eb.fn.max('version_code').as('max'))
+    .where('app_id', '=', appId)
+    .where('status', '<>', 'failed')
+    .executeTakeFirst();
+  return Number(row?.max ?? 0);
+}
+
+export async function hasPackage(db: Executor, appId: string, sha256: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('versions')
+    .select('id')
+    .where('app_id', '=', appId)
+    .where('sha256', '=', sha256)
+    .where('status', '<>', 'failed')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Manifest JSON of the latest published version, for permission comparisons. */
+export async function latestPublishedManifest(db: Executor, appId: string): Promise<string | null> {
+  const row = await db
+    .selectFrom('versions')
+    .select('manifest')
+    .where('app_id', '=', appId)
+    .where('status', '=', 'published')
+    .orderBy('version_code', 'desc')
+    .executeTakeFirst();
+  return row?.manifest ?? null;
+}

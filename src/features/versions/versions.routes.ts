@@ -1,0 +1,59 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { actorOf, requireActor, type Authenticator } from '../../http/auth.js';
+import { pageSchema } from '../../http/pagination.js';
+import { authenticated, problemResponses } from '../../http/schemas.js';
+import { uploadStream } from '../../http/upload.js';
+import { appIdParams } from '../apps/index.js';
+import { dryRunResponse, listVersionsQuery, uploadQuery, versionParams, versionResponse } from './versions.schemas.js';
+import type { VersionsService } from './versions.service.js';
+
+export function versionsRoutes(app: FastifyInstance, service: VersionsService, auth: Authenticator, maxPackageBytes: number): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['versions'];
+
+  r.post(
+    '/v1/apps/:app_id/versions',
+    {
+      preHandler: requireActor(auth, 'versions:upload'),
+      schema: {
+        tags,
+        security: authenticated,
+        summary: 'Upload a .mosis package as a new version',
+        description:
+          'Send the file as multipart/form-data field `package` or as a raw application/octet-stream body. ' +
+          'With dry_run=true every check runs and nothing is stored.',
+        params: appIdParams,
+        querystring: uploadQuery,
+        response: { 200: dryRunResponse, 201: versionResponse, ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422, 507) },
+      },
+    },
+    async (request, reply) => {
+      const result = await service.upload(
+        actorOf(request),
+        request.params.app_id,
+        () => uploadStream(request, { field: 'package', maxBytes: maxPackageBytes }),
+        { dryRun: request.query.dry_run },
+      );
+      return reply.code('dry_run' in result ? 200 : 201).send(result);
+    },
+  );
+
+  r.get(
+    '/v1/apps/:app_id/versions',
+    {
+      preHandler: requireActor(auth, 'apps:read'),
+      schema: { tags, security: authenticated, summary: "An app's versions, newest first", params: appIdParams, querystring: listVersionsQuery, response: { 200: pageSchema(versionResponse), ...problemResponses(400, 401, 403, 404) } },
+    },
+    (request) => service.list(actorOf(request), request.params.app_id, request.query),
+  );
+
+  r.get(
+    '/v1/apps/:app_id/versions/:version_id',
+    {
+      preHandler: requireActor(auth, 'apps:read'),
+      schema: { tags, security: authenticated, summary: 'One version', params: versionParams, response: { 200: versionResponse, ...problemResponses(401, 403, 404) } },
+    },
+    (request) => service.get(actorOf(request), request.params.app_id, request.params.version_id),
+  );
+}

@@ -1,0 +1,169 @@
+import type { Readable } from 'node:stream';
+import { isUniqueViolation, type Db } from '../../db/index.js';
+import { decodeCursor, toPage, type Page } from '../../http/pagination.js';
+import { checkPackage, type Finding, type Manifest, type PackageCheckResult, type PackageLimits } from '../../package/index.js';
+import { AppError, errors, type Actor, type Clock, type FieldError, type Ids } from '../../shared/index.js';
+import type { StagedBlob, BlobStore } from '../../storage/index.js';
+import type { App, AppsService } from '../apps/index.js';
+import type { SigningKeysService } from '../keys/index.js';
+import * as repo from './versions.repository.js';
+import type { DryRunResponse, VersionResponse } from './versions.schemas.js';
+import type { Version, VersionStatus } from './versions.table.js';
+
+export interface VersionsDeps {
+  db: Db;
+  clock: Clock;
+  ids: Ids;
+  blobs: BlobStore;
+  apps: AppsService;
+  signingKeys: SigningKeysService;
+  maxPackageBytes: number;
+  packageLimits?: Partial<PackageLimits>;
+}
+
+const versionNotFound = () => errors.notFound('version_not_found', 'No version with this id belongs to this app.');
+
+export class VersionsService {
+  constructor(private readonly deps: VersionsDeps) {}
+
+  /**
+   * Takes a .mosis upload: ownership first (before a byte is read, so nobody fills the disk of
+   * someone else's app), then the body streams to staging while it is hashed and measured, then
+   * the package checks run on the staged file. Only a package that passes is committed to storage
+   * and recorded; a failing one is recorded as `failed` with its findings and its bytes dropped.
+   */
+  async upload(actor: Actor, appId: string, openBody: () => Promise<Readable>, options: { dryRun: boolean }): Promise<VersionResponse | DryRunResponse> {
+    const app = await this.deps.apps.owned(actor, appId);
+    const staged = await this.deps.blobs.stage(await openBody(), { maxBytes: this.deps.maxPackageBytes });
+    try {
+      const result = await checkPackage(staged.path, {
+        allowedKeys: await this.deps.signingKeys.activeKeys(app.owner_id),
+        expectedId: app.package_id,
+        previousManifest: await this.previousManifest(app.id),
+        limits: this.deps.packageLimits,
+      });
+      if (!result.ok || !result.manifest) {
+        if (!options.dryRun) await this.recordFailure(app, staged, result);
+        throw packageInvalid(result.findings);
+      }
+      await this.checkNewVersion(app, staged.sha256, result.manifest);
+      if (options.dryRun) return dryRun(staged, result.manifest, result.findings);
+      await staged.commit();
+      return toVersionResponse(await this.record(app, staged, result.manifest, result.findings));
+    } finally {
+      await staged.discard();
+    }
+  }
+
+  async list(actor: Actor, appId: string, query: { status?: VersionStatus; limit: number; cursor?: string }): Promise<Page<VersionResponse>> {
+    const app = await this.deps.apps.owned(actor, appId);
+    const rows = await repo.listVersions(this.deps.db, app.id, { status: query.status, before: decodeCursor(query.cursor), limit: query.limit });
+    return toPage(rows, query.limit, (v) => v.id, toVersionResponse);
+  }
+
+  async get(actor: Actor, appId: string, versionId: string): Promise<VersionResponse> {
+    const app = await this.deps.apps.owned(actor, appId);
+    const version = await repo.findVersion(this.deps.db, app.id, versionId);
+    if (!version) throw versionNotFound();
+    return toVersionResponse(version);
+  }
+
+  private async previousManifest(appId: string): Promise<Manifest | null> {
+    const json = await repo.latestPublishedManifest(this.deps.db, appId);
+    return json === null ? null : (JSON.parse(json) as Manifest);
+  }
+
+  private async checkNewVersion(app: App, sha256: string, manifest: Manifest): Promise<void> {
+    if (await repo.hasPackage(this.deps.db, app.id, sha256)) {
+      throw errors.conflict('version_exists', 'This exact package was already uploaded for this app.');
+    }
+    const highest = await repo.highestVersionCode(this.deps.db, app.id);
+    if (manifest.version_code <= highest) throw versionCodeNotHigher(manifest.version_code, highest);
+  }
+
+  private async record(app: App, staged: StagedBlob, manifest: Manifest, findings: Finding[]): Promise<Version> {
+    try {
+      return await repo.insertVersion(this.deps.db, {
+        ...this.row(app, staged, findings, 'pending_review'),
+        version: manifest.version,
+        version_code: manifest.version_code,
+        permissions: JSON.stringify(manifest.permissions),
+        manifest: JSON.stringify(manifest),
+      });
+    } catch (err) {
+      // Two uploads raced for one version code; the unique index let only one in.
+      if (isUniqueViolation(err)) throw versionCodeNotHigher(manifest.version_code, manifest.version_code);
+      throw err;
+    }
+  }
+
+  /** A failed version keeps what could be read of it, so the developer can see why it failed. */
+  private async recordFailure(app: App, staged: StagedBlob, result: PackageCheckResult): Promise<void> {
+    const m = result.manifest;
+    await repo.insertVersion(this.deps.db, {
+      ...this.row(app, staged, result.findings, 'failed'),
+      version: m?.version ?? '',
+      version_code: m?.version_code ?? 0,
+      permissions: JSON.stringify(m?.permissions ?? []),
+      manifest: JSON.stringify(m ?? {}),
+    });
+  }
+
+  private row(app: App, staged: StagedBlob, findings: Finding[], status: VersionStatus) {
+    return {
+      id: this.deps.ids.id(),
+      app_id: app.id,
+      status,
+      sha256: staged.sha256,
+      size: staged.size,
+      checks: JSON.stringify(findings),
+      release_notes: null,
+      channel: null,
+      rollout_percent: null,
+      created_at: this.deps.clock.now().toISOString(),
+      published_at: null,
+    };
+  }
+}
+
+function packageInvalid(findings: Finding[]): AppError {
+  const blocking = findings.filter((f) => f.severity === 'error');
+  const fieldErrors: FieldError[] = findings.map((f) => ({ path: f.file ?? 'package', ...f }));
+  return errors.invalid('package_invalid', `The package failed ${blocking.length} blocking check${blocking.length === 1 ? '' : 's'}.`, fieldErrors);
+}
+
+function versionCodeNotHigher(code: number, highest: number): AppError {
+  return errors.conflict('version_code_not_higher', `version_code ${code} must be greater than ${highest}, the highest this app already has.`);
+}
+
+function dryRun(staged: StagedBlob, manifest: Manifest, findings: Finding[]): DryRunResponse {
+  return {
+    dry_run: true,
+    version: manifest.version,
+    version_code: manifest.version_code,
+    sha256: staged.sha256,
+    size: staged.size,
+    permissions: manifest.permissions,
+    checks: findings,
+  };
+}
+
+export function toVersionResponse(v: Version): VersionResponse {
+  return {
+    id: v.id,
+    app_id: v.app_id,
+    version: v.version,
+    version_code: v.version_code,
+    status: v.status,
+    sha256: v.sha256,
+    size: v.size,
+    permissions: JSON.parse(v.permissions) as string[],
+    release_notes: v.release_notes,
+    checks: JSON.parse(v.checks) as Finding[],
+    review: null,
+    channel: v.channel,
+    rollout_percent: v.rollout_percent,
+    created_at: v.created_at,
+    published_at: v.published_at,
+  };
+}

@@ -1,0 +1,50 @@
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import { AppError, errors, type Actor, type Scope } from '../shared/index.js';
+
+/** Turns the credentials of a request into an Actor; implemented by the accounts feature. */
+export interface Authenticator {
+  /** Returns null when the request carries no credentials; throws AppError 401 for bad ones. */
+  authenticate(request: FastifyRequest): Promise<Actor | null>;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor | null;
+  }
+}
+
+/**
+ * A preHandler that requires a signed-in caller and, for API keys, the scope the route needs.
+ * Every route that is not public declares one of these, so the check cannot be forgotten in a handler.
+ */
+export function requireActor(authenticator: Authenticator, scope?: Scope): preHandlerAsyncHookHandler {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const actor = await authenticator.authenticate(request);
+    if (!actor) {
+      void reply.header('www-authenticate', 'Bearer');
+      throw errors.unauthorized();
+    }
+    if (scope && actor.scopes && !actor.scopes.includes(scope)) {
+      throw new AppError('insufficient_scope', 403, `This API key lacks the ${scope} scope.`);
+    }
+    request.actor = actor;
+  };
+}
+
+/** The caller of a route guarded by requireActor. */
+export function actorOf(request: FastifyRequest): Actor {
+  if (!request.actor) throw errors.unauthorized();
+  return request.actor;
+}
+
+/** The credential a request presents: a Bearer token or an X-API-Key header. */
+export function credentialOf(request: FastifyRequest): string | null {
+  const header = request.headers.authorization;
+  if (typeof header === 'string') {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match?.[1]) throw errors.unauthorized('The Authorization header must be "Bearer <token>".');
+    return match[1];
+  }
+  const key = request.headers['x-api-key'];
+  return typeof key === 'string' && key.length > 0 ? key : null;
+}

@@ -1,0 +1,38 @@
+import type { Readable } from 'node:stream';
+import multipart from '@fastify/multipart';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { AppError, errors } from '../shared/index.js';
+
+/** Raw upload bodies are handed to the route as a stream, never collected in memory. */
+export const RAW_UPLOAD_TYPES = ['application/octet-stream', 'application/vnd.mosis.package', 'application/zip'];
+
+export async function registerUploads(app: FastifyInstance): Promise<void> {
+  // Multipart files are streamed too: nothing is attached to the body, each route pulls its file.
+  await app.register(multipart, { throwFileSizeLimit: true });
+  app.addContentTypeParser(RAW_UPLOAD_TYPES, (_request, payload, done) => done(null, payload));
+}
+
+/**
+ * The uploaded file of a request, as a stream: either the multipart field `field` or a raw body.
+ * A Content-Length above the limit is refused before a byte is read.
+ */
+export async function uploadStream(request: FastifyRequest, options: { field: string; maxBytes: number }): Promise<Readable> {
+  const declared = Number(request.headers['content-length'] ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > options.maxBytes + 64 * 1024) throw errors.tooLarge(options.maxBytes);
+
+  if (request.isMultipart()) {
+    // One more byte than the limit, so the storage layer's own meter is what trips (one error path).
+    const part = await request.file({ limits: { fileSize: options.maxBytes + 1, files: 1, fields: 10, fieldSize: 64 * 1024, parts: 11 } });
+    if (!part) throw new AppError('package_missing', 400, `Send the package as the multipart field "${options.field}".`);
+    if (part.fieldname !== options.field) {
+      part.file.resume();
+      throw new AppError('package_missing', 400, `Send the package as the multipart field "${options.field}", not "${part.fieldname}".`);
+    }
+    return part.file;
+  }
+  const body = request.body as Readable | undefined;
+  if (!body || typeof body.pipe !== 'function') {
+    throw new AppError('unsupported_media_type', 415, `Send the package as multipart/form-data or ${RAW_UPLOAD_TYPES[0]}.`);
+  }
+  return body;
+}

@@ -1,0 +1,37 @@
+/**
+ * The one error type services throw. The HTTP layer turns it into an RFC 9457 problem document;
+ * `code` is a stable string that clients may branch on, so never rename one.
+ */
+export interface FieldError {
+  /** JSON-pointer-ish location of the bad value, e.g. `body.email` or `manifest.json`. */
+  readonly path: string;
+  readonly message: string;
+  readonly [extra: string]: unknown;
+}
+
+export class AppError extends Error {
+  override readonly name = 'AppError';
+
+  constructor(
+    readonly code: string,
+    readonly status: number,
+    message: string,
+    readonly errors?: readonly FieldError[],
+  ) {
+    super(message);
+  }
+}
+
+/** Constructors for the errors every feature needs, so codes and statuses stay consistent. */
+export const errors = {
+  notFound: (code: string, message: string) => new AppError(code, 404, message),
+  conflict: (code: string, message: string) => new AppError(code, 409, message),
+  forbidden: (message = 'You may not do this.') => new AppError('forbidden', 403, message),
+  unauthorized: (message = 'Authentication is required.') => new AppError('unauthorized', 401, message),
+  invalid: (code: string, message: string, fieldErrors?: readonly FieldError[]) =>
+    new AppError(code, 422, message, fieldErrors),
+  tooLarge: (limitBytes: number) =>
+    new AppError('payload_too_large', 413, `The request body is larger than the limit of ${limitBytes} bytes.`),
+  insufficientStorage: () =>
+    new AppError('insufficient_storage', 507, 'The server has no space left to store this upload; try again later.'),
+};

@@ -1,0 +1,9 @@
+export { AppError, errors } from './errors.js';
+export type { FieldError } from './errors.js';
+export { systemClock, isoNow } from './clock.js';
+export type { Clock } from './clock.js';
+export { systemIds } from './ids.js';
+export type { Ids } from './ids.js';
+export { sha256Hex, safeEqual } from './crypto.js';
+export { API_KEY_SCOPES } from './actor.js';
+export type { Actor, Role, Scope } from './actor.js';

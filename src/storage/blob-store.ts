@@ -1,0 +1,37 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * Package storage, content-addressed by SHA-256. Bytes are first staged on local disk (checks need
+ * random access to the ZIP), then committed into the store under their hash, so nothing partial
+ * is ever visible and identical content is stored once.
+ */
+export interface BlobStore {
+  /**
+   * Streams `source` to a staging file while hashing it. Throws AppError 413 the moment more than
+   * `maxBytes` arrive and 507 when the disk is full; in both cases the staging file is gone.
+   */
+  stage(source: Readable, options: { maxBytes: number }): Promise<StagedBlob>;
+  has(sha256: string): Promise<boolean>;
+  /** Size in bytes, or null when the blob is not stored. */
+  size(sha256: string): Promise<number | null>;
+  /** Reads a stored blob, optionally the inclusive byte range [start, end]. */
+  read(sha256: string, range?: { start: number; end: number }): Readable;
+  delete(sha256: string): Promise<void>;
+  /** Every stored hash, for garbage collection. */
+  list(): AsyncIterable<string>;
+  /** Removes staging files left by a crash; called at start before the server listens. */
+  sweepStaging(): Promise<number>;
+  /** Throws when the store cannot be written (readiness probe). */
+  checkWritable(): Promise<void>;
+}
+
+export interface StagedBlob {
+  readonly sha256: string;
+  readonly size: number;
+  /** Local file with the staged bytes, valid until commit() or discard(). */
+  readonly path: string;
+  /** Moves the bytes into the store under their hash; a no-op when the content is already stored. */
+  commit(): Promise<void>;
+  /** Deletes the staged bytes. Safe to call more than once and after commit(). */
+  discard(): Promise<void>;
+}

@@ -1,0 +1,172 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { access, constants, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { AppError, errors } from '../shared/index.js';
+import type { BlobStore, StagedBlob } from './blob-store.js';
+
+const HASH = /^[0-9a-f]{64}$/;
+const STAGING = '.staging';
+
+/**
+ * Blobs on the local filesystem at `<root>/sha256/ab/cd/<hash>`. Staging files live in
+ * `<root>/.staging` so that the final rename stays on one filesystem and is atomic.
+ */
+export class FsBlobStore implements BlobStore {
+  private readonly stagingDir: string;
+
+  constructor(private readonly root: string) {
+    this.stagingDir = path.join(root, STAGING);
+  }
+
+  async stage(source: Readable, { maxBytes }: { maxBytes: number }): Promise<StagedBlob> {
+    await mkdir(this.stagingDir, { recursive: true });
+    const file = path.join(this.stagingDir, `${Date.now()}-${randomBytes(8).toString('hex')}.part`);
+    const meter = new HashingMeter(maxBytes);
+    try {
+      // `flush` fsyncs before close: a committed blob must survive a power cut.
+      await pipeline(source, meter, createWriteStream(file, { flags: 'wx', flush: true }));
+    } catch (err) {
+      await rm(file, { force: true });
+      throw storageError(err);
+    }
+    const sha256 = meter.digest();
+    const target = this.pathOf(sha256);
+    let done = false;
+    return {
+      sha256,
+      size: meter.bytes,
+      path: file,
+      commit: async () => {
+        if (done) return;
+        await mkdir(path.dirname(target), { recursive: true });
+        try {
+          if (await exists(target)) await unlink(file);
+          else await rename(file, target);
+          await fsyncDir(path.dirname(target));
+        } catch (err) {
+          await rm(file, { force: true });
+          throw storageError(err);
+        }
+        done = true;
+      },
+      discard: async () => {
+        done = true;
+        await rm(file, { force: true });
+      },
+    };
+  }
+
+  has(sha256: string): Promise<boolean> {
+    return exists(this.pathOf(sha256));
+  }
+
+  async size(sha256: string): Promise<number | null> {
+    try {
+      return (await stat(this.pathOf(sha256))).size;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  read(sha256: string, range?: { start: number; end: number }): Readable {
+    return createReadStream(this.pathOf(sha256), range);
+  }
+
+  async delete(sha256: string): Promise<void> {
+    await rm(this.pathOf(sha256), { force: true });
+  }
+
+  async *list(): AsyncIterable<string> {
+    const base = path.join(this.root, 'sha256');
+    for (const a of await readdirOrEmpty(base)) {
+      for (const b of await readdirOrEmpty(path.join(base, a))) {
+        for (const name of await readdirOrEmpty(path.join(base, a, b))) {
+          if (HASH.test(name)) yield name;
+        }
+      }
+    }
+  }
+
+  async sweepStaging(): Promise<number> {
+    const leftovers = await readdirOrEmpty(this.stagingDir);
+    await Promise.all(leftovers.map((name) => rm(path.join(this.stagingDir, name), { force: true })));
+    return leftovers.length;
+  }
+
+  async checkWritable(): Promise<void> {
+    await mkdir(this.stagingDir, { recursive: true });
+    await access(this.stagingDir, constants.W_OK);
+  }
+
+  private pathOf(sha256: string): string {
+    if (!HASH.test(sha256)) throw new Error(`not a sha256 hex digest: ${sha256}`);
+    return path.join(this.root, 'sha256', sha256.slice(0, 2), sha256.slice(2, 4), sha256);
+  }
+}
+
+/** Hashes and counts bytes as they pass, failing the stream as soon as the limit is crossed. */
+class HashingMeter extends Transform {
+  bytes = 0;
+  private readonly hash = createHash('sha256');
+
+  constructor(private readonly maxBytes: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.maxBytes) {
+      callback(errors.tooLarge(this.maxBytes));
+      return;
+    }
+    this.hash.update(chunk);
+    callback(null, chunk);
+  }
+
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+function storageError(err: unknown): unknown {
+  if (err instanceof AppError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return errors.insufficientStorage();
+  return err;
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}

@@ -1,0 +1,2 @@
+export type { BlobStore, StagedBlob } from './blob-store.js';
+export { FsBlobStore } from './fs-blob-store.js';

@@ -1,0 +1,102 @@
+import { expect, it } from 'vitest';
+import { createApp, expectProblem, registerUser } from '../support/api.js';
+import { describeEachDatabase } from '../support/portal.js';
+
+describeEachDatabase('apps', (portal) => {
+  it('creates an app for the caller and lists it', async () => {
+    const p = portal();
+    const dev = await registerUser(p);
+    const res = await p.app.inject({
+      method: 'POST',
+      url: '/v1/apps',
+      headers: dev.auth,
+      payload: { package_id: 'com.example.notes', name: 'Notes', summary: 'Take notes', category: 'productivity' },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    const app = res.json();
+    expect(app).toMatchObject({ package_id: 'com.example.notes', name: 'Notes', summary: 'Take notes', description: '', category: 'productivity', status: 'draft' });
+    const list = await p.app.inject({ method: 'GET', url: '/v1/apps', headers: dev.auth });
+    expect(list.json()).toEqual({ items: [app], next_cursor: null });
+    const one = await p.app.inject({ method: 'GET', url: `/v1/apps/${app.id}`, headers: dev.auth });
+    expect(one.json()).toEqual(app);
+  });
+
+  it('requires a signed-in caller', async () => {
+    const res = await portal().app.inject({ method: 'GET', url: '/v1/apps' });
+    expectProblem(res, 401, 'unauthorized');
+    expect(res.headers['www-authenticate']).toBe('Bearer');
+  });
+
+  it.each(['Com.Example', 'example', 'com..example', '.com.example', 'com.example.', 'com.exa_mple', `com.${'a'.repeat(260)}`])(
+    'refuses the package id %s and stores nothing',
+    async (packageId) => {
+      const p = portal();
+      const dev = await registerUser(p);
+      const res = await p.app.inject({ method: 'POST', url: '/v1/apps', headers: dev.auth, payload: { package_id: packageId, name: 'X' } });
+      const body = expectProblem(res, 400, 'validation_failed');
+      expect(body['errors']).toEqual([expect.objectContaining({ path: 'body.package_id' })]);
+      expect(await p.database.db.selectFrom('apps').select('id').execute()).toHaveLength(0);
+    },
+  );
+
+  it('answers 409 package_id_taken when another developer already has the id', async () => {
+    const p = portal();
+    const a = await registerUser(p, 'A');
+    const b = await registerUser(p, 'B');
+    await createApp(p, a, 'com.example.notes');
+    const res = await p.app.inject({ method: 'POST', url: '/v1/apps', headers: b.auth, payload: { package_id: 'com.example.notes', name: 'Mine' } });
+    expectProblem(res, 409, 'package_id_taken');
+    const rows = await p.database.db.selectFrom('apps').select(['owner_id', 'name']).execute();
+    expect(rows).toEqual([{ owner_id: a.id, name: 'Notes' }]);
+  });
+
+  it('refuses mass assignment of owner or status', async () => {
+    const p = portal();
+    const dev = await registerUser(p);
+    const other = await registerUser(p, 'Other');
+    const res = await p.app.inject({
+      method: 'POST',
+      url: '/v1/apps',
+      headers: dev.auth,
+      payload: { package_id: 'com.example.notes', name: 'Notes', status: 'published', owner_id: other.id },
+    });
+    expectProblem(res, 400, 'validation_failed');
+    expect(await p.database.db.selectFrom('apps').select('id').execute()).toHaveLength(0);
+  });
+
+  it("never shows one developer another's apps", async () => {
+    const p = portal();
+    const a = await registerUser(p, 'A');
+    const b = await registerUser(p, 'B');
+    const app = await createApp(p, a, 'com.example.secret');
+    const list = await p.app.inject({ method: 'GET', url: '/v1/apps', headers: b.auth });
+    expect(list.json().items).toEqual([]);
+    const one = await p.app.inject({ method: 'GET', url: `/v1/apps/${app.id}`, headers: b.auth });
+    expectProblem(one, 404, 'app_not_found');
+    const missing = await p.app.inject({ method: 'GET', url: '/v1/apps/no-such-app', headers: b.auth });
+    expect(missing.json().detail).toBe(one.json().detail);
+  });
+
+  it('pages through apps with limit and cursor, newest first, and filters by status', async () => {
+    const p = portal();
+    const dev = await registerUser(p);
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i += 1) ids.push((await createApp(p, dev, `com.example.app${i}`)).id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const url: string = `/v1/apps?limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = (await p.app.inject({ method: 'GET', url, headers: dev.auth })).json();
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.items.map((a: { id: string }) => a.id));
+      cursor = page.next_cursor;
+    } while (cursor);
+    expect(seen).toEqual([...ids].reverse());
+    const published = await p.app.inject({ method: 'GET', url: '/v1/apps?status=published', headers: dev.auth });
+    expect(published.json().items).toEqual([]);
+    const bad = await p.app.inject({ method: 'GET', url: '/v1/apps?limit=101', headers: dev.auth });
+    expectProblem(bad, 400, 'validation_failed');
+    const badCursor = await p.app.inject({ method: 'GET', url: '/v1/apps?cursor=nonsense', headers: dev.auth });
+    expectProblem(badCursor, 400, 'invalid_cursor');
+  });
+});

@@ -1,0 +1,276 @@
+import { createReadStream } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { expect, it } from 'vitest';
+import { createApp, expectProblem, registerUser, type TestUser } from '../support/api.js';
+import { makePackage, registerSigningKey, type DeveloperKey } from '../support/packages.js';
+import { describeEachDatabase, startPortal, type TestPortal } from '../support/portal.js';
+
+const ID = 'com.example.notes';
+
+async function developerWithApp(p: TestPortal, name = 'Dev'): Promise<{ dev: TestUser; key: DeveloperKey; appId: string }> {
+  const dev = await registerUser(p, name);
+  const key = await registerSigningKey(p, dev);
+  const app = await createApp(p, dev, ID);
+  return { dev, key, appId: app.id };
+}
+
+function uploadRaw(p: TestPortal, dev: TestUser, appId: string, body: Buffer | Readable, query = '') {
+  return p.app.inject({
+    method: 'POST',
+    url: `/v1/apps/${appId}/versions${query}`,
+    headers: { ...dev.auth, 'content-type': 'application/octet-stream' },
+    payload: body,
+  });
+}
+
+function multipart(field: string, filename: string, data: Buffer): { body: Buffer; contentType: string } {
+  const boundary = '----mosis-test-boundary';
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${field}"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`);
+  return { body: Buffer.concat([head, data, Buffer.from(`\r\n--${boundary}--\r\n`)]), contentType: `multipart/form-data; boundary=${boundary}` };
+}
+
+async function storedBlobs(p: TestPortal): Promise<string[]> {
+  const found: string[] = [];
+  for await (const hash of p.blobs.list()) found.push(hash);
+  return found;
+}
+
+async function staging(p: TestPortal): Promise<string[]> {
+  return readdir(path.join(p.config.packagesDir, '.staging')).catch(() => []);
+}
+
+async function versionRows(p: TestPortal) {
+  return p.database.db.selectFrom('versions').select(['status', 'version_code', 'sha256']).execute();
+}
+
+describeEachDatabase('version upload', (portal) => {
+  it('takes a raw .mosis body, records a pending_review version and stores the blob by its hash', async () => {
+    const p = portal();
+    const { dev, key, appId } = await developerWithApp(p);
+    const file = await makePackage({ id: ID, versionCode: 3, version: '1.2.0', key, manifest: { permissions: ['storage'] } });
+    const bytes = await readFile(file);
+    const res = await uploadRaw(p, dev, appId, createReadStream(file));
+    expect(res.statusCode, res.body).toBe(201);
+    const version = res.json();
+    expect(version).toMatchObject({
+      app_id: appId,
+      version: '1.2.0',
+      version_code: 3,
+      status: 'pending_review',
+      size: bytes.length,
+      permissions: ['storage'],
+      release_notes: null,
+      review: null,
+      channel: null,
+      rollout_percent: null,
+      published_at: null,
+    });
+    expect(version.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(await storedBlobs(p)).toEqual([version.sha256]);
+    expect(await staging(p)).toEqual([]);
+    const blobPath = path.join(p.config.packagesDir, 'sha256', version.sha256.slice(0, 2), version.sha256.slice(2, 4), version.sha256);
+    expect((await stat(blobPath)).size).toBe(bytes.length);
+
+    const one = await p.app.inject({ method: 'GET', url: `/v1/apps/${appId}/versions/${version.id}`, headers: dev.auth });
+    expect(one.json()).toEqual(version);
+    const list = await p.app.inject({ method: 'GET', url: `/v1/apps/${appId}/versions`, headers: dev.auth });
+    expect(list.json()).toEqual({ items: [version], next_cursor: null });
+  });
+
+  it('takes the package as the multipart field "package"', async () => {
+    const p = portal();
+    const { dev, key, appId } = await developerWithApp(p);
+    const form = multipart('package', 'notes.mosis', await readFile(await makePackage({ id: ID, key })));
+    const res = await p.app.inject({ method: 'POST', url: `/v1/apps/${appId}/versions`, headers: { ...dev.auth, 'content-type': form.contentType }, payload: form.body });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json().status).toBe('pending_review');
+  });
+
+  it('refuses a multipart upload without the "package" field and stores nothing', async () => {
+    const p = portal();
+    const { dev, key, appId } = await developerWithApp(p);
+    const form = multipart('file', 'notes.mosis', await readFile(await makePackage({ id: ID, key })));
+    const res = await p.app.inject({ method: 'POST', url: `/v1/apps/${appId}/versions`, headers: { ...dev.auth, 'content-type': form.contentType }, payload: form.body });
+    expectProblem(res, 400, 'package_missing');
+    expect(await versionRows(p)).toEqual([]);
+  });
+
+  it('runs every check on dry_run and stores nothing', async () => {
+    const p = portal();
+    const { dev, key, appId } = await developerWithApp(p);
+    const res = await uploadRaw(p, dev, appId, await readFile(await makePackage({ id: ID, versionCode: 7, key })), '?dry_run=true');
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ dry_run: true, version_code: 7, checks: expect.any(Array) });
+    expect(await versionRows(p)).toEqual([]);
+    expect(await storedBlobs(p)).toEqual([]);
+    expect(await staging(p)).toEqual([]);
+  });
+
+  it('refuses the same package twice with 409', async () => {
+    const p = portal();
+    const { dev, key, appId } = await developerWithApp(p);
+    const bytes = await readFile(await makePackage({ id: ID, key }));
+    expect((await uploadRaw(p, dev, appId, bytes)).statusCode).toBe(201);
+    expectProblem(await uploadRaw(p, dev, appId, bytes), 409, 'version_exists');
+    expect(await versionRows(p)).toHaveLength(1);
+  });
+
+  it('requires a version_code above every existing one', async () => {
+    const p = portal();
+    const { dev, key, appId } = await developerWithApp(p);
+    expect((await uploadRaw(p, dev, appId, await readFile(await makePackage({ id: ID, versionCode: 5, key })))).statusCode).toBe(201);
+    const lower = await uploadRaw(p, dev, appId, await readFile(await makePackage({ id: ID, versionCode: 5, version: '9.9.9', key })));
+    expectProblem(lower, 409, 'version_code_not_higher');
+    expect((await versionRows(p)).map((v) => v.version_code)).toEqual([5]);
+    expect(await storedBlobs(p)).toHaveLength(1);
+  });
+
+  it('records a package that fails its checks as failed, with the findings, and keeps no blob', async () => {
+    const p = portal();
+    const { dev, key, appId } = await developerWithApp(p);
+    const res = await uploadRaw(p, dev, appId, await readFile(await makePackage({ id: 'com.example.other', key })));
+    const body = expectProblem(res, 422, 'package_invalid');
+    expect(body['errors']).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'manifest_id_mismatch', tier: 1, severity: 'error' })]));
+    const list = (await p.app.inject({ method: 'GET', url: `/v1/apps/${appId}/versions`, headers: dev.auth })).json();
+    expect(list.items).toHaveLength(1);
+    expect(list.items[0].status).toBe('failed');
+    expect(list.items[0].checks).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'manifest_id_mismatch' })]));
+    expect(await storedBlobs(p)).toEqual([]);
+    expect(await staging(p)).toEqual([]);
+    // A failed upload does not hold its version code: the fixed package goes up with the same one.
+    expect((await uploadRaw(p, dev, appId, await readFile(await makePackage({ id: ID, key })))).statusCode).toBe(201);
+  });
+
+  it('refuses a package signed by a key that is not one of the owner\'s active keys', async () => {
+    const p = portal();
+    const { dev, appId } = await developerWithApp(p);
+    const other = await registerUser(p, 'Other');
+    const othersKey = await registerSigningKey(p, other);
+    const res = await uploadRaw(p, dev, appId, await readFile(await makePackage({ id: ID, key: othersKey })));
+    const body = expectProblem(res, 422, 'package_invalid');
+    expect(body['errors']).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'signature_key_not_allowed' })]));
+  });
+
+  it('refuses a package signed by a revoked key', async () => {
+    const p = portal();
+    const dev = await registerUser(p);
+    const key = await registerSigningKey(p, dev);
+    const app = await createApp(p, dev, ID);
+    expect((await p.app.inject({ method: 'DELETE', url: `/v1/signing-keys/${key.id}`, headers: dev.auth })).statusCode).toBe(204);
+    const res = await uploadRaw(p, dev, app.id, await readFile(await makePackage({ id: ID, key })));
+    expectProblem(res, 422, 'package_invalid');
+  });
+
+  it('refuses garbage that is not a ZIP with package_invalid', async () => {
+    const p = portal();
+    const { dev, appId } = await developerWithApp(p);
+    const res = await uploadRaw(p, dev, appId, Buffer.from('this is not a zip file at all'));
+    const body = expectProblem(res, 422, 'package_invalid');
+    expect(body['errors']).toEqual(expect.arrayContaining([expect.objectContaining({ tier: 1 })]));
+    expect(await storedBlobs(p)).toEqual([]);
+  });
+
+  it("answers 404 for someone else's app before reading the body, and stores nothing", async () => {
+    const p = portal();
+    const { key, appId } = await developerWithApp(p, 'Owner');
+    const intruder = await registerUser(p, 'Intruder');
+    await registerSigningKey(p, intruder, key);
+    const res = await uploadRaw(p, intruder, appId, await readFile(await makePackage({ id: ID, key })));
+    expectProblem(res, 404, 'app_not_found');
+    expect(await versionRows(p)).toEqual([]);
+    expect(await staging(p)).toEqual([]);
+    const read = await p.app.inject({ method: 'GET', url: `/v1/apps/${appId}/versions`, headers: intruder.auth });
+    expectProblem(read, 404, 'app_not_found');
+  });
+
+  it('requires authentication', async () => {
+    const p = portal();
+    const { appId } = await developerWithApp(p);
+    const res = await p.app.inject({ method: 'POST', url: `/v1/apps/${appId}/versions`, headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.from('x') });
+    expectProblem(res, 401, 'unauthorized');
+  });
+
+  it('refuses an unsupported content type with 415', async () => {
+    const p = portal();
+    const { dev, appId } = await developerWithApp(p);
+    const res = await p.app.inject({ method: 'POST', url: `/v1/apps/${appId}/versions`, headers: { ...dev.auth, 'content-type': 'text/plain' }, payload: 'hello' });
+    expectProblem(res, 415, 'unsupported_media_type');
+  });
+
+  it('cuts off a body over the limit mid-stream with 413, removes the staging file and records nothing', async () => {
+    const p = portal();
+    const limited = await startPortal(p.dialect, { MAX_PACKAGE_BYTES: String(64 * 1024) });
+    try {
+      const q = limited.portal;
+      const { dev, appId } = await developerWithApp(q);
+      let sent = 0;
+      // No Content-Length: the limit can only be enforced while the bytes arrive.
+      const body = new Readable({
+        read() {
+          sent += 16 * 1024;
+          this.push(sent > 1024 * 1024 ? null : Buffer.alloc(16 * 1024, 7));
+        },
+      });
+      const res = await uploadRaw(q, dev, appId, body);
+      expectProblem(res, 413, 'payload_too_large');
+      expect(res.headers['connection']).toBe('close');
+      expect(await versionRows(q)).toEqual([]);
+      expect(await staging(q)).toEqual([]);
+      expect(await storedBlobs(q)).toEqual([]);
+
+      const declared = await q.app.inject({
+        method: 'POST',
+        url: `/v1/apps/${appId}/versions`,
+        headers: { ...dev.auth, 'content-type': 'application/octet-stream', 'content-length': String(10 * 1024 * 1024) },
+        payload: Buffer.alloc(10 * 1024 * 1024),
+      });
+      expectProblem(declared, 413, 'payload_too_large');
+    } finally {
+      await limited.stop();
+    }
+  });
+});
+
+describeEachDatabase('signing keys', (portal) => {
+  it('registers an Ed25519 key given as raw base64 or PEM, with its fingerprint', async () => {
+    const p = portal();
+    const dev = await registerUser(p);
+    const key = await registerSigningKey(p, dev);
+    expect(key.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    const { createPublicKey, generateKeyPairSync } = await import('node:crypto');
+    const pem = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const res = await p.app.inject({ method: 'POST', url: '/v1/signing-keys', headers: dev.auth, payload: { name: 'ci', public_key: pem } });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(createPublicKey(pem).asymmetricKeyType).toBe('ed25519');
+    const list = (await p.app.inject({ method: 'GET', url: '/v1/signing-keys', headers: dev.auth })).json();
+    expect(list.items.map((k: { name: string }) => k.name).sort()).toEqual(['ci', 'laptop']);
+  });
+
+  it('refuses a malformed key, a non-Ed25519 key and a duplicate, storing nothing', async () => {
+    const p = portal();
+    const dev = await registerUser(p);
+    const { generateKeyPairSync } = await import('node:crypto');
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    for (const publicKey of ['not a key', Buffer.alloc(31).toString('base64'), rsa]) {
+      const res = await p.app.inject({ method: 'POST', url: '/v1/signing-keys', headers: dev.auth, payload: { name: 'bad', public_key: publicKey } });
+      expectProblem(res, 422, 'invalid_public_key');
+    }
+    expect(await p.database.db.selectFrom('signing_keys').select('id').execute()).toHaveLength(0);
+    const key = await registerSigningKey(p, dev);
+    const again = await p.app.inject({ method: 'POST', url: '/v1/signing-keys', headers: dev.auth, payload: { name: 'again', public_key: key.publicKeyBase64 } });
+    expectProblem(again, 409, 'signing_key_exists');
+  });
+
+  it("never lets one developer list or revoke another's keys", async () => {
+    const p = portal();
+    const a = await registerUser(p, 'A');
+    const b = await registerUser(p, 'B');
+    const key = await registerSigningKey(p, a);
+    expect((await p.app.inject({ method: 'GET', url: '/v1/signing-keys', headers: b.auth })).json().items).toEqual([]);
+    expectProblem(await p.app.inject({ method: 'DELETE', url: `/v1/signing-keys/${key.id}`, headers: b.auth }), 404, 'signing_key_not_found');
+    const row = await p.database.db.selectFrom('signing_keys').select('revoked_at').executeTakeFirstOrThrow();
+    expect(row.revoked_at).toBeNull();
+  });
+});

@@ -1,0 +1,56 @@
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { sql } from 'kysely';
+import { expect, it } from 'vitest';
+import { describeEachDatabase } from '../support/portal.js';
+
+describeEachDatabase('operations', (portal) => {
+  it('/healthz answers while the process lives', async () => {
+    const res = await portal().app.inject({ method: 'GET', url: '/healthz' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ status: 'ok' });
+  });
+
+  it('/readyz checks the database, migrations and data directories', async () => {
+    const res = await portal().app.inject({ method: 'GET', url: '/readyz' });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({
+      status: 'ready',
+      checks: { database: { ok: true }, migrations: { ok: true }, data_dir: { ok: true }, backups_dir: { ok: true }, packages: { ok: true } },
+    });
+  });
+
+  it('/readyz answers 503 and says why when a migration is not applied', async () => {
+    const p = portal();
+    await sql`delete from kysely_migration`.execute(p.database.db);
+    const res = await p.app.inject({ method: 'GET', url: '/readyz' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ status: 'not_ready', checks: { migrations: { ok: false, error: expect.stringContaining('0001_foundation') } } });
+  });
+
+  it('serves an OpenAPI 3.1 document that validates and covers the routes', async () => {
+    const res = await portal().app.inject({ method: 'GET', url: '/v1/openapi.json' });
+    expect(res.statusCode).toBe(200);
+    const doc = res.json();
+    expect(doc.openapi).toBe('3.1.0');
+    const result = await new Validator().validate(doc);
+    expect(result.errors ?? []).toEqual([]);
+    expect(result.valid).toBe(true);
+    for (const path of ['/v1/auth/register', '/v1/auth/login', '/v1/apps', '/v1/apps/{app_id}/versions', '/v1/signing-keys']) {
+      expect(Object.keys(doc.paths)).toContain(path);
+    }
+    expect(doc.paths['/v1/apps'].post.requestBody.content['application/json'].schema.required).toContain('package_id');
+  });
+
+  it('renders the API reference at /docs/api from local assets only', async () => {
+    const p = portal();
+    const page = await p.app.inject({ method: 'GET', url: '/docs/api/' });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toMatch(/text\/html/);
+    const assets = [...page.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1] ?? '');
+    expect(assets.length).toBeGreaterThan(0);
+    for (const asset of assets) expect(asset).not.toMatch(/^(https?:)?\/\//);
+    const script = assets.find((a) => a.endsWith('.js'));
+    const js = await p.app.inject({ method: 'GET', url: new URL(script ?? '', 'http://x/docs/api/').pathname });
+    expect(js.statusCode).toBe(200);
+  });
+});

@@ -1,9 +1,19 @@
-import { Migrator, type MigrationResultSet } from 'kysely';
+import { Migrator, PostgresAdapter, sql, type MigrationResultSet } from 'kysely';
 import type { Db } from './database.js';
 import { migrations } from './migrations/index.js';
 
-function migrator(db: Db): Migrator {
-  return new Migrator({ db, provider: { getMigrations: () => Promise.resolve(migrations) } });
+async function migrator(db: Db): Promise<Migrator> {
+  return new Migrator({ db, provider: { getMigrations: () => Promise.resolve(migrations) }, migrationTableSchema: await currentSchema(db) });
+}
+
+/**
+ * On PostgreSQL the migration tables are pinned to the schema in use: otherwise Kysely finds
+ * another schema's kysely_migration table in the catalog and takes it for ours.
+ */
+async function currentSchema(db: Db): Promise<string | undefined> {
+  if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return undefined;
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  return rows[0]?.schema;
 }
 
 export class MigrationError extends Error {
@@ -12,7 +22,7 @@ export class MigrationError extends Error {
 
 /** Applies every pending migration; each runs in a transaction and the set is locked against concurrent runs. */
 export async function migrateToLatest(db: Db): Promise<string[]> {
-  const result: MigrationResultSet = await migrator(db).migrateToLatest();
+  const result: MigrationResultSet = await (await migrator(db)).migrateToLatest();
   if (result.error) {
     const failed = result.results?.find((r) => r.status === 'Error');
     throw new MigrationError(
@@ -25,6 +35,6 @@ export async function migrateToLatest(db: Db): Promise<string[]> {
 
 /** Names of migrations not yet applied to this database. */
 export async function pendingMigrations(db: Db): Promise<string[]> {
-  const all = await migrator(db).getMigrations();
+  const all = await (await migrator(db)).getMigrations();
   return all.filter((m) => m.executedAt === undefined).map((m) => m.name);
 }

@@ -23,13 +23,14 @@ export function healthRoutes(app: FastifyInstance, checks: ReadinessCheck[]): vo
   }));
 
   r.get('/readyz', { logLevel: 'warn', schema: { tags, summary: 'Readiness', response: { 200: readiness, 503: readiness } } }, async (_request, reply) => {
+    type Outcome = [string, { ok: boolean; error?: string }];
     const results = await Promise.all(
-      checks.map(async ([name, check]) => {
+      checks.map(async ([name, check]): Promise<Outcome> => {
         try {
           await check();
-          return [name, { ok: true }] as const;
+          return [name, { ok: true }];
         } catch (err) {
-          return [name, { ok: false, error: err instanceof Error ? err.message : String(err) }] as const;
+          return [name, { ok: false, error: err instanceof Error ? err.message : String(err) }];
         }
       }),
     );

@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { access, constants, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
 import { AppError, errors } from '../shared/index.js';
 import type { BlobStore, StagedBlob } from './blob-store.js';
 
@@ -25,10 +25,17 @@ export class FsBlobStore implements BlobStore {
     await mkdir(this.stagingDir, { recursive: true });
     const file = path.join(this.stagingDir, `${Date.now()}-${randomBytes(8).toString('hex')}.part`);
     const meter = new HashingMeter(maxBytes);
+    // `flush` fsyncs before close: a committed blob must survive a power cut.
+    const written = pipeline(meter, createWriteStream(file, { flags: 'wx', flush: true }));
+    // The source is piped, not pipelined: a refusal must not destroy it, since for an HTTP upload
+    // that would reset the socket the 413 still has to go out on. A source that dies (client
+    // disconnect) still fails the write.
+    finished(source, { writable: false }).catch((err: unknown) => meter.destroy(err as Error));
+    source.pipe(meter);
     try {
-      // `flush` fsyncs before close: a committed blob must survive a power cut.
-      await pipeline(source, meter, createWriteStream(file, { flags: 'wx', flush: true }));
+      await written;
     } catch (err) {
+      source.unpipe(meter);
       await rm(file, { force: true });
       throw storageError(err);
     }

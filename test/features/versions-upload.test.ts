@@ -174,10 +174,10 @@ describeEachDatabase('version upload', (portal) => {
 
   it("answers 404 for someone else's app before reading the body, and stores nothing", async () => {
     const p = portal();
-    const { key, appId } = await developerWithApp(p, 'Owner');
+    const { appId } = await developerWithApp(p, 'Owner');
     const intruder = await registerUser(p, 'Intruder');
-    await registerSigningKey(p, intruder, key);
-    const res = await uploadRaw(p, intruder, appId, await readFile(await makePackage({ id: ID, key })));
+    const intrudersKey = await registerSigningKey(p, intruder);
+    const res = await uploadRaw(p, intruder, appId, await readFile(await makePackage({ id: ID, key: intrudersKey })));
     expectProblem(res, 404, 'app_not_found');
     expect(await versionRows(p)).toEqual([]);
     expect(await staging(p)).toEqual([]);

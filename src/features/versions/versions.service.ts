@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { isUniqueViolation, type Db } from '../../db/index.js';
 import { decodeCursor, toPage, type Page } from '../../http/pagination.js';
 import { checkPackage, type Finding, type Manifest, type PackageCheckResult, type PackageLimits } from '../../package/index.js';
-import { AppError, errors, type Actor, type Clock, type FieldError, type Ids } from '../../shared/index.js';
+import { errors, type Actor, type AppError, type Clock, type FieldError, type Ids } from '../../shared/index.js';
 import type { StagedBlob, BlobStore } from '../../storage/index.js';
 import type { App, AppsService } from '../apps/index.js';
 import type { SigningKeysService } from '../keys/index.js';

@@ -1,0 +1,109 @@
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AppError } from '../shared/index.js';
+import { FsBlobStore } from './fs-blob-store.js';
+
+let root: string;
+beforeEach(async () => {
+  root = await mkdtemp(path.join(tmpdir(), 'mosis-blobs-'));
+});
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+const staging = () => readdir(path.join(root, '.staging')).catch(() => []);
+
+describe('FsBlobStore', () => {
+  it('stages a stream with its hash and size, then commits it under sha256/ab/cd/<hash>', async () => {
+    const store = new FsBlobStore(root);
+    const data = Buffer.from('a mosis package, pretend');
+    const staged = await store.stage(Readable.from([data.subarray(0, 5), data.subarray(5)]), { maxBytes: 1024 });
+    expect(staged.sha256).toBe(sha(data));
+    expect(staged.size).toBe(data.length);
+    expect(await store.has(staged.sha256)).toBe(false);
+    await staged.commit();
+    const file = path.join(root, 'sha256', staged.sha256.slice(0, 2), staged.sha256.slice(2, 4), staged.sha256);
+    expect(await readFile(file)).toEqual(data);
+    expect(await store.size(staged.sha256)).toBe(data.length);
+    expect(await staging()).toEqual([]);
+    const list: string[] = [];
+    for await (const h of store.list()) list.push(h);
+    expect(list).toEqual([staged.sha256]);
+  });
+
+  it('stores identical content once', async () => {
+    const store = new FsBlobStore(root);
+    const a = await store.stage(Readable.from([Buffer.from('same')]), { maxBytes: 100 });
+    const b = await store.stage(Readable.from([Buffer.from('same')]), { maxBytes: 100 });
+    await a.commit();
+    await b.commit();
+    const list: string[] = [];
+    for await (const h of store.list()) list.push(h);
+    expect(list).toHaveLength(1);
+    expect(await staging()).toEqual([]);
+  });
+
+  it('fails with 413 the moment the limit is crossed and leaves no staging file', async () => {
+    const store = new FsBlobStore(root);
+    let produced = 0;
+    const endless = new Readable({
+      read() {
+        produced += 1024;
+        this.push(Buffer.alloc(1024));
+      },
+    });
+    const error = await store.stage(endless, { maxBytes: 10 * 1024 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).status).toBe(413);
+    expect(produced).toBeLessThan(200 * 1024); // stopped reading soon after the limit, not at the end
+    expect(await staging()).toEqual([]);
+  });
+
+  it('discards a staged blob and sweeps leftovers of a crash', async () => {
+    const store = new FsBlobStore(root);
+    const staged = await store.stage(Readable.from([Buffer.from('x')]), { maxBytes: 10 });
+    await staged.discard();
+    expect(await staging()).toEqual([]);
+    await writeFile(path.join(root, '.staging', 'left-by-a-crash.part'), 'partial');
+    expect(await store.sweepStaging()).toBe(1);
+    expect(await staging()).toEqual([]);
+  });
+
+  it('reads a byte range of a stored blob', async () => {
+    const store = new FsBlobStore(root);
+    const staged = await store.stage(Readable.from([Buffer.from('0123456789')]), { maxBytes: 100 });
+    await staged.commit();
+    const chunks: Buffer[] = [];
+    for await (const c of store.read(staged.sha256, { start: 2, end: 5 })) chunks.push(c as Buffer);
+    expect(Buffer.concat(chunks).toString()).toBe('2345');
+  });
+
+  it('answers 507 when the disk is full, leaves nothing partial, and works again once space is freed', async (ctx) => {
+    const mountPoint = await mkdtemp(path.join(tmpdir(), 'mosis-full-'));
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mountPoint], { stdio: 'ignore' });
+    } catch {
+      await rm(mountPoint, { recursive: true, force: true });
+      ctx.skip('mounting a small tmpfs needs root; the disk-full case is not exercised here');
+    }
+    try {
+      const store = new FsBlobStore(mountPoint);
+      const error = await store.stage(Readable.from([Buffer.alloc(512 * 1024, 1)]), { maxBytes: 1024 * 1024 }).catch((e: unknown) => e);
+      expect((error as AppError).status).toBe(507);
+      expect((error as AppError).code).toBe('insufficient_storage');
+      expect(await readdir(path.join(mountPoint, '.staging'))).toEqual([]);
+      const ok = await store.stage(Readable.from([Buffer.alloc(64 * 1024, 2)]), { maxBytes: 1024 * 1024 });
+      await ok.commit();
+      expect(await store.has(ok.sha256)).toBe(true);
+    } finally {
+      execFileSync('umount', [mountPoint]);
+      await rm(mountPoint, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import type { Command } from 'commander';
+import yauzl from 'yauzl';
+import { checkPackage, type Manifest, type PackageCheckResult } from '../package/index.js';
+import { formatBytes, plural, summarizeFindings } from './format.js';
+import { assertReadableFile } from './input.js';
+
+// CERT.SIG is a few hundred bytes; anything much larger is not one and is not worth reading.
+const MAX_SIGNATURE_BYTES = 64 * 1024;
+
+export function registerInspect(program: Command): void {
+  program
+    .command('inspect')
+    .description('show what a .mosis file contains: manifest, permissions, files, signer')
+    .argument('<file>', 'package to inspect')
+    .action(async (file: string) => {
+      await inspectCommand(file);
+    });
+}
+
+export async function inspectCommand(file: string): Promise<void> {
+  await assertReadableFile(file);
+  // No allowed keys: inspect shows what is inside; whether the signer is acceptable is `validate`'s question.
+  const result = await checkPackage(file, { allowedKeys: [] });
+  const [sha256, keyId] = await Promise.all([fileSha256(file), readSignerKeyId(file)]);
+
+  console.log(`Package:  ${file}`);
+  console.log(`SHA-256:  ${sha256}`);
+  printManifest(result.manifest);
+  console.log(`Signer:   ${keyId ?? 'none (no readable META-INF/CERT.SIG)'}`);
+  printFiles(result);
+  const structural = result.findings.filter((finding) => finding.code !== 'signature_key_not_allowed');
+  console.log(`Checks:   ${summarizeFindings(structural)} (signer not checked; run \`mosis validate\` for details)`);
+}
+
+function printManifest(manifest: Manifest | null): void {
+  if (manifest === null) {
+    console.log('Manifest: missing or invalid');
+    return;
+  }
+  console.log(`App:      ${manifest.name} (${manifest.id})`);
+  console.log(`Version:  ${manifest.version} (version code ${manifest.version_code})`);
+  console.log(`Entry:    ${manifest.entry}`);
+  console.log(`Requires: Mosis ${manifest.min_mosis_version} or later`);
+  console.log(`Author:   ${manifest.author.name} <${manifest.author.email}>${manifest.author.url === undefined ? '' : ` ${manifest.author.url}`}`);
+  if (manifest.category !== undefined) console.log(`Category: ${manifest.category}`);
+  if (manifest.description !== undefined) console.log(`About:    ${manifest.description}`);
+  console.log(`Permissions: ${manifest.permissions.length === 0 ? 'none' : manifest.permissions.join(', ')}`);
+}
+
+function printFiles(result: PackageCheckResult): void {
+  const total = result.files.reduce((sum, entry) => sum + entry.size, 0);
+  console.log(`Files (${plural(result.files.length, 'entry', 'entries')}, ${formatBytes(total)} uncompressed):`);
+  const width = Math.max(0, ...result.files.map((entry) => formatBytes(entry.size).length));
+  for (const entry of result.files) console.log(`  ${formatBytes(entry.size).padStart(width)}  ${entry.path}`);
+}
+
+async function fileSha256(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** The `key_id` of CERT.SIG, or null when the package has no readable one. */
+async function readSignerKeyId(file: string): Promise<string | null> {
+  try {
+    const zip = await yauzl.openPromise(file, { lazyEntries: true, autoClose: false });
+    try {
+      const bytes = await readEntry(zip, 'META-INF/CERT.SIG');
+      if (bytes === null) return null;
+      const json: unknown = JSON.parse(bytes.toString('utf8'));
+      if (typeof json === 'object' && json !== null && 'key_id' in json && typeof json.key_id === 'string') return json.key_id;
+      return null;
+    } finally {
+      zip.close();
+    }
+  } catch {
+    // A damaged archive or CERT.SIG has no signer to show; `validate` explains what is wrong with it.
+    return null;
+  }
+}
+
+function readEntry(zip: yauzl.ZipFile, name: string): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    zip.on('error', reject);
+    zip.on('end', () => resolve(null));
+    zip.on('entry', (entry: yauzl.Entry) => {
+      if (entry.fileName !== name) {
+        zip.readEntry();
+        return;
+      }
+      if (entry.uncompressedSize > MAX_SIGNATURE_BYTES) {
+        resolve(null);
+        return;
+      }
+      zip.openReadStream(entry, (error, stream) => {
+        if (error !== null) {
+          reject(error);
+          return;
+        }
+        const chunks: Buffer[] = [];
+        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        stream.on('error', reject);
+        stream.on('end', () => resolve(Buffer.concat(chunks)));
+      });
+    });
+    zip.readEntry();
+  });
+}

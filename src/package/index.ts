@@ -1,0 +1,17 @@
+/**
+ * The .mosis package format: reading, signature verification and every check of PACKAGE.md.
+ * Pure library (no database, no HTTP), shared by the portal's upload path and the `mosis` CLI.
+ */
+export * from './findings.js';
+export * from './keys.js';
+export { DEFAULT_LIMITS, type PackageLimits } from './limits.js';
+export { checkPackage, type CheckOptions } from './check.js';
+export { comparePermissions, PERMISSION_APIS } from './permissions.js';
+export { validateManifest, MANIFEST_FILE } from './manifest.js';
+export {
+  parseSignatureManifest,
+  SignatureManifestError,
+  SIGNATURE_FILE,
+  SIGNATURE_MANIFEST_FILE,
+  type SignatureManifestEntry,
+} from './signature.js';

@@ -1,4 +1,5 @@
 import { expect, it } from 'vitest';
+import type { TestPortal } from '../support/portal.js';
 import { createApp, expectProblem, registerUser } from '../support/api.js';
 import { describeEachDatabase } from '../support/portal.js';
 
@@ -15,6 +16,8 @@ describeEachDatabase('apps', (portal) => {
     expect(res.statusCode, res.body).toBe(201);
     const app = res.json();
     expect(app).toMatchObject({ package_id: 'com.example.notes', name: 'Notes', summary: 'Take notes', description: '', category: 'productivity', status: 'draft' });
+    expect(app.icon_url).toBeNull();
+    expect(app.screenshots).toEqual([]);
     const list = await p.app.inject({ method: 'GET', url: '/v1/apps', headers: dev.auth });
     expect(list.json()).toEqual({ items: [app], next_cursor: null });
     const one = await p.app.inject({ method: 'GET', url: `/v1/apps/${app.id}`, headers: dev.auth });
@@ -99,4 +102,97 @@ describeEachDatabase('apps', (portal) => {
     const badCursor = await p.app.inject({ method: 'GET', url: '/v1/apps?cursor=nonsense', headers: dev.auth });
     expectProblem(badCursor, 400, 'invalid_cursor');
   });
+
+  it('edits the listing fields with PATCH and keeps everything else', async () => {
+    const p = portal();
+    const dev = await registerUser(p);
+    const app = await createApp(p, dev, 'com.example.notes', { summary: 'Old', category: 'productivity' });
+    const before = (await p.app.inject({ method: 'GET', url: `/v1/apps/${app.id}`, headers: dev.auth })).json();
+    const res = await p.app.inject({ method: 'PATCH', url: `/v1/apps/${app.id}`, headers: dev.auth, payload: { name: '  Notes Pro ', description: 'Long text' } });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({ ...before, name: 'Notes Pro', description: 'Long text', updated_at: expect.any(String) });
+    expect(res.json().updated_at >= before.updated_at).toBe(true);
+    const cleared = await p.app.inject({ method: 'PATCH', url: `/v1/apps/${app.id}`, headers: dev.auth, payload: { category: null } });
+    expect(cleared.json()).toMatchObject({ name: 'Notes Pro', summary: 'Old', category: null });
+    const again = await p.app.inject({ method: 'GET', url: `/v1/apps/${app.id}`, headers: dev.auth });
+    expect(again.json()).toEqual(cleared.json());
+  });
+
+  it.each([
+    ['owner_id', { name: 'X', owner_id: 'someone-else' }],
+    ['status', { status: 'published' }],
+    ['package_id', { package_id: 'com.example.other' }],
+    ['id', { id: 'new-id' }],
+    ['nothing to change', {}],
+    ['an empty name', { name: '   ' }],
+    ['a bad category', { category: 'Not A Slug' }],
+    ['a summary over 80 characters', { summary: 'x'.repeat(81) }],
+  ])('refuses a PATCH with %s (400) and changes nothing', async (_what, payload) => {
+    const p = portal();
+    const dev = await registerUser(p);
+    const app = await createApp(p, dev, 'com.example.notes');
+    const before = await p.database.db.selectFrom('apps').selectAll().execute();
+    const res = await p.app.inject({ method: 'PATCH', url: `/v1/apps/${app.id}`, headers: dev.auth, payload });
+    expectProblem(res, 400, 'validation_failed');
+    expect(await p.database.db.selectFrom('apps').selectAll().execute()).toEqual(before);
+  });
+
+  it('deletes a draft app with its versions and listings; the package id is free again', async () => {
+    const p = portal();
+    const dev = await registerUser(p);
+    const app = await createApp(p, dev, 'com.example.notes');
+    await insertVersion(p, app.id, 'pending_review');
+    await insertVersion(p, app.id, 'failed');
+    const put = await p.app.inject({ method: 'PUT', url: `/v1/apps/${app.id}/listings/de`, headers: dev.auth, payload: { name: 'Notizen' } });
+    expect(put.statusCode, put.body).toBe(201);
+    const res = await p.app.inject({ method: 'DELETE', url: `/v1/apps/${app.id}`, headers: dev.auth });
+    expect(res.statusCode, res.body).toBe(204);
+    expect(res.body).toBe('');
+    expectProblem(await p.app.inject({ method: 'GET', url: `/v1/apps/${app.id}`, headers: dev.auth }), 404, 'app_not_found');
+    const db = p.database.db;
+    expect(await db.selectFrom('apps').select('id').execute()).toEqual([]);
+    expect(await db.selectFrom('versions').select('id').execute()).toEqual([]);
+    expect(await db.selectFrom('app_listings').select('locale').execute()).toEqual([]);
+    expectProblem(await p.app.inject({ method: 'DELETE', url: `/v1/apps/${app.id}`, headers: dev.auth }), 404, 'app_not_found');
+    await createApp(p, dev, 'com.example.notes');
+  });
+
+  it.each(['published', 'yanked'] as const)('refuses to delete an app with a %s version (409) and deletes nothing', async (status) => {
+    const p = portal();
+    const dev = await registerUser(p);
+    const app = await createApp(p, dev, 'com.example.notes');
+    await insertVersion(p, app.id, 'pending_review');
+    await insertVersion(p, app.id, status);
+    const res = await p.app.inject({ method: 'DELETE', url: `/v1/apps/${app.id}`, headers: dev.auth });
+    expectProblem(res, 409, 'app_has_published_versions');
+    expect(await p.database.db.selectFrom('apps').select('id').execute()).toEqual([{ id: app.id }]);
+    expect(await p.database.db.selectFrom('versions').select('status').orderBy('version_code').execute()).toEqual([{ status: 'pending_review' }, { status }]);
+  });
 });
+
+let versionCode = 0;
+
+/** A version row as the upload flow would leave it; publishing is not an API of this issue yet. */
+async function insertVersion(p: TestPortal, appId: string, status: 'pending_review' | 'failed' | 'published' | 'yanked'): Promise<void> {
+  versionCode += 1;
+  await p.database.db
+    .insertInto('versions')
+    .values({
+      id: `v-${versionCode}-${status}`,
+      app_id: appId,
+      version: `1.0.${versionCode}`,
+      version_code: versionCode,
+      status,
+      sha256: versionCode.toString(16).padStart(64, '0'),
+      size: 1,
+      permissions: '[]',
+      manifest: '{}',
+      checks: '[]',
+      release_notes: null,
+      channel: status === 'published' ? 'stable' : null,
+      rollout_percent: status === 'published' ? 100 : null,
+      created_at: new Date().toISOString(),
+      published_at: status === 'published' ? new Date().toISOString() : null,
+    })
+    .execute();
+}

@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { actorOf, requireActor, type Authenticator } from '../../http/auth.js';
 import { pageSchema } from '../../http/pagination.js';
 import { authenticated, problemResponses } from '../../http/schemas.js';
-import { appIdParams, appResponse, createAppBody, listAppsQuery } from './apps.schemas.js';
+import { appIdParams, appResponse, createAppBody, listAppsQuery, updateAppBody } from './apps.schemas.js';
 import type { AppsService } from './apps.service.js';
 
 export function appsRoutes(app: FastifyInstance, service: AppsService, auth: Authenticator): void {
@@ -36,5 +37,33 @@ export function appsRoutes(app: FastifyInstance, service: AppsService, auth: Aut
       schema: { tags, security, summary: 'One of the caller\'s apps', params: appIdParams, response: { 200: appResponse, ...problemResponses(401, 403, 404) } },
     },
     (request) => service.get(actorOf(request), request.params.app_id),
+  );
+
+  r.patch(
+    '/v1/apps/:app_id',
+    {
+      preHandler: requireActor(auth, 'apps:write'),
+      schema: { tags, security, summary: 'Edit the listing fields of an app', params: appIdParams, body: updateAppBody, response: { 200: appResponse, ...problemResponses(400, 401, 403, 404) } },
+    },
+    (request) => service.update(actorOf(request), request.params.app_id, request.body),
+  );
+
+  r.delete(
+    '/v1/apps/:app_id',
+    {
+      preHandler: requireActor(auth, 'apps:write'),
+      schema: {
+        tags,
+        security,
+        summary: 'Delete an app that has never been published',
+        description: 'Refused with 409 app_has_published_versions once a version is published or yanked.',
+        params: appIdParams,
+        response: { 204: z.undefined().describe('Deleted'), ...problemResponses(401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      await service.delete(actorOf(request), request.params.app_id);
+      return reply.code(204).send();
+    },
   );
 }

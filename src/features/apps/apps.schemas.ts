@@ -10,21 +10,49 @@ export const appIdParams = z.object({ app_id: z.string().min(1).max(64) });
 
 const category = z.string().regex(/^[a-z0-9-]{1,32}$/, 'must be a lowercase slug such as "productivity"');
 
+/** The listing fields, shared by the app itself and its localized listings. */
+export const listingName = z.string().trim().min(1).max(50);
+export const listingSummary = z.string().trim().max(80);
+export const listingDescription = z.string().trim().max(4000);
+
 export const createAppBody = z
   .object({
     package_id: packageId,
-    name: z.string().trim().min(1).max(50),
-    summary: z.string().trim().max(80).default(''),
-    description: z.string().trim().max(4000).default(''),
+    name: listingName,
+    summary: listingSummary.default(''),
+    description: listingDescription.default(''),
     category: category.nullable().default(null),
   })
   .strict();
+
+/**
+ * Only the listing fields may be edited: strict, so a body that tries to set the owner, status
+ * or package id is refused as a whole instead of half-applied.
+ */
+export const updateAppBody = z
+  .object({
+    name: listingName.optional(),
+    summary: listingSummary.optional(),
+    description: listingDescription.optional(),
+    category: category.nullable().optional(),
+  })
+  .strict()
+  .refine((body) => Object.keys(body).length > 0, { message: 'send at least one of name, summary, description, category' });
 
 export const listAppsQuery = z.object({
   status: z.enum(['draft', 'published', 'suspended']).optional(),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   cursor: z.string().max(512).optional(),
 });
+
+export const screenshotResponse = z
+  .object({
+    id: z.string(),
+    url: z.string().meta({ description: 'Public, immutable, content-addressed path under /v1/media/' }),
+    width: z.number().int(),
+    height: z.number().int(),
+  })
+  .meta({ id: 'Screenshot' });
 
 export const appResponse = z
   .object({
@@ -35,10 +63,14 @@ export const appResponse = z
     description: z.string(),
     category: z.string().nullable(),
     status: z.enum(['draft', 'published', 'suspended']),
+    icon_url: z.string().nullable().meta({ description: 'PNG, 512×512; null until an icon is uploaded' }),
+    screenshots: z.array(screenshotResponse),
     created_at: z.string(),
     updated_at: z.string(),
   })
   .meta({ id: 'App' });
 
 export type CreateAppInput = z.infer<typeof createAppBody>;
+export type UpdateAppInput = z.infer<typeof updateAppBody>;
 export type AppResponse = z.infer<typeof appResponse>;
+export type ScreenshotResponse = z.infer<typeof screenshotResponse>;

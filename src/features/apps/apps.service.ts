@@ -2,8 +2,11 @@ import { isUniqueViolation, type Db } from '../../db/index.js';
 import { decodeCursor, toPage, type Page } from '../../http/pagination.js';
 import { errors, type Actor, type Clock, type Ids } from '../../shared/index.js';
 import * as repo from './apps.repository.js';
-import type { AppResponse, CreateAppInput } from './apps.schemas.js';
+import type { AppResponse, CreateAppInput, ScreenshotResponse, UpdateAppInput } from './apps.schemas.js';
 import type { App, AppStatus } from './apps.table.js';
+import { imagesOfApps } from './images.repository.js';
+import type { AppImage } from './images.table.js';
+import { mediaUrl } from './media-url.js';
 
 export interface AppsDeps {
   db: Db;
@@ -31,7 +34,7 @@ export class AppsService {
         created_at: now,
         updated_at: now,
       });
-      return toAppResponse(app);
+      return toAppResponse(app, []);
     } catch (err) {
       if (isUniqueViolation(err)) throw errors.conflict('package_id_taken', `The package id ${input.package_id} is already registered.`);
       throw err;
@@ -41,11 +44,31 @@ export class AppsService {
   async list(actor: Actor, query: { status?: AppStatus; limit: number; cursor?: string }): Promise<Page<AppResponse>> {
     const before = decodeCursor(query.cursor);
     const rows = await repo.listOwnedApps(this.deps.db, actor.userId, { status: query.status, before, limit: query.limit });
-    return toPage(rows, query.limit, (a) => a.id, toAppResponse);
+    const images = await imagesOfApps(this.deps.db, rows.slice(0, query.limit).map((a) => a.id));
+    return toPage(rows, query.limit, (a) => a.id, (a) => toAppResponse(a, images));
   }
 
   async get(actor: Actor, appId: string): Promise<AppResponse> {
-    return toAppResponse(await this.owned(actor, appId));
+    return this.present(await this.owned(actor, appId));
+  }
+
+  /** Edits the default listing fields; `category: null` clears the category. */
+  async update(actor: Actor, appId: string, input: UpdateAppInput): Promise<AppResponse> {
+    const app = await this.owned(actor, appId);
+    const updated = await repo.updateApp(this.deps.db, app.id, { ...input, updated_at: this.deps.clock.now().toISOString() });
+    if (!updated) throw appNotFound();
+    return this.present(updated);
+  }
+
+  /**
+   * Deletes a draft app with everything recorded for it. Blobs are left in storage for the
+   * garbage collector: another app or version may share the same content.
+   */
+  async delete(actor: Actor, appId: string): Promise<void> {
+    const app = await this.owned(actor, appId);
+    if (!(await repo.deleteUnpublishedApp(this.deps.db, app.id))) {
+      throw errors.conflict('app_has_published_versions', 'This app has a published or yanked version; it stays in the portal so installed copies keep their history.');
+    }
   }
 
   /**
@@ -57,9 +80,16 @@ export class AppsService {
     if (!app || app.owner_id !== actor.userId) throw appNotFound();
     return app;
   }
+
+  private async present(app: App): Promise<AppResponse> {
+    return toAppResponse(app, await imagesOfApps(this.deps.db, [app.id]));
+  }
 }
 
-export function toAppResponse(app: App): AppResponse {
+/** `images` may hold other apps' images too (a page's worth); only this app's are used. */
+export function toAppResponse(app: App, images: readonly AppImage[]): AppResponse {
+  const own = images.filter((i) => i.app_id === app.id);
+  const icon = own.find((i) => i.kind === 'icon');
   return {
     id: app.id,
     package_id: app.package_id,
@@ -68,7 +98,13 @@ export function toAppResponse(app: App): AppResponse {
     description: app.description,
     category: app.category,
     status: app.status,
+    icon_url: icon ? mediaUrl(icon.sha256) : null,
+    screenshots: own.filter((i) => i.kind === 'screenshot').map(toScreenshotResponse),
     created_at: app.created_at,
     updated_at: app.updated_at,
   };
+}
+
+export function toScreenshotResponse(image: AppImage): ScreenshotResponse {
+  return { id: image.id, url: mediaUrl(image.sha256), width: image.width, height: image.height };
 }

@@ -1,0 +1,118 @@
+import type { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { actorOf, requireActor, type Authenticator } from '../../http/auth.js';
+import { authenticated, problemResponses } from '../../http/schemas.js';
+import { uploadStream } from '../../http/upload.js';
+import { AppError } from '../../shared/index.js';
+import { appIdParams, appResponse, screenshotResponse } from './apps.schemas.js';
+import { MAX_IMAGE_BYTES, type AppImagesService } from './images.service.js';
+
+const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
+const FIELD = 'image';
+const HOW = `Send the image as the multipart/form-data field "${FIELD}" or as a raw ${IMAGE_TYPES.join(', ')} or application/octet-stream body.`;
+
+const screenshotParams = z.object({ app_id: z.string().min(1).max(64), screenshot_id: z.string().min(1).max(64) });
+
+const uploadDescription =
+  `${HOW} At most ${MAX_IMAGE_BYTES / 1024 / 1024} MiB. The declared type is not trusted: the bytes must decode as PNG, JPEG or WebP. ` +
+  'The stored image is re-encoded, so EXIF, GPS and every other metadata are gone.';
+
+/** The uploaded image as a stream; the shared upload helper's refusals are worded for images. */
+async function imageUpload(request: FastifyRequest): Promise<Readable> {
+  try {
+    return await uploadStream(request, { field: FIELD, maxBytes: MAX_IMAGE_BYTES });
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'package_missing') throw new AppError('image_missing', 400, HOW);
+    if (err instanceof AppError && err.code === 'unsupported_media_type') throw new AppError('unsupported_media_type', 415, HOW);
+    throw err;
+  }
+}
+
+export function appImagesRoutes(app: FastifyInstance, service: AppImagesService, auth: Authenticator): void {
+  // Its own plugin scope, so raw image bodies stream to these routes only.
+  void app.register((scope, _options, done) => {
+    scope.addContentTypeParser(IMAGE_TYPES, (_request, payload, parsed) => parsed(null, payload));
+    routes(scope, service, auth);
+    done();
+  });
+}
+
+function routes(scope: FastifyInstance, service: AppImagesService, auth: Authenticator): void {
+  const r = scope.withTypeProvider<ZodTypeProvider>();
+  const tags = ['apps'];
+  const security = authenticated;
+  const uploadProblems = problemResponses(400, 401, 403, 404, 409, 413, 415, 422, 507);
+
+  r.post(
+    '/v1/apps/:app_id/icon',
+    {
+      preHandler: requireActor(auth, 'apps:write'),
+      schema: {
+        tags,
+        security,
+        summary: "Set or replace an app's icon",
+        description: `${uploadDescription} The icon must be square, 128 to 1024 pixels per side; it is stored as a 512×512 PNG.`,
+        params: appIdParams,
+        response: { 200: appResponse, ...uploadProblems },
+      },
+    },
+    (request) => service.setIcon(actorOf(request), request.params.app_id, () => imageUpload(request)),
+  );
+
+  r.delete(
+    '/v1/apps/:app_id/icon',
+    {
+      preHandler: requireActor(auth, 'apps:write'),
+      schema: { tags, security, summary: "Remove an app's icon", params: appIdParams, response: { 204: z.undefined().describe('Deleted'), ...problemResponses(401, 403, 404) } },
+    },
+    async (request, reply) => {
+      await service.removeIcon(actorOf(request), request.params.app_id);
+      return reply.code(204).send();
+    },
+  );
+
+  r.post(
+    '/v1/apps/:app_id/screenshots',
+    {
+      preHandler: requireActor(auth, 'apps:write'),
+      schema: {
+        tags,
+        security,
+        summary: 'Add a screenshot',
+        description: `${uploadDescription} 320 to 3840 pixels per side, at most 8 per app; PNG stays PNG, JPEG and WebP become WebP.`,
+        params: appIdParams,
+        response: { 201: screenshotResponse, ...uploadProblems },
+      },
+    },
+    async (request, reply) => reply.code(201).send(await service.addScreenshot(actorOf(request), request.params.app_id, () => imageUpload(request))),
+  );
+
+  r.get(
+    '/v1/apps/:app_id/screenshots',
+    {
+      preHandler: requireActor(auth, 'apps:read'),
+      schema: {
+        tags,
+        security,
+        summary: "An app's screenshots, oldest first",
+        params: appIdParams,
+        response: { 200: z.object({ items: z.array(screenshotResponse), next_cursor: z.null() }), ...problemResponses(401, 403, 404) },
+      },
+    },
+    (request) => service.listScreenshots(actorOf(request), request.params.app_id),
+  );
+
+  r.delete(
+    '/v1/apps/:app_id/screenshots/:screenshot_id',
+    {
+      preHandler: requireActor(auth, 'apps:write'),
+      schema: { tags, security, summary: 'Delete a screenshot', params: screenshotParams, response: { 204: z.undefined().describe('Deleted'), ...problemResponses(401, 403, 404) } },
+    },
+    async (request, reply) => {
+      await service.removeScreenshot(actorOf(request), request.params.app_id, request.params.screenshot_id);
+      return reply.code(204).send();
+    },
+  );
+}

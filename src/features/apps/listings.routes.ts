@@ -1,0 +1,54 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { actorOf, requireActor, type Authenticator } from '../../http/auth.js';
+import { authenticated, problemResponses } from '../../http/schemas.js';
+import { appIdParams } from './apps.schemas.js';
+import { listingParams, listingResponse, listingsResponse, putListingBody } from './listings.schemas.js';
+import type { ListingsService } from './listings.service.js';
+
+export function listingsRoutes(app: FastifyInstance, service: ListingsService, auth: Authenticator): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['apps'];
+  const security = authenticated;
+
+  r.get(
+    '/v1/apps/:app_id/listings',
+    {
+      preHandler: requireActor(auth, 'apps:read'),
+      schema: { tags, security, summary: "An app's localized listings, by locale", params: appIdParams, response: { 200: listingsResponse, ...problemResponses(401, 403, 404) } },
+    },
+    (request) => service.list(actorOf(request), request.params.app_id),
+  );
+
+  r.put(
+    '/v1/apps/:app_id/listings/:locale',
+    {
+      preHandler: requireActor(auth, 'apps:write'),
+      schema: {
+        tags,
+        security,
+        summary: 'Create or replace the listing of one locale',
+        params: listingParams,
+        body: putListingBody,
+        response: { 200: listingResponse, 201: listingResponse, ...problemResponses(400, 401, 403, 404, 409) },
+      },
+    },
+    async (request, reply) => {
+      const { created, listing } = await service.put(actorOf(request), request.params.app_id, request.params.locale, request.body);
+      return reply.code(created ? 201 : 200).send(listing);
+    },
+  );
+
+  r.delete(
+    '/v1/apps/:app_id/listings/:locale',
+    {
+      preHandler: requireActor(auth, 'apps:write'),
+      schema: { tags, security, summary: 'Delete the listing of one locale', params: listingParams, response: { 204: z.undefined().describe('Deleted'), ...problemResponses(400, 401, 403, 404) } },
+    },
+    async (request, reply) => {
+      await service.remove(actorOf(request), request.params.app_id, request.params.locale);
+      return reply.code(204).send();
+    },
+  );
+}

@@ -1,0 +1,48 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { problemResponses } from '../../http/schemas.js';
+import type { AppImagesService } from './images.service.js';
+
+const mediaParams = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase SHA-256 hex digest') });
+
+/** True when an If-None-Match header names this entity tag (weak or strong) or is `*`. */
+function matches(ifNoneMatch: string | undefined, etag: string): boolean {
+  if (!ifNoneMatch) return false;
+  return ifNoneMatch.split(',').some((t) => {
+    const tag = t.trim().replace(/^W\//, '');
+    return tag === '*' || tag === etag;
+  });
+}
+
+/**
+ * Public images of apps by content address. The address is the hash of the bytes, so an answer
+ * can be cached forever and its hash is its ETag.
+ */
+export function mediaRoutes(app: FastifyInstance, service: AppImagesService): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  r.get(
+    '/v1/media/:sha256',
+    {
+      schema: {
+        tags: ['media'],
+        summary: "An app's icon or screenshot",
+        description: 'Public. Serves only blobs that are a current icon or screenshot; immutable, cache forever.',
+        params: mediaParams,
+        response: { 200: z.unknown().meta({ description: 'The image bytes (image/png or image/webp)' }), 304: z.undefined().describe('Not modified'), ...problemResponses(400, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { sha256 } = request.params;
+      const media = await service.media(sha256);
+      const etag = `"${sha256}"`;
+      void reply
+        .header('etag', etag)
+        .header('cache-control', 'public, max-age=31536000, immutable')
+        // Store fronts on other origins embed these images; everything else stays same-site.
+        .header('cross-origin-resource-policy', 'cross-origin');
+      if (matches(request.headers['if-none-match'], etag)) return reply.code(304).send();
+      return reply.type(media.contentType).header('content-length', media.size).send(media.open());
+    },
+  );
+}

@@ -24,6 +24,33 @@ export interface Config {
     readonly jsonBytes: number;
   };
   readonly shutdownTimeoutMs: number;
+  readonly accounts: AccountsConfig;
+}
+
+export interface OAuthClientConfig {
+  readonly clientId: string;
+  readonly clientSecret: string;
+}
+
+/** Accounts and access: email, 2FA policy, abuse limits and OAuth providers. */
+export interface AccountsConfig {
+  /** smtp(s)://user:pass@host:port; null writes each message to DATA_DIR/outbox as an .eml file. */
+  readonly smtpUrl: string | null;
+  readonly mailFrom: string;
+  /** Roles that must turn on TOTP before they may use their privileged routes. */
+  readonly require2faRoles: readonly ('developer' | 'reviewer' | 'admin')[];
+  readonly rateLimit: {
+    readonly windowMs: number;
+    /** Attempts per client IP per window on each auth endpoint. */
+    readonly perIp: number;
+    /** Attempts per account (email, user or token) per window on each auth endpoint. */
+    readonly perAccount: number;
+  };
+  readonly oauth: {
+    readonly github: OAuthClientConfig | null;
+    readonly google: OAuthClientConfig | null;
+    readonly oidc: (OAuthClientConfig & { readonly issuer: string }) | null;
+  };
 }
 
 export type DatabaseConfig =
@@ -89,6 +116,27 @@ const envSchema = z.object({
   MAX_PACKAGE_INFLATED_BYTES: int(1024, 64 * 1024 * MiB).default(512 * MiB),
   MAX_JSON_BYTES: int(1024, 64 * MiB).default(1 * MiB),
   SHUTDOWN_TIMEOUT_MS: int(0, 10 * 60 * 1000).default(30_000),
+  SMTP_URL: z
+    .string()
+    .trim()
+    .refine((v) => /^smtps?:\/\/[^\s]+$/.test(v), 'smtp://user:password@host:port or smtps://…')
+    .optional(),
+  MAIL_FROM: z.string().trim().min(3, 'an address such as "Mosis Portal <portal@example.com>"').default('Mosis Portal <portal@localhost>'),
+  REQUIRE_2FA_ROLES: z
+    .string()
+    .trim()
+    .regex(/^(none|((developer|reviewer|admin)(\s*,\s*(developer|reviewer|admin))*))$/, 'a comma-separated list of developer, reviewer, admin, or "none"')
+    .default('reviewer,admin'),
+  AUTH_RATE_LIMIT_WINDOW_SECONDS: int(1, 24 * 3600).default(300),
+  AUTH_RATE_LIMIT_PER_IP: int(1, 1_000_000).default(100),
+  AUTH_RATE_LIMIT_PER_ACCOUNT: int(1, 1_000_000).default(10),
+  GITHUB_CLIENT_ID: z.string().trim().min(1).optional(),
+  GITHUB_CLIENT_SECRET: z.string().trim().min(1).optional(),
+  GOOGLE_CLIENT_ID: z.string().trim().min(1).optional(),
+  GOOGLE_CLIENT_SECRET: z.string().trim().min(1).optional(),
+  OIDC_ISSUER: httpUrl.optional(),
+  OIDC_CLIENT_ID: z.string().trim().min(1).optional(),
+  OIDC_CLIENT_SECRET: z.string().trim().min(1).optional(),
 });
 
 type Env = Record<string, string | undefined>;
@@ -107,6 +155,13 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`Invalid configuration: ${lines.join('; ')}`);
   }
   const e = parsed.data;
+  const providerProblems = [
+    pairProblem('GITHUB', e.GITHUB_CLIENT_ID, e.GITHUB_CLIENT_SECRET),
+    pairProblem('GOOGLE', e.GOOGLE_CLIENT_ID, e.GOOGLE_CLIENT_SECRET),
+    pairProblem('OIDC', e.OIDC_CLIENT_ID, e.OIDC_CLIENT_SECRET),
+    (e.OIDC_ISSUER === undefined) !== (e.OIDC_CLIENT_ID === undefined) ? 'OIDC_ISSUER and OIDC_CLIENT_ID must be set together' : null,
+  ].filter((p): p is string => p !== null);
+  if (providerProblems.length > 0) throw new ConfigError(`Invalid configuration: ${providerProblems.join('; ')}`);
   const dataDir = path.resolve(e.DATA_DIR);
   const config: Config = {
     port: e.PORT,
@@ -120,8 +175,28 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     limits: { packageBytes: e.MAX_PACKAGE_BYTES, packageInflatedBytes: e.MAX_PACKAGE_INFLATED_BYTES, jsonBytes: e.MAX_JSON_BYTES },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    accounts: {
+      smtpUrl: e.SMTP_URL ?? null,
+      mailFrom: e.MAIL_FROM,
+      require2faRoles:
+        e.REQUIRE_2FA_ROLES === 'none' ? [] : [...new Set(e.REQUIRE_2FA_ROLES.split(',').map((r) => r.trim() as 'developer' | 'reviewer' | 'admin'))],
+      rateLimit: { windowMs: e.AUTH_RATE_LIMIT_WINDOW_SECONDS * 1000, perIp: e.AUTH_RATE_LIMIT_PER_IP, perAccount: e.AUTH_RATE_LIMIT_PER_ACCOUNT },
+      oauth: {
+        github: e.GITHUB_CLIENT_ID && e.GITHUB_CLIENT_SECRET ? { clientId: e.GITHUB_CLIENT_ID, clientSecret: e.GITHUB_CLIENT_SECRET } : null,
+        google: e.GOOGLE_CLIENT_ID && e.GOOGLE_CLIENT_SECRET ? { clientId: e.GOOGLE_CLIENT_ID, clientSecret: e.GOOGLE_CLIENT_SECRET } : null,
+        oidc:
+          e.OIDC_ISSUER && e.OIDC_CLIENT_ID && e.OIDC_CLIENT_SECRET
+            ? { issuer: e.OIDC_ISSUER, clientId: e.OIDC_CLIENT_ID, clientSecret: e.OIDC_CLIENT_SECRET }
+            : null,
+      },
+    },
   };
   return deepFreeze(config);
+}
+
+/** A provider needs both halves of its client credentials, or neither. */
+function pairProblem(name: string, id: string | undefined, secret: string | undefined): string | null {
+  return (id === undefined) !== (secret === undefined) ? `${name}_CLIENT_ID and ${name}_CLIENT_SECRET must be set together` : null;
 }
 
 function databaseConfig(url: string | undefined, dataDir: string): DatabaseConfig {

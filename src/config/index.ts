@@ -1,2 +1,2 @@
 export { loadConfig, ConfigError } from './config.js';
-export type { Config, DatabaseConfig, LogLevel } from './config.js';
+export type { AccountsConfig, Config, DatabaseConfig, LogLevel, OAuthClientConfig } from './config.js';

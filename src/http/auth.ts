@@ -31,6 +31,20 @@ export function requireActor(authenticator: Authenticator, scope?: Scope): preHa
   };
 }
 
+/**
+ * Like requireActor, for routes that manage the account itself (logout, password, 2FA, admin): an
+ * API key never reaches them, whatever its scopes, because no scope grants account control.
+ */
+export function requireUser(authenticator: Authenticator): preHandlerAsyncHookHandler {
+  const guard = requireActor(authenticator);
+  return async function (this: unknown, request: FastifyRequest, reply: FastifyReply) {
+    await guard.call(this as never, request, reply);
+    if (request.actor?.scopes !== null) {
+      throw new AppError('api_key_not_allowed', 403, 'API keys cannot be used here; sign in with your account.');
+    }
+  };
+}
+
 /** The caller of a route guarded by requireActor. */
 export function actorOf(request: FastifyRequest): Actor {
   if (!request.actor) throw errors.unauthorized();

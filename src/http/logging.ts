@@ -19,11 +19,41 @@ const REDACT = [
   '*.key',
   '*.secret',
   '*.totp_code',
+  '*.code',
+  '*.current_password',
+  '*.csrf_token',
+  '*.recovery_codes',
+  '*.otpauth_url',
 ];
+
+// One-time values that arrive in query strings (an OAuth callback's code and state, a link's token).
+const SECRET_QUERY = /([?&](?:code|state|token|key)=)[^&#]*/gi;
+
+interface LoggedRequest {
+  method: string;
+  url: string;
+  version?: string;
+  host?: string;
+  ip?: string;
+  socket?: { remotePort?: number };
+}
+
+/** Fastify's request serializer, with secret query values replaced. */
+function serializeRequest(request: LoggedRequest): Record<string, unknown> {
+  return {
+    method: request.method,
+    url: request.url.replace(SECRET_QUERY, '$1[redacted]'),
+    version: request.version,
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket?.remotePort,
+  };
+}
 
 export function loggerOptions(level: LogLevel): FastifyServerOptions['logger'] {
   return {
     level,
     redact: { paths: REDACT, censor: '[redacted]' },
+    serializers: { req: serializeRequest },
   };
 }

@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Config } from '../config/index.js';
 import type { Ids } from '../shared/index.js';
+import { registerCookies } from './cookies.js';
 import { loggerOptions } from './logging.js';
 import { registerOpenApi } from './openapi.js';
 import { registerProblemHandlers } from './problem.js';
@@ -40,6 +41,7 @@ export async function createServer(config: Config, ids: Ids, options: { logStrea
   const allowedMethods = trackRoutes(app);
   registerProblemHandlers(app, allowedMethods);
   await registerSecurityHeaders(app, config.baseUrl.startsWith('https:'));
+  await registerCookies(app);
   await registerUploads(app);
   await registerOpenApi(app, { baseUrl: config.baseUrl, version: options.version });
   return app;

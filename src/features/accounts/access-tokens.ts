@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { errors as joseErrors, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { errors, type Clock, type Role } from '../../shared/index.js';
 
 export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
@@ -11,6 +11,8 @@ const ALG = 'EdDSA';
 interface StoredKey {
   kid: string;
   created_at: string;
+  /** Set when a newer key took over signing; the key verifies until its last tokens expire. */
+  retired_at?: string;
   private_jwk: JWK;
 }
 
@@ -24,7 +26,12 @@ interface SigningKey {
 export interface AccessClaims {
   userId: string;
   role: Role;
+  /** The refresh-token family the token was issued with: logout revokes it, and with it the token. */
+  sessionId?: string;
 }
+
+// Other instances (or a running server after `rotate-keys`) pick up a changed key file this often.
+const RELOAD_INTERVAL_MS = 5_000;
 
 /**
  * Signs and verifies the short-lived access JWTs. The Ed25519 key is generated on first start and
@@ -32,27 +39,60 @@ export interface AccessClaims {
  * rotated-out key keeps its tokens valid until they expire.
  */
 export class AccessTokens {
+  private lastReload = 0;
+
   private constructor(
-    private readonly keys: SigningKey[],
+    private keys: SigningKey[],
+    private readonly file: string,
     private readonly issuer: string,
     private readonly clock: Clock,
   ) {}
 
   static async open(dataDir: string, issuer: string, clock: Clock): Promise<AccessTokens> {
-    const file = path.join(dataDir, 'keys', 'access-token-keys.json');
+    const file = keyFile(dataDir);
     let stored = await readKeys(file);
     if (stored.length === 0) {
       stored = [newKey(clock)];
       await writeKeys(file, stored);
     }
-    return new AccessTokens(stored.map(toSigningKey).reverse(), issuer, clock);
+    return new AccessTokens(stored.map(toSigningKey).reverse(), file, issuer, clock);
+  }
+
+  /**
+   * Adds a new signing key and drops retired keys whose tokens have all expired. The previous key
+   * keeps verifying for one token lifetime, so nobody is signed out by a rotation.
+   */
+  static async rotate(dataDir: string, clock: Clock): Promise<{ kid: string; dropped: string[] }> {
+    const file = keyFile(dataDir);
+    const now = clock.now();
+    const stored = await readKeys(file);
+    const cutoff = now.getTime() - (ACCESS_TOKEN_TTL_SECONDS + 60) * 1000;
+    const kept: StoredKey[] = [];
+    const dropped: string[] = [];
+    for (const key of stored) {
+      if (key.retired_at !== undefined && Date.parse(key.retired_at) < cutoff) dropped.push(key.kid);
+      else kept.push(key.retired_at === undefined ? { ...key, retired_at: now.toISOString() } : key);
+    }
+    const fresh = newKey(clock);
+    await writeKeys(file, [...kept, fresh]);
+    return { kid: fresh.kid, dropped };
+  }
+
+  /** Re-reads the key file when it may have changed, so a rotation reaches a running server. */
+  private async reload(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastReload < RELOAD_INTERVAL_MS) return;
+    this.lastReload = now;
+    const stored = await readKeys(this.file);
+    if (stored.length > 0) this.keys = stored.map(toSigningKey).reverse();
   }
 
   async sign(claims: AccessClaims): Promise<string> {
+    await this.reload();
     const key = this.keys[0];
     if (!key) throw new Error('no access-token signing key');
     const now = Math.floor(this.clock.now().getTime() / 1000);
-    return new SignJWT({ role: claims.role })
+    return new SignJWT(claims.sessionId === undefined ? { role: claims.role } : { role: claims.role, sid: claims.sessionId })
       .setProtectedHeader({ alg: ALG, kid: key.kid, typ: 'JWT' })
       .setSubject(claims.userId)
       .setIssuer(this.issuer)
@@ -66,6 +106,13 @@ export class AccessTokens {
 
   /** Returns the claims of a valid token; anything else is a 401 `invalid_token`. */
   async verify(token: string): Promise<AccessClaims> {
+    // A token from a key this process has not loaded yet (rotated elsewhere) triggers a reload.
+    try {
+      const { kid } = decodeProtectedHeader(token);
+      if (typeof kid === 'string' && !this.keys.some((k) => k.kid === kid)) await this.reload();
+    } catch {
+      throw errors.unauthorized('The access token is invalid or expired.');
+    }
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(
@@ -85,13 +132,18 @@ export class AccessTokens {
     if (typeof payload.sub !== 'string' || (role !== 'developer' && role !== 'reviewer' && role !== 'admin')) {
       throw errors.unauthorized('The access token is invalid or expired.');
     }
-    return { userId: payload.sub, role };
+    const sid = payload['sid'];
+    return { userId: payload.sub, role, ...(typeof sid === 'string' ? { sessionId: sid } : {}) };
   }
 
   /** The public half of every key, for /.well-known/jwks.json. */
   jwks(): { keys: JWK[] } {
     return { keys: this.keys.map((k) => k.publicJwk) };
   }
+}
+
+function keyFile(dataDir: string): string {
+  return path.join(dataDir, 'keys', 'access-token-keys.json');
 }
 
 function newKey(clock: Clock): StoredKey {

@@ -1,5 +1,18 @@
 import type { Executor } from '../../db/index.js';
-import type { NewUser, RefreshToken, User } from './accounts.table.js';
+import type { Selectable } from 'kysely';
+import type {
+  EmailToken,
+  EmailTokenPurpose,
+  NewUser,
+  OAuthIdentity,
+  OAuthState,
+  RecoveryCodesTable,
+  RefreshToken,
+  User,
+  WebSession,
+} from './accounts.table.js';
+
+type RecoveryCode = Selectable<RecoveryCodesTable>;
 
 export function findUserByEmail(db: Executor, email: string): Promise<User | undefined> {
   return db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
@@ -35,4 +48,139 @@ export async function markRotated(db: Executor, id: string, at: string): Promise
 
 export async function revokeFamily(db: Executor, familyId: string, at: string): Promise<void> {
   await db.updateTable('refresh_tokens').set({ revoked_at: at }).where('family_id', '=', familyId).where('revoked_at', 'is', null).execute();
+}
+
+export async function updateUser(db: Executor, id: string, changes: UserChanges): Promise<User | undefined> {
+  return db.updateTable('users').set(changes).where('id', '=', id).returningAll().executeTakeFirst();
+}
+
+export type UserChanges = Partial<
+  Pick<User, 'name' | 'password_hash' | 'role' | 'status' | 'email_verified_at' | 'totp_secret' | 'totp_pending_secret' | 'totp_enabled_at' | 'totp_last_step' | 'updated_at'>
+>;
+
+/**
+ * Records a TOTP step as used only if it is newer than the last one: two requests racing with the
+ * same code cannot both win.
+ */
+export async function claimTotpStep(db: Executor, userId: string, step: number): Promise<boolean> {
+  const result = await db
+    .updateTable('users')
+    .set({ totp_last_step: step })
+    .where('id', '=', userId)
+    .where((eb) => eb.or([eb('totp_last_step', 'is', null), eb('totp_last_step', '<', step)]))
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+export interface UserFilter {
+  role?: User['role'];
+  status?: User['status'];
+  email?: string;
+  before?: string;
+  limit: number;
+}
+
+export function listUsers(db: Executor, filter: UserFilter): Promise<User[]> {
+  let query = db.selectFrom('users').selectAll();
+  if (filter.role !== undefined) query = query.where('role', '=', filter.role);
+  if (filter.status !== undefined) query = query.where('status', '=', filter.status);
+  // Emails are stored lowercased, so a lowercased pattern matches the same on both dialects.
+  if (filter.email !== undefined) query = query.where('email', 'like', `%${filter.email.toLowerCase()}%`);
+  if (filter.before !== undefined) query = query.where('id', '<', filter.before);
+  return query.orderBy('id', 'desc').limit(filter.limit + 1).execute();
+}
+
+export async function revokeUserRefreshTokens(db: Executor, userId: string, at: string): Promise<void> {
+  await db.updateTable('refresh_tokens').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+}
+
+/** True while some token of the family is still usable: the family was neither revoked nor ended. */
+export async function familyIsLive(db: Executor, familyId: string, now: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('refresh_tokens')
+    .select('id')
+    .where('family_id', '=', familyId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function insertEmailToken(db: Executor, token: EmailToken): Promise<void> {
+  await db.insertInto('email_tokens').values(token).execute();
+}
+
+/** Spends a token: only one caller ever gets it back, and only while it is unused and unexpired. */
+export async function consumeEmailToken(db: Executor, tokenHash: string, purpose: EmailTokenPurpose, now: string): Promise<EmailToken | undefined> {
+  const token = await db
+    .selectFrom('email_tokens')
+    .selectAll()
+    .where('token_hash', '=', tokenHash)
+    .where('purpose', '=', purpose)
+    .executeTakeFirst();
+  if (!token || token.used_at !== null || token.expires_at <= now) return undefined;
+  const result = await db.updateTable('email_tokens').set({ used_at: now }).where('id', '=', token.id).where('used_at', 'is', null).executeTakeFirst();
+  return result.numUpdatedRows > 0n ? token : undefined;
+}
+
+/** Retires the user's outstanding tokens of one purpose (a new reset link voids the older ones). */
+export async function retireEmailTokens(db: Executor, userId: string, purpose: EmailTokenPurpose, now: string): Promise<void> {
+  await db.updateTable('email_tokens').set({ used_at: now }).where('user_id', '=', userId).where('purpose', '=', purpose).where('used_at', 'is', null).execute();
+}
+
+export async function replaceRecoveryCodes(db: Executor, userId: string, codes: RecoveryCode[]): Promise<void> {
+  await db.deleteFrom('recovery_codes').where('user_id', '=', userId).execute();
+  if (codes.length > 0) await db.insertInto('recovery_codes').values(codes).execute();
+}
+
+export async function consumeRecoveryCode(db: Executor, userId: string, codeHash: string, now: string): Promise<boolean> {
+  const result = await db
+    .updateTable('recovery_codes')
+    .set({ used_at: now })
+    .where('user_id', '=', userId)
+    .where('code_hash', '=', codeHash)
+    .where('used_at', 'is', null)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+export async function insertWebSession(db: Executor, session: WebSession): Promise<void> {
+  await db.insertInto('web_sessions').values(session).execute();
+}
+
+export function findWebSession(db: Executor, tokenHash: string): Promise<WebSession | undefined> {
+  return db.selectFrom('web_sessions').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
+}
+
+export async function revokeWebSession(db: Executor, id: string, at: string): Promise<void> {
+  await db.updateTable('web_sessions').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+}
+
+export async function revokeUserWebSessions(db: Executor, userId: string, at: string): Promise<void> {
+  await db.updateTable('web_sessions').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
+}
+
+export function findOAuthIdentity(db: Executor, provider: string, subject: string): Promise<OAuthIdentity | undefined> {
+  return db.selectFrom('oauth_identities').selectAll().where('provider', '=', provider).where('subject', '=', subject).executeTakeFirst();
+}
+
+export async function insertOAuthIdentity(db: Executor, identity: OAuthIdentity): Promise<void> {
+  await db.insertInto('oauth_identities').values(identity).execute();
+}
+
+export async function insertOAuthState(db: Executor, state: OAuthState): Promise<void> {
+  await db.insertInto('oauth_states').values(state).execute();
+}
+
+/** Takes a state out of the table: a callback can use it once, a replay finds nothing. */
+export async function takeOAuthState(db: Executor, stateHash: string): Promise<OAuthState | undefined> {
+  const state = await db.selectFrom('oauth_states').selectAll().where('state_hash', '=', stateHash).executeTakeFirst();
+  if (!state) return undefined;
+  const result = await db.deleteFrom('oauth_states').where('state_hash', '=', stateHash).executeTakeFirst();
+  return result.numDeletedRows > 0n ? state : undefined;
+}
+
+export async function deleteExpiredOAuthStates(db: Executor, now: string): Promise<void> {
+  await db.deleteFrom('oauth_states').where('expires_at', '<=', now).execute();
 }

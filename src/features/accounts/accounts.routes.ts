@@ -1,31 +1,129 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { actorOf, requireActor, type Authenticator } from '../../http/auth.js';
+import { z } from 'zod';
+import { actorOf, requireActor, requireUser } from '../../http/auth.js';
+import { clearSessionCookies, setSessionCookies } from '../../http/cookies.js';
+import { rateLimit, type RateLimiter, type RateRule } from '../../http/rate-limit.js';
 import { authenticated, problemResponses } from '../../http/schemas.js';
+import { sha256Hex } from '../../shared/index.js';
 import type { AccessTokens } from './access-tokens.js';
-import { loginBody, refreshBody, registerBody, sessionResponse, userResponse } from './accounts.schemas.js';
-import type { AccountsService } from './accounts.service.js';
+import {
+  acceptedResponse,
+  changePasswordBody,
+  forgotPasswordBody,
+  loginBody,
+  recoveryCodesResponse,
+  refreshBody,
+  registerBody,
+  resetPasswordBody,
+  sessionResponse,
+  totpDisableBody,
+  totpEnableBody,
+  totpSetupResponse,
+  userResponse,
+  verifyEmailBody,
+  webSessionResponse,
+} from './accounts.schemas.js';
+import type { AccountsService, RequestContext, WebSessionStart } from './accounts.service.js';
+import type { PortalAuthenticator } from './authenticator.js';
 
-export function accountsRoutes(app: FastifyInstance, service: AccountsService, auth: Authenticator, tokens: AccessTokens): void {
+export interface AccountsRoutesDeps {
+  service: AccountsService;
+  auth: PortalAuthenticator;
+  tokens: AccessTokens;
+  limiter: RateLimiter;
+  limits: { windowMs: number; perIp: number; perAccount: number };
+  /** Secure cookies when the portal is served over https. */
+  secureCookies: boolean;
+}
+
+export function contextOf(request: FastifyRequest): RequestContext {
+  return { ip: request.ip };
+}
+
+/** Answers a web session: the cookies carry it, the body carries the CSRF token for the UI. */
+export function sendWebSession(reply: FastifyReply, session: WebSessionStart, secure: boolean): { user: WebSessionStart['user']; csrf_token: string } {
+  setSessionCookies(reply, { token: session.token, csrfToken: session.csrfToken }, { secure, maxAgeSeconds: session.maxAgeSeconds });
+  return { user: session.user, csrf_token: session.csrfToken };
+}
+
+export function accountsRoutes(app: FastifyInstance, deps: AccountsRoutesDeps): void {
+  const { service, auth, tokens, limiter, limits } = deps;
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['accounts'];
 
+  // Each endpoint has a per-IP and a per-account budget; login and the cookie sign-in share theirs.
+  const limit = (name: string, account: (request: FastifyRequest) => string | null) => {
+    const rules: RateRule[] = [
+      { name: `${name}:ip`, max: limits.perIp, windowMs: limits.windowMs, key: (request) => request.ip },
+      { name: `${name}:account`, max: limits.perAccount, windowMs: limits.windowMs, key: account },
+    ];
+    return rateLimit(limiter, rules);
+  };
+  const bodyField = (field: string) => (request: FastifyRequest) => {
+    const value = (request.body as Record<string, unknown> | undefined)?.[field];
+    // Tokens are counted by their hash so the limiter's memory never holds one.
+    return typeof value === 'string' ? (field === 'email' ? value : sha256Hex(value)) : null;
+  };
+  const signedIn = (request: FastifyRequest) => request.actor?.userId ?? null;
+
   r.post(
     '/v1/auth/register',
-    { schema: { tags, summary: 'Create a developer account', body: registerBody, response: { 201: sessionResponse, ...problemResponses(400, 409, 422) } } },
-    async (request, reply) => reply.code(201).send(await service.register(request.body)),
+    {
+      preHandler: limit('register', bodyField('email')),
+      schema: { tags, summary: 'Create a developer account', body: registerBody, response: { 201: sessionResponse, ...problemResponses(400, 409, 422, 429) } },
+    },
+    async (request, reply) => reply.code(201).send(await service.register(request.body, contextOf(request))),
   );
 
   r.post(
     '/v1/auth/login',
-    { schema: { tags, summary: 'Sign in with email and password', body: loginBody, response: { 200: sessionResponse, ...problemResponses(400, 401, 403) } } },
-    (request) => service.login(request.body),
+    {
+      preHandler: limit('login', bodyField('email')),
+      schema: { tags, summary: 'Sign in with email and password', body: loginBody, response: { 200: sessionResponse, ...problemResponses(400, 401, 403, 429) } },
+    },
+    (request) => service.login(request.body, contextOf(request)),
+  );
+
+  r.post(
+    '/v1/auth/session',
+    {
+      preHandler: limit('login', bodyField('email')),
+      schema: {
+        tags,
+        summary: 'Sign in to the web UI: sets an httpOnly session cookie and answers the CSRF token',
+        body: loginBody,
+        response: { 200: webSessionResponse, ...problemResponses(400, 401, 403, 429) },
+      },
+    },
+    async (request, reply) => sendWebSession(reply, await service.startWebSession(request.body, contextOf(request)), deps.secureCookies),
   );
 
   r.post(
     '/v1/auth/refresh',
-    { schema: { tags, summary: 'Exchange a refresh token for a new pair', body: refreshBody, response: { 200: sessionResponse, ...problemResponses(400, 401) } } },
-    (request) => service.refresh(request.body.refresh_token),
+    {
+      preHandler: limit('refresh', bodyField('refresh_token')),
+      schema: { tags, summary: 'Exchange a refresh token for a new pair', body: refreshBody, response: { 200: sessionResponse, ...problemResponses(400, 401, 429) } },
+    },
+    (request) => service.refresh(request.body.refresh_token, contextOf(request)),
+  );
+
+  r.post(
+    '/v1/auth/logout',
+    {
+      preHandler: requireUser(auth),
+      schema: { tags, security: authenticated, summary: "End this session: its refresh tokens, or the web UI's cookie session", response: { 204: z.undefined().describe('Signed out'), ...problemResponses(401, 403) } },
+    },
+    async (request, reply) => {
+      const credential = auth.credentialOf(request);
+      await service.logout(
+        actorOf(request),
+        credential?.kind === 'web_session' ? { webSessionId: credential.sessionId } : { familyId: credential?.kind === 'access_token' ? credential.familyId : undefined },
+        contextOf(request),
+      );
+      if (credential?.kind === 'web_session') clearSessionCookies(reply, deps.secureCookies);
+      return reply.code(204).send();
+    },
   );
 
   r.get(
@@ -35,6 +133,116 @@ export function accountsRoutes(app: FastifyInstance, service: AccountsService, a
       schema: { tags, summary: 'The signed-in user', security: authenticated, response: { 200: userResponse, ...problemResponses(401) } },
     },
     (request) => service.me(actorOf(request)),
+  );
+
+  r.post(
+    '/v1/auth/verify-email',
+    {
+      preHandler: limit('verify_email', bodyField('token')),
+      schema: { tags, summary: 'Confirm the email address with the token from the verification mail', body: verifyEmailBody, response: { 200: userResponse, ...problemResponses(400, 429) } },
+    },
+    (request) => service.verifyEmail(request.body.token, contextOf(request)),
+  );
+
+  r.post(
+    '/v1/auth/verify-email/resend',
+    {
+      preHandler: [requireUser(auth), limit('verify_email_resend', signedIn)],
+      schema: { tags, security: authenticated, summary: 'Send the verification mail again', response: { 202: acceptedResponse, ...problemResponses(401, 403, 409, 429) } },
+    },
+    async (request, reply) => {
+      await service.resendVerification(actorOf(request));
+      return reply.code(202).send({ accepted: true });
+    },
+  );
+
+  r.post(
+    '/v1/auth/password/forgot',
+    {
+      preHandler: limit('password_forgot', bodyField('email')),
+      schema: {
+        tags,
+        summary: 'Mail a password-reset link; answers the same whether or not the account exists',
+        body: forgotPasswordBody,
+        response: { 202: acceptedResponse, ...problemResponses(400, 429) },
+      },
+    },
+    async (request, reply) => {
+      await service.forgotPassword(request.body.email);
+      return reply.code(202).send({ accepted: true });
+    },
+  );
+
+  r.post(
+    '/v1/auth/password/reset',
+    {
+      preHandler: limit('password_reset', bodyField('token')),
+      schema: { tags, summary: 'Set a new password with the token from the reset mail; ends every session', body: resetPasswordBody, response: { 204: z.undefined().describe('Password set'), ...problemResponses(400, 422, 429) } },
+    },
+    async (request, reply) => {
+      await service.resetPassword(request.body.token, request.body.password, contextOf(request));
+      return reply.code(204).send();
+    },
+  );
+
+  r.post(
+    '/v1/auth/password/change',
+    {
+      preHandler: [requireUser(auth), limit('password_change', signedIn)],
+      schema: {
+        tags,
+        security: authenticated,
+        summary: 'Change the password; ends every session, this one included',
+        body: changePasswordBody,
+        response: { 204: z.undefined().describe('Password changed'), ...problemResponses(400, 401, 403, 422, 429) },
+      },
+    },
+    async (request, reply) => {
+      await service.changePassword(actorOf(request), request.body, contextOf(request));
+      return reply.code(204).send();
+    },
+  );
+
+  r.post(
+    '/v1/auth/2fa/setup',
+    {
+      preHandler: [requireUser(auth), limit('2fa', signedIn)],
+      schema: { tags, security: authenticated, summary: 'Start TOTP enrolment: a new secret to scan', response: { 200: totpSetupResponse, ...problemResponses(401, 403, 409, 429) } },
+    },
+    (request) => service.totpSetup(actorOf(request)),
+  );
+
+  r.post(
+    '/v1/auth/2fa/enable',
+    {
+      preHandler: [requireUser(auth), limit('2fa', signedIn)],
+      schema: {
+        tags,
+        security: authenticated,
+        summary: 'Confirm TOTP with a code; answers ten single-use recovery codes',
+        body: totpEnableBody,
+        response: { 200: recoveryCodesResponse, ...problemResponses(400, 401, 403, 409, 422, 429) },
+      },
+    },
+    (request) => service.totpEnable(actorOf(request), request.body.code, contextOf(request)),
+  );
+
+  r.post(
+    '/v1/auth/2fa/disable',
+    {
+      preHandler: [requireUser(auth), limit('2fa', signedIn)],
+      schema: {
+        tags,
+        security: authenticated,
+        summary: 'Turn TOTP off with a current code (or a recovery code) and the password',
+        body: totpDisableBody,
+        response: { 204: z.undefined().describe('Two-factor authentication is off'), ...problemResponses(400, 401, 403, 409, 429) },
+      },
+    },
+    async (request, reply) => {
+      await service.totpDisable(actorOf(request), request.body, contextOf(request));
+      return reply.code(204).send();
+    },
   );
 
   r.get('/.well-known/jwks.json', { schema: { tags, summary: 'Public keys of the access-token signer' } }, () => tokens.jwks());

@@ -7,21 +7,51 @@ const email = z.email({ message: 'must be an email address' }).max(254).transfor
 // caps the size so a huge body fails fast with a validation error.
 const password = z.string().min(1).max(PASSWORD_MAX * 4);
 
-export const registerBody = z.object({
-  email,
-  password,
-  name: z.string().trim().min(1).max(100),
-});
+// Strict: a body that tries to set role, status or email_verified is refused, not silently trimmed.
+export const registerBody = z
+  .object({
+    email,
+    password,
+    name: z.string().trim().min(1).max(100),
+  })
+  .strict();
 
-export const loginBody = z.object({
-  email,
-  password,
-  totp_code: z.string().max(16).optional(),
-});
+export const loginBody = z
+  .object({
+    email,
+    password,
+    totp_code: z.string().max(16).optional().describe('A 6-digit TOTP code or a recovery code, when 2FA is on'),
+  })
+  .strict();
 
-export const refreshBody = z.object({
-  refresh_token: z.string().min(1).max(200),
-});
+export const refreshBody = z
+  .object({
+    refresh_token: z.string().min(1).max(200),
+  })
+  .strict();
+
+const emailToken = z.string().min(1).max(200);
+
+export const verifyEmailBody = z.object({ token: emailToken }).strict();
+export const forgotPasswordBody = z.object({ email }).strict();
+export const resetPasswordBody = z.object({ token: emailToken, password }).strict();
+export const changePasswordBody = z.object({ current_password: password, new_password: password }).strict();
+
+export const totpEnableBody = z.object({ code: z.string().min(1).max(16) }).strict();
+export const totpDisableBody = z.object({ code: z.string().min(1).max(16), password: password.optional() }).strict();
+
+export const totpSetupResponse = z
+  .object({
+    secret: z.string().describe('Base32 secret for the authenticator app'),
+    otpauth_url: z.string().describe('otpauth:// URI, for a QR code'),
+  })
+  .meta({ id: 'TotpSetup' });
+
+export const recoveryCodesResponse = z
+  .object({ recovery_codes: z.array(z.string()).describe('Ten single-use codes, shown only in this answer') })
+  .meta({ id: 'RecoveryCodes' });
+
+export const acceptedResponse = z.object({ accepted: z.literal(true) });
 
 export const userResponse = z
   .object({
@@ -44,5 +74,39 @@ export const tokenPair = z.object({
 
 export const sessionResponse = tokenPair.extend({ user: userResponse }).meta({ id: 'Session' });
 
+export const webSessionResponse = z
+  .object({
+    user: userResponse,
+    csrf_token: z.string().describe('Send as X-CSRF-Token on every write made with the session cookie'),
+  })
+  .meta({ id: 'WebSession' });
+
+const role = z.enum(['developer', 'reviewer', 'admin']);
+const status = z.enum(['active', 'suspended']);
+
+export const adminUserResponse = userResponse.extend({ status }).meta({ id: 'AdminUser' });
+
+export const listUsersQuery = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(100).default(20),
+    cursor: z.string().max(512).optional(),
+    role: role.optional(),
+    status: status.optional(),
+    email: z.string().trim().min(1).max(254).optional().describe('Part of the email address'),
+  })
+  .strict();
+
+export const userIdParams = z.object({ id: z.string().min(1).max(64) });
+
+// Only role and status: an admin changes access, not the user's identity or credentials.
+export const updateUserBody = z
+  .object({ role: role.optional(), status: status.optional() })
+  .strict()
+  .refine((b) => b.role !== undefined || b.status !== undefined, { message: 'send role, status or both' });
+
 export type UserResponse = z.infer<typeof userResponse>;
 export type SessionResponse = z.infer<typeof sessionResponse>;
+export type TotpSetupResponse = z.infer<typeof totpSetupResponse>;
+export type AdminUserResponse = z.infer<typeof adminUserResponse>;
+export type ListUsersQuery = z.infer<typeof listUsersQuery>;
+export type UpdateUserInput = z.infer<typeof updateUserBody>;

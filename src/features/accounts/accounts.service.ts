@@ -1,90 +1,382 @@
 import type { Db, Executor } from '../../db/index.js';
 import { isUniqueViolation } from '../../db/index.js';
-import { AppError, errors, sha256Hex, type Actor, type Clock, type Ids } from '../../shared/index.js';
+import { AppError, errors, sha256Hex, type Actor, type Clock, type Ids, type Role } from '../../shared/index.js';
+import type { AuditLog } from '../audit/index.js';
 import { ACCESS_TOKEN_TTL_SECONDS, type AccessTokens } from './access-tokens.js';
 import * as repo from './accounts.repository.js';
-import type { SessionResponse, UserResponse } from './accounts.schemas.js';
+import type { SessionResponse, TotpSetupResponse, UserResponse } from './accounts.schemas.js';
 import type { User } from './accounts.table.js';
+import type { Mailer } from './mailer.js';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.js';
+import { matchTotp, newTotpSecret, totpUri } from './totp.js';
 
 /** A refresh-token family lives at most this long after the login that started it. */
 const REFRESH_FAMILY_TTL_MS = 30 * 24 * 3600 * 1000;
 const REFRESH_PREFIX = 'mrt_';
+const WEB_SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
+const VERIFY_TOKEN_TTL_MS = 24 * 3600 * 1000;
+const RESET_TOKEN_TTL_MS = 3600 * 1000;
+const RECOVERY_CODE_COUNT = 10;
+const RECOVERY_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
 
 export interface AccountsDeps {
   db: Db;
   clock: Clock;
   ids: Ids;
   tokens: AccessTokens;
+  audit: AuditLog;
+  mailer: Mailer;
+  /** Links in emails point at the portal UI under this URL. */
+  baseUrl: string;
+  /** Roles that must enable TOTP before their privileged routes open. */
+  require2faRoles: readonly Role[];
+}
+
+/** Where a request came from, for the audit log. */
+export interface RequestContext {
+  ip: string | null;
+}
+
+export interface PasswordSignIn {
+  email: string;
+  password: string;
+  totp_code?: string;
+}
+
+export interface WebSessionStart {
+  user: UserResponse;
+  token: string;
+  csrfToken: string;
+  maxAgeSeconds: number;
 }
 
 const invalidCredentials = () => new AppError('invalid_credentials', 401, 'The email or password is wrong.');
 const invalidRefresh = () => new AppError('invalid_refresh_token', 401, 'The refresh token is invalid, expired or revoked.');
+const suspended = () => new AppError('account_suspended', 403, 'This account is suspended.');
+const invalidEmailToken = () => new AppError('invalid_token', 400, 'The link is invalid, expired or already used; ask for a new one.');
 
 export class AccountsService {
   constructor(private readonly deps: AccountsDeps) {}
 
-  async register(input: { email: string; password: string; name: string }): Promise<SessionResponse> {
+  async register(input: { email: string; password: string; name: string }, ctx: RequestContext): Promise<SessionResponse> {
     checkPasswordPolicy(input.password);
-    const now = this.deps.clock.now().toISOString();
+    const now = this.now();
     const passwordHash = await hashPassword(input.password);
     let user: User;
     try {
-      user = await repo.insertUser(this.deps.db, {
-        id: this.deps.ids.id(),
-        email: input.email,
-        name: input.name,
-        password_hash: passwordHash,
-        email_verified_at: null,
-        created_at: now,
-        updated_at: now,
+      user = await this.deps.db.transaction().execute(async (trx) => {
+        const created = await repo.insertUser(trx, {
+          id: this.deps.ids.id(),
+          email: input.email,
+          name: input.name,
+          password_hash: passwordHash,
+          email_verified_at: null,
+          created_at: now,
+          updated_at: now,
+        });
+        await this.deps.audit.record({ action: 'user.registered', actorId: created.id, targetType: 'user', targetId: created.id, ip: ctx.ip }, trx);
+        return created;
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw errors.conflict('email_taken', 'An account with this email already exists.');
       throw err;
     }
+    await this.sendVerification(user, false);
     return this.startSession(user);
   }
 
   /** Unknown email and wrong password answer the same, after the same argon2 work. */
-  async login(input: { email: string; password: string }): Promise<SessionResponse> {
+  async login(input: PasswordSignIn, ctx: RequestContext): Promise<SessionResponse> {
+    return this.startSession(await this.signIn(input, ctx));
+  }
+
+  /** The same checks as login, answered with an httpOnly cookie session for the web UI. */
+  async startWebSession(input: PasswordSignIn, ctx: RequestContext): Promise<WebSessionStart> {
+    return this.webSessionFor(await this.signIn(input, ctx));
+  }
+
+  /** A web session for a user who proved who they are some other way (an OAuth provider). */
+  async webSessionFor(user: User): Promise<WebSessionStart> {
+    const token = `mws_${this.deps.ids.secret(32)}`;
+    const csrfToken = this.deps.ids.secret(24);
+    const now = this.deps.clock.now();
+    await repo.insertWebSession(this.deps.db, {
+      id: this.deps.ids.id(),
+      user_id: user.id,
+      token_hash: sha256Hex(token),
+      csrf_hash: sha256Hex(csrfToken),
+      expires_at: new Date(now.getTime() + WEB_SESSION_TTL_MS).toISOString(),
+      created_at: now.toISOString(),
+      revoked_at: null,
+    });
+    return { user: toUserResponse(user), token, csrfToken, maxAgeSeconds: WEB_SESSION_TTL_MS / 1000 };
+  }
+
+  private async signIn(input: PasswordSignIn, ctx: RequestContext): Promise<User> {
     const user = await repo.findUserByEmail(this.deps.db, input.email);
     const ok = await verifyPassword(user?.password_hash ?? null, input.password);
-    if (!user || !ok) throw invalidCredentials();
-    if (user.status !== 'active') throw new AppError('account_suspended', 403, 'This account is suspended.');
-    return this.startSession(user);
+    const fail = async (reason: string, error: AppError): Promise<never> => {
+      await this.deps.audit.record({ action: 'login.failed', actorId: user?.id ?? null, targetType: 'user', targetId: user?.id, ip: ctx.ip, details: { email: input.email, reason } });
+      throw error;
+    };
+    if (!user || !ok) return fail(user ? 'wrong_password' : 'unknown_email', invalidCredentials());
+    if (user.status !== 'active') return fail('suspended', suspended());
+    if (user.totp_enabled_at !== null) {
+      if (input.totp_code === undefined || input.totp_code.trim() === '') {
+        return fail('totp_missing', new AppError('totp_required', 401, 'This account has two-factor authentication: send totp_code.'));
+      }
+      const second = await this.checkSecondFactor(user, input.totp_code, ctx);
+      if (!second) return fail('totp_invalid', new AppError('invalid_totp_code', 401, 'The two-factor code is wrong or was already used.'));
+    }
+    await this.deps.audit.record({ action: 'login.succeeded', actorId: user.id, targetType: 'user', targetId: user.id, ip: ctx.ip, details: { method: 'password' } });
+    return user;
   }
 
   /** Rotates a refresh token. Presenting an already-rotated token revokes its whole family. */
-  async refresh(token: string): Promise<SessionResponse> {
-    const { db, clock } = this.deps;
-    const now = clock.now().toISOString();
+  async refresh(token: string, ctx: RequestContext): Promise<SessionResponse> {
+    const { db } = this.deps;
+    const now = this.now();
     const outcome = await db.transaction().execute(async (trx) => {
       const stored = await repo.findRefreshToken(trx, sha256Hex(token));
       if (!stored || stored.revoked_at !== null || stored.expires_at <= now) return 'invalid' as const;
       if (stored.rotated_at !== null || !(await repo.markRotated(trx, stored.id, now))) {
         await repo.revokeFamily(trx, stored.family_id, now);
+        await this.deps.audit.record({ action: 'refresh_token.reused', actorId: stored.user_id, targetType: 'user', targetId: stored.user_id, ip: ctx.ip }, trx);
         return 'reused' as const;
       }
       const user = await repo.findUserById(trx, stored.user_id);
       if (!user || user.status !== 'active') return 'invalid' as const;
       const refreshToken = await this.issueRefreshToken(trx, user.id, stored.family_id, stored.expires_at);
-      return { user, refreshToken };
+      return { user, refreshToken, familyId: stored.family_id };
     });
     if (typeof outcome === 'string') throw invalidRefresh();
-    return this.session(outcome.user, outcome.refreshToken);
+    return this.session(outcome.user, outcome.refreshToken, outcome.familyId);
+  }
+
+  /** Ends the session the request came with: its refresh-token family or its web session. */
+  async logout(actor: Actor, session: { familyId?: string; webSessionId?: string }, ctx: RequestContext): Promise<void> {
+    const now = this.now();
+    await this.deps.db.transaction().execute(async (trx) => {
+      if (session.familyId !== undefined) await repo.revokeFamily(trx, session.familyId, now);
+      if (session.webSessionId !== undefined) await repo.revokeWebSession(trx, session.webSessionId, now);
+      await this.deps.audit.record({ action: 'logout', actorId: actor.userId, targetType: 'user', targetId: actor.userId, ip: ctx.ip }, trx);
+    });
   }
 
   async me(actor: Actor): Promise<UserResponse> {
-    const user = await repo.findUserById(this.deps.db, actor.userId);
-    if (!user) throw errors.unauthorized();
+    return toUserResponse(await this.user(actor));
+  }
+
+  async resendVerification(actor: Actor): Promise<void> {
+    const user = await this.user(actor);
+    if (user.email_verified_at !== null) throw errors.conflict('email_already_verified', 'This email address is already verified.');
+    await this.sendVerification(user, true);
+  }
+
+  async verifyEmail(token: string, ctx: RequestContext): Promise<UserResponse> {
+    const now = this.now();
+    const user = await this.deps.db.transaction().execute(async (trx) => {
+      const spent = await repo.consumeEmailToken(trx, sha256Hex(token), 'verify_email', now);
+      if (!spent) throw invalidEmailToken();
+      const updated = await repo.updateUser(trx, spent.user_id, { email_verified_at: now, updated_at: now });
+      if (!updated) throw invalidEmailToken();
+      await this.deps.audit.record({ action: 'email.verified', actorId: updated.id, targetType: 'user', targetId: updated.id, ip: ctx.ip }, trx);
+      return updated;
+    });
     return toUserResponse(user);
+  }
+
+  /**
+   * Sends a reset link if the account exists. The answer never says whether it does, and the mail
+   * goes out in the background so the answer's timing does not say it either.
+   */
+  async forgotPassword(email: string): Promise<void> {
+    const user = await repo.findUserByEmail(this.deps.db, email);
+    if (!user || user.status !== 'active') return;
+    const now = this.deps.clock.now();
+    const token = `mpr_${this.deps.ids.secret(32)}`;
+    await this.deps.db.transaction().execute(async (trx) => {
+      // Only the newest link works: an older one lying in a mailbox is void.
+      await repo.retireEmailTokens(trx, user.id, 'password_reset', now.toISOString());
+      await repo.insertEmailToken(trx, {
+        id: this.deps.ids.id(),
+        user_id: user.id,
+        purpose: 'password_reset',
+        token_hash: sha256Hex(token),
+        expires_at: new Date(now.getTime() + RESET_TOKEN_TTL_MS).toISOString(),
+        used_at: null,
+        created_at: now.toISOString(),
+      });
+    });
+    this.deps.mailer.sendLater({
+      to: user.email,
+      subject: 'Reset your Mosis Portal password',
+      text: [
+        `Someone (hopefully you) asked to reset the password of ${user.email}.`,
+        '',
+        `Open this link within an hour to choose a new one: ${this.deps.baseUrl}/reset-password?token=${token}`,
+        '',
+        `Or send the token to POST /v1/auth/password/reset: ${token}`,
+        '',
+        'If you did not ask, ignore this message; your password stays as it is.',
+      ].join('\n'),
+    });
+  }
+
+  /** Sets a new password from a reset link; every session of the account ends. */
+  async resetPassword(token: string, password: string, ctx: RequestContext): Promise<void> {
+    // The policy is checked before the token is spent, so a refused password leaves the link usable.
+    checkPasswordPolicy(password);
+    const passwordHash = await hashPassword(password);
+    const now = this.now();
+    await this.deps.db.transaction().execute(async (trx) => {
+      const spent = await repo.consumeEmailToken(trx, sha256Hex(token), 'password_reset', now);
+      if (!spent) throw invalidEmailToken();
+      const user = await repo.findUserById(trx, spent.user_id);
+      if (!user) throw invalidEmailToken();
+      // Following the emailed link proves the address, so it counts as verified too.
+      await repo.updateUser(trx, user.id, { password_hash: passwordHash, email_verified_at: user.email_verified_at ?? now, updated_at: now });
+      await this.endAllSessions(trx, user.id, now);
+      await this.deps.audit.record({ action: 'password.reset', actorId: user.id, targetType: 'user', targetId: user.id, ip: ctx.ip }, trx);
+    });
+  }
+
+  /** Changes the password; every session of the account ends, this one included. */
+  async changePassword(actor: Actor, input: { current_password: string; new_password: string }, ctx: RequestContext): Promise<void> {
+    const user = await this.user(actor);
+    if (!(await verifyPassword(user.password_hash, input.current_password))) {
+      throw new AppError('invalid_credentials', 401, 'The current password is wrong.');
+    }
+    checkPasswordPolicy(input.new_password, 'body.new_password');
+    const passwordHash = await hashPassword(input.new_password);
+    const now = this.now();
+    await this.deps.db.transaction().execute(async (trx) => {
+      await repo.updateUser(trx, user.id, { password_hash: passwordHash, updated_at: now });
+      await this.endAllSessions(trx, user.id, now);
+      await this.deps.audit.record({ action: 'password.changed', actorId: user.id, targetType: 'user', targetId: user.id, ip: ctx.ip }, trx);
+    });
+  }
+
+  /** Starts TOTP enrolment: a new secret, effective only once a code from it is confirmed. */
+  async totpSetup(actor: Actor): Promise<TotpSetupResponse> {
+    const user = await this.user(actor);
+    if (user.totp_enabled_at !== null) throw errors.conflict('totp_already_enabled', 'Two-factor authentication is already on; disable it first.');
+    const secret = newTotpSecret(Buffer.from(this.deps.ids.secret(20), 'base64url'));
+    await repo.updateUser(this.deps.db, user.id, { totp_pending_secret: secret, updated_at: this.now() });
+    return { secret, otpauth_url: totpUri(secret, user.email) };
+  }
+
+  /** Confirms enrolment with a code from the new secret; answers the recovery codes, once. */
+  async totpEnable(actor: Actor, code: string, ctx: RequestContext): Promise<{ recovery_codes: string[] }> {
+    const user = await this.user(actor);
+    if (user.totp_enabled_at !== null) throw errors.conflict('totp_already_enabled', 'Two-factor authentication is already on.');
+    if (user.totp_pending_secret === null) throw errors.conflict('totp_not_set_up', 'Call /v1/auth/2fa/setup first.');
+    const now = this.deps.clock.now();
+    const step = matchTotp(user.totp_pending_secret, code.trim(), now);
+    if (step === null) throw new AppError('invalid_totp_code', 422, 'The code does not match; check the authenticator app and the clock.');
+    const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => this.recoveryCode());
+    const at = now.toISOString();
+    await this.deps.db.transaction().execute(async (trx) => {
+      await repo.updateUser(trx, user.id, { totp_secret: user.totp_pending_secret, totp_pending_secret: null, totp_enabled_at: at, totp_last_step: step, updated_at: at });
+      await repo.replaceRecoveryCodes(
+        trx,
+        user.id,
+        codes.map((c) => ({ id: this.deps.ids.id(), user_id: user.id, code_hash: sha256Hex(normalizeRecoveryCode(c)), used_at: null, created_at: at })),
+      );
+      await this.deps.audit.record({ action: 'totp.enabled', actorId: user.id, targetType: 'user', targetId: user.id, ip: ctx.ip }, trx);
+    });
+    return { recovery_codes: codes };
+  }
+
+  /** Turns TOTP off; needs a current code (or a recovery code) and, if the account has one, the password. */
+  async totpDisable(actor: Actor, input: { code: string; password?: string }, ctx: RequestContext): Promise<void> {
+    const user = await this.user(actor);
+    if (user.totp_enabled_at === null) throw errors.conflict('totp_not_enabled', 'Two-factor authentication is not on.');
+    if (user.password_hash !== null && !(await verifyPassword(user.password_hash, input.password ?? ''))) {
+      throw new AppError('invalid_credentials', 401, 'The password is wrong.');
+    }
+    if (!(await this.checkSecondFactor(user, input.code, ctx))) {
+      throw new AppError('invalid_totp_code', 401, 'The two-factor code is wrong or was already used.');
+    }
+    const now = this.now();
+    await this.deps.db.transaction().execute(async (trx) => {
+      await repo.updateUser(trx, user.id, { totp_secret: null, totp_pending_secret: null, totp_enabled_at: null, totp_last_step: null, updated_at: now });
+      await repo.replaceRecoveryCodes(trx, user.id, []);
+      await this.deps.audit.record({ action: 'totp.disabled', actorId: user.id, targetType: 'user', targetId: user.id, ip: ctx.ip }, trx);
+    });
+  }
+
+  /** True when the role must have TOTP on before its privileged routes open, and it is off. */
+  needsSecondFactor(user: User): boolean {
+    return this.deps.require2faRoles.includes(user.role) && user.totp_enabled_at === null;
+  }
+
+  /** The current row of the signed-in user. */
+  async user(actor: Actor): Promise<User> {
+    const user = await repo.findUserById(this.deps.db, actor.userId);
+    if (!user || user.status !== 'active') throw errors.unauthorized();
+    return user;
+  }
+
+  /** Accepts a TOTP code of a step newer than the last accepted one, or an unused recovery code. */
+  private async checkSecondFactor(user: User, code: string, ctx: RequestContext): Promise<boolean> {
+    const trimmed = code.trim();
+    if (user.totp_secret === null) return false;
+    if (/^\d{6}$/.test(trimmed)) {
+      const step = matchTotp(user.totp_secret, trimmed, this.deps.clock.now());
+      return step !== null && (await repo.claimTotpStep(this.deps.db, user.id, step));
+    }
+    const normalized = normalizeRecoveryCode(trimmed);
+    if (normalized.length !== 10) return false;
+    const used = await repo.consumeRecoveryCode(this.deps.db, user.id, sha256Hex(normalized), this.now());
+    if (used) await this.deps.audit.record({ action: 'recovery_code.used', actorId: user.id, targetType: 'user', targetId: user.id, ip: ctx.ip });
+    return used;
+  }
+
+  private recoveryCode(): string {
+    const bytes = Buffer.from(this.deps.ids.secret(10), 'base64url');
+    const chars = [...bytes.subarray(0, 10)].map((b) => RECOVERY_ALPHABET[b % RECOVERY_ALPHABET.length] ?? 'a').join('');
+    return `${chars.slice(0, 5)}-${chars.slice(5)}`;
+  }
+
+  private async sendVerification(user: User, retirePrevious: boolean): Promise<void> {
+    const now = this.deps.clock.now();
+    const token = `mev_${this.deps.ids.secret(32)}`;
+    await this.deps.db.transaction().execute(async (trx) => {
+      if (retirePrevious) await repo.retireEmailTokens(trx, user.id, 'verify_email', now.toISOString());
+      await repo.insertEmailToken(trx, {
+        id: this.deps.ids.id(),
+        user_id: user.id,
+        purpose: 'verify_email',
+        token_hash: sha256Hex(token),
+        expires_at: new Date(now.getTime() + VERIFY_TOKEN_TTL_MS).toISOString(),
+        used_at: null,
+        created_at: now.toISOString(),
+      });
+    });
+    await this.deps.mailer.send({
+      to: user.email,
+      subject: 'Confirm your email for Mosis Portal',
+      text: [
+        `Welcome to Mosis Portal, ${user.name}.`,
+        '',
+        `Confirm ${user.email} within 24 hours: ${this.deps.baseUrl}/verify-email?token=${token}`,
+        '',
+        `Or send the token to POST /v1/auth/verify-email: ${token}`,
+      ].join('\n'),
+    });
+  }
+
+  private async endAllSessions(db: Executor, userId: string, now: string): Promise<void> {
+    await repo.revokeUserRefreshTokens(db, userId, now);
+    await repo.revokeUserWebSessions(db, userId, now);
   }
 
   private async startSession(user: User): Promise<SessionResponse> {
     const expiresAt = new Date(this.deps.clock.now().getTime() + REFRESH_FAMILY_TTL_MS).toISOString();
-    const refreshToken = await this.issueRefreshToken(this.deps.db, user.id, this.deps.ids.id(), expiresAt);
-    return this.session(user, refreshToken);
+    const familyId = this.deps.ids.id();
+    const refreshToken = await this.issueRefreshToken(this.deps.db, user.id, familyId, expiresAt);
+    return this.session(user, refreshToken, familyId);
   }
 
   private async issueRefreshToken(db: Executor, userId: string, familyId: string, expiresAt: string): Promise<string> {
@@ -95,20 +387,28 @@ export class AccountsService {
       family_id: familyId,
       token_hash: sha256Hex(token),
       expires_at: expiresAt,
-      created_at: this.deps.clock.now().toISOString(),
+      created_at: this.now(),
     });
     return token;
   }
 
-  private async session(user: User, refreshToken: string): Promise<SessionResponse> {
+  private async session(user: User, refreshToken: string, familyId: string): Promise<SessionResponse> {
     return {
       user: toUserResponse(user),
-      access_token: await this.deps.tokens.sign({ userId: user.id, role: user.role }),
+      access_token: await this.deps.tokens.sign({ userId: user.id, role: user.role, sessionId: familyId }),
       refresh_token: refreshToken,
       token_type: 'Bearer',
       expires_in: ACCESS_TOKEN_TTL_SECONDS,
     };
   }
+
+  private now(): string {
+    return this.deps.clock.now().toISOString();
+  }
+}
+
+function normalizeRecoveryCode(code: string): string {
+  return code.toLowerCase().replace(/[\s-]/g, '');
 }
 
 export function toUserResponse(user: User): UserResponse {
@@ -118,7 +418,7 @@ export function toUserResponse(user: User): UserResponse {
     name: user.name,
     role: user.role,
     email_verified: user.email_verified_at !== null,
-    totp_enabled: false,
+    totp_enabled: user.totp_enabled_at !== null,
     created_at: user.created_at,
   };
 }

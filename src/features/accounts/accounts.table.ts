@@ -17,6 +17,13 @@ export interface UsersTable {
   email_verified_at: string | null;
   created_at: string;
   updated_at: string;
+  /** Base32 TOTP secret once 2FA is enabled. */
+  totp_secret: Generated<string | null>;
+  /** The secret shown by /2fa/setup, until a code from it confirms /2fa/enable. */
+  totp_pending_secret: Generated<string | null>;
+  totp_enabled_at: Generated<string | null>;
+  /** The last accepted TOTP time step: a code at or before it is never accepted again. */
+  totp_last_step: Generated<number | null>;
 }
 
 export interface RefreshTokensTable {
@@ -33,6 +40,65 @@ export interface RefreshTokensTable {
   revoked_at: string | null;
 }
 
+export type EmailTokenPurpose = 'verify_email' | 'password_reset';
+
+/** Single-use tokens sent by email; only their SHA-256 is stored. */
+export interface EmailTokensTable {
+  id: string;
+  user_id: string;
+  purpose: EmailTokenPurpose;
+  token_hash: string;
+  expires_at: string;
+  used_at: string | null;
+  created_at: string;
+}
+
+/** The ten one-time codes that stand in for a lost authenticator; stored as SHA-256. */
+export interface RecoveryCodesTable {
+  id: string;
+  user_id: string;
+  code_hash: string;
+  used_at: string | null;
+  created_at: string;
+}
+
+/** A provider account (GitHub, Google, an OpenID issuer) linked to a portal user. */
+export interface OAuthIdentitiesTable {
+  id: string;
+  user_id: string;
+  provider: string;
+  /** The provider's stable user id (`sub`, or GitHub's numeric id). */
+  subject: string;
+  email: string | null;
+  created_at: string;
+}
+
+/** An authorization request in flight: what the callback must check (state, nonce, PKCE). */
+export interface OAuthStatesTable {
+  state_hash: string;
+  provider: string;
+  code_verifier: string;
+  nonce: string;
+  return_to: string;
+  expires_at: string;
+  created_at: string;
+}
+
+/** A portal web UI session: an httpOnly cookie names it, a CSRF token guards its writes. */
+export interface WebSessionsTable {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  csrf_hash: string;
+  expires_at: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
 export type User = Selectable<UsersTable>;
+export type EmailToken = Selectable<EmailTokensTable>;
+export type OAuthIdentity = Selectable<OAuthIdentitiesTable>;
+export type OAuthState = Selectable<OAuthStatesTable>;
+export type WebSession = Selectable<WebSessionsTable>;
 export type NewUser = Insertable<UsersTable>;
 export type RefreshToken = Selectable<RefreshTokensTable>;

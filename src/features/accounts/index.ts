@@ -1,4 +1,10 @@
 export { AccessTokens } from './access-tokens.js';
 export { AccountsService } from './accounts.service.js';
 export { accountsRoutes } from './accounts.routes.js';
-export { tokenAuthenticator } from './authenticator.js';
+export { PortalAuthenticator } from './authenticator.js';
+export { AdminService, createAdminAccount } from './admin.service.js';
+export { adminRoutes, adminGuard, roleGuard } from './admin.routes.js';
+export { createMailer, type Mailer } from './mailer.js';
+export { preloadPasswordPolicy } from './passwords.js';
+export { OAuthService, githubIdentity } from './oauth.service.js';
+export { oauthRoutes } from './oauth.routes.js';

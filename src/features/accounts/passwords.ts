@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { hash, verify } from '@node-rs/argon2';
 import { errors } from '../../shared/index.js';
 
@@ -7,13 +9,46 @@ export const PASSWORD_MAX = 256;
 // OWASP's argon2id baseline (19 MiB, 2 passes); the library's default algorithm is argon2id.
 const OPTIONS = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 
+const LIST_FILE = 'common-passwords.txt';
+
+/**
+ * The bundled list of common passwords (lowercased). It sits beside this module; a compiled build
+ * that forgot to copy it falls back to the source tree, and a missing list stops the start rather
+ * than silently accepting "password1234".
+ */
+function loadCommonPasswords(): ReadonlySet<string> {
+  const candidates = [new URL(`./${LIST_FILE}`, import.meta.url), new URL(`../../../src/features/accounts/${LIST_FILE}`, import.meta.url)];
+  for (const candidate of candidates) {
+    try {
+      const text = readFileSync(fileURLToPath(candidate), 'utf8');
+      return new Set(text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  throw new Error(`the common-password list ${LIST_FILE} is missing next to ${fileURLToPath(import.meta.url)}`);
+}
+
+let common: ReadonlySet<string> | undefined;
+
 /** Checked before hashing so a megabyte "password" never reaches argon2. */
-export function checkPasswordPolicy(password: string): void {
+export function checkPasswordPolicy(password: string, field = 'body.password'): void {
   if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) {
     throw errors.invalid('password_policy', `Passwords must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters long.`, [
-      { path: 'body.password', message: `must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters` },
+      { path: field, message: `must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters` },
     ]);
   }
+  common ??= loadCommonPasswords();
+  if (common.has(password.toLowerCase())) {
+    throw errors.invalid('password_too_common', 'This password is on a list of commonly used passwords; choose another.', [
+      { path: field, message: 'is a commonly used password' },
+    ]);
+  }
+}
+
+/** Loads the list at start, so a broken installation fails before serving instead of at the first sign-up. */
+export function preloadPasswordPolicy(): void {
+  common ??= loadCommonPasswords();
 }
 
 export function hashPassword(password: string): Promise<string> {

@@ -1,0 +1,127 @@
+import type { Db } from '../../db/index.js';
+import { decodeCursor, toPage, type Page } from '../../http/pagination.js';
+import { AppError, errors, type Actor, type Clock, type Ids, type Role } from '../../shared/index.js';
+import { AuditLog } from '../audit/index.js';
+import type { AccountsService } from './accounts.service.js';
+import { toUserResponse } from './accounts.service.js';
+import * as repo from './accounts.repository.js';
+import type { AdminUserResponse, ListUsersQuery, UpdateUserInput } from './accounts.schemas.js';
+import type { User } from './accounts.table.js';
+import { checkPasswordPolicy, hashPassword } from './passwords.js';
+
+export interface AdminDeps {
+  db: Db;
+  clock: Clock;
+  ids: Ids;
+  audit: AuditLog;
+  accounts: AccountsService;
+}
+
+/** User administration: roles and suspension. Every method checks that the caller is an admin. */
+export class AdminService {
+  constructor(private readonly deps: AdminDeps) {}
+
+  /**
+   * The caller is an admin, signed in as themselves (not through an API key) and, when the policy
+   * asks for it, with TOTP on.
+   */
+  async assertAdmin(actor: Actor): Promise<User> {
+    return this.assertRole(actor, ['admin']);
+  }
+
+  /** The same rule for any privileged role (the review feature guards with reviewer + admin). */
+  async assertRole(actor: Actor, roles: readonly Role[]): Promise<User> {
+    if (actor.scopes !== null) throw new AppError('api_key_not_allowed', 403, 'API keys cannot be used for this; sign in with your account.');
+    const user = await this.deps.accounts.user(actor);
+    if (!roles.includes(user.role)) throw errors.forbidden(`Only ${roles.join(' or ')} accounts may do this.`);
+    if (this.deps.accounts.needsSecondFactor(user)) {
+      throw new AppError('two_factor_required', 403, 'Turn on two-factor authentication (/v1/auth/2fa/setup) before using these routes.');
+    }
+    return user;
+  }
+
+  async listUsers(actor: Actor, query: ListUsersQuery): Promise<Page<AdminUserResponse>> {
+    await this.assertAdmin(actor);
+    const rows = await repo.listUsers(this.deps.db, { role: query.role, status: query.status, email: query.email, before: decodeCursor(query.cursor), limit: query.limit });
+    return toPage(rows, query.limit, (u) => u.id, toAdminUser);
+  }
+
+  /**
+   * Changes a user's role or status. Suspension ends every session at once; the authenticator
+   * reads the status on each request, so access tokens, web sessions and API keys all stop.
+   */
+  async updateUser(actor: Actor, userId: string, input: UpdateUserInput, ip: string | null): Promise<AdminUserResponse> {
+    const admin = await this.assertAdmin(actor);
+    // An admin cannot demote or suspend themselves: the last admin would lock everyone out.
+    if (userId === admin.id) throw errors.conflict('cannot_change_self', 'Admins cannot change their own role or status; ask another admin.');
+    const now = this.deps.clock.now().toISOString();
+    return this.deps.db.transaction().execute(async (trx) => {
+      const user = await repo.findUserById(trx, userId);
+      if (!user) throw errors.notFound('user_not_found', 'No user has this id.');
+      const changes: repo.UserChanges = {};
+      if (input.role !== undefined && input.role !== user.role) changes.role = input.role;
+      if (input.status !== undefined && input.status !== user.status) changes.status = input.status;
+      if (Object.keys(changes).length === 0) return toAdminUser(user);
+      const updated = await repo.updateUser(trx, user.id, { ...changes, updated_at: now });
+      if (!updated) throw errors.notFound('user_not_found', 'No user has this id.');
+      if (changes.role !== undefined) {
+        await this.deps.audit.record({ action: 'role.changed', actorId: admin.id, targetType: 'user', targetId: user.id, ip, details: { from: user.role, to: changes.role } }, trx);
+      }
+      if (changes.status === 'suspended') {
+        await repo.revokeUserRefreshTokens(trx, user.id, now);
+        await repo.revokeUserWebSessions(trx, user.id, now);
+        await this.deps.audit.record({ action: 'user.suspended', actorId: admin.id, targetType: 'user', targetId: user.id, ip }, trx);
+      } else if (changes.status === 'active') {
+        await this.deps.audit.record({ action: 'user.reactivated', actorId: admin.id, targetType: 'user', targetId: user.id, ip }, trx);
+      }
+      return toAdminUser(updated);
+    });
+  }
+}
+
+function toAdminUser(user: User): AdminUserResponse {
+  return { ...toUserResponse(user), status: user.status };
+}
+
+/**
+ * `mosis-portal create-admin`: creates an admin account, or promotes an existing one. Without a
+ * password a strong one is generated and returned for the operator to read once.
+ */
+export async function createAdminAccount(
+  deps: { db: Db; clock: Clock; ids: Ids },
+  input: { email: string; password?: string },
+): Promise<{ created: boolean; userId: string; generatedPassword?: string }> {
+  const email = input.email.trim().toLowerCase();
+  if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) throw errors.invalid('invalid_email', `"${input.email}" is not an email address.`);
+  const audit = new AuditLog(deps);
+  const now = deps.clock.now().toISOString();
+  const existing = await repo.findUserByEmail(deps.db, email);
+  if (existing) {
+    if (input.password !== undefined) throw errors.conflict('email_taken', `${email} already has an account; run without --password to promote it to admin.`);
+    await deps.db.transaction().execute(async (trx) => {
+      await repo.updateUser(trx, existing.id, { role: 'admin', updated_at: now });
+      await audit.record({ action: 'role.changed', targetType: 'user', targetId: existing.id, details: { from: existing.role, to: 'admin', via: 'create-admin' } }, trx);
+    });
+    return { created: false, userId: existing.id };
+  }
+  const generatedPassword = input.password === undefined ? deps.ids.secret(24) : undefined;
+  const password = input.password ?? generatedPassword ?? '';
+  checkPasswordPolicy(password, '--password');
+  const passwordHash = await hashPassword(password);
+  const id = deps.ids.id();
+  await deps.db.transaction().execute(async (trx) => {
+    await repo.insertUser(trx, {
+      id,
+      email,
+      name: email.split('@')[0] ?? 'Admin',
+      password_hash: passwordHash,
+      role: 'admin',
+      // The operator typed the address on the server: it needs no verification mail.
+      email_verified_at: now,
+      created_at: now,
+      updated_at: now,
+    });
+    await audit.record({ action: 'admin.created', targetType: 'user', targetId: id, details: { via: 'create-admin' } }, trx);
+  });
+  return { created: true, userId: id, ...(generatedPassword ? { generatedPassword } : {}) };
+}

@@ -1,0 +1,64 @@
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import nodemailer from 'nodemailer';
+import type { Ids } from '../../shared/index.js';
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+}
+
+/** Just enough of a logger: services never import Fastify, app.ts passes its pino logger. */
+export interface MailLog {
+  info(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface Mailer {
+  /** Sends now; a failure is logged, never thrown, so a mail outage does not fail a sign-up. */
+  send(message: MailMessage): Promise<void>;
+  /** Sends in the background (answers must not wait, or their timing would tell who exists). */
+  sendLater(message: MailMessage): void;
+  /** Waits for background sends; called when the portal closes. */
+  drain(): Promise<void>;
+}
+
+/**
+ * SMTP when SMTP_URL is set; otherwise each message becomes an .eml file in DATA_DIR/outbox and a
+ * log line, so a NAS without mail still lets its operator read verification and reset links.
+ * The log line names the file, never the message body (it holds the token).
+ */
+export function createMailer(options: { smtpUrl: string | null; from: string; outboxDir: string; ids: Ids; log: MailLog }): Mailer {
+  const transport = options.smtpUrl ? nodemailer.createTransport(options.smtpUrl) : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
+  const pending = new Set<Promise<void>>();
+
+  async function deliver(message: MailMessage): Promise<void> {
+    try {
+      const info = (await transport.sendMail({ from: options.from, to: message.to, subject: message.subject, text: message.text })) as { message?: unknown };
+      if (options.smtpUrl) {
+        options.log.info({ subject: message.subject }, 'email sent');
+        return;
+      }
+      await mkdir(options.outboxDir, { recursive: true, mode: 0o700 });
+      const file = path.join(options.outboxDir, `${options.ids.id()}.eml`);
+      const tmp = `${file}.tmp`;
+      await writeFile(tmp, info.message as Buffer, { mode: 0o600 });
+      await rename(tmp, file);
+      options.log.info({ file, subject: message.subject }, 'email written to the outbox (SMTP_URL is not set)');
+    } catch (err) {
+      options.log.error({ err, subject: message.subject }, 'email could not be sent');
+    }
+  }
+
+  return {
+    send: deliver,
+    sendLater(message) {
+      const p = deliver(message).finally(() => pending.delete(p));
+      pending.add(p);
+    },
+    async drain() {
+      await Promise.all([...pending]);
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { rateLimit, type RateLimiter } from '../../http/rate-limit.js';
+import { problemResponses } from '../../http/schemas.js';
+import { AppError } from '../../shared/index.js';
+import { contextOf, sendWebSession } from './accounts.routes.js';
+import type { AccountsService } from './accounts.service.js';
+import { OAUTH_PROVIDERS, type OAuthService } from './oauth.service.js';
+
+const providerParams = z.object({ provider: z.enum(OAUTH_PROVIDERS) });
+
+// Only a path on this portal: an absolute URL here would make the portal an open redirector.
+const returnTo = z
+  .string()
+  .max(512)
+  .regex(/^\/(?![/\\])[^\s]*$/, 'must be a path on this portal, such as /apps')
+  .default('/');
+
+const startQuery = z.object({ return_to: returnTo }).strict();
+
+const callbackQuery = z.object({
+  code: z.string().max(2048).optional(),
+  state: z.string().max(512).optional(),
+  iss: z.string().max(2048).optional(),
+  error: z.string().max(256).optional(),
+  error_description: z.string().max(2048).optional(),
+});
+
+export interface OAuthRoutesDeps {
+  oauth: OAuthService;
+  accounts: AccountsService;
+  limiter: RateLimiter;
+  limits: { windowMs: number; perIp: number };
+  baseUrl: string;
+  secureCookies: boolean;
+}
+
+export function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): void {
+  const { oauth } = deps;
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['accounts'];
+  const limit = rateLimit(deps.limiter, [{ name: 'oauth:ip', max: deps.limits.perIp, windowMs: deps.limits.windowMs, key: (request) => request.ip }]);
+  const enabled = (provider: string) => {
+    if (!oauth.enabled(provider)) throw new AppError('oauth_provider_not_enabled', 404, `Sign-in with ${provider} is not set up on this portal.`);
+    return provider;
+  };
+
+  r.get(
+    '/v1/auth/oauth/:provider/start',
+    {
+      preHandler: limit,
+      schema: {
+        tags,
+        summary: 'Start signing in with GitHub, Google or the configured OpenID issuer (redirects to the provider)',
+        params: providerParams,
+        querystring: startQuery,
+        response: { 302: z.undefined().describe('To the provider'), ...problemResponses(400, 404, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const url = await oauth.start(enabled(request.params.provider), request.query.return_to);
+      return reply.redirect(url.href, 302);
+    },
+  );
+
+  r.get(
+    '/v1/auth/oauth/:provider/callback',
+    {
+      preHandler: limit,
+      schema: {
+        tags,
+        summary: 'Where the provider sends the browser back; starts a web session and redirects into the portal',
+        params: providerParams,
+        querystring: callbackQuery,
+        response: { 302: z.undefined().describe('Signed in; to return_to'), ...problemResponses(400, 403, 404, 409, 422, 429, 503) },
+      },
+    },
+    async (request, reply) => {
+      const provider = enabled(request.params.provider);
+      // The URL the provider redirected to, as the browser saw it: issuer and state checks need all of it.
+      const currentUrl = new URL(request.url, deps.baseUrl);
+      const { user, returnTo: target } = await oauth.callback(provider, currentUrl, contextOf(request));
+      sendWebSession(reply, await deps.accounts.webSessionFor(user), deps.secureCookies);
+      return reply.redirect(target, 302);
+    },
+  );
+}

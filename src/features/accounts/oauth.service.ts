@@ -1,0 +1,230 @@
+import * as client from 'openid-client';
+import type { Db } from '../../db/index.js';
+import { AppError, errors, sha256Hex, type Clock, type Ids } from '../../shared/index.js';
+import type { AuditLog } from '../audit/index.js';
+import * as repo from './accounts.repository.js';
+import type { RequestContext } from './accounts.service.js';
+import type { User } from './accounts.table.js';
+
+export const OAUTH_PROVIDERS = ['github', 'google', 'oidc'] as const;
+export type OAuthProviderName = (typeof OAUTH_PROVIDERS)[number];
+
+/** An authorization request is good for this long: long enough to sign in at the provider. */
+const STATE_TTL_MS = 10 * 60 * 1000;
+const GOOGLE_ISSUER = 'https://accounts.google.com';
+const GITHUB_API = 'https://api.github.com';
+
+export interface OAuthProviderSettings {
+  clientId: string;
+  clientSecret: string;
+  /** OpenID issuer for discovery; absent for GitHub, which is plain OAuth2. */
+  issuer?: string;
+}
+
+export interface OAuthDeps {
+  db: Db;
+  clock: Clock;
+  ids: Ids;
+  audit: AuditLog;
+  baseUrl: string;
+  providers: Partial<Record<OAuthProviderName, OAuthProviderSettings>>;
+}
+
+/** Who the provider says the user is. */
+export interface ExternalIdentity {
+  subject: string;
+  email: string | null;
+  /** Only a verified email may be matched to an existing account. */
+  emailVerified: boolean;
+  name: string | null;
+}
+
+const failed = (provider: string) => new AppError('oauth_failed', 400, `Signing in with ${provider} did not succeed; start again.`);
+
+/**
+ * Sign-in with GitHub (OAuth2), Google and any OpenID issuer, through openid-client: state, nonce
+ * (OpenID only), PKCE and the exact redirect URI on every flow. What the callback must check is
+ * kept server-side in oauth_states and can be used once.
+ */
+export class OAuthService {
+  private readonly configs = new Map<OAuthProviderName, Promise<client.Configuration>>();
+
+  constructor(private readonly deps: OAuthDeps) {}
+
+  enabled(provider: string): provider is OAuthProviderName {
+    return (OAUTH_PROVIDERS as readonly string[]).includes(provider) && this.deps.providers[provider as OAuthProviderName] !== undefined;
+  }
+
+  redirectUri(provider: OAuthProviderName): string {
+    return `${this.deps.baseUrl}/v1/auth/oauth/${provider}/callback`;
+  }
+
+  /** The provider's authorization URL for a new sign-in; the browser is sent there. */
+  async start(provider: OAuthProviderName, returnTo: string): Promise<URL> {
+    const config = await this.config(provider);
+    const state = this.deps.ids.secret(32);
+    const nonce = this.deps.ids.secret(32);
+    const codeVerifier = this.deps.ids.secret(48);
+    const now = this.deps.clock.now();
+    await repo.deleteExpiredOAuthStates(this.deps.db, now.toISOString());
+    await repo.insertOAuthState(this.deps.db, {
+      state_hash: sha256Hex(state),
+      provider,
+      code_verifier: codeVerifier,
+      nonce,
+      return_to: returnTo,
+      expires_at: new Date(now.getTime() + STATE_TTL_MS).toISOString(),
+      created_at: now.toISOString(),
+    });
+    const openid = provider !== 'github';
+    return client.buildAuthorizationUrl(config, {
+      redirect_uri: this.redirectUri(provider),
+      scope: openid ? 'openid email profile' : 'read:user user:email',
+      state,
+      code_challenge: await client.calculatePKCECodeChallenge(codeVerifier),
+      code_challenge_method: 'S256',
+      ...(openid ? { nonce } : {}),
+    });
+  }
+
+  /**
+   * Finishes a sign-in: checks state, exchanges the code with the PKCE verifier, checks the ID
+   * token (signature, issuer, audience, nonce), then finds, links or creates the account.
+   */
+  async callback(provider: OAuthProviderName, currentUrl: URL, ctx: RequestContext): Promise<{ user: User; returnTo: string }> {
+    const denied = currentUrl.searchParams.get('error');
+    const stateParam = currentUrl.searchParams.get('state');
+    const stored = stateParam ? await repo.takeOAuthState(this.deps.db, sha256Hex(stateParam)) : undefined;
+    if (!stateParam || !stored || stored.provider !== provider || stored.expires_at <= this.deps.clock.now().toISOString()) {
+      throw new AppError('oauth_invalid_state', 400, 'This sign-in link is unknown, used or expired; start again.');
+    }
+    if (denied !== null) throw new AppError('oauth_denied', 400, `${provider} did not let you sign in (${denied.slice(0, 64)}).`);
+    const config = await this.config(provider);
+    const openid = provider !== 'github';
+    let identity: ExternalIdentity;
+    try {
+      const tokens = await client.authorizationCodeGrant(
+        config,
+        currentUrl,
+        { pkceCodeVerifier: stored.code_verifier, expectedState: stateParam, ...(openid ? { expectedNonce: stored.nonce, idTokenExpected: true } : {}) },
+        { redirect_uri: this.redirectUri(provider) },
+      );
+      identity = openid ? await this.openIdIdentity(config, tokens) : await this.githubIdentity(config, tokens.access_token);
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      throw failed(provider);
+    }
+    const user = await this.signIn(provider, identity, ctx);
+    return { user, returnTo: stored.return_to };
+  }
+
+  private async openIdIdentity(config: client.Configuration, tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers): Promise<ExternalIdentity> {
+    const claims = tokens.claims();
+    if (!claims) throw new Error('no ID token');
+    let email = typeof claims['email'] === 'string' ? claims['email'] : null;
+    let verified = claims['email_verified'] === true;
+    let name = typeof claims['name'] === 'string' ? claims['name'] : null;
+    if (email === null) {
+      // Some issuers put the email only in userinfo.
+      const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+      email = typeof info.email === 'string' ? info.email : null;
+      verified = info.email_verified === true;
+      name ??= typeof info.name === 'string' ? info.name : null;
+    }
+    return { subject: claims.sub, email: email?.toLowerCase() ?? null, emailVerified: verified, name };
+  }
+
+  private async githubIdentity(config: client.Configuration, accessToken: string): Promise<ExternalIdentity> {
+    const get = async (path: string): Promise<unknown> => {
+      const res = await client.fetchProtectedResource(config, accessToken, new URL(path, GITHUB_API), 'GET', undefined, new Headers({ accept: 'application/vnd.github+json' }));
+      if (!res.ok) throw new Error(`GitHub answered ${res.status} for ${path}`);
+      return res.json();
+    };
+    return githubIdentity(await get('/user'), await get('/user/emails'));
+  }
+
+  private async signIn(provider: OAuthProviderName, identity: ExternalIdentity, ctx: RequestContext): Promise<User> {
+    const now = this.deps.clock.now().toISOString();
+    const user = await this.deps.db.transaction().execute(async (trx) => {
+      const linked = await repo.findOAuthIdentity(trx, provider, identity.subject);
+      if (linked) return repo.findUserById(trx, linked.user_id);
+      if (identity.email === null) throw errors.invalid('oauth_no_email', `${provider} did not share an email address; allow it and start again.`);
+      const existing = await repo.findUserByEmail(trx, identity.email);
+      if (existing && !identity.emailVerified) {
+        // Linking on an unverified address would let anyone who types your email at the provider take your account.
+        throw errors.conflict('oauth_email_unverified', `An account with this email exists, but ${provider} has not verified the address; sign in with your password.`);
+      }
+      const user =
+        existing ??
+        (await repo.insertUser(trx, {
+          id: this.deps.ids.id(),
+          email: identity.email,
+          name: (identity.name ?? identity.email.split('@')[0] ?? 'Developer').slice(0, 100),
+          password_hash: null,
+          email_verified_at: identity.emailVerified ? now : null,
+          created_at: now,
+          updated_at: now,
+        }));
+      await repo.insertOAuthIdentity(trx, { id: this.deps.ids.id(), user_id: user.id, provider, subject: identity.subject, email: identity.email, created_at: now });
+      await this.deps.audit.record(
+        { action: existing ? 'oauth.linked' : 'oauth.account_created', actorId: user.id, targetType: 'user', targetId: user.id, ip: ctx.ip, details: { provider } },
+        trx,
+      );
+      return user;
+    });
+    if (!user) throw errors.unauthorized();
+    if (user.status !== 'active') throw new AppError('account_suspended', 403, 'This account is suspended.');
+    // The provider proved the first factor only; an account with TOTP signs in with password and code.
+    if (user.totp_enabled_at !== null) {
+      throw new AppError('totp_required', 403, 'This account has two-factor authentication: sign in with your password and code.');
+    }
+    await this.deps.audit.record({ action: 'login.succeeded', actorId: user.id, targetType: 'user', targetId: user.id, ip: ctx.ip, details: { method: provider } });
+    return user;
+  }
+
+  private config(provider: OAuthProviderName): Promise<client.Configuration> {
+    let config = this.configs.get(provider);
+    if (!config) {
+      config = this.discover(provider);
+      this.configs.set(provider, config);
+      // A provider that is down now may answer later: do not keep the failure.
+      config.catch(() => this.configs.delete(provider));
+    }
+    return config.catch(() => {
+      throw new AppError('oauth_provider_unavailable', 503, `${provider} cannot be reached right now; try again later.`);
+    });
+  }
+
+  private async discover(provider: OAuthProviderName): Promise<client.Configuration> {
+    const settings = this.deps.providers[provider];
+    if (!settings) throw new Error(`provider ${provider} is not configured`);
+    if (provider === 'github') {
+      return new client.Configuration(
+        { issuer: 'https://github.com', authorization_endpoint: 'https://github.com/login/oauth/authorize', token_endpoint: 'https://github.com/login/oauth/access_token' },
+        settings.clientId,
+        settings.clientSecret,
+      );
+    }
+    const issuer = new URL(provider === 'google' ? GOOGLE_ISSUER : (settings.issuer ?? ''));
+    // Plain http only for an issuer on this machine (a development or test provider).
+    const loopback = issuer.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(issuer.hostname);
+    return client.discovery(issuer, settings.clientId, settings.clientSecret, undefined, loopback ? { execute: [client.allowInsecureRequests] } : undefined);
+  }
+}
+
+/** Maps GitHub's /user and /user/emails answers to an identity: the primary email, if verified. */
+export function githubIdentity(user: unknown, emails: unknown): ExternalIdentity {
+  const u = (user ?? {}) as { id?: unknown; login?: unknown; name?: unknown; email?: unknown };
+  if (typeof u.id !== 'number' && typeof u.id !== 'string') throw new Error('GitHub did not name the user');
+  const list = Array.isArray(emails) ? (emails as Array<{ email?: unknown; primary?: unknown; verified?: unknown }>) : [];
+  const primary = list.find((e) => e.primary === true && typeof e.email === 'string');
+  const anyVerified = list.find((e) => e.verified === true && typeof e.email === 'string');
+  const chosen = primary?.verified === true ? primary : (anyVerified ?? primary);
+  const email = typeof chosen?.email === 'string' ? chosen.email.toLowerCase() : typeof u.email === 'string' ? u.email.toLowerCase() : null;
+  return {
+    subject: String(u.id),
+    email,
+    emailVerified: chosen !== undefined && chosen.verified === true,
+    name: typeof u.name === 'string' && u.name.length > 0 ? u.name : typeof u.login === 'string' ? u.login : null,
+  };
+}

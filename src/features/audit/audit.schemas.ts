@@ -1,0 +1,53 @@
+import { z } from 'zod';
+import { pageQuery } from '../../http/pagination.js';
+
+export const AUDIT_ACTIONS = [
+  'user.registered',
+  'login.succeeded',
+  'login.failed',
+  'logout',
+  'refresh_token.reused',
+  'email.verified',
+  'password.changed',
+  'password.reset',
+  'api_key.created',
+  'api_key.revoked',
+  'role.changed',
+  'user.suspended',
+  'user.reactivated',
+  'admin.created',
+  'totp.enabled',
+  'totp.disabled',
+  'recovery_code.used',
+  'oauth.account_created',
+  'oauth.linked',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+const isoTime = z.iso.datetime({ offset: true }).transform((v) => new Date(v).toISOString());
+
+export const auditQuery = pageQuery
+  .extend({
+    actor_id: z.string().min(1).max(64).optional(),
+    action: z.enum(AUDIT_ACTIONS).optional(),
+    target_id: z.string().min(1).max(64).optional(),
+    from: isoTime.optional().describe('Only entries at or after this time'),
+    to: isoTime.optional().describe('Only entries before this time'),
+  })
+  .strict();
+
+export const auditEntryResponse = z
+  .object({
+    id: z.string(),
+    at: z.string(),
+    actor_id: z.string().nullable(),
+    action: z.string(),
+    target_type: z.string().nullable(),
+    target_id: z.string().nullable(),
+    ip: z.string().nullable(),
+    details: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'AuditEntry' });
+
+export type AuditQuery = z.infer<typeof auditQuery>;
+export type AuditEntryResponse = z.infer<typeof auditEntryResponse>;

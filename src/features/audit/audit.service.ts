@@ -1,0 +1,69 @@
+import type { Db, Executor } from '../../db/index.js';
+import { decodeCursor, toPage, type Page } from '../../http/pagination.js';
+import type { Clock, Ids } from '../../shared/index.js';
+import * as repo from './audit.repository.js';
+import type { AuditAction, AuditEntryResponse, AuditQuery } from './audit.schemas.js';
+import type { AuditEntry } from './audit.table.js';
+
+export interface AuditDeps {
+  db: Db;
+  clock: Clock;
+  ids: Ids;
+}
+
+export interface AuditEvent {
+  action: AuditAction;
+  actorId?: string | null;
+  targetType?: string;
+  targetId?: string;
+  ip?: string | null;
+  /** Facts about the event. Never put a password, token or key here. */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * The append-only audit log. There is deliberately no update or delete: an entry, once written,
+ * is evidence. Callers pass their open transaction so the entry commits with the change it records.
+ */
+export class AuditLog {
+  constructor(private readonly deps: AuditDeps) {}
+
+  async record(event: AuditEvent, db: Executor = this.deps.db): Promise<void> {
+    await repo.insertAuditEntry(db, {
+      id: this.deps.ids.id(),
+      at: this.deps.clock.now().toISOString(),
+      actor_id: event.actorId ?? null,
+      action: event.action,
+      target_type: event.targetType ?? null,
+      target_id: event.targetId ?? null,
+      ip: event.ip ?? null,
+      details: JSON.stringify(event.details ?? {}),
+    });
+  }
+
+  async list(query: AuditQuery): Promise<Page<AuditEntryResponse>> {
+    const rows = await repo.listAuditEntries(this.deps.db, {
+      actorId: query.actor_id,
+      action: query.action,
+      targetId: query.target_id,
+      from: query.from,
+      to: query.to,
+      before: decodeCursor(query.cursor),
+      limit: query.limit,
+    });
+    return toPage(rows, query.limit, (e) => e.id, toResponse);
+  }
+}
+
+function toResponse(entry: AuditEntry): AuditEntryResponse {
+  return {
+    id: entry.id,
+    at: entry.at,
+    actor_id: entry.actor_id,
+    action: entry.action,
+    target_type: entry.target_type,
+    target_id: entry.target_id,
+    ip: entry.ip,
+    details: JSON.parse(entry.details) as Record<string, unknown>,
+  };
+}

@@ -1,0 +1,3 @@
+export { AuditLog, type AuditEvent } from './audit.service.js';
+export { auditRoutes } from './audit.routes.js';
+export type { AuditAction } from './audit.schemas.js';

@@ -1,0 +1,35 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { actorOf, requireActor, type Authenticator } from '../../http/auth.js';
+import { pageQuery, pageSchema } from '../../http/pagination.js';
+import { authenticated, problemResponses } from '../../http/schemas.js';
+import { apiKeyParams, apiKeyResponse, createApiKeyBody, createdApiKeyResponse } from './api-keys.schemas.js';
+import type { ApiKeysService } from './api-keys.service.js';
+
+export function apiKeysRoutes(app: FastifyInstance, service: ApiKeysService, auth: Authenticator): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['api keys'];
+  const guard = requireActor(auth, 'keys:manage');
+
+  r.get(
+    '/v1/keys',
+    { preHandler: guard, schema: { tags, security: authenticated, summary: "The caller's API keys (prefix only)", querystring: pageQuery, response: { 200: pageSchema(apiKeyResponse), ...problemResponses(400, 401, 403) } } },
+    (request) => service.list(actorOf(request), request.query),
+  );
+
+  r.post(
+    '/v1/keys',
+    { preHandler: guard, schema: { tags, security: authenticated, summary: 'Create an API key (shown once)', body: createApiKeyBody, response: { 201: createdApiKeyResponse, ...problemResponses(400, 401, 403, 404, 422) } } },
+    async (request, reply) => reply.code(201).send(await service.create(actorOf(request), request.body, request.ip)),
+  );
+
+  r.delete(
+    '/v1/keys/:id',
+    { preHandler: guard, schema: { tags, security: authenticated, summary: 'Revoke an API key', params: apiKeyParams, response: { 204: z.undefined().describe('Revoked'), ...problemResponses(401, 403, 404) } } },
+    async (request, reply) => {
+      await service.revoke(actorOf(request), request.params.id, request.ip);
+      return reply.code(204).send();
+    },
+  );
+}

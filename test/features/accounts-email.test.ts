@@ -1,0 +1,175 @@
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expectProblem, PASSWORD, registerUser } from '../support/api.js';
+import { startMailServer, TestClock, tokenIn } from '../support/accounts.js';
+import { describeEachDatabase, type TestPortal } from '../support/portal.js';
+
+let clock: TestClock;
+let mail: Awaited<ReturnType<typeof startMailServer>>;
+
+beforeAll(async () => {
+  mail = await startMailServer();
+});
+afterAll(async () => {
+  await mail.close();
+});
+
+async function login(p: TestPortal, email: string, password = PASSWORD) {
+  return p.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password } });
+}
+
+describeEachDatabase(
+  'accounts: email verification, password reset, logout',
+  (portal) => {
+    it('mails a verification link over SMTP; the token verifies once and only before it expires', async () => {
+      const p = portal();
+      const dev = await registerUser(p);
+      const message = await mail.waitFor(dev.email);
+      expect(message.raw).toMatch(/Subject: Confirm your email/);
+      expect(message.raw).not.toContain(PASSWORD);
+      const token = tokenIn(message, 'mev_');
+
+      const bad = await p.app.inject({ method: 'POST', url: '/v1/auth/verify-email', payload: { token: 'mev_not-a-real-token-at-all' } });
+      expectProblem(bad, 400, 'invalid_token');
+      expect((await p.app.inject({ method: 'GET', url: '/v1/auth/me', headers: dev.auth })).json().email_verified).toBe(false);
+
+      const ok = await p.app.inject({ method: 'POST', url: '/v1/auth/verify-email', payload: { token } });
+      expect(ok.statusCode, ok.body).toBe(200);
+      expect(ok.json()).toMatchObject({ id: dev.id, email_verified: true });
+      expectProblem(await p.app.inject({ method: 'POST', url: '/v1/auth/verify-email', payload: { token } }), 400, 'invalid_token');
+      // A token in the database is only a hash.
+      const rows = await p.database.db.selectFrom('email_tokens').select('token_hash').execute();
+      expect(JSON.stringify(rows)).not.toContain(token);
+    });
+
+    it('refuses an expired verification token and leaves the account unverified', async () => {
+      const p = portal();
+      const dev = await registerUser(p);
+      const token = tokenIn(await mail.waitFor(dev.email), 'mev_');
+      clock.advance(24 * 3600 * 1000);
+      expectProblem(await p.app.inject({ method: 'POST', url: '/v1/auth/verify-email', payload: { token } }), 400, 'invalid_token');
+      expect((await p.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: dev.email, password: PASSWORD } })).json().user.email_verified).toBe(false);
+      // A fresh link can be asked for.
+      const resend = await p.app.inject({ method: 'POST', url: '/v1/auth/verify-email/resend', headers: { authorization: `Bearer ${(await login(p, dev.email)).json().access_token}` } });
+      expect(resend.statusCode).toBe(202);
+      const fresh = tokenIn(await mail.waitFor(dev.email, 2), 'mev_');
+      expect((await p.app.inject({ method: 'POST', url: '/v1/auth/verify-email', payload: { token: fresh } })).statusCode).toBe(200);
+    });
+
+    it('answers forgot-password the same for unknown emails and mails a reset link only to real accounts', async () => {
+      const p = portal();
+      const dev = await registerUser(p);
+      await mail.waitFor(dev.email);
+      const known = await p.app.inject({ method: 'POST', url: '/v1/auth/password/forgot', payload: { email: dev.email } });
+      const unknown = await p.app.inject({ method: 'POST', url: '/v1/auth/password/forgot', payload: { email: 'nobody-here@example.com' } });
+      expect(known.statusCode).toBe(202);
+      expect(unknown.statusCode).toBe(202);
+      expect(unknown.body).toBe(known.body);
+      const resetMail = await mail.waitFor(dev.email, 2);
+      expect(resetMail.raw).toMatch(/Subject: Reset your Mosis Portal password/);
+      expect(mail.messages.some((m) => m.to.includes('nobody-here@example.com'))).toBe(false);
+    });
+
+    it('resets the password with a single-use token, ending every session; a refused password keeps the link', async () => {
+      const p = portal();
+      const dev = await registerUser(p);
+      await p.app.inject({ method: 'POST', url: '/v1/auth/password/forgot', payload: { email: dev.email } });
+      const token = tokenIn(await mail.waitFor(dev.email, 2), 'mpr_');
+      const hashBefore = (await p.database.db.selectFrom('users').select('password_hash').where('id', '=', dev.id).executeTakeFirstOrThrow()).password_hash;
+
+      expectProblem(await p.app.inject({ method: 'POST', url: '/v1/auth/password/reset', payload: { token, password: 'short' } }), 422, 'password_policy');
+      expectProblem(await p.app.inject({ method: 'POST', url: '/v1/auth/password/reset', payload: { token, password: 'password1234' } }), 422, 'password_too_common');
+      expectProblem(await p.app.inject({ method: 'POST', url: '/v1/auth/password/reset', payload: { token: 'mpr_wrong-token-value-xx', password: 'my new long password' } }), 400, 'invalid_token');
+      expect((await p.database.db.selectFrom('users').select('password_hash').where('id', '=', dev.id).executeTakeFirstOrThrow()).password_hash).toBe(hashBefore);
+      expect((await p.app.inject({ method: 'GET', url: '/v1/auth/me', headers: dev.auth })).statusCode).toBe(200);
+
+      const ok = await p.app.inject({ method: 'POST', url: '/v1/auth/password/reset', payload: { token, password: 'my new long password' } });
+      expect(ok.statusCode, ok.body).toBe(204);
+      expectProblem(await p.app.inject({ method: 'POST', url: '/v1/auth/password/reset', payload: { token, password: 'yet another password' } }), 400, 'invalid_token');
+      expectProblem(await login(p, dev.email), 401, 'invalid_credentials');
+      expect((await login(p, dev.email, 'my new long password')).statusCode).toBe(200);
+      expectProblem(await p.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: dev.refreshToken } }), 401, 'invalid_refresh_token');
+      expectProblem(await p.app.inject({ method: 'GET', url: '/v1/auth/me', headers: dev.auth }), 401, 'unauthorized');
+    });
+
+    it('refuses an expired reset token and voids older links when a new one is sent', async () => {
+      const p = portal();
+      const dev = await registerUser(p);
+      await p.app.inject({ method: 'POST', url: '/v1/auth/password/forgot', payload: { email: dev.email } });
+      const first = tokenIn(await mail.waitFor(dev.email, 2), 'mpr_');
+      await p.app.inject({ method: 'POST', url: '/v1/auth/password/forgot', payload: { email: dev.email } });
+      const second = tokenIn(await mail.waitFor(dev.email, 3), 'mpr_');
+      expectProblem(await p.app.inject({ method: 'POST', url: '/v1/auth/password/reset', payload: { token: first, password: 'my new long password' } }), 400, 'invalid_token');
+      clock.advance(3600 * 1000);
+      expectProblem(await p.app.inject({ method: 'POST', url: '/v1/auth/password/reset', payload: { token: second, password: 'my new long password' } }), 400, 'invalid_token');
+      expect((await login(p, dev.email)).statusCode).toBe(200);
+    });
+
+    it('logs out: the session ends, other sessions stay', async () => {
+      const p = portal();
+      const dev = await registerUser(p);
+      const other = (await login(p, dev.email)).json<{ access_token: string; refresh_token: string }>();
+      expectProblem(await p.app.inject({ method: 'POST', url: '/v1/auth/logout' }), 401, 'unauthorized');
+      const res = await p.app.inject({ method: 'POST', url: '/v1/auth/logout', headers: dev.auth });
+      expect(res.statusCode).toBe(204);
+      expectProblem(await p.app.inject({ method: 'GET', url: '/v1/auth/me', headers: dev.auth }), 401, 'unauthorized');
+      expectProblem(await p.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: dev.refreshToken } }), 401, 'invalid_refresh_token');
+      expect((await p.app.inject({ method: 'GET', url: '/v1/auth/me', headers: { authorization: `Bearer ${other.access_token}` } })).statusCode).toBe(200);
+      expect((await p.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: other.refresh_token } })).statusCode).toBe(200);
+    });
+
+    it('changes the password only with the current one, then ends every session', async () => {
+      const p = portal();
+      const dev = await registerUser(p);
+      const other = (await login(p, dev.email)).json<{ refresh_token: string }>();
+      const wrong = await p.app.inject({ method: 'POST', url: '/v1/auth/password/change', headers: dev.auth, payload: { current_password: 'not my password!', new_password: 'my new long password' } });
+      expectProblem(wrong, 401, 'invalid_credentials');
+      const weak = await p.app.inject({ method: 'POST', url: '/v1/auth/password/change', headers: dev.auth, payload: { current_password: PASSWORD, new_password: 'short' } });
+      expectProblem(weak, 422, 'password_policy');
+      expect((await p.app.inject({ method: 'GET', url: '/v1/auth/me', headers: dev.auth })).statusCode).toBe(200);
+      expect((await login(p, dev.email)).statusCode).toBe(200);
+
+      const ok = await p.app.inject({ method: 'POST', url: '/v1/auth/password/change', headers: dev.auth, payload: { current_password: PASSWORD, new_password: 'my new long password' } });
+      expect(ok.statusCode).toBe(204);
+      expectProblem(await p.app.inject({ method: 'GET', url: '/v1/auth/me', headers: dev.auth }), 401, 'unauthorized');
+      expectProblem(await p.app.inject({ method: 'POST', url: '/v1/auth/refresh', payload: { refresh_token: other.refresh_token } }), 401, 'invalid_refresh_token');
+      expect((await login(p, dev.email, 'my new long password')).statusCode).toBe(200);
+    });
+
+    it('keeps email tokens out of the logs', async () => {
+      const p = portal();
+      const dev = await registerUser(p);
+      const verify = tokenIn(await mail.waitFor(dev.email), 'mev_');
+      await p.app.inject({ method: 'POST', url: '/v1/auth/verify-email', payload: { token: verify } });
+      await p.app.inject({ method: 'POST', url: '/v1/auth/password/forgot', payload: { email: dev.email } });
+      const reset = tokenIn(await mail.waitFor(dev.email, 2), 'mpr_');
+      await p.app.inject({ method: 'POST', url: '/v1/auth/password/reset', payload: { token: reset, password: 'my new long password' } });
+      for (const secret of [verify, reset, 'my new long password', PASSWORD]) expect(p.logs()).not.toContain(secret);
+    });
+  },
+  {
+    env: () => ({ SMTP_URL: mail.url, MAIL_FROM: 'Portal <portal@example.com>' }),
+    deps: () => {
+      clock = new TestClock();
+      return { clock };
+    },
+  },
+);
+
+describeEachDatabase('accounts: outbox without SMTP', (portal) => {
+  it('writes each message to DATA_DIR/outbox as an .eml file and logs the file, not the token', async () => {
+    const p = portal();
+    const dev = await registerUser(p);
+    const outbox = path.join(p.dataDir, 'outbox');
+    const files = (await readdir(outbox)).filter((f) => f.endsWith('.eml'));
+    expect(files).toHaveLength(1);
+    const raw = await readFile(path.join(outbox, files[0] ?? ''), 'utf8');
+    expect(raw).toContain(`To: ${dev.email}`);
+    const token = tokenIn({ to: [dev.email], raw }, 'mev_');
+    expect(p.logs()).toContain('outbox');
+    expect(p.logs()).not.toContain(token);
+    const ok = await p.app.inject({ method: 'POST', url: '/v1/auth/verify-email', payload: { token } });
+    expect(ok.statusCode).toBe(200);
+  });
+});

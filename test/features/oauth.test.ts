@@ -1,0 +1,193 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { githubIdentity } from '../../src/features/accounts/index.js';
+import { expectProblem, PASSWORD, registerUser } from '../support/api.js';
+import { authorizeAtProvider, startOpenIdProvider, type TestOpenIdProvider } from '../support/oidc.js';
+import { describeEachDatabase, type TestPortal } from '../support/portal.js';
+
+const BASE_URL = 'http://localhost:8080';
+let idp: TestOpenIdProvider;
+
+beforeAll(async () => {
+  idp = await startOpenIdProvider(`${BASE_URL}/v1/auth/oauth/oidc/callback`);
+});
+afterAll(async () => {
+  await idp.close();
+});
+
+/** The portal's redirect to the provider, then the browser's round trip there. */
+async function signInAtProvider(p: TestPortal, login: string, returnTo = '/apps'): Promise<URL> {
+  const start = await p.app.inject({ method: 'GET', url: `/v1/auth/oauth/oidc/start?return_to=${encodeURIComponent(returnTo)}` });
+  expect(start.statusCode, start.body).toBe(302);
+  return authorizeAtProvider(String(start.headers.location), login, BASE_URL);
+}
+
+async function callback(p: TestPortal, url: URL) {
+  return p.app.inject({ method: 'GET', url: `${url.pathname}${url.search}` });
+}
+
+async function counts(p: TestPortal) {
+  const db = p.database.db;
+  return {
+    users: (await db.selectFrom('users').select('id').execute()).length,
+    identities: (await db.selectFrom('oauth_identities').select('id').execute()).length,
+    sessions: (await db.selectFrom('web_sessions').select('id').execute()).length,
+  };
+}
+
+describeEachDatabase(
+  'OAuth / OpenID Connect sign-in',
+  (portal) => {
+    it('redirects to the provider with state, nonce, PKCE (S256) and the exact redirect URI', async () => {
+      const p = portal();
+      const start = await p.app.inject({ method: 'GET', url: '/v1/auth/oauth/oidc/start' });
+      expect(start.statusCode).toBe(302);
+      const url = new URL(String(start.headers.location));
+      expect(url.origin).toBe(idp.issuer);
+      expect(Object.fromEntries(url.searchParams)).toMatchObject({
+        client_id: idp.clientId,
+        response_type: 'code',
+        redirect_uri: `${BASE_URL}/v1/auth/oauth/oidc/callback`,
+        code_challenge_method: 'S256',
+        scope: 'openid email profile',
+      });
+      for (const param of ['state', 'nonce', 'code_challenge']) expect(url.searchParams.get(param)?.length).toBeGreaterThanOrEqual(43);
+    });
+
+    it('creates the account on first sign-in, starts a web session and returns to the portal', async () => {
+      const p = portal();
+      idp.accounts.set('alice-sub', { email: 'Alice@Example.com', email_verified: true, name: 'Alice' });
+      const res = await callback(p, await signInAtProvider(p, 'alice-sub', '/apps'));
+      expect(res.statusCode, res.body).toBe(302);
+      expect(res.headers.location).toBe('/apps');
+      const cookie = res.cookies.find((c) => c.name === 'mosis_session');
+      expect(cookie?.httpOnly).toBe(true);
+      const me = await p.app.inject({ method: 'GET', url: '/v1/auth/me', headers: { cookie: `mosis_session=${cookie?.value ?? ''}` } });
+      expect(me.json()).toMatchObject({ email: 'alice@example.com', name: 'Alice', role: 'developer', email_verified: true });
+
+      // Signing in again finds the same account.
+      const again = await callback(p, await signInAtProvider(p, 'alice-sub'));
+      expect(again.statusCode).toBe(302);
+      expect(await counts(p)).toMatchObject({ users: 1, identities: 1, sessions: 2 });
+      const audit = await p.database.db.selectFrom('audit_log').select('action').where('action', '=', 'oauth.account_created').execute();
+      expect(audit).toHaveLength(1);
+    });
+
+    it('links an existing account only when the provider has verified the email', async () => {
+      const p = portal();
+      const dev = await registerUser(p);
+      idp.accounts.set('unverified-sub', { email: dev.email, email_verified: false, name: 'Mallory' });
+      const before = await counts(p);
+      const refused = await callback(p, await signInAtProvider(p, 'unverified-sub'));
+      expectProblem(refused, 409, 'oauth_email_unverified');
+      expect(refused.cookies.find((c) => c.name === 'mosis_session')).toBeUndefined();
+      expect(await counts(p)).toEqual(before);
+
+      idp.accounts.set('verified-sub', { email: dev.email, email_verified: true, name: 'Dev' });
+      const linked = await callback(p, await signInAtProvider(p, 'verified-sub'));
+      expect(linked.statusCode, linked.body).toBe(302);
+      const identity = await p.database.db.selectFrom('oauth_identities').selectAll().executeTakeFirstOrThrow();
+      expect(identity).toMatchObject({ user_id: dev.id, provider: 'oidc', subject: 'verified-sub' });
+      expect((await counts(p)).users).toBe(before.users);
+      // The password still works too.
+      expect((await p.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: dev.email, password: PASSWORD } })).statusCode).toBe(200);
+    });
+
+    it('refuses a bad state, creating nothing', async () => {
+      const p = portal();
+      idp.accounts.set('bob-sub', { email: 'bob@example.com', email_verified: true, name: 'Bob' });
+      const back = await signInAtProvider(p, 'bob-sub');
+      const forged = new URL(back);
+      forged.searchParams.set('state', 'not-the-state-we-sent-0123456789abcdefghijk');
+      expectProblem(await callback(p, forged), 400, 'oauth_invalid_state');
+      const missing = new URL(back);
+      missing.searchParams.delete('state');
+      expectProblem(await callback(p, missing), 400, 'oauth_invalid_state');
+      expect(await counts(p)).toEqual({ users: 0, identities: 0, sessions: 0 });
+    });
+
+    it('refuses a reused authorization code, creating nothing more', async () => {
+      const p = portal();
+      idp.accounts.set('carol-sub', { email: 'carol@example.com', email_verified: true, name: 'Carol' });
+      const back = await signInAtProvider(p, 'carol-sub');
+      expect((await callback(p, back)).statusCode).toBe(302);
+      const after = await counts(p);
+      // The same callback again: its state is spent.
+      expectProblem(await callback(p, back), 400, 'oauth_invalid_state');
+      // The old code with a fresh state: the provider refuses the code.
+      const fresh = await signInAtProvider(p, 'carol-sub');
+      const replay = new URL(fresh);
+      replay.searchParams.set('code', back.searchParams.get('code') ?? '');
+      expectProblem(await callback(p, replay), 400, 'oauth_failed');
+      expect(await counts(p)).toEqual(after);
+    });
+
+    it('refuses an ID token with the wrong nonce or the wrong audience, creating nothing', async () => {
+      const p = portal();
+      idp.accounts.set('dave-sub', { email: 'dave@example.com', email_verified: true, name: 'Dave' });
+      try {
+        idp.tamper = { nonce: 'a-nonce-this-portal-never-sent' };
+        expectProblem(await callback(p, await signInAtProvider(p, 'dave-sub')), 400, 'oauth_failed');
+        idp.tamper = { aud: 'another-client' };
+        expectProblem(await callback(p, await signInAtProvider(p, 'dave-sub')), 400, 'oauth_failed');
+        idp.tamper = { iss: 'https://evil.example.com' };
+        expectProblem(await callback(p, await signInAtProvider(p, 'dave-sub')), 400, 'oauth_failed');
+      } finally {
+        idp.tamper = null;
+      }
+      expect(await counts(p)).toEqual({ users: 0, identities: 0, sessions: 0 });
+      // Untampered, the same account signs in.
+      expect((await callback(p, await signInAtProvider(p, 'dave-sub'))).statusCode).toBe(302);
+    });
+
+    it('refuses providers that are not set up and return paths off the portal', async () => {
+      const p = portal();
+      expectProblem(await p.app.inject({ method: 'GET', url: '/v1/auth/oauth/github/start' }), 404, 'oauth_provider_not_enabled');
+      expectProblem(await p.app.inject({ method: 'GET', url: '/v1/auth/oauth/google/callback?code=x&state=y' }), 404, 'oauth_provider_not_enabled');
+      expectProblem(await p.app.inject({ method: 'GET', url: '/v1/auth/oauth/facebook/start' }), 400, 'validation_failed');
+      for (const target of ['//evil.example.com/', 'https://evil.example.com/', '/\\evil.example.com']) {
+        expectProblem(await p.app.inject({ method: 'GET', url: `/v1/auth/oauth/oidc/start?return_to=${encodeURIComponent(target)}` }), 400, 'validation_failed');
+      }
+      expect(await p.database.db.selectFrom('oauth_states').select('state_hash').execute()).toHaveLength(0);
+    });
+
+    it('keeps codes and state out of the logs', async () => {
+      const p = portal();
+      idp.accounts.set('erin-sub', { email: 'erin@example.com', email_verified: true, name: 'Erin' });
+      const back = await signInAtProvider(p, 'erin-sub');
+      const res = await callback(p, back);
+      expect(res.statusCode).toBe(302);
+      const logs = p.logs();
+      expect(logs).toContain('/v1/auth/oauth/oidc/callback');
+      expect(logs).not.toContain(back.searchParams.get('code') ?? 'missing');
+      expect(logs).not.toContain(back.searchParams.get('state') ?? 'missing');
+    });
+  },
+  { env: () => ({ BASE_URL, OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: idp.clientId, OIDC_CLIENT_SECRET: idp.clientSecret }) },
+);
+
+describe('GitHub identity mapping (GitHub itself cannot be reached from tests)', () => {
+  it('uses the primary email when GitHub has verified it', () => {
+    const identity = githubIdentity(
+      { id: 42, login: 'octo', name: 'Octo Cat' },
+      [
+        { email: 'other@example.com', primary: false, verified: true },
+        { email: 'Octo@Example.com', primary: true, verified: true },
+      ],
+    );
+    expect(identity).toEqual({ subject: '42', email: 'octo@example.com', emailVerified: true, name: 'Octo Cat' });
+  });
+
+  it('falls back to another verified email, and marks an unverified primary as unverified', () => {
+    expect(githubIdentity({ id: 1, login: 'a' }, [{ email: 'p@example.com', primary: true, verified: false }, { email: 'v@example.com', primary: false, verified: true }])).toMatchObject({
+      email: 'v@example.com',
+      emailVerified: true,
+      name: 'a',
+    });
+    expect(githubIdentity({ id: 2, login: 'b' }, [{ email: 'p@example.com', primary: true, verified: false }])).toMatchObject({ email: 'p@example.com', emailVerified: false });
+    expect(githubIdentity({ id: 3, login: 'c', email: null }, [])).toMatchObject({ email: null, emailVerified: false });
+  });
+
+  it('refuses an answer without a user id', () => {
+    expect(() => githubIdentity({ login: 'x' }, [])).toThrow();
+  });
+});

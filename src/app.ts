@@ -1,14 +1,28 @@
 import { createRequire } from 'node:module';
 import { access, constants, mkdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/index.js';
 import { openDatabase, pendingMigrations, type PortalDatabase } from './db/index.js';
-import { AccessTokens, AccountsService, accountsRoutes, tokenAuthenticator } from './features/accounts/index.js';
-import { AppsService, appsRoutes } from './features/apps/index.js';
-import { SigningKeysService, signingKeysRoutes } from './features/keys/index.js';
+import {
+  AccessTokens,
+  AccountsService,
+  AdminService,
+  PortalAuthenticator,
+  accountsRoutes,
+  adminGuard,
+  adminRoutes,
+  createMailer,
+  OAuthService,
+  oauthRoutes,
+  preloadPasswordPolicy,
+} from './features/accounts/index.js';
+import { AuditLog, auditRoutes } from './features/audit/index.js';
+import { AppImagesService, AppsService, ListingsService, appImagesRoutes, appsRoutes, listingsRoutes, mediaRoutes } from './features/apps/index.js';
+import { ApiKeysService, SigningKeysService, apiKeysRoutes, signingKeysRoutes } from './features/keys/index.js';
 import { VersionsService, versionsRoutes } from './features/versions/index.js';
-import { createServer, healthRoutes } from './http/index.js';
+import { RateLimiter, createServer, healthRoutes } from './http/index.js';
 import { systemClock, systemIds, type Clock, type Ids } from './shared/index.js';
 import { FsBlobStore, type BlobStore } from './storage/index.js';
 
@@ -23,6 +37,8 @@ export interface Portal {
   app: FastifyInstance;
   database: PortalDatabase;
   blobs: BlobStore;
+  /** Whether anything in the portal still refers to a stored blob (for `mosis-portal gc`). */
+  isBlobReferenced(sha256: string): Promise<boolean>;
 }
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -43,9 +59,28 @@ export async function buildApp(config: Config, deps: PortalDeps = {}): Promise<P
   app.addHook('onClose', async () => database.close());
 
   const tokens = await AccessTokens.open(config.dataDir, config.baseUrl, clock);
-  const auth = tokenAuthenticator(db, tokens);
-  const accounts = new AccountsService({ db, clock, ids, tokens });
+  preloadPasswordPolicy();
+  const audit = new AuditLog({ db, clock, ids });
+  const mailer = createMailer({ smtpUrl: config.accounts.smtpUrl, from: config.accounts.mailFrom, outboxDir: path.join(config.dataDir, 'outbox'), ids, log: app.log });
+  app.addHook('onClose', async () => mailer.drain());
+  // The closure reads `apps` at request time: API keys may be restricted to the caller's own apps.
+  const apiKeys = new ApiKeysService({ db, clock, ids, audit, assertOwnsApp: (actor, appId) => apps.owned(actor, appId) });
+  const auth = new PortalAuthenticator(db, tokens, apiKeys, clock);
+  const accounts = new AccountsService({ db, clock, ids, tokens, audit, mailer, baseUrl: config.baseUrl, require2faRoles: config.accounts.require2faRoles });
+  const admin = new AdminService({ db, clock, ids, audit, accounts });
+  const limiter = new RateLimiter(clock);
+  const { github, google, oidc } = config.accounts.oauth;
+  const oauth = new OAuthService({
+    db,
+    clock,
+    ids,
+    audit,
+    baseUrl: config.baseUrl,
+    providers: { ...(github ? { github } : {}), ...(google ? { google } : {}), ...(oidc ? { oidc } : {}) },
+  });
   const apps = new AppsService({ db, clock, ids });
+  const listings = new ListingsService({ db, clock, apps });
+  const appImages = new AppImagesService({ db, clock, ids, blobs, apps });
   const signingKeys = new SigningKeysService({ db, clock, ids });
   const versions = new VersionsService({
     db,
@@ -71,11 +106,19 @@ export async function buildApp(config: Config, deps: PortalDeps = {}): Promise<P
     ['backups_dir', () => access(config.backupsDir, constants.W_OK)],
     ['packages', () => blobs.checkWritable()],
   ]);
-  accountsRoutes(app, accounts, auth, tokens);
+  const secureCookies = config.baseUrl.startsWith('https:');
+  accountsRoutes(app, { service: accounts, auth, tokens, limiter, limits: config.accounts.rateLimit, secureCookies });
+  adminRoutes(app, admin, auth);
+  auditRoutes(app, audit, adminGuard(auth, admin));
+  apiKeysRoutes(app, apiKeys, auth);
+  oauthRoutes(app, { oauth, accounts, limiter, limits: config.accounts.rateLimit, baseUrl: config.baseUrl, secureCookies });
   appsRoutes(app, apps, auth);
+  listingsRoutes(app, listings, auth);
+  appImagesRoutes(app, appImages, auth);
+  mediaRoutes(app, appImages);
   signingKeysRoutes(app, signingKeys, auth);
   versionsRoutes(app, versions, auth, config.limits.packageBytes);
 
   await app.ready();
-  return { app, database, blobs };
+  return { app, database, blobs, isBlobReferenced: async (sha256) => (await versions.isPackageReferenced(sha256)) || (await appImages.isReferenced(sha256)) };
 }

@@ -1,14 +1,25 @@
 #!/usr/bin/env node
+import { parseArgs } from 'node:util';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { migrateToLatest, openDatabase } from './db/index.js';
+import { AccessTokens, createAdminAccount } from './features/accounts/index.js';
+import { AppError, systemClock, systemIds } from './shared/index.js';
+import { collectGarbage } from './storage/index.js';
 
 const USAGE = `Usage: mosis-portal <command>
 
 Commands:
   serve     apply pending migrations, then serve the portal (default)
   migrate   apply pending migrations and exit
+  create-admin --email <email> [--password <password>]
+            create an admin account (or promote an existing one); without
+            --password a strong password is generated and printed once
+  rotate-keys
+            add a new access-token signing key; older keys keep verifying
+            until their tokens expire
+  gc        delete stored packages and images nothing refers to any more
   help      show this text
 
 Configuration comes from environment variables; see the README.`;
@@ -40,13 +51,57 @@ async function migrate(config: Config): Promise<void> {
   }
 }
 
+/** Blobs younger than this are kept even when unreferenced: an upload may be about to record them. */
+const GC_GRACE_MS = 60 * 60 * 1000;
+
+async function gc(config: Config): Promise<void> {
+  const portal = await buildApp(config);
+  const { app, database, blobs } = portal;
+  try {
+    await migrateToLatest(database.db);
+    const result = await collectGarbage(blobs, (sha256) => portal.isBlobReferenced(sha256), { graceMs: GC_GRACE_MS, now: new Date() });
+    console.log(`Deleted ${result.deleted} unreferenced blob(s); kept ${result.kept} in use and ${result.tooYoung} younger than an hour.`);
+  } finally {
+    await app.close();
+  }
+}
+
+async function createAdmin(config: Config, args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { email: { type: 'string' }, password: { type: 'string' } }, strict: true });
+  if (!values.email) throw new UsageError('create-admin needs --email <email>');
+  const database = openDatabase(config.database);
+  try {
+    await migrateToLatest(database.db);
+    const result = await createAdminAccount({ db: database.db, clock: systemClock, ids: systemIds(systemClock) }, { email: values.email, password: values.password });
+    if (!result.created) {
+      console.log(`${values.email} already had an account; it is now an admin.`);
+    } else if (result.generatedPassword) {
+      // Printed once and never stored in clear: the operator copies it now or resets it later.
+      console.log(`Created admin ${values.email}.\nPassword (shown once): ${result.generatedPassword}`);
+    } else {
+      console.log(`Created admin ${values.email}.`);
+    }
+    console.log('Admins must turn on two-factor authentication (POST /v1/auth/2fa/setup) before using admin routes.');
+  } finally {
+    await database.close();
+  }
+}
+
+async function rotateKeys(config: Config): Promise<void> {
+  const { kid, dropped } = await AccessTokens.rotate(config.dataDir, systemClock);
+  console.log(`New access-token signing key ${kid}; running servers pick it up within seconds.`);
+  if (dropped.length > 0) console.log(`Removed retired keys whose tokens have all expired: ${dropped.join(', ')}`);
+}
+
+class UsageError extends Error {}
+
 async function main(argv: string[]): Promise<number> {
   const command = argv[0] ?? 'serve';
   if (command === 'help' || command === '--help' || command === '-h') {
     console.log(USAGE);
     return 0;
   }
-  const verbs: Record<string, (config: Config) => Promise<void>> = { serve, migrate };
+  const verbs: Record<string, (config: Config, args: string[]) => Promise<void>> = { serve, migrate, gc, 'create-admin': createAdmin, 'rotate-keys': rotateKeys };
   const verb = verbs[command];
   if (!verb) {
     console.error(`mosis-portal: unknown command "${command}"\n\n${USAGE}`);
@@ -62,7 +117,16 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  await verb(config);
+  try {
+    await verb(config, argv.slice(1));
+  } catch (err) {
+    // Wrong arguments and refused input (e.g. a weak --password) are the operator's to fix: say so plainly.
+    if (err instanceof UsageError || (err as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err instanceof AppError) {
+      console.error(`mosis-portal: ${(err as Error).message}`);
+      return 2;
+    }
+    throw err;
+  }
   return 0;
 }
 

@@ -1,6 +1,18 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { RefreshTokensTable, UsersTable } from '../features/accounts/accounts.table.js';
+import type {
+  EmailTokensTable,
+  OAuthIdentitiesTable,
+  OAuthStatesTable,
+  RecoveryCodesTable,
+  RefreshTokensTable,
+  UsersTable,
+  WebSessionsTable,
+} from '../features/accounts/accounts.table.js';
 import type { AppsTable } from '../features/apps/apps.table.js';
+import type { AuditLogTable } from '../features/audit/audit.table.js';
+import type { AppImagesTable } from '../features/apps/images.table.js';
+import type { AppListingsTable } from '../features/apps/listings.table.js';
+import type { ApiKeysTable } from '../features/keys/api-keys.table.js';
 import type { SigningKeysTable } from '../features/keys/keys.table.js';
 import type { VersionsTable } from '../features/versions/versions.table.js';
 
@@ -9,8 +21,17 @@ export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
   apps: AppsTable;
+  app_listings: AppListingsTable;
+  app_images: AppImagesTable;
   versions: VersionsTable;
   signing_keys: SigningKeysTable;
+  api_keys: ApiKeysTable;
+  audit_log: AuditLogTable;
+  email_tokens: EmailTokensTable;
+  recovery_codes: RecoveryCodesTable;
+  oauth_identities: OAuthIdentitiesTable;
+  oauth_states: OAuthStatesTable;
+  web_sessions: WebSessionsTable;
 }
 
 export type Db = Kysely<Database>;

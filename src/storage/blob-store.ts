@@ -19,6 +19,8 @@ export interface BlobStore {
   delete(sha256: string): Promise<void>;
   /** Every stored hash, for garbage collection. */
   list(): AsyncIterable<string>;
+  /** When the blob was stored (last committed), or null when it is not stored. */
+  storedAt(sha256: string): Promise<Date | null>;
   /** Removes staging files left by a crash; called at start before the server listens. */
   sweepStaging(): Promise<number>;
   /** Throws when the store cannot be written (readiness probe). */

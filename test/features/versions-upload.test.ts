@@ -1,5 +1,8 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { expect, it } from 'vitest';
@@ -229,6 +232,63 @@ describeEachDatabase('version upload', (portal) => {
       expectProblem(declared, 413, 'payload_too_large');
     } finally {
       await limited.stop();
+    }
+  });
+});
+
+describeEachDatabase('version details', (portal) => {
+  it('lets the owner edit release notes, and nobody else', async () => {
+    const p = portal();
+    const { dev, key, appId } = await developerWithApp(p);
+    const version = (await uploadRaw(p, dev, appId, await readFile(await makePackage({ id: ID, key })))).json();
+    const url = `/v1/apps/${appId}/versions/${version.id}`;
+    const res = await p.app.inject({ method: 'PATCH', url, headers: dev.auth, payload: { release_notes: 'Fixes the crash on start.' } });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({ ...version, release_notes: 'Fixes the crash on start.' });
+
+    const other = await registerUser(p, 'Other');
+    expectProblem(await p.app.inject({ method: 'PATCH', url, headers: other.auth, payload: { release_notes: 'pwned' } }), 404, 'app_not_found');
+    expectProblem(await p.app.inject({ method: 'GET', url, headers: other.auth }), 404, 'app_not_found');
+    expectProblem(await p.app.inject({ method: 'PATCH', url, headers: dev.auth, payload: { release_notes: 'x'.repeat(4001) } }), 400, 'validation_failed');
+    expectProblem(await p.app.inject({ method: 'PATCH', url, headers: dev.auth, payload: { release_notes: 'ok', status: 'published' } }), 400, 'validation_failed');
+    expectProblem(await p.app.inject({ method: 'PATCH', url: `/v1/apps/${appId}/versions/nope`, headers: dev.auth, payload: { release_notes: 'x' } }), 404, 'version_not_found');
+    const row = await p.database.db.selectFrom('versions').select(['release_notes', 'status']).executeTakeFirstOrThrow();
+    expect(row).toEqual({ release_notes: 'Fixes the crash on start.', status: 'pending_review' });
+  });
+
+  it('answers 507 when the disk is full, leaves nothing behind, and takes uploads again once space is freed', async (ctx) => {
+    const p = portal();
+    const mountPoint = await mkdtemp(path.join(tmpdir(), 'mosis-full-'));
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mountPoint], { stdio: 'ignore' });
+    } catch {
+      await rm(mountPoint, { recursive: true, force: true });
+      ctx.skip('mounting a small tmpfs needs root; the disk-full case is not exercised here');
+    }
+    // The whole DATA_DIR (SQLite database included, on that dialect) lives on the small disk.
+    const env: Record<string, string> = { DATA_DIR: mountPoint };
+    if (p.dialect === 'sqlite') env['DATABASE_URL'] = `sqlite:${path.join(mountPoint, 'portal.db')}`;
+    const full = await startPortal(p.dialect, env);
+    try {
+      const q = full.portal;
+      const { dev, key, appId } = await developerWithApp(q);
+      const filler = path.join(mountPoint, 'filler.bin');
+      const { bavail, bsize } = await statfs(mountPoint);
+      await writeFile(filler, Buffer.alloc(Math.max(0, bavail * bsize - 150 * 1024)));
+      const bytes = await readFile(await makePackage({ id: ID, key, files: { 'assets/data.bin': randomBytes(300 * 1024) } }));
+      expectProblem(await uploadRaw(q, dev, appId, bytes), 507, 'insufficient_storage');
+      expect(await versionRows(q)).toEqual([]);
+      expect(await staging(q)).toEqual([]);
+      expect(await storedBlobs(q)).toEqual([]);
+
+      await rm(filler);
+      const res = await uploadRaw(q, dev, appId, bytes);
+      expect(res.statusCode, res.body).toBe(201);
+      expect(await storedBlobs(q)).toEqual([res.json().sha256]);
+    } finally {
+      await full.stop();
+      execFileSync('umount', [mountPoint]);
+      await rm(mountPoint, { recursive: true, force: true });
     }
   });
 });

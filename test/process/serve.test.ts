@@ -1,9 +1,11 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, utimes } from 'node:fs/promises';
 import { request } from 'node:http';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { openDatabase } from '../../src/db/index.js';
+import { FsBlobStore } from '../../src/storage/index.js';
 import { PASSWORD } from '../support/api.js';
 import { makePackage, newDeveloperKey } from '../support/packages.js';
 import { prepareDatabase, type TestDialect } from '../support/portal.js';
@@ -118,6 +120,35 @@ for (const dialect of ['sqlite', 'postgres'] as TestDialect[]) {
         expect(res.status, res.body).toBe(201);
         expect((await server.exited).code).toBe(0);
         expect(await versionCount(database.databaseUrl, database.dataDir)).toBe(1);
+      } finally {
+        await database.cleanup();
+      }
+    });
+
+    it('gc deletes package blobs no version refers to and keeps the rest', async () => {
+      const database = await prepareDatabase(dialect);
+      const env = { DATA_DIR: database.dataDir, DATABASE_URL: database.databaseUrl };
+      try {
+        const server = await startServer(env);
+        const { token, key, appId } = await setUp(server);
+        const { req, answer } = openUpload(server, appId, token);
+        req.end(await readFile(await makePackage({ id: ID, key })));
+        const version = JSON.parse((await answer).body) as { sha256: string };
+        server.child.kill('SIGTERM');
+        await server.exited;
+
+        const blobs = new FsBlobStore(path.join(database.dataDir, 'packages'));
+        const orphan = await blobs.stage(Readable.from([Buffer.from('left behind by a deleted app')]), { maxBytes: 1024 });
+        await orphan.commit();
+        const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+        for (const sha of [version.sha256, orphan.sha256]) {
+          await utimes(path.join(database.dataDir, 'packages', 'sha256', sha.slice(0, 2), sha.slice(2, 4), sha), twoHoursAgo, twoHoursAgo);
+        }
+        const gc = runPortal(['gc'], env);
+        expect((await gc.exited).code).toBe(0);
+        expect(gc.output()).toContain('Deleted 1 unreferenced blob(s); kept 1 in use');
+        expect(await blobs.has(orphan.sha256)).toBe(false);
+        expect(await blobs.has(version.sha256)).toBe(true);
       } finally {
         await database.cleanup();
       }

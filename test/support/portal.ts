@@ -5,7 +5,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, inject } from 'vitest';
-import { buildApp, type Portal } from '../../src/app.js';
+import { buildApp, type Portal, type PortalDeps } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { migrateToLatest } from '../../src/db/index.js';
 
@@ -39,7 +39,7 @@ export async function prepareDatabase(dialect: TestDialect): Promise<TestDatabas
   if (dialect === 'postgres') {
     const url = inject('postgresUrl');
     if (!url) throw new Error('PostgreSQL is not available');
-    schema = `t_${randomBytes(6).toString('hex')}`;
+    schema = `${inject('postgresSchemaPrefix')}${randomBytes(6).toString('hex')}`;
     await withPg(url, (c) => c.query(`create schema ${schema}`));
     const u = new URL(url);
     u.searchParams.set('options', `-c search_path=${schema}`);
@@ -50,7 +50,9 @@ export async function prepareDatabase(dialect: TestDialect): Promise<TestDatabas
     dataDir,
     databaseUrl,
     cleanup: async () => {
-      if (schema) await withPg(inject('postgresUrl') ?? '', (c) => c.query(`drop schema ${schema} cascade`));
+      // PostgreSQL schemas are dropped once, when the whole run ends (global-setup.ts): Kysely's
+      // migrator reads the catalog of every schema, and a schema dropped by another test file at
+      // that moment fails it with "schema does not exist".
       await rm(dataDir, { recursive: true, force: true });
     },
   };
@@ -60,13 +62,17 @@ export async function prepareDatabase(dialect: TestDialect): Promise<TestDatabas
  * A fresh portal on an empty database: SQLite in a temp dir, or a PostgreSQL schema of its own
  * (dropped afterwards), migrated to the latest version.
  */
-export async function startPortal(dialect: TestDialect, env: Record<string, string> = {}): Promise<{ portal: TestPortal; stop: () => Promise<void> }> {
+export async function startPortal(
+  dialect: TestDialect,
+  env: Record<string, string> = {},
+  deps: Omit<PortalDeps, 'logStream'> = {},
+): Promise<{ portal: TestPortal; stop: () => Promise<void> }> {
   const database = await prepareDatabase(dialect);
   const config = loadConfig({ DATA_DIR: database.dataDir, DATABASE_URL: database.databaseUrl, LOG_LEVEL: 'info', ...env });
   const logStream = new PassThrough();
   const chunks: Buffer[] = [];
   logStream.on('data', (c: Buffer) => chunks.push(c));
-  const built = await buildApp(config, { logStream });
+  const built = await buildApp(config, { ...deps, logStream });
   await migrateToLatest(built.database.db);
   const portal: TestPortal = { ...built, config, dialect, dataDir: database.dataDir, logs: () => Buffer.concat(chunks).toString('utf8') };
   return {
@@ -92,13 +98,20 @@ export async function withPg<T>(url: string, fn: (client: pg.Client) => Promise<
  * Runs a suite once on SQLite and once on PostgreSQL (skipped, with a notice, when no PostgreSQL
  * server answers). Each test gets its own fresh portal from the returned getter.
  */
-export function describeEachDatabase(name: string, suite: (portal: () => TestPortal) => void): void {
+export interface SuiteOptions {
+  /** Extra environment for every portal of the suite. */
+  env?: () => Record<string, string>;
+  /** Clock and ids for every portal of the suite (called once per test). */
+  deps?: () => Omit<PortalDeps, 'logStream'>;
+}
+
+export function describeEachDatabase(name: string, suite: (portal: () => TestPortal) => void, options: SuiteOptions = {}): void {
   const postgres = inject('postgresUrl') !== null;
   for (const dialect of ['sqlite', 'postgres'] as const) {
     describe.skipIf(dialect === 'postgres' && !postgres)(`${name} [${dialect}]`, () => {
       let current: { portal: TestPortal; stop: () => Promise<void> } | undefined;
       beforeEach(async () => {
-        current = await startPortal(dialect);
+        current = await startPortal(dialect, options.env?.() ?? {}, options.deps?.() ?? {});
       });
       afterEach(async () => {
         await current?.stop();

@@ -49,3 +49,13 @@ export async function latestPublishedManifest(db: Executor, appId: string): Prom
     .executeTakeFirst();
   return row?.manifest ?? null;
 }
+
+export async function updateReleaseNotes(db: Executor, appId: string, id: string, releaseNotes: string | null): Promise<Version | undefined> {
+  return db.updateTable('versions').set({ release_notes: releaseNotes }).where('app_id', '=', appId).where('id', '=', id).returningAll().executeTakeFirst();
+}
+
+/** Whether any version (failed ones excepted: their bytes were never kept) still needs this blob. */
+export async function isPackageReferenced(db: Executor, sha256: string): Promise<boolean> {
+  const row = await db.selectFrom('versions').select('id').where('sha256', '=', sha256).where('status', '<>', 'failed').executeTakeFirst();
+  return row !== undefined;
+}

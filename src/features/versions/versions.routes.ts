@@ -5,7 +5,7 @@ import { pageSchema } from '../../http/pagination.js';
 import { authenticated, problemResponses } from '../../http/schemas.js';
 import { uploadStream } from '../../http/upload.js';
 import { appIdParams } from '../apps/index.js';
-import { dryRunResponse, listVersionsQuery, uploadQuery, versionParams, versionResponse } from './versions.schemas.js';
+import { dryRunResponse, listVersionsQuery, updateVersionBody, uploadQuery, versionParams, versionResponse } from './versions.schemas.js';
 import type { VersionsService } from './versions.service.js';
 
 export function versionsRoutes(app: FastifyInstance, service: VersionsService, auth: Authenticator, maxPackageBytes: number): void {
@@ -55,5 +55,14 @@ export function versionsRoutes(app: FastifyInstance, service: VersionsService, a
       schema: { tags, security: authenticated, summary: 'One version', params: versionParams, response: { 200: versionResponse, ...problemResponses(401, 403, 404) } },
     },
     (request) => service.get(actorOf(request), request.params.app_id, request.params.version_id),
+  );
+
+  r.patch(
+    '/v1/apps/:app_id/versions/:version_id',
+    {
+      preHandler: requireActor(auth, 'apps:write'),
+      schema: { tags, security: authenticated, summary: "Edit a version's release notes", params: versionParams, body: updateVersionBody, response: { 200: versionResponse, ...problemResponses(400, 401, 403, 404) } },
+    },
+    (request) => service.updateReleaseNotes(actorOf(request), request.params.app_id, request.params.version_id, request.body.release_notes),
   );
 }

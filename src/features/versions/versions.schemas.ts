@@ -12,6 +12,12 @@ export const listVersionsQuery = z.object({
   cursor: z.string().max(512).optional(),
 });
 
+export const updateVersionBody = z
+  .object({
+    release_notes: z.string().trim().max(4000).nullable(),
+  })
+  .strict();
+
 export const findingSchema = z
   .object({
     tier: z.union([z.literal(1), z.literal(2), z.literal(3)]),

@@ -68,6 +68,19 @@ export class VersionsService {
     return toVersionResponse(version);
   }
 
+  /** Release notes stay editable in every state: they are text for the store, not part of the package. */
+  async updateReleaseNotes(actor: Actor, appId: string, versionId: string, releaseNotes: string | null): Promise<VersionResponse> {
+    const app = await this.deps.apps.owned(actor, appId);
+    const version = await repo.updateReleaseNotes(this.deps.db, app.id, versionId, releaseNotes === '' ? null : releaseNotes);
+    if (!version) throw versionNotFound();
+    return toVersionResponse(version);
+  }
+
+  /** For the garbage collector: whether a stored package blob still belongs to a version. */
+  isPackageReferenced(sha256: string): Promise<boolean> {
+    return repo.isPackageReferenced(this.deps.db, sha256);
+  }
+
   private async previousManifest(appId: string): Promise<Manifest | null> {
     const json = await repo.latestPublishedManifest(this.deps.db, appId);
     return json === null ? null : (JSON.parse(json) as Manifest);

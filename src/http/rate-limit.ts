@@ -6,6 +6,8 @@ import { AppError, type Clock } from '../shared/index.js';
  * its own counts, which only makes the limit per instance, never looser than configured per box.
  * Time comes from the injected clock so tests can step past a window.
  */
+const MAX_COUNTERS = 50_000;
+
 export class RateLimiter {
   private readonly windows = new Map<string, { start: number; count: number }>();
 
@@ -14,7 +16,7 @@ export class RateLimiter {
   /** Counts one attempt; returns the seconds to wait when the attempt is over the limit. */
   hit(key: string, max: number, windowMs: number): number | null {
     const now = this.clock.now().getTime();
-    if (this.windows.size > 50_000) this.sweep(now, windowMs);
+    if (this.windows.size >= MAX_COUNTERS) this.sweep(now, windowMs);
     let window = this.windows.get(key);
     if (!window || now - window.start >= windowMs) {
       window = { start: now, count: 0 };
@@ -27,6 +29,13 @@ export class RateLimiter {
 
   private sweep(now: number, windowMs: number): void {
     for (const [key, window] of this.windows) if (now - window.start >= windowMs) this.windows.delete(key);
+    // A flood of distinct keys inside one window (random emails) must not grow memory without
+    // bound: past the cap the oldest counters go first (a Map iterates in insertion order), down
+    // to 90% so the next sweep is thousands of attempts away.
+    for (const key of this.windows.keys()) {
+      if (this.windows.size <= MAX_COUNTERS * 0.9) break;
+      this.windows.delete(key);
+    }
   }
 }
 

@@ -12,27 +12,37 @@ export async function registerUploads(app: FastifyInstance): Promise<void> {
   app.addContentTypeParser(RAW_UPLOAD_TYPES, (_request, payload, done) => done(null, payload));
 }
 
+export interface UploadOptions {
+  /** The multipart field that carries the file. */
+  field: string;
+  maxBytes: number;
+  /** Error code when the multipart body has no such field, e.g. `package_missing`. */
+  missingCode: string;
+  /** How to send the file, told to a client that sent it wrongly. */
+  how: string;
+}
+
 /**
  * The uploaded file of a request, as a stream: either the multipart field `field` or a raw body.
  * A Content-Length above the limit is refused before a byte is read.
  */
-export async function uploadStream(request: FastifyRequest, options: { field: string; maxBytes: number }): Promise<Readable> {
+export async function uploadStream(request: FastifyRequest, options: UploadOptions): Promise<Readable> {
   const declared = Number(request.headers['content-length'] ?? Number.NaN);
   if (Number.isFinite(declared) && declared > options.maxBytes + 64 * 1024) throw errors.tooLarge(options.maxBytes);
 
   if (request.isMultipart()) {
     // One more byte than the limit, so the storage layer's own meter is what trips (one error path).
     const part = await request.file({ limits: { fileSize: options.maxBytes + 1, files: 1, fields: 10, fieldSize: 64 * 1024, parts: 11 } });
-    if (!part) throw new AppError('package_missing', 400, `Send the package as the multipart field "${options.field}".`);
+    if (!part) throw new AppError(options.missingCode, 400, options.how);
     if (part.fieldname !== options.field) {
       part.file.resume();
-      throw new AppError('package_missing', 400, `Send the package as the multipart field "${options.field}", not "${part.fieldname}".`);
+      throw new AppError(options.missingCode, 400, `${options.how} (got the field "${part.fieldname}")`);
     }
     return part.file;
   }
   const body = request.body as Readable | undefined;
   if (!body || typeof body.pipe !== 'function') {
-    throw new AppError('unsupported_media_type', 415, `Send the package as multipart/form-data or ${RAW_UPLOAD_TYPES[0]}.`);
+    throw new AppError('unsupported_media_type', 415, options.how);
   }
   return body;
 }

@@ -5,7 +5,6 @@ import { z } from 'zod';
 import { actorOf, requireActor, type Authenticator } from '../../http/auth.js';
 import { authenticated, problemResponses } from '../../http/schemas.js';
 import { uploadStream } from '../../http/upload.js';
-import { AppError } from '../../shared/index.js';
 import { appIdParams, appResponse, screenshotResponse } from './apps.schemas.js';
 import { MAX_IMAGE_BYTES, type AppImagesService } from './images.service.js';
 
@@ -19,15 +18,8 @@ const uploadDescription =
   `${HOW} At most ${MAX_IMAGE_BYTES / 1024 / 1024} MiB. The declared type is not trusted: the bytes must decode as PNG, JPEG or WebP. ` +
   'The stored image is re-encoded, so EXIF, GPS and every other metadata are gone.';
 
-/** The uploaded image as a stream; the shared upload helper's refusals are worded for images. */
-async function imageUpload(request: FastifyRequest): Promise<Readable> {
-  try {
-    return await uploadStream(request, { field: FIELD, maxBytes: MAX_IMAGE_BYTES });
-  } catch (err) {
-    if (err instanceof AppError && err.code === 'package_missing') throw new AppError('image_missing', 400, HOW);
-    if (err instanceof AppError && err.code === 'unsupported_media_type') throw new AppError('unsupported_media_type', 415, HOW);
-    throw err;
-  }
+function imageUpload(request: FastifyRequest): Promise<Readable> {
+  return uploadStream(request, { field: FIELD, maxBytes: MAX_IMAGE_BYTES, missingCode: 'image_missing', how: HOW });
 }
 
 export function appImagesRoutes(app: FastifyInstance, service: AppImagesService, auth: Authenticator): void {

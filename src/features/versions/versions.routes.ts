@@ -3,10 +3,12 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { actorOf, requireActor, type Authenticator } from '../../http/auth.js';
 import { pageSchema } from '../../http/pagination.js';
 import { authenticated, problemResponses } from '../../http/schemas.js';
-import { uploadStream } from '../../http/upload.js';
+import { RAW_UPLOAD_TYPES, uploadStream } from '../../http/upload.js';
 import { appIdParams } from '../apps/index.js';
 import { dryRunResponse, listVersionsQuery, updateVersionBody, uploadQuery, versionParams, versionResponse } from './versions.schemas.js';
 import type { VersionsService } from './versions.service.js';
+
+const HOW_TO_UPLOAD = `Send the package as the multipart/form-data field "package" or as a raw ${RAW_UPLOAD_TYPES.join(', ')} body.`;
 
 export function versionsRoutes(app: FastifyInstance, service: VersionsService, auth: Authenticator, maxPackageBytes: number): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -32,7 +34,7 @@ export function versionsRoutes(app: FastifyInstance, service: VersionsService, a
       const result = await service.upload(
         actorOf(request),
         request.params.app_id,
-        () => uploadStream(request, { field: 'package', maxBytes: maxPackageBytes }),
+        () => uploadStream(request, { field: 'package', maxBytes: maxPackageBytes, missingCode: 'package_missing', how: HOW_TO_UPLOAD }),
         { dryRun: request.query.dry_run },
       );
       return reply.code('dry_run' in result ? 200 : 201).send(result);

@@ -7,7 +7,7 @@ export * from './keys.js';
 export { DEFAULT_LIMITS, type PackageLimits } from './limits.js';
 export { checkPackage, type CheckOptions } from './check.js';
 export { comparePermissions, PERMISSION_APIS } from './permissions.js';
-export { validateManifest, MANIFEST_FILE } from './manifest.js';
+export { validateManifest, MANIFEST_FILE, PACKAGE_ID } from './manifest.js';
 export {
   parseSignatureManifest,
   SignatureManifestError,

@@ -23,7 +23,8 @@ interface Problem {
 
 const SEMVER =
   /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
-const PACKAGE_ID = /^[a-z0-9]+(?:\.[a-z0-9]+)+$/;
+/** PACKAGE.md's rule for `id`; the portal holds an app's package_id to the same pattern. */
+export const PACKAGE_ID = /^[a-z0-9]+(?:\.[a-z0-9]+)+$/;
 const LANGUAGE_TAG = /^[a-zA-Z]{2,3}(?:[-_][a-zA-Z0-9]{2,8})*$/;
 // eslint-disable-next-line no-control-regex -- a name shown in the store must not hide control characters
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/u;

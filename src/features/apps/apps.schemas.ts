@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { PACKAGE_ID } from '../../package/index.js';
 
 /** PACKAGE.md's rule for a manifest `id`: reverse-domain, lowercase, at least two segments. */
 export const packageId = z
   .string()
   .max(255)
-  .regex(/^[a-z0-9]+(\.[a-z0-9]+)+$/, 'must be reverse-domain: lowercase letters and digits in two or more segments joined by single periods, e.g. com.example.notes');
+  .regex(PACKAGE_ID, 'must be reverse-domain: lowercase letters and digits in two or more segments joined by single periods, e.g. com.example.notes');
 
 export const appIdParams = z.object({ app_id: z.string().min(1).max(64) });
 

@@ -1,6 +1,6 @@
 export { AppError, errors } from './errors.js';
 export type { FieldError } from './errors.js';
-export { systemClock, isoNow } from './clock.js';
+export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { systemIds } from './ids.js';
 export type { Ids } from './ids.js';

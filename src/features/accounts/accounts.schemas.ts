@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageQuery } from '../../http/pagination.js';
 import { PASSWORD_MAX } from './passwords.js';
 
 // Bounds on every field: validation refuses oversized input before any work is done on it.
@@ -86,10 +87,8 @@ const status = z.enum(['active', 'suspended']);
 
 export const adminUserResponse = userResponse.extend({ status }).meta({ id: 'AdminUser' });
 
-export const listUsersQuery = z
-  .object({
-    limit: z.coerce.number().int().min(1).max(100).default(20),
-    cursor: z.string().max(512).optional(),
+export const listUsersQuery = pageQuery
+  .extend({
     role: role.optional(),
     status: status.optional(),
     email: z.string().trim().min(1).max(254).optional().describe('Part of the email address'),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageQuery } from '../../http/pagination.js';
 import { PACKAGE_ID } from '../../package/index.js';
 
 /** PACKAGE.md's rule for a manifest `id`: reverse-domain, lowercase, at least two segments. */
@@ -40,10 +41,8 @@ export const updateAppBody = z
   .strict()
   .refine((body) => Object.keys(body).length > 0, { message: 'send at least one of name, summary, description, category' });
 
-export const listAppsQuery = z.object({
+export const listAppsQuery = pageQuery.extend({
   status: z.enum(['draft', 'published', 'suspended']).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(512).optional(),
 });
 
 export const screenshotResponse = z

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { pageQuery } from '../../http/pagination.js';
 
 export const versionParams = z.object({ app_id: z.string().min(1).max(64), version_id: z.string().min(1).max(64) });
 
@@ -6,10 +7,8 @@ export const uploadQuery = z.object({
   dry_run: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
 });
 
-export const listVersionsQuery = z.object({
+export const listVersionsQuery = pageQuery.extend({
   status: z.enum(['processing', 'failed', 'pending_review', 'approved', 'rejected', 'published', 'yanked']).optional(),
-  limit: z.coerce.number().int().min(1).max(100).default(20),
-  cursor: z.string().max(512).optional(),
 });
 
 export const updateVersionBody = z

@@ -3,7 +3,9 @@
  * server's resident memory growth and throughput, next to the disk's own sequential write speed
  * (dd, same run, same filesystem).
  *
- *   npx tsx bench/upload.ts [--mib 1024]
+ *   npx tsx bench/upload.ts [--mib 1024] [--profile]
+ *
+ * --profile writes the server's CPU profile to bench/results/profiles/ (open it in Chrome DevTools).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -20,9 +22,16 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const MiB = 1024 * 1024;
 const argMib = process.argv.indexOf('--mib');
 const SIZE_MIB = argMib > 0 ? Number(process.argv[argMib + 1]) : 1024;
+const PROFILE = process.argv.includes('--profile') ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, 'bench', 'results', 'profiles')}`] : [];
 
 function rssKiB(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
   return readFile(`/proc/${pid}/status`, 'utf8').then((s) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(s)?.[1] ?? 0));
+}
+
+/** CPU seconds (user + system) the process has used so far. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
 }
 
 function freePort(): Promise<number> {
@@ -69,7 +78,7 @@ async function main(): Promise<void> {
 
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/main.js'), 'serve'], {
+  const child = spawn(process.execPath, [...PROFILE, path.join(ROOT, 'dist/main.js'), 'serve'], {
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn', MAX_PACKAGE_BYTES: String(4096 * MiB), MAX_PACKAGE_INFLATED_BYTES: String(4096 * MiB) },
     stdio: 'inherit',
   });
@@ -88,6 +97,8 @@ async function main(): Promise<void> {
     await writeFile(`/proc/${pid}/clear_refs`, '5'); // resets VmHWM so it measures this upload only
     let sampledPeak = baseline;
     const sampler = setInterval(() => void rssKiB(pid, 'VmRSS').then((v) => (sampledPeak = Math.max(sampledPeak, v))), 20);
+    const serverCpuBefore = await cpuSeconds(pid);
+    const clientCpuBefore = process.cpuUsage();
     const started = process.hrtime.bigint();
     const status = await new Promise<number>((resolve, reject) => {
       const req = request(`${base}/v1/apps/${String(app['id'])}/versions`, {
@@ -99,9 +110,11 @@ async function main(): Promise<void> {
         res.on('end', () => resolve(res.statusCode ?? 0));
       });
       req.on('error', reject);
-      createReadStream(pkg).pipe(req);
+      createReadStream(pkg, { highWaterMark: 1024 * 1024 }).pipe(req);
     });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const serverCpu = (await cpuSeconds(pid)) - serverCpuBefore;
+    const clientCpu = process.cpuUsage(clientCpuBefore);
     clearInterval(sampler);
     const hwm = await rssKiB(pid, 'VmHWM');
     const peak = Math.max(hwm, sampledPeak);
@@ -113,6 +126,8 @@ async function main(): Promise<void> {
       throughput_mib_s: +(size / MiB / seconds).toFixed(1),
       dd_write_mib_s: +dd.toFixed(1),
       ratio_to_dd: +((size / MiB / seconds) / dd).toFixed(2),
+      server_cpu_s: +serverCpu.toFixed(2),
+      client_cpu_s: +((clientCpu.user + clientCpu.system) / 1e6).toFixed(2),
       rss_baseline_mib: +(baseline / 1024).toFixed(1),
       rss_peak_mib: +(peak / 1024).toFixed(1),
       rss_growth_mib: +((peak - baseline) / 1024).toFixed(1),

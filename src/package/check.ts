@@ -19,8 +19,9 @@ import {
   verifySignature,
   verifySignatureManifest,
 } from './signature.js';
+import type { ScannedEntries } from './stream-scan.js';
 import { checkUrls } from './urls.js';
-import { digestEntry, readEntryContent, type EntryDigest } from './zip-data.js';
+import { digestEntry, readEntryContent, type EntryDigest, type EntryDigestResult } from './zip-data.js';
 import { readZipLayout, type ZipEntry } from './zip.js';
 
 /**
@@ -38,6 +39,11 @@ export interface CheckOptions {
   /** The last published version's manifest: permissions it lacks are flagged for the reviewer. */
   previousManifest?: Manifest | null;
   limits?: Partial<PackageLimits>;
+  /**
+   * Entry digests taken while the package streamed in (PackageStreamScan). Each is used only where
+   * it matches the central directory exactly; every other entry is inflated from the file.
+   */
+  scanned?: ScannedEntries;
 }
 
 /**
@@ -102,7 +108,7 @@ class PackageCheck {
     let remaining = this.limits.maxTotalBytes;
     for (const entry of entries) {
       if (isDirectoryEntry(entry)) continue;
-      const result = await digestEntry(this.file, entry, { maxFileBytes: this.limits.maxFileBytes, remainingTotalBytes: remaining });
+      const result = this.scannedDigest(entry, remaining) ?? (await digestEntry(this.file, entry, { maxFileBytes: this.limits.maxFileBytes, remainingTotalBytes: remaining }));
       if (!result.ok) {
         this.findings.push(result.finding);
         if (result.finding.code === 'zip_total_too_large') return;
@@ -116,6 +122,24 @@ class PackageCheck {
       const forbidden = forbiddenName(entry.name) === null ? forbiddenContent(head) : null;
       if (forbidden !== null) this.findings.push(finding('file_forbidden_type', `${JSON.stringify(entry.name)} ${forbidden}`, { file: entry.name }));
     }
+  }
+
+  /**
+   * The scanned digest of an entry, when the scan read exactly the bytes the central directory
+   * places it at and found what it declares, within the limits; otherwise null.
+   */
+  private scannedDigest(entry: ZipEntry, remainingTotalBytes: number): EntryDigestResult | null {
+    const scanned = this.options.scanned?.get(entry.localHeaderOffset);
+    if (scanned === undefined) return null;
+    const { digest } = scanned;
+    const exact =
+      scanned.dataOffset === entry.dataOffset &&
+      scanned.method === entry.method &&
+      scanned.compressedSize === entry.compressedSize &&
+      scanned.crc32 === entry.crc32 &&
+      digest.size === entry.size &&
+      digest.size <= Math.min(this.limits.maxFileBytes, remainingTotalBytes);
+    return exact ? { ok: true, digest } : null;
   }
 
   /** The bytes of a digested entry for parsing, or null (with a finding) when it is too large. */

@@ -6,6 +6,7 @@ export * from './findings.js';
 export * from './keys.js';
 export { DEFAULT_LIMITS, type PackageLimits } from './limits.js';
 export { checkPackage, type CheckOptions } from './check.js';
+export { PackageStreamScan, type ScannedEntries } from './stream-scan.js';
 export { comparePermissions, PERMISSION_APIS } from './permissions.js';
 export { validateManifest, MANIFEST_FILE, PACKAGE_ID } from './manifest.js';
 export {

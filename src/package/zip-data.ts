@@ -39,13 +39,37 @@ class LimitExceeded extends Error {
   }
 }
 
-/** Accumulates the digest of an entry's inflated bytes and stops at the first limit passed. */
-class DigestSink {
+/**
+ * SHA-256, CRC-32, size and first bytes of an entry's inflated bytes, fed chunk by chunk. Shared
+ * with the stream scan (stream-scan.ts), so both ways of digesting an entry give the same digest.
+ */
+export class EntryHash {
   size = 0;
-  private crc = 0;
+  crc = 0;
   private readonly hash: Hash = createHash('sha256');
   private readonly head: Buffer[] = [];
   private headLength = 0;
+
+  update(chunk: Buffer): void {
+    this.size += chunk.length;
+    this.hash.update(chunk);
+    this.crc = crc32(chunk, this.crc);
+    if (this.headLength < HEAD_BYTES) {
+      // Copied: the chunk may be a view of a buffer that is reused once this returns.
+      const part = Buffer.from(chunk.subarray(0, HEAD_BYTES - this.headLength));
+      this.head.push(part);
+      this.headLength += part.length;
+    }
+  }
+
+  digest(): EntryDigest {
+    return { size: this.size, sha256: this.hash.digest('hex'), head: Buffer.concat(this.head) };
+  }
+}
+
+/** Accumulates the digest of an entry's inflated bytes and stops at the first limit passed. */
+class DigestSink {
+  private readonly hash = new EntryHash();
   private readonly captured: Buffer[] | null;
 
   constructor(
@@ -58,26 +82,19 @@ class DigestSink {
 
   /** Adds a chunk, or returns the finding of the limit it passes. */
   push(chunk: Buffer): Finding | null {
-    this.size += chunk.length;
+    const size = this.hash.size + chunk.length;
     const where = { file: this.entry.name };
     const shown = JSON.stringify(this.entry.name);
-    if (this.size > this.entry.size) {
+    if (size > this.entry.size) {
       return finding('zip_size_mismatch', `${shown} inflates to more than the ${this.entry.size} bytes the archive declares`, where);
     }
-    if (this.size > this.budget.maxFileBytes) {
+    if (size > this.budget.maxFileBytes) {
       return finding('zip_file_too_large', `${shown} inflates to more than the ${this.budget.maxFileBytes}-byte limit for one file`, where);
     }
-    if (this.size > this.budget.remainingTotalBytes) {
+    if (size > this.budget.remainingTotalBytes) {
       return finding('zip_total_too_large', `the package inflates to more than the total size limit (reached in ${shown})`, where);
     }
     this.hash.update(chunk);
-    this.crc = crc32(chunk, this.crc);
-    if (this.headLength < HEAD_BYTES) {
-      // Copied: the chunk may be a view of the reader's window, which the next read overwrites.
-      const part = Buffer.from(chunk.subarray(0, HEAD_BYTES - this.headLength));
-      this.head.push(part);
-      this.headLength += part.length;
-    }
     // Views are fine here: finish() concatenates them before the next read.
     this.captured?.push(chunk);
     return null;
@@ -86,17 +103,17 @@ class DigestSink {
   finish(consumed: number): EntryDigestResult & { content?: Buffer } {
     const where = { file: this.entry.name };
     const shown = JSON.stringify(this.entry.name);
-    if (this.size !== this.entry.size) {
-      return { ok: false, finding: finding('zip_size_mismatch', `${shown} inflates to ${this.size} bytes but the archive declares ${this.entry.size}`, where) };
+    if (this.hash.size !== this.entry.size) {
+      return { ok: false, finding: finding('zip_size_mismatch', `${shown} inflates to ${this.hash.size} bytes but the archive declares ${this.entry.size}`, where) };
     }
     if (consumed !== this.entry.compressedSize) {
       const message = `${shown} has ${this.entry.compressedSize - consumed} bytes after the end of its compressed data`;
       return { ok: false, finding: finding('zip_invalid', message, where) };
     }
-    if (this.crc !== this.entry.crc32) {
+    if (this.hash.crc !== this.entry.crc32) {
       return { ok: false, finding: finding('zip_invalid', `${shown} does not match its CRC-32: the archive is damaged`, where) };
     }
-    const digest = { size: this.size, sha256: this.hash.digest('hex'), head: Buffer.concat(this.head) };
+    const digest = this.hash.digest();
     return this.captured === null ? { ok: true, digest } : { ok: true, digest, content: Buffer.concat(this.captured) };
   }
 }

@@ -331,6 +331,62 @@ function findExtraField(extra: Buffer, id: number): Buffer | null | 'malformed' 
   return result;
 }
 
+export interface LocalHeader {
+  flags: number;
+  method: number;
+  crc32: number;
+  compressedSize: number;
+  size: number;
+  /** The sizes came from a ZIP64 extra field: a data descriptor then holds 8-byte sizes. */
+  zip64: boolean;
+  /** Fixed part, name and extra field: the entry's data starts this many bytes after the header. */
+  length: number;
+}
+
+export const LOCAL_HEADER_FIXED_BYTES = LOCAL_HEADER_SIZE;
+
+/** Whether `bytes` (at least 4) start with a local header signature. */
+export function isLocalHeader(bytes: Buffer): boolean {
+  return bytes.readUInt32LE(0) === SIGNATURE.localHeader;
+}
+
+/** Length of a whole local header from its fixed part (the first 30 bytes). */
+export function localHeaderLength(fixed: Buffer): number {
+  return LOCAL_HEADER_SIZE + fixed.readUInt16LE(26) + fixed.readUInt16LE(28);
+}
+
+/**
+ * The values of a local header; `header` holds it whole (see localHeaderLength). Null when the
+ * ZIP64 extra field its sizes defer to is missing or malformed.
+ */
+export function readLocalHeader(header: Buffer): LocalHeader | null {
+  const nameLength = header.readUInt16LE(26);
+  const length = localHeaderLength(header);
+  const extra = header.subarray(LOCAL_HEADER_SIZE + nameLength, length);
+  const zip64 = header.readUInt32LE(18) === 0xffffffff || header.readUInt32LE(22) === 0xffffffff;
+  // A local ZIP64 field holds both sizes whenever either is too big for 32 bits.
+  const sizes = zip64
+    ? readSizes({ size: 0xffffffff, compressedSize: 0xffffffff, offset: 0 }, extra)
+    : { size: header.readUInt32LE(22), compressedSize: header.readUInt32LE(18), offset: 0 };
+  if (sizes === null) return null;
+  return {
+    flags: header.readUInt16LE(6),
+    method: header.readUInt16LE(8),
+    crc32: header.readUInt32LE(14),
+    compressedSize: sizes.compressedSize,
+    size: sizes.size,
+    zip64,
+    length,
+  };
+}
+
+/** Length of the data descriptor at the start of `bytes` (at least 4), which follows an entry of `zip64` sizes. */
+export function dataDescriptorLength(bytes: Buffer, zip64: boolean): number {
+  // The signature is optional; without it the descriptor starts with the CRC-32.
+  const bare = 4 + 2 * (zip64 ? 8 : 4);
+  return bytes.readUInt32LE(0) === SIGNATURE.dataDescriptor ? bare + 4 : bare;
+}
+
 /**
  * Reads every local header (and data descriptor), compares it with the central directory, and
  * checks that the entries tile the area before the central directory exactly: no bytes before the
@@ -379,17 +435,12 @@ async function checkLocalHeaders(file: FileReader, entries: ZipEntry[], areaEnd:
     if (LOCAL_HEADER_SIZE + nameLength + extraLength > header.length) {
       header = await file.read(entry.localHeaderOffset, LOCAL_HEADER_SIZE + nameLength + extraLength);
     }
-    const localExtra = header.subarray(LOCAL_HEADER_SIZE + nameLength, LOCAL_HEADER_SIZE + nameLength + extraLength);
-    const zip64 = header.readUInt32LE(18) === 0xffffffff || header.readUInt32LE(22) === 0xffffffff;
-    // A local ZIP64 field holds both sizes whenever either is too big for 32 bits.
-    const localSizes = zip64
-      ? readSizes({ size: 0xffffffff, compressedSize: 0xffffffff, offset: 0 }, localExtra)
-      : { size: header.readUInt32LE(22), compressedSize: header.readUInt32LE(18), offset: 0 };
-    if (localSizes === null) {
+    const local = readLocalHeader(header);
+    if (local === null) {
       problem('zip_invalid', `the ZIP64 extra field in the local header of ${shown} is missing or malformed`);
       continue;
     }
-    const local = { crc32: header.readUInt32LE(14), compressedSize: localSizes.compressedSize, size: localSizes.size };
+    const zip64 = local.zip64;
     // With a data descriptor the local header may leave the three values zero.
     const deferred = (entry.flags & FLAG_DATA_DESCRIPTOR) !== 0 && local.crc32 === 0 && local.compressedSize === 0 && local.size === 0;
     if (!deferred && !sameSizes(local, entry)) {

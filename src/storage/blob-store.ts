@@ -10,7 +10,7 @@ export interface BlobStore {
    * Streams `source` to a staging file while hashing it. Throws AppError 413 the moment more than
    * `maxBytes` arrive and 507 when the disk is full; in both cases the staging file is gone.
    */
-  stage(source: Readable, options: { maxBytes: number }): Promise<StagedBlob>;
+  stage(source: Readable, options: StageOptions): Promise<StagedBlob>;
   has(sha256: string): Promise<boolean>;
   /** Size in bytes, or null when the blob is not stored. */
   size(sha256: string): Promise<number | null>;
@@ -25,6 +25,15 @@ export interface BlobStore {
   sweepStaging(): Promise<number>;
   /** Throws when the store cannot be written (readiness probe). */
   checkWritable(): Promise<void>;
+}
+
+export interface StageOptions {
+  maxBytes: number;
+  /**
+   * Sees every staged byte, in order, as it is written (to work on an upload in the same pass
+   * that stores it). A returned promise holds the next chunk back until it settles.
+   */
+  observe?: (chunk: Buffer) => Promise<void> | undefined;
 }
 
 export interface StagedBlob {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { AppError, errors } from '../shared/index.js';
-import type { BlobStore, StagedBlob } from './blob-store.js';
+import type { BlobStore, StagedBlob, StageOptions } from './blob-store.js';
 
 const HASH = /^[0-9a-f]{64}$/;
 const STAGING = '.staging';
@@ -24,10 +24,10 @@ export class FsBlobStore implements BlobStore {
     this.stagingDir = path.join(root, STAGING);
   }
 
-  async stage(source: Readable, { maxBytes }: { maxBytes: number }): Promise<StagedBlob> {
+  async stage(source: Readable, { maxBytes, observe }: StageOptions): Promise<StagedBlob> {
     await mkdir(this.stagingDir, { recursive: true });
     const file = path.join(this.stagingDir, `${Date.now()}-${randomBytes(8).toString('hex')}.part`);
-    const meter = new HashingMeter(maxBytes);
+    const meter = new HashingMeter(maxBytes, observe);
     const written = pipeline(meter, createWriteStream(file, { flags: 'wx', highWaterMark: BUFFER_BYTES }));
     // The source is piped, not pipelined: a refusal must not destroy it, since for an HTTP upload
     // that would reset the socket the 413 still has to go out on. A source that dies (client
@@ -147,7 +147,10 @@ class HashingMeter extends Transform {
   bytes = 0;
   private readonly hash = createHash('sha256');
 
-  constructor(private readonly maxBytes: number) {
+  constructor(
+    private readonly maxBytes: number,
+    private readonly observe: StageOptions['observe'],
+  ) {
     super({ highWaterMark: BUFFER_BYTES });
   }
 
@@ -158,7 +161,11 @@ class HashingMeter extends Transform {
       return;
     }
     this.hash.update(chunk);
-    callback(null, chunk);
+    // Passed on before the observer runs, so the disk write and the observer overlap.
+    this.push(chunk);
+    const wait = this.observe?.(chunk);
+    if (wait === undefined) callback();
+    else wait.then(() => callback(), callback);
   }
 
   digest(): string {

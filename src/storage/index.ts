@@ -1,3 +1,3 @@
-export type { BlobStore, StagedBlob } from './blob-store.js';
+export type { BlobStore, StagedBlob, StageOptions } from './blob-store.js';
 export { FsBlobStore } from './fs-blob-store.js';
 export { collectGarbage, type GcResult } from './gc.js';

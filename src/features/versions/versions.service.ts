@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { isUniqueViolation, type Db } from '../../db/index.js';
 import { decodeCursor, toPage, type Page } from '../../http/pagination.js';
-import { checkPackage, type Finding, type Manifest, type PackageCheckResult, type PackageLimits } from '../../package/index.js';
+import { checkPackage, PackageStreamScan, type Finding, type Manifest, type PackageCheckResult, type PackageLimits } from '../../package/index.js';
 import { errors, type Actor, type AppError, type Clock, type FieldError, type Ids } from '../../shared/index.js';
 import type { StagedBlob, BlobStore } from '../../storage/index.js';
 import type { App, AppsService } from '../apps/index.js';
@@ -34,13 +34,23 @@ export class VersionsService {
    */
   async upload(actor: Actor, appId: string, openBody: () => Promise<Readable>, options: { dryRun: boolean }): Promise<VersionResponse | DryRunResponse> {
     const app = await this.deps.apps.owned(actor, appId);
-    const staged = await this.deps.blobs.stage(await openBody(), { maxBytes: this.deps.maxPackageBytes });
+    // The entries are digested as the bytes arrive, so the checks need not inflate them again.
+    const scan = new PackageStreamScan(this.deps.packageLimits);
+    let staged: StagedBlob;
+    try {
+      staged = await this.deps.blobs.stage(await openBody(), { maxBytes: this.deps.maxPackageBytes, observe: (chunk) => scan.write(chunk) });
+    } catch (err) {
+      scan.abort();
+      throw err;
+    }
+    const scanned = await scan.end();
     try {
       const result = await checkPackage(staged.path, {
         allowedKeys: await this.deps.signingKeys.activeKeys(app.owner_id),
         expectedId: app.package_id,
         previousManifest: await this.previousManifest(app.id),
         limits: this.deps.packageLimits,
+        scanned,
       });
       if (!result.ok || !result.manifest) {
         if (!options.dryRun) await this.recordFailure(app, staged, result);

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { checkPackage, FINDING_CODES, type FindingCode, type PackageCheckResult } from '../src/package/index.js';
+import { open, readFile } from 'node:fs/promises';
+import { FileReader } from '../src/package/file-reader.js';
+import { checkPackage, DEFAULT_LIMITS, FINDING_CODES, PackageStreamScan, type FindingCode, type PackageCheckResult, type PackageLimits, type ScannedEntries } from '../src/package/index.js';
+import { readZipLayout } from '../src/package/zip.js';
 import { HOSTILE_CASES, HostileWorkshop, type HostileCase } from './support/hostile.js';
 
 /**
@@ -41,6 +44,37 @@ describe('the clean sample package', () => {
   });
 });
 
+/** The file fed to a PackageStreamScan in `chunkSize`-byte chunks, as an upload streams in. */
+async function scanFile(file: string, chunkSize: number, limits: Partial<PackageLimits> | undefined): Promise<ScannedEntries> {
+  const bytes = await readFile(file);
+  const scan = new PackageStreamScan(limits);
+  for (let offset = 0; offset < bytes.length; offset += chunkSize) await scan.write(bytes.subarray(offset, offset + chunkSize));
+  return scan.end();
+}
+
+/** Names of the entries that have no scanned digest matching the central directory exactly (checkPackage digests those from the file). */
+async function unscannedEntries(file: string, scanned: ScannedEntries): Promise<string[]> {
+  const handle = await open(file, 'r');
+  try {
+    const layout = await readZipLayout(new FileReader(handle, (await handle.stat()).size), DEFAULT_LIMITS);
+    return layout.entries
+      .filter((entry) => {
+        const found = scanned.get(entry.localHeaderOffset);
+        return !(
+          found !== undefined &&
+          found.dataOffset === entry.dataOffset &&
+          found.method === entry.method &&
+          found.compressedSize === entry.compressedSize &&
+          found.crc32 === entry.crc32 &&
+          found.digest.size === entry.size
+        );
+      })
+      .map((entry) => entry.name);
+  } finally {
+    await handle.close();
+  }
+}
+
 test('there are at least 30 distinct hostile packages', () => {
   expect(new Set(HOSTILE_CASES.map((hostile) => hostile.name)).size).toBe(HOSTILE_CASES.length);
   expect(HOSTILE_CASES.length).toBeGreaterThanOrEqual(30);
@@ -73,6 +107,24 @@ describe.each(HOSTILE_CASES.map((hostile) => [hostile.name, hostile] as const))(
         // A warning alone never blocks: everything else about these packages is clean.
         expect(result.findings.filter((finding) => finding.severity === 'error'), describeFindings(result)).toEqual([]);
         expect(result.ok).toBe(true);
+      }
+    },
+    timeout,
+  );
+
+  test(
+    'gets the same result with the digests of a stream scan as without',
+    async () => {
+      const file = await hostile.make(workshop);
+      const options = workshop.checkOptions(hostile.options);
+      // 4093: a prime, so chunk boundaries fall everywhere in headers, blocks and descriptors.
+      const scanned = await scanFile(file, 4093, options.limits);
+      const without = await checkPackage(file, options);
+      const withScan = await checkPackage(file, { ...options, scanned });
+      expect(withScan).toEqual(without);
+      // An archive the checks find nothing wrong with is scanned whole: the digests are not silently wasted.
+      if (!without.findings.some((finding) => finding.code.startsWith('zip_'))) {
+        expect(await unscannedEntries(file, scanned)).toEqual([]);
       }
     },
     timeout,

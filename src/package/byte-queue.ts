@@ -43,18 +43,21 @@ export class ByteQueue {
    * holds a few hundred chunks at most and every walk over it stays cheap.
    */
   private pushSmall(chunk: Buffer): void {
-    const last = this.chunks.at(-1);
-    if (last !== undefined && this.tail !== null && last.buffer === this.tail.buffer && this.tailUsed + chunk.length <= this.tail.length) {
-      chunk.copy(this.tail, this.tailUsed);
-      this.tailUsed += chunk.length;
-      // A longer view of the same bytes (the tail owns its memory, so offsets match): views handed out before stay valid.
-      this.chunks[this.chunks.length - 1] = this.tail.subarray(last.byteOffset, this.tailUsed);
-      return;
+    if (this.tail === null || this.tailUsed + chunk.length > this.tail.length) {
+      this.tail = Buffer.allocUnsafeSlow(COALESCE_BYTES);
+      this.tailUsed = 0;
     }
-    this.tail = Buffer.allocUnsafeSlow(COALESCE_BYTES);
-    chunk.copy(this.tail);
-    this.tailUsed = chunk.length;
-    this.chunks.push(this.tail.subarray(0, chunk.length));
+    const start = this.tailUsed;
+    chunk.copy(this.tail, start);
+    this.tailUsed += chunk.length;
+    const last = this.chunks.at(-1);
+    // Only bytes past the ones handed out are written, so views given out before stay valid; the
+    // last queued chunk grows when it ends where these bytes start (the tail owns its memory).
+    if (last !== undefined && last.buffer === this.tail.buffer && last.byteOffset + last.length === start) {
+      this.chunks[this.chunks.length - 1] = this.tail.subarray(last.byteOffset, this.tailUsed);
+    } else {
+      this.chunks.push(this.tail.subarray(start, this.tailUsed));
+    }
   }
 
   /** No more chunks will come. */

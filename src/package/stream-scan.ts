@@ -53,7 +53,13 @@ const STREAM_BATCH_BYTES = 256 * 1024;
 // Deflate refers at most this far back; stored block header: 1 byte of BFINAL/BTYPE, LEN, NLEN.
 const DEFLATE_WINDOW_BYTES = 32 * 1024;
 const STORED_HEADER_BYTES = 5;
+const MAX_RECENT_VIEWS = 64;
 const INFLATE_CHUNK_BYTES = 64 * 1024;
+// Deflate can expand a thousandfold. The scan inflates at most this many bytes per byte received
+// (plus a start), so a small hostile upload cannot keep it busy; past that, checkPackage takes
+// over, and refuses such a package from its declared sizes before inflating anything.
+const MAX_EXPANSION = 32;
+const EXPANSION_START_BYTES = 16 * MiB;
 const FLAG_ENCRYPTED = 1 << 0;
 const FLAG_DATA_DESCRIPTOR = 1 << 3;
 const FLAG_STRONG_ENCRYPTION = 1 << 6;
@@ -120,6 +126,13 @@ export class PackageStreamScan {
     }
   }
 
+  /** Whether `more` inflated bytes (beyond the entries done) keep the scan within its expansion bound. */
+  private mayInflate(more: number): boolean {
+    const received = this.queue.position + this.queue.length;
+    const inflated = this.limits.maxTotalBytes - this.remainingTotal + more;
+    return inflated <= MAX_EXPANSION * received + EXPANSION_START_BYTES;
+  }
+
   private async digest(header: LocalHeader, length: number | null, budget: number): Promise<{ hash: EntryHash; compressedSize: number }> {
     if (header.method === METHOD_STORED && length !== null) return this.digestStored(length, budget);
     if (header.method !== METHOD_DEFLATE) throw new StopScan();
@@ -163,6 +176,7 @@ export class PackageStreamScan {
       }
       const consumed = inflated.engine.bytesWritten;
       if (length !== null && consumed !== length) throw new StopScan();
+      if (!this.mayInflate(inflated.buffer.length)) throw new StopScan();
       const hash = new EntryHash();
       hash.update(inflated.buffer);
       this.queue.skip(consumed);
@@ -235,7 +249,7 @@ export class PackageStreamScan {
     inflater.on('data', (chunk: Buffer) => {
       if (failed) return;
       inflated += chunk.length;
-      if (inflated > budget) {
+      if (inflated > budget || !this.mayInflate(inflated)) {
         failed = true;
         inflater.destroy();
         return;
@@ -282,9 +296,12 @@ export class PackageStreamScan {
   }
 }
 
-/** The last `capacity` bytes (or more) of a stream, kept as the views they arrived in. */
+/**
+ * The last `capacity` bytes (or more) of a stream, kept as the views they arrived in; when many
+ * small views pile up they are copied into one, so neither their number nor the memory they pin grows.
+ */
 class RecentBytes {
-  private readonly views: Buffer[] = [];
+  private views: Buffer[] = [];
   private length = 0;
 
   constructor(private readonly capacity: number) {}
@@ -293,8 +310,13 @@ class RecentBytes {
     this.views.push(view);
     this.length += view.length;
     while (this.length - (this.views[0] as Buffer).length >= this.capacity) this.length -= (this.views.shift() as Buffer).length;
+    if (this.views.length > MAX_RECENT_VIEWS) {
+      this.views = [this.bytes()];
+      this.length = (this.views[0] as Buffer).length;
+    }
   }
 
+  /** The last `capacity` bytes, copied. */
   bytes(): Buffer {
     const all = Buffer.concat(this.views, this.length);
     return all.subarray(Math.max(0, all.length - this.capacity));

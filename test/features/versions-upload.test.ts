@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -80,6 +80,21 @@ describeEachDatabase('version upload', (portal) => {
     expect(one.json()).toEqual(version);
     const list = await p.app.inject({ method: 'GET', url: `/v1/apps/${appId}/versions`, headers: dev.auth });
     expect(list.json()).toEqual({ items: [version], next_cursor: null });
+  });
+
+  it('takes a package that arrives in pieces of a few hundred bytes, large assets included', async () => {
+    const p = portal();
+    const { dev, key, appId } = await developerWithApp(p);
+    const asset = randomBytes(2 * 1024 * 1024);
+    const file = await makePackage({ id: ID, key, files: { 'assets/photo.bin': asset, 'assets/notes.txt': 'a line of notes\n'.repeat(20_000) } });
+    const bytes = await readFile(file);
+    const pieces = function* () {
+      for (let at = 0; at < bytes.length; at += 333) yield bytes.subarray(at, at + 333);
+    };
+    const res = await uploadRaw(p, dev, appId, Readable.from(pieces()));
+    expect(res.statusCode, res.body).toBe(201);
+    expect(res.json()).toMatchObject({ status: 'pending_review', size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+    expect(await staging(p)).toEqual([]);
   });
 
   it('takes the package as the multipart field "package"', async () => {

@@ -165,11 +165,12 @@ export class PackageStreamScan {
       const input = this.queue.peek(Math.min(wanted, this.queue.length));
       let inflated: { buffer: Buffer; engine: { bytesWritten: number } };
       try {
-        const options = { maxOutputLength: Math.min(SMALL_OUTPUT_BYTES, budget + 1), chunkSize: INFLATE_CHUNK_BYTES, info: true };
+        // zlib refuses output beyond maxOutputLength (which must be at least 1).
+        const options = { maxOutputLength: Math.max(1, Math.min(SMALL_OUTPUT_BYTES, budget)), chunkSize: INFLATE_CHUNK_BYTES, info: true };
         inflated = inflateRawSync(input, options) as unknown as typeof inflated;
       } catch (error) {
         const code = (error as NodeJS.ErrnoException).code;
-        if (code === 'ERR_BUFFER_TOO_LARGE' && budget + 1 > SMALL_OUTPUT_BYTES) return null;
+        if (code === 'ERR_BUFFER_TOO_LARGE' && budget > SMALL_OUTPUT_BYTES) return null;
         // Cut short by the window: the entry goes on past it.
         if (code === 'Z_BUF_ERROR' && length === null && complete) continue;
         throw new StopScan();

@@ -16,21 +16,11 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { ddMiBps, MiB, sizeMiB } from './support.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const MiB = 1024 * 1024;
-const argMib = process.argv.indexOf('--mib');
-const SIZE_MIB = argMib > 0 ? Number(process.argv[argMib + 1]) : 500;
+const SIZE_MIB = sizeMiB(500);
 const BUFFER_BYTES = MiB;
-
-function ddMiBps(dir: string): number {
-  const file = path.join(dir, 'dd.bin');
-  const started = process.hrtime.bigint();
-  execFileSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', `count=${SIZE_MIB}`, 'conv=fsync'], { stdio: 'ignore' });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  execFileSync('rm', ['-f', file]);
-  return SIZE_MIB / seconds;
-}
 
 async function main(): Promise<void> {
   const work = await mkdtemp(path.join(ROOT, 'bench', 'results', 'floor-'));
@@ -74,7 +64,7 @@ async function main(): Promise<void> {
           createReadStream(source, { highWaterMark: BUFFER_BYTES }).pipe(req);
         });
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        const dd = ddMiBps(work);
+        const dd = ddMiBps(work, SIZE_MIB);
         rows.push({ sha256_passes: passes, seconds: +seconds.toFixed(2), mib_s: +(SIZE_MIB / seconds).toFixed(0), dd_mib_s: +dd.toFixed(0), ratio_to_dd: +(SIZE_MIB / seconds / dd).toFixed(2) });
       }
     }

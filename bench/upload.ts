@@ -18,11 +18,10 @@ import path from 'node:path';
 import { sampleApp } from '../src/cli/sample-app.js';
 import { buildPackage } from '../src/package/build.js';
 import { rawPublicKey } from '../src/package/keys.js';
+import { ddMiBps, MiB, sizeMiB } from './support.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const MiB = 1024 * 1024;
-const argMib = process.argv.indexOf('--mib');
-const SIZE_MIB = argMib > 0 ? Number(process.argv[argMib + 1]) : 1024;
+const SIZE_MIB = sizeMiB(1024);
 const PROFILE = process.argv.includes('--profile') ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, 'bench', 'results', 'profiles')}`] : [];
 
 function rssKiB(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
@@ -48,16 +47,6 @@ async function json(base: string, method: string, url: string, body: unknown, to
   const res = await fetch(base + url, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
   if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
   return (await res.json()) as Record<string, unknown>;
-}
-
-/** Sequential write speed of the disk under `dir` in MiB/s, fsync included like a committed upload. */
-function ddMiBps(dir: string, mib: number): number {
-  const file = path.join(dir, 'dd.bin');
-  const started = process.hrtime.bigint();
-  execFileSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', `count=${mib}`, 'conv=fsync'], { stdio: 'ignore' });
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  execFileSync('rm', ['-f', file]);
-  return mib / seconds;
 }
 
 async function main(): Promise<void> {

@@ -548,6 +548,18 @@ describe('zip bombs and limits', () => {
     }
   });
 
+  it('stops once an honest entry inflates to over 32 bytes per byte received (plus 16 MiB), leaving it to the check', async () => {
+    // 48 MiB of zeros deflate to about 50 KiB: within every size limit, but far past the expansion bound.
+    const zeros = await deflatedZeros(48 * MiB);
+    const bytes = rawZip([{ name: 'first.txt', data: Buffer.from('first') }, { name: 'assets/zeros.bin', compressed: zeros.compressed, crc32: zeros.crc, size: 48 * MiB }, { name: 'last.txt', data: Buffer.from('last') }]);
+    const file = await bench.file(bytes);
+    const scanned = await scanBytes(bytes, 64 * KiB);
+    expect(await coverage(file, scanned)).toEqual({ covered: ['first.txt'], missed: ['assets/zeros.bin', 'last.txt'] });
+    const { without, withScan } = await checkBoth(file, scanned);
+    expect(without.findings.filter((found) => found.code.startsWith('zip_'))).toEqual([]);
+    expect(withScan).toEqual(without);
+  });
+
   it('stops where the total limit is passed', async () => {
     const files: ZipFileSpec[] = [];
     for (let i = 0; i < 8; i++) files.push({ path: `assets/data/${i}.bin`, data: i % 2 === 0 ? noise(300 * KiB, `total ${i}`) : text(300 * KiB, 'repetitive'), streamed: i % 3 === 0 });

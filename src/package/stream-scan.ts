@@ -5,6 +5,10 @@ import { resolveLimits, type PackageLimits } from './limits.js';
 import { EntryHash, type EntryDigest } from './zip-data.js';
 import {
   dataDescriptorLength,
+  FLAG_DATA_DESCRIPTOR,
+  FLAG_ENCRYPTED,
+  FLAG_MASKED_HEADERS,
+  FLAG_STRONG_ENCRYPTION,
   isLocalHeader,
   LOCAL_HEADER_FIXED_BYTES,
   localHeaderLength,
@@ -60,10 +64,6 @@ const INFLATE_CHUNK_BYTES = 64 * 1024;
 // over, and refuses such a package from its declared sizes before inflating anything.
 const MAX_EXPANSION = 32;
 const EXPANSION_START_BYTES = 16 * MiB;
-const FLAG_ENCRYPTED = 1 << 0;
-const FLAG_DATA_DESCRIPTOR = 1 << 3;
-const FLAG_STRONG_ENCRYPTION = 1 << 6;
-const FLAG_MASKED_HEADERS = 1 << 13;
 
 type ScanLimits = Pick<PackageLimits, 'maxEntries' | 'maxFileBytes' | 'maxTotalBytes'>;
 

@@ -57,11 +57,11 @@ const SIGNATURE = {
   dataDescriptor: 0x08074b50,
 } as const;
 
-const FLAG_ENCRYPTED = 1 << 0;
-const FLAG_DATA_DESCRIPTOR = 1 << 3;
-const FLAG_STRONG_ENCRYPTION = 1 << 6;
+export const FLAG_ENCRYPTED = 1 << 0;
+export const FLAG_DATA_DESCRIPTOR = 1 << 3;
+export const FLAG_STRONG_ENCRYPTION = 1 << 6;
 const FLAG_UTF8 = 1 << 11;
-const FLAG_MASKED_HEADERS = 1 << 13;
+export const FLAG_MASKED_HEADERS = 1 << 13;
 // Bits 1-2 only hint at the deflate level; writers legitimately differ there.
 const FLAGS_COMPARED = 0xffff & ~0b110;
 
@@ -440,7 +440,6 @@ async function checkLocalHeaders(file: FileReader, entries: ZipEntry[], areaEnd:
       problem('zip_invalid', `the ZIP64 extra field in the local header of ${shown} is missing or malformed`);
       continue;
     }
-    const zip64 = local.zip64;
     // With a data descriptor the local header may leave the three values zero.
     const deferred = (entry.flags & FLAG_DATA_DESCRIPTOR) !== 0 && local.crc32 === 0 && local.compressedSize === 0 && local.size === 0;
     if (!deferred && !sameSizes(local, entry)) {
@@ -455,7 +454,7 @@ async function checkLocalHeaders(file: FileReader, entries: ZipEntry[], areaEnd:
     entry.dataOffset = dataOffset;
     let end = dataEnd;
     if (entry.flags & FLAG_DATA_DESCRIPTOR) {
-      const descriptor = await readDataDescriptor(file, dataEnd, areaEnd, zip64);
+      const descriptor = await readDataDescriptor(file, dataEnd, areaEnd, local.zip64);
       if (descriptor === null) {
         problem('zip_invalid', `the data descriptor of ${shown} is missing`);
         continue;

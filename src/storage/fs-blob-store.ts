@@ -28,7 +28,8 @@ export class FsBlobStore implements BlobStore {
     await mkdir(this.stagingDir, { recursive: true });
     const file = path.join(this.stagingDir, `${Date.now()}-${randomBytes(8).toString('hex')}.part`);
     const meter = new HashingMeter(maxBytes, observe);
-    const written = pipeline(meter, createWriteStream(file, { flags: 'wx', highWaterMark: BUFFER_BYTES }));
+    const sink = createWriteStream(file, { flags: 'wx', highWaterMark: BUFFER_BYTES });
+    const written = pipeline(meter, sink);
     // The source is piped, not pipelined: a refusal must not destroy it, since for an HTTP upload
     // that would reset the socket the 413 still has to go out on. A source that dies (client
     // disconnect) still fails the write.
@@ -38,6 +39,9 @@ export class FsBlobStore implements BlobStore {
       await written;
     } catch (err) {
       source.unpipe(meter);
+      // A refusal in the first chunks can come while the file is still being opened: removed before
+      // the stream has closed, it would be created after the removal and stay behind.
+      if (!sink.closed) await new Promise<void>((resolve) => sink.once('close', () => resolve()));
       await rm(file, { force: true });
       throw storageError(err);
     }

@@ -31,6 +31,8 @@ export interface PortalDeps {
   ids?: Ids;
   /** Where JSON logs go (default stdout); tests capture them to prove secrets are redacted. */
   logStream?: Writable;
+  /** How many rate-limit counters are kept (default 50 000); tests flood a smaller table. */
+  rateLimitCapacity?: number;
 }
 
 export interface Portal {
@@ -68,7 +70,7 @@ export async function buildApp(config: Config, deps: PortalDeps = {}): Promise<P
   const auth = new PortalAuthenticator(db, tokens, apiKeys, clock);
   const accounts = new AccountsService({ db, clock, ids, tokens, audit, mailer, baseUrl: config.baseUrl, require2faRoles: config.accounts.require2faRoles });
   const admin = new AdminService({ db, clock, ids, audit, accounts });
-  const limiter = new RateLimiter(clock);
+  const limiter = new RateLimiter(clock, deps.rateLimitCapacity);
   const { github, google, oidc } = config.accounts.oauth;
   const oauth = new OAuthService({
     db,

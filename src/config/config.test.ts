@@ -25,6 +25,28 @@ describe('loadConfig', () => {
     expect(config.baseUrl).toBe('https://portal.example.com');
   });
 
+  it.each([
+    [undefined, false],
+    ['false', false],
+    ['0', false],
+    ['1', 1],
+    ['2', 2],
+    ['127.0.0.1', ['127.0.0.1']],
+    [' 10.0.0.0/8 , ::1, fd00::/8,uniquelocal ', ['10.0.0.0/8', '::1', 'fd00::/8', 'uniquelocal']],
+  ])('reads TRUST_PROXY=%s as %j', (value, expected) => {
+    expect(loadConfig(value === undefined ? {} : { TRUST_PROXY: value }).trustProxy).toEqual(expected);
+  });
+
+  it('has timeouts that let the largest package through a 1 Mbit/s line, and scales the request timeout with it', () => {
+    const config = loadConfig({});
+    expect(config.http).toEqual({ headersMs: 30_000, requestMs: 3_600_000, idleMs: 60_000, keepAliveMs: 72_000 });
+    // 256 MiB at 125 000 bytes/s is 2 147 s: well inside the hour.
+    expect(config.http.requestMs).toBeGreaterThan(((256 * 1024 * 1024) / 125_000) * 1000);
+    const big = loadConfig({ MAX_PACKAGE_BYTES: String(2 * 1024 * 1024 * 1024) });
+    expect(big.http.requestMs).toBe(Math.ceil(((2 * 1024 * 1024 * 1024) / 125_000) * 1.5) * 1000);
+    expect(loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '40000' }).http.requestMs).toBe(40_000);
+  });
+
   it('is frozen, deep down', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);
@@ -38,7 +60,12 @@ describe('loadConfig', () => {
     ['DATABASE_URL', 'mysql://x', /DATABASE_URL must be postgres:\/\/.* or sqlite:<path to file>/],
     ['BASE_URL', 'portal.example.com', /BASE_URL must be an absolute http\(s\) URL/],
     ['MAX_PACKAGE_BYTES', '-5', /MAX_PACKAGE_BYTES must be an integer/],
-    ['TRUST_PROXY', 'maybe', /TRUST_PROXY must be true or false/],
+    ['TRUST_PROXY', 'maybe', /TRUST_PROXY must be false, a number of proxy hops .* \(got "maybe"\)/],
+    ['TRUST_PROXY', 'true', /TRUST_PROXY must be .*"true" is refused because it trusts an X-Forwarded-For from anyone/],
+    ['TRUST_PROXY', '10.0.0.0/33', /TRUST_PROXY must be false, a number of proxy hops/],
+    ['TRUST_PROXY', '10.0.0.1,proxy.example.com', /TRUST_PROXY must be false, a number of proxy hops/],
+    ['HTTP_IDLE_TIMEOUT_MS', '0', /HTTP_IDLE_TIMEOUT_MS must be an integer between 100 and 3600000/],
+    ['HTTP_REQUEST_TIMEOUT_MS', '20000', /HTTP_REQUEST_TIMEOUT_MS \(20000\) must be at least HTTP_HEADERS_TIMEOUT_MS \(30000\)/],
   ])('refuses %s=%s with one line naming the variable', (name, value, message) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     try {

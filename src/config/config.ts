@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { trustProxySchema, type TrustProxy } from './trust-proxy.js';
 
 /**
  * The portal's whole configuration. Built once from the environment at start; nothing else in the
@@ -14,7 +15,8 @@ export interface Config {
   readonly packagesDir: string;
   readonly backupsDir: string;
   readonly logLevel: LogLevel;
-  readonly trustProxy: boolean;
+  /** Whose X-Forwarded-For sets the client IP: nobody, the nearest n hops, or these proxies. */
+  readonly trustProxy: TrustProxy;
   readonly limits: {
     /** Largest .mosis upload accepted, in bytes; enforced while the body streams in. */
     readonly packageBytes: number;
@@ -24,7 +26,24 @@ export interface Config {
     readonly jsonBytes: number;
   };
   readonly shutdownTimeoutMs: number;
+  readonly http: HttpTimeouts;
   readonly accounts: AccountsConfig;
+}
+
+/**
+ * How long a client may take, so a connection cannot be held for ever by sending a byte a minute.
+ * An upload is measured by its silences (idle) and its whole duration (request), never by a rate,
+ * so a large package on a slow line passes while a client that stops sending does not.
+ */
+export interface HttpTimeouts {
+  /** From a request's first byte to the end of its headers. */
+  readonly headersMs: number;
+  /** From a request's first byte to the end of its body; the response may take longer. */
+  readonly requestMs: number;
+  /** No byte either way for this long closes the connection. */
+  readonly idleMs: number;
+  /** A kept-alive connection waiting for its next request closes after this long. */
+  readonly keepAliveMs: number;
 }
 
 export interface OAuthClientConfig {
@@ -73,10 +92,6 @@ const int = (min: number, max: number) =>
     .transform(Number)
     .pipe(z.number().int().min(min, `an integer between ${min} and ${max}`).max(max, `an integer between ${min} and ${max}`));
 
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'true or false' })
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
-
 const httpUrl = z
   .string()
   .trim()
@@ -111,11 +126,15 @@ const envSchema = z.object({
       message: 'one of fatal, error, warn, info, debug, trace, silent',
     })
     .default('info'),
-  TRUST_PROXY: bool.default(false),
+  TRUST_PROXY: trustProxySchema.default(false),
   MAX_PACKAGE_BYTES: int(1024, 8 * 1024 * MiB).default(256 * MiB),
   MAX_PACKAGE_INFLATED_BYTES: int(1024, 64 * 1024 * MiB).default(512 * MiB),
   MAX_JSON_BYTES: int(1024, 64 * MiB).default(1 * MiB),
   SHUTDOWN_TIMEOUT_MS: int(0, 10 * 60 * 1000).default(30_000),
+  HTTP_HEADERS_TIMEOUT_MS: int(100, 10 * 60 * 1000).default(30_000),
+  HTTP_REQUEST_TIMEOUT_MS: int(100, 7 * 24 * 3600 * 1000).optional(),
+  HTTP_IDLE_TIMEOUT_MS: int(100, 60 * 60 * 1000).default(60_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: int(100, 60 * 60 * 1000).default(72_000),
   SMTP_URL: z
     .string()
     .trim()
@@ -162,6 +181,10 @@ export function loadConfig(env: Env = process.env): Config {
     (e.OIDC_ISSUER === undefined) !== (e.OIDC_CLIENT_ID === undefined) ? 'OIDC_ISSUER and OIDC_CLIENT_ID must be set together' : null,
   ].filter((p): p is string => p !== null);
   if (providerProblems.length > 0) throw new ConfigError(`Invalid configuration: ${providerProblems.join('; ')}`);
+  const requestTimeoutMs = e.HTTP_REQUEST_TIMEOUT_MS ?? defaultRequestTimeoutMs(e.MAX_PACKAGE_BYTES);
+  if (requestTimeoutMs < e.HTTP_HEADERS_TIMEOUT_MS) {
+    throw new ConfigError(`Invalid configuration: HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs}) must be at least HTTP_HEADERS_TIMEOUT_MS (${e.HTTP_HEADERS_TIMEOUT_MS})`);
+  }
   const dataDir = path.resolve(e.DATA_DIR);
   const config: Config = {
     port: e.PORT,
@@ -175,6 +198,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     limits: { packageBytes: e.MAX_PACKAGE_BYTES, packageInflatedBytes: e.MAX_PACKAGE_INFLATED_BYTES, jsonBytes: e.MAX_JSON_BYTES },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    http: { headersMs: e.HTTP_HEADERS_TIMEOUT_MS, requestMs: requestTimeoutMs, idleMs: e.HTTP_IDLE_TIMEOUT_MS, keepAliveMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS },
     accounts: {
       smtpUrl: e.SMTP_URL ?? null,
       mailFrom: e.MAIL_FROM,
@@ -192,6 +216,14 @@ export function loadConfig(env: Env = process.env): Config {
     },
   };
   return deepFreeze(config);
+}
+
+/** The slowest line on which the largest package must still upload by default: 1 Mbit/s. */
+const SLOW_LINE_BYTES_PER_SECOND = 125_000;
+
+/** An hour, or half again the time MAX_PACKAGE_BYTES takes on the slow line when that is longer. */
+function defaultRequestTimeoutMs(packageBytes: number): number {
+  return Math.max(60 * 60 * 1000, Math.ceil((packageBytes / SLOW_LINE_BYTES_PER_SECOND) * 1.5) * 1000);
 }
 
 /** A provider needs both halves of its client credentials, or neither. */

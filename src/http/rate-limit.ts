@@ -1,41 +1,100 @@
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { AppError, type Clock } from '../shared/index.js';
 
+/** Most counters kept at once; a flood of distinct keys (random emails, rotating IPs) stops here. */
+const MAX_COUNTERS = 50_000;
+
+/** One budget an attempt draws on: `max` attempts per `windowMs` for this key. */
+export interface Budget {
+  key: string;
+  max: number;
+  windowMs: number;
+}
+
+interface Counter {
+  end: number;
+  count: number;
+  max: number;
+}
+
 /**
  * Fixed-window counters in memory. One process serves a NAS; behind several instances each keeps
  * its own counts, which only makes the limit per instance, never looser than configured per box.
  * Time comes from the injected clock so tests can step past a window.
+ *
+ * The counters that are refusing someone (limiting) are what the limiter is for, so nothing an
+ * attacker sends may push them out: a refused attempt counts nowhere and creates no counter, and
+ * when the table is full only expired and non-limiting counters make room. If every counter is
+ * limiting, new keys are refused until the first window ends rather than forgetting one.
  */
-const MAX_COUNTERS = 50_000;
-
 export class RateLimiter {
-  private readonly windows = new Map<string, { start: number; count: number }>();
+  private readonly counters = new Map<string, Counter>();
+  /** While the table is full of limiting counters, new keys are refused until then (no rescans). */
+  private fullUntil = 0;
 
-  constructor(private readonly clock: Clock) {}
+  constructor(
+    private readonly clock: Clock,
+    private readonly capacity = MAX_COUNTERS,
+  ) {}
 
   /** Counts one attempt; returns the seconds to wait when the attempt is over the limit. */
   hit(key: string, max: number, windowMs: number): number | null {
-    const now = this.clock.now().getTime();
-    if (this.windows.size >= MAX_COUNTERS) this.sweep(now, windowMs);
-    let window = this.windows.get(key);
-    if (!window || now - window.start >= windowMs) {
-      window = { start: now, count: 0 };
-      this.windows.set(key, window);
-    }
-    window.count += 1;
-    if (window.count <= max) return null;
-    return Math.max(1, Math.ceil((window.start + windowMs - now) / 1000));
+    return this.attempt([{ key, max, windowMs }]);
   }
 
-  private sweep(now: number, windowMs: number): void {
-    for (const [key, window] of this.windows) if (now - window.start >= windowMs) this.windows.delete(key);
-    // A flood of distinct keys inside one window (random emails) must not grow memory without
-    // bound: past the cap the oldest counters go first (a Map iterates in insertion order), down
-    // to 90% so the next sweep is thousands of attempts away.
-    for (const key of this.windows.keys()) {
-      if (this.windows.size <= MAX_COUNTERS * 0.9) break;
-      this.windows.delete(key);
+  /**
+   * One attempt against several budgets together: refused (seconds to wait) when any is spent or
+   * there is no room to count it, and then counted against none of them; otherwise counted in all.
+   */
+  attempt(budgets: readonly Budget[]): number | null {
+    const now = this.clock.now().getTime();
+    let waitUntil = 0;
+    let fresh = 0;
+    for (const budget of budgets) {
+      const counter = this.live(budget.key, now);
+      if (!counter) fresh += 1;
+      else if (counter.count >= budget.max) waitUntil = Math.max(waitUntil, counter.end);
     }
+    if (waitUntil === 0 && fresh > 0) waitUntil = this.makeRoom(fresh, now);
+    if (waitUntil > 0) return Math.max(1, Math.ceil((waitUntil - now) / 1000));
+    for (const budget of budgets) {
+      let counter = this.live(budget.key, now);
+      if (!counter) {
+        counter = { end: now + budget.windowMs, count: 0, max: budget.max };
+        this.counters.set(budget.key, counter);
+      }
+      counter.count += 1;
+      counter.max = budget.max;
+    }
+    return null;
+  }
+
+  private live(key: string, now: number): Counter | undefined {
+    const counter = this.counters.get(key);
+    if (counter && now >= counter.end) {
+      this.counters.delete(key);
+      return undefined;
+    }
+    return counter;
+  }
+
+  /** Returns 0 when `needed` new counters fit, else the time until one may. */
+  private makeRoom(needed: number, now: number): number {
+    if (this.counters.size + needed <= this.capacity) return 0;
+    if (now < this.fullUntil) return this.fullUntil;
+    for (const [key, counter] of this.counters) if (now >= counter.end) this.counters.delete(key);
+    // Oldest first (a Map iterates in insertion order), down to 90% so the next sweep is thousands
+    // of new keys away; a limiting counter is never among them.
+    for (const [key, counter] of this.counters) {
+      if (this.counters.size <= this.capacity * 0.9) break;
+      if (counter.count < counter.max) this.counters.delete(key);
+    }
+    if (this.counters.size + needed <= this.capacity || this.counters.size === 0) return 0;
+    // Every counter left is limiting: none expires, and none is added, before the earliest ends.
+    let earliest = Infinity;
+    for (const counter of this.counters.values()) earliest = Math.min(earliest, counter.end);
+    this.fullUntil = earliest;
+    return earliest;
   }
 }
 
@@ -50,18 +109,18 @@ export interface RateRule {
 
 /**
  * A preHandler that answers 429 with Retry-After once any rule's budget is spent. It runs after
- * validation so per-account rules can read the body, and counts every attempt, good or bad.
+ * validation so per-account rules can read the body, and counts every attempt it lets through,
+ * good or bad; a refused one counts against no rule (it would only feed junk counters).
  */
 export function rateLimit(limiter: RateLimiter, rules: readonly RateRule[]): preHandlerAsyncHookHandler {
   return async (request: FastifyRequest, reply: FastifyReply) => {
-    let wait = 0;
+    const budgets: Budget[] = [];
     for (const rule of rules) {
       const key = rule.key(request);
-      if (key === null) continue;
-      const retryAfter = limiter.hit(`${rule.name}:${key}`, rule.max, rule.windowMs);
-      if (retryAfter !== null) wait = Math.max(wait, retryAfter);
+      if (key !== null) budgets.push({ key: `${rule.name}:${key}`, max: rule.max, windowMs: rule.windowMs });
     }
-    if (wait > 0) {
+    const wait = limiter.attempt(budgets);
+    if (wait !== null) {
       void reply.header('retry-after', String(wait));
       throw new AppError('rate_limited', 429, `Too many attempts; retry after ${wait} seconds.`);
     }

@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import type { Config } from '../config/index.js';
+import type { Config, TrustProxy } from '../config/index.js';
 import type { Ids } from '../shared/index.js';
 import { registerCookies } from './cookies.js';
 import { loggerOptions } from './logging.js';
@@ -22,16 +22,25 @@ export async function createServer(config: Config, ids: Ids, options: { logStrea
   const app = Fastify({
     logger: options.logStream && logger && typeof logger === 'object' ? { ...logger, stream: options.logStream } : logger,
     bodyLimit: config.limits.jsonBytes,
-    trustProxy: config.trustProxy,
+    trustProxy: trustProxy(config.trustProxy),
     // A load balancer's request id is kept so one id follows the request through both logs.
     genReqId: (req) => {
       const incoming = req.headers['x-request-id'];
       return typeof incoming === 'string' && INCOMING_REQUEST_ID.test(incoming) ? incoming : ids.id();
     },
     return503OnClosing: true,
-    // Uploads of hundreds of MB on a slow link must not be cut off; idle sockets still time out.
-    requestTimeout: 0,
-    connectionTimeout: 0,
+    // A slow upload of the largest package passes (it keeps sending, within requestMs); a client
+    // that stops sending, or trickles its headers, is cut off. See docs/operations.md.
+    requestTimeout: config.http.requestMs,
+    connectionTimeout: config.http.idleMs,
+    keepAliveTimeout: config.http.keepAliveMs,
+    http: {
+      headersTimeout: config.http.headersMs,
+      requestTimeout: config.http.requestMs,
+      // Node enforces the headers and request timeouts on this beat; a 30 s beat would let a
+      // 30 s headers timeout run to a minute.
+      connectionsCheckingInterval: Math.max(50, Math.min(5_000, Math.floor(config.http.headersMs / 4))),
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -45,4 +54,11 @@ export async function createServer(config: Config, ids: Ids, options: { logStrea
   await registerUploads(app);
   await registerOpenApi(app, { baseUrl: config.baseUrl, version: options.version });
   return app;
+}
+
+/** Fastify takes a hop count too, but its types do not say so: the same rule as a function. */
+function trustProxy(setting: TrustProxy): false | string[] | ((address: string, hop: number) => boolean) {
+  if (setting === false) return false;
+  if (typeof setting === 'number') return (_address, hop) => hop < setting;
+  return [...setting];
 }

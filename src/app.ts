@@ -52,7 +52,7 @@ const { version } = createRequire(import.meta.url)('../package.json') as { versi
 export async function buildApp(config: Config, deps: PortalDeps = {}): Promise<Portal> {
   const clock = deps.clock ?? systemClock;
   const ids = deps.ids ?? systemIds(clock);
-  for (const dir of [config.dataDir, config.packagesDir, config.backupsDir]) await mkdir(dir, { recursive: true });
+  for (const dir of [config.dataDir, config.packagesDir, config.backupsDir]) await mkdir(dir, { recursive: true, mode: 0o700 });
   const database = openDatabase(config.database);
   const { db } = database;
   const blobs = new FsBlobStore(config.packagesDir);

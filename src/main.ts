@@ -6,7 +6,7 @@ import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { migrateToLatest, openDatabase } from './db/index.js';
 import { AccessTokens, createAdminAccount } from './features/accounts/index.js';
 import { AppError, systemClock, systemIds } from './shared/index.js';
-import { collectGarbage } from './storage/index.js';
+import { collectGarbage, PRIVATE_UMASK, restrictStateModes } from './storage/index.js';
 
 const USAGE = `Usage: mosis-portal <command>
 
@@ -25,9 +25,12 @@ Commands:
 Configuration comes from environment variables; see the README.`;
 
 async function serve(config: Config): Promise<void> {
+  // Before the database opens, so SQLite gives new -wal and -shm files the tightened mode.
+  const loose = await restrictStateModes(config);
   const { app, database, blobs } = await buildApp(config);
   const applied = await migrateToLatest(database.db);
   if (applied.length > 0) app.log.info({ applied }, 'migrations applied');
+  for (const problem of loose) app.log.warn({ problem }, 'could not close this state to other OS users; fix its owner or mode');
   // An upload cut off by a crash or kill -9 left a staging file; no request is running yet.
   const swept = await blobs.sweepStaging();
   if (swept > 0) app.log.info({ swept }, 'removed staging files of interrupted uploads');
@@ -117,6 +120,8 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
+  // Everything any verb writes (database, packages, keys, mail, backups) is for this OS user alone.
+  process.umask(PRIVATE_UMASK);
   try {
     await verb(config, argv.slice(1));
   } catch (err) {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
@@ -32,8 +32,12 @@ export function openDatabase(config: DatabaseConfig): PortalDatabase {
 }
 
 function sqliteDialect(file: string): SqliteDialect {
-  mkdirSync(path.dirname(file), { recursive: true });
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const created = !existsSync(file);
   const sqlite = new SQLite(file);
+  // Password hashes and sessions: readable by the portal's user alone, whatever the umask. SQLite
+  // gives the -wal and -shm files the database file's mode, so this comes before WAL is on.
+  if (created) chmodSync(file, 0o600);
   // WAL lets readers run beside the single writer; FULL sync because a NAS can lose power mid-write.
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = FULL');

@@ -13,6 +13,9 @@ const STAGING = '.staging';
 // overlaps writing the last ones, small enough that an upload costs a couple of MiB at most.
 const BUFFER_BYTES = 1024 * 1024;
 
+/** Packages are the developers' unpublished work: only the portal's own user reads them. */
+const PRIVATE_DIR = { recursive: true, mode: 0o700 } as const;
+
 /**
  * Blobs on the local filesystem at `<root>/sha256/ab/cd/<hash>`. Staging files live in
  * `<root>/.staging` so that the final rename stays on one filesystem and is atomic.
@@ -25,10 +28,10 @@ export class FsBlobStore implements BlobStore {
   }
 
   async stage(source: Readable, { maxBytes, observe }: StageOptions): Promise<StagedBlob> {
-    await mkdir(this.stagingDir, { recursive: true });
+    await mkdir(this.stagingDir, PRIVATE_DIR);
     const file = path.join(this.stagingDir, `${Date.now()}-${randomBytes(8).toString('hex')}.part`);
     const meter = new HashingMeter(maxBytes, observe);
-    const sink = createWriteStream(file, { flags: 'wx', highWaterMark: BUFFER_BYTES });
+    const sink = createWriteStream(file, { flags: 'wx', mode: 0o600, highWaterMark: BUFFER_BYTES });
     const written = pipeline(meter, sink);
     // The source is piped, not pipelined: a refusal must not destroy it, since for an HTTP upload
     // that would reset the socket the 413 still has to go out on. A source that dies (client
@@ -64,7 +67,7 @@ export class FsBlobStore implements BlobStore {
         try {
           const syncError = await synced;
           if (syncError !== null) throw syncError;
-          await mkdir(path.dirname(target), { recursive: true });
+          await mkdir(path.dirname(target), PRIVATE_DIR);
           if (await exists(target)) {
             await unlink(file);
             // Re-committed content counts as new for the garbage collector's grace period.
@@ -136,7 +139,7 @@ export class FsBlobStore implements BlobStore {
   }
 
   async checkWritable(): Promise<void> {
-    await mkdir(this.stagingDir, { recursive: true });
+    await mkdir(this.stagingDir, PRIVATE_DIR);
     await access(this.stagingDir, constants.W_OK);
   }
 

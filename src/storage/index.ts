@@ -1,3 +1,4 @@
 export type { BlobStore, StagedBlob, StageOptions } from './blob-store.js';
 export { FsBlobStore } from './fs-blob-store.js';
 export { collectGarbage, type GcResult } from './gc.js';
+export { PRIVATE_UMASK, restrictStateModes } from './private-state.js';

@@ -30,13 +30,13 @@ function converse(server: ServerProcess, talk: (socket: Socket) => void, giveUpM
   });
 }
 
-/** Writes `pieces` one every `everyMs` while the socket is open; returns a stopper. */
+/** Writes `pieces` one every `everyMs` while the socket is open. */
 function drip(socket: Socket, pieces: string[], everyMs: number): void {
-  let i = 0;
+  const queue = [...pieces];
   const timer = setInterval(() => {
-    if (socket.destroyed || i >= pieces.length) return clearInterval(timer);
-    socket.write(pieces[i]);
-    i += 1;
+    const piece = queue.shift();
+    if (socket.destroyed || piece === undefined) return clearInterval(timer);
+    socket.write(piece);
   }, everyMs);
   socket.on('close', () => clearInterval(timer));
 }

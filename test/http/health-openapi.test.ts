@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
@@ -19,12 +20,27 @@ describeEachDatabase('operations', (portal) => {
     });
   });
 
-  it('/readyz answers 503 and says why when a migration is not applied', async () => {
+  it('/readyz answers 503 naming the failing check, and leaves the reason to the log', async () => {
     const p = portal();
     await sql`delete from kysely_migration`.execute(p.database.db);
     const res = await p.app.inject({ method: 'GET', url: '/readyz' });
     expect(res.statusCode).toBe(503);
-    expect(res.json()).toMatchObject({ status: 'not_ready', checks: { migrations: { ok: false, error: expect.stringContaining('0001_foundation') } } });
+    expect(res.json()).toEqual({
+      status: 'not_ready',
+      checks: { database: { ok: true }, migrations: { ok: false }, data_dir: { ok: true }, backups_dir: { ok: true }, packages: { ok: true } },
+    });
+    expect(p.logs()).toMatch(/"check":"migrations".*pending: 0001_foundation.*readiness check failed/);
+  });
+
+  it('/readyz shows no path to the public when a directory is missing; the log has it', async () => {
+    const p = portal();
+    await rm(p.config.backupsDir, { recursive: true });
+    const res = await p.app.inject({ method: 'GET', url: '/readyz' });
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toMatchObject({ status: 'not_ready', checks: { backups_dir: { ok: false } } });
+    expect(res.body).not.toContain(p.dataDir);
+    expect(res.body).not.toMatch(/ENOENT|backups'/);
+    expect(p.logs()).toContain(p.config.backupsDir);
   });
 
   it('serves an OpenAPI 3.1 document that validates and covers the routes', async () => {

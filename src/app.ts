@@ -18,7 +18,7 @@ import {
   oauthRoutes,
   preloadPasswordPolicy,
 } from './features/accounts/index.js';
-import { AuditLog, auditRoutes } from './features/audit/index.js';
+import { AuditLog, auditAccessDenials, auditRoutes } from './features/audit/index.js';
 import { AppImagesService, AppsService, ListingsService, appImagesRoutes, appsRoutes, listingsRoutes, mediaRoutes } from './features/apps/index.js';
 import { ApiKeysService, SigningKeysService, apiKeysRoutes, signingKeysRoutes } from './features/keys/index.js';
 import { VersionsService, versionsRoutes } from './features/versions/index.js';
@@ -63,6 +63,7 @@ export async function buildApp(config: Config, deps: PortalDeps = {}): Promise<P
   const tokens = await AccessTokens.open(config.dataDir, config.baseUrl, clock);
   preloadPasswordPolicy();
   const audit = new AuditLog({ db, clock, ids });
+  auditAccessDenials(app, audit, clock);
   const mailer = createMailer({ smtpUrl: config.accounts.smtpUrl, from: config.accounts.mailFrom, outboxDir: path.join(config.dataDir, 'outbox'), ids, log: app.log });
   app.addHook('onClose', async () => mailer.drain());
   // The closure reads `apps` at request time: API keys may be restricted to the caller's own apps.
@@ -80,10 +81,10 @@ export async function buildApp(config: Config, deps: PortalDeps = {}): Promise<P
     baseUrl: config.baseUrl,
     providers: { ...(github ? { github } : {}), ...(google ? { google } : {}), ...(oidc ? { oidc } : {}) },
   });
-  const apps = new AppsService({ db, clock, ids });
+  const apps = new AppsService({ db, clock, ids, audit });
   const listings = new ListingsService({ db, clock, apps });
   const appImages = new AppImagesService({ db, clock, ids, blobs, apps });
-  const signingKeys = new SigningKeysService({ db, clock, ids });
+  const signingKeys = new SigningKeysService({ db, clock, ids, audit });
   const versions = new VersionsService({
     db,
     clock,

@@ -24,10 +24,11 @@ export function requireActor(authenticator: Authenticator, scope?: Scope): preHa
       void reply.header('www-authenticate', 'Bearer');
       throw errors.unauthorized();
     }
+    // Set before the scope check so that a refusal is audited under the caller who was refused.
+    request.actor = actor;
     if (scope && actor.scopes && !actor.scopes.includes(scope)) {
       throw new AppError('insufficient_scope', 403, `This API key lacks the ${scope} scope.`);
     }
-    request.actor = actor;
   };
 }
 

@@ -22,6 +22,22 @@ export class AppError extends Error {
   }
 }
 
+/**
+ * The caller reached for something that exists but is not theirs. It answers exactly like the
+ * missing thing (ids cannot be probed), and the HTTP layer records it in the audit log as an
+ * authorization failure, naming what was reached for.
+ */
+export class AccessDenied extends AppError {
+  constructor(
+    code: string,
+    status: number,
+    message: string,
+    readonly target: { readonly type: string; readonly id: string },
+  ) {
+    super(code, status, message);
+  }
+}
+
 /** Constructors for the errors every feature needs, so codes and statuses stay consistent. */
 export const errors = {
   notFound: (code: string, message: string) => new AppError(code, 404, message),

@@ -1,4 +1,4 @@
-export { AppError, errors } from './errors.js';
+export { AccessDenied, AppError, errors } from './errors.js';
 export type { FieldError } from './errors.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';

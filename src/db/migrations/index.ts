@@ -2,6 +2,7 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001_foundation.js';
 import * as m0002 from './0002_app_listings.js';
 import * as m0003 from './0003_accounts_access.js';
+import * as m0006 from './0006_signing_key_per_owner.js';
 
 /**
  * Every migration, by name, in order. Listed statically (not read from the folder) so the same set
@@ -11,4 +12,5 @@ export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_app_listings': m0002,
   '0003_accounts_access': m0003,
+  '0006_signing_key_per_owner': m0006,
 };

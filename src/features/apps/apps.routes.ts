@@ -62,7 +62,7 @@ export function appsRoutes(app: FastifyInstance, service: AppsService, auth: Aut
       },
     },
     async (request, reply) => {
-      await service.delete(actorOf(request), request.params.app_id);
+      await service.delete(actorOf(request), request.params.app_id, request.ip);
       return reply.code(204).send();
     },
   );

@@ -1,6 +1,7 @@
 import { isUniqueViolation, type Db } from '../../db/index.js';
 import { decodeCursor, toPage, type Page } from '../../http/pagination.js';
-import { errors, type Actor, type Clock, type Ids } from '../../shared/index.js';
+import { AccessDenied, errors, type Actor, type Clock, type Ids } from '../../shared/index.js';
+import type { AuditLog } from '../audit/index.js';
 import * as repo from './apps.repository.js';
 import type { AppResponse, CreateAppInput, ScreenshotResponse, UpdateAppInput } from './apps.schemas.js';
 import type { App, AppStatus } from './apps.table.js';
@@ -12,9 +13,11 @@ export interface AppsDeps {
   db: Db;
   clock: Clock;
   ids: Ids;
+  audit: AuditLog;
 }
 
-const appNotFound = () => errors.notFound('app_not_found', 'No app with this id belongs to you.');
+const NOT_YOURS = 'No app with this id belongs to you.';
+const appNotFound = () => errors.notFound('app_not_found', NOT_YOURS);
 
 export class AppsService {
   constructor(private readonly deps: AppsDeps) {}
@@ -64,20 +67,25 @@ export class AppsService {
    * Deletes a draft app with everything recorded for it. Blobs are left in storage for the
    * garbage collector: another app or version may share the same content.
    */
-  async delete(actor: Actor, appId: string): Promise<void> {
+  async delete(actor: Actor, appId: string, ip: string | null): Promise<void> {
     const app = await this.owned(actor, appId);
-    if (!(await repo.deleteUnpublishedApp(this.deps.db, app.id))) {
-      throw errors.conflict('app_has_published_versions', 'This app has a published or yanked version; it stays in the portal so installed copies keep their history.');
-    }
+    await this.deps.db.transaction().execute(async (trx) => {
+      if (!(await repo.deleteUnpublishedApp(trx, app.id))) {
+        throw errors.conflict('app_has_published_versions', 'This app has a published or yanked version; it stays in the portal so installed copies keep their history.');
+      }
+      // The row is gone, so the entry keeps what identified it.
+      await this.deps.audit.record({ action: 'app.deleted', actorId: actor.userId, targetType: 'app', targetId: app.id, ip, details: { package_id: app.package_id, name: app.name } }, trx);
+    });
   }
 
   /**
    * The app, if the caller owns it. Someone else's app answers exactly like a missing one, so ids
-   * cannot be probed.
+   * cannot be probed, but is audited as an authorization failure.
    */
   async owned(actor: Actor, appId: string): Promise<App> {
     const app = await repo.findApp(this.deps.db, appId);
-    if (!app || app.owner_id !== actor.userId) throw appNotFound();
+    if (!app) throw appNotFound();
+    if (app.owner_id !== actor.userId) throw new AccessDenied('app_not_found', 404, NOT_YOURS, { type: 'app', id: app.id });
     return app;
   }
 

@@ -21,6 +21,10 @@ export const AUDIT_ACTIONS = [
   'recovery_code.used',
   'oauth.account_created',
   'oauth.linked',
+  'signing_key.registered',
+  'signing_key.revoked',
+  'app.deleted',
+  'access.denied',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

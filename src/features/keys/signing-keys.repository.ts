@@ -15,6 +15,12 @@ export function activeSigningKeys(db: Executor, ownerId: string): Promise<Signin
   return db.selectFrom('signing_keys').selectAll().where('owner_id', '=', ownerId).where('revoked_at', 'is', null).execute();
 }
 
+/** Who holds a key id, revoked or not: tells someone else's key from a missing one. */
+export async function signingKeyOwner(db: Executor, id: string): Promise<string | null> {
+  const row = await db.selectFrom('signing_keys').select('owner_id').where('id', '=', id).executeTakeFirst();
+  return row?.owner_id ?? null;
+}
+
 export async function revokeSigningKey(db: Executor, ownerId: string, id: string, at: string): Promise<boolean> {
   const result = await db
     .updateTable('signing_keys')

@@ -21,14 +21,14 @@ export function signingKeysRoutes(app: FastifyInstance, service: SigningKeysServ
   r.post(
     '/v1/signing-keys',
     { preHandler: guard, schema: { tags, security: authenticated, summary: 'Register an Ed25519 public key', body: createSigningKeyBody, response: { 201: signingKeyResponse, ...problemResponses(400, 401, 403, 409, 422) } } },
-    async (request, reply) => reply.code(201).send(await service.register(actorOf(request), request.body)),
+    async (request, reply) => reply.code(201).send(await service.register(actorOf(request), request.body, request.ip)),
   );
 
   r.delete(
     '/v1/signing-keys/:id',
     { preHandler: guard, schema: { tags, security: authenticated, summary: 'Revoke a signing key', params: signingKeyParams, response: { 204: z.undefined().describe('Revoked'), ...problemResponses(401, 403, 404) } } },
     async (request, reply) => {
-      await service.revoke(actorOf(request), request.params.id);
+      await service.revoke(actorOf(request), request.params.id, request.ip);
       return reply.code(204).send();
     },
   );

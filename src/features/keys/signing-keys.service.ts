@@ -2,7 +2,8 @@ import type { KeyObject } from 'node:crypto';
 import { isUniqueViolation, type Db } from '../../db/index.js';
 import { decodeCursor, toPage, type Page } from '../../http/pagination.js';
 import { fingerprint, KeyFormatError, parsePublicKey, rawPublicKey } from '../../package/keys.js';
-import { errors, type Actor, type Clock, type Ids } from '../../shared/index.js';
+import { AccessDenied, errors, type Actor, type Clock, type Ids } from '../../shared/index.js';
+import type { AuditLog } from '../audit/index.js';
 import type { SigningKey } from './keys.table.js';
 import * as repo from './signing-keys.repository.js';
 import type { SigningKeyResponse } from './signing-keys.schemas.js';
@@ -11,12 +12,21 @@ export interface SigningKeysDeps {
   db: Db;
   clock: Clock;
   ids: Ids;
+  audit: AuditLog;
 }
+
+const NOT_YOURS = 'No active signing key with this id belongs to you.';
 
 export class SigningKeysService {
   constructor(private readonly deps: SigningKeysDeps) {}
 
-  async register(actor: Actor, input: { name: string; public_key: string }): Promise<SigningKeyResponse> {
+  /**
+   * A public key is unique per developer, not portal-wide: nothing proves the caller holds the
+   * private half, so a portal-wide claim would let anyone squat another developer's key and keep
+   * them from registering it. Holding someone's public key gains nothing: a package is accepted
+   * for an app only when signed by a key of that app's owner, and only the key's holder can sign.
+   */
+  async register(actor: Actor, input: { name: string; public_key: string }, ip: string | null): Promise<SigningKeyResponse> {
     let key: KeyObject;
     try {
       key = parsePublicKey(input.public_key);
@@ -36,9 +46,15 @@ export class SigningKeysService {
       revoked_at: null,
     };
     try {
-      await repo.insertSigningKey(this.deps.db, row);
+      await this.deps.db.transaction().execute(async (trx) => {
+        await repo.insertSigningKey(trx, row);
+        await this.deps.audit.record(
+          { action: 'signing_key.registered', actorId: actor.userId, targetType: 'signing_key', targetId: row.id, ip, details: { name: row.name, fingerprint: row.fingerprint } },
+          trx,
+        );
+      });
     } catch (err) {
-      if (isUniqueViolation(err)) throw errors.conflict('signing_key_exists', 'This public key is already registered.');
+      if (isUniqueViolation(err)) throw errors.conflict('signing_key_exists', 'You have already registered this public key.');
       throw err;
     }
     return toResponse(row);
@@ -50,9 +66,18 @@ export class SigningKeysService {
   }
 
   /** Revoked keys stay listed (with revoked_at) so the developer can see what signed old versions. */
-  async revoke(actor: Actor, id: string): Promise<void> {
-    const revoked = await repo.revokeSigningKey(this.deps.db, actor.userId, id, this.deps.clock.now().toISOString());
-    if (!revoked) throw errors.notFound('signing_key_not_found', 'No active signing key with this id belongs to you.');
+  async revoke(actor: Actor, id: string, ip: string | null): Promise<void> {
+    await this.deps.db.transaction().execute(async (trx) => {
+      const revoked = await repo.revokeSigningKey(trx, actor.userId, id, this.deps.clock.now().toISOString());
+      if (revoked) {
+        await this.deps.audit.record({ action: 'signing_key.revoked', actorId: actor.userId, targetType: 'signing_key', targetId: id, ip }, trx);
+        return;
+      }
+      const owner = await repo.signingKeyOwner(trx, id);
+      // Someone else's key answers like a missing one, and is audited as a denial.
+      if (owner !== null && owner !== actor.userId) throw new AccessDenied('signing_key_not_found', 404, NOT_YOURS, { type: 'signing_key', id });
+      throw errors.notFound('signing_key_not_found', NOT_YOURS);
+    });
   }
 
   /** The public keys that may sign packages of this owner's apps. */

@@ -79,7 +79,8 @@ async function main(): Promise<void> {
       if (await fetch(`${base}/readyz`).then((r) => r.ok, () => false)) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    const session = await json(base, 'POST', '/v1/auth/register', { email: 'bench@example.com', password: 'benchmark password 1', name: 'Bench' });
+    await json(base, 'POST', '/v1/auth/register', { email: 'bench@example.com', password: 'benchmark password 1', name: 'Bench' });
+    const session = await json(base, 'POST', '/v1/auth/login', { email: 'bench@example.com', password: 'benchmark password 1' });
     const token = String(session['access_token']);
     await json(base, 'POST', '/v1/signing-keys', { name: 'bench', public_key: rawPublicKey(publicKey).toString('base64') }, token);
     const app = await json(base, 'POST', '/v1/apps', { package_id: 'com.example.big', name: 'Big' }, token);

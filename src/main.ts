@@ -4,7 +4,7 @@ import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { migrateToLatest, openDatabase } from './db/index.js';
-import { AccessTokens, createAdminAccount } from './features/accounts/index.js';
+import { AccessTokens, createAdminAccount, type TakeoverReport } from './features/accounts/index.js';
 import { AppError, systemClock, systemIds } from './shared/index.js';
 import { collectGarbage, PRIVATE_UMASK, restrictStateModes } from './storage/index.js';
 
@@ -14,8 +14,10 @@ Commands:
   serve     apply pending migrations, then serve the portal (default)
   migrate   apply pending migrations and exit
   create-admin --email <email> [--password <password>]
-            create an admin account (or promote an existing one); without
-            --password a strong password is generated and printed once
+            create an admin account; without --password a strong password is
+            generated and printed once. An existing account is promoted and
+            taken over: new password, its sessions, API keys, 2FA and
+            provider links removed, email marked verified
   rotate-keys
             add a new access-token signing key; older keys keep verifying
             until their tokens expire
@@ -76,18 +78,33 @@ async function createAdmin(config: Config, args: string[]): Promise<void> {
   try {
     await migrateToLatest(database.db);
     const result = await createAdminAccount({ db: database.db, clock: systemClock, ids: systemIds(systemClock) }, { email: values.email, password: values.password });
-    if (!result.created) {
-      console.log(`${values.email} already had an account; it is now an admin.`);
-    } else if (result.generatedPassword) {
-      // Printed once and never stored in clear: the operator copies it now or resets it later.
-      console.log(`Created admin ${values.email}.\nPassword (shown once): ${result.generatedPassword}`);
+    if (result.takeover) {
+      console.log(promotionReport(values.email, result.takeover, result.suspended === true));
     } else {
       console.log(`Created admin ${values.email}.`);
     }
+    // Printed once and never stored in clear: the operator copies it now or resets it later.
+    if (result.generatedPassword) console.log(`Password (shown once): ${result.generatedPassword}`);
     console.log('Admins must turn on two-factor authentication (POST /v1/auth/2fa/setup) before using admin routes.');
   } finally {
     await database.close();
   }
+}
+
+/** Says exactly what promoting an existing account took from whoever held it before. */
+function promotionReport(email: string, t: TakeoverReport, suspended: boolean): string {
+  const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
+  const lines = [
+    `${email} already had an account; it is now an admin. Anyone could have registered that address, so the account was taken from its previous holder:`,
+    t.password_replaced ? '  - its password was replaced; the old one no longer works' : '  - it had no password (provider sign-in only); it has one now',
+    `  - ${plural(t.sessions_ended, 'session')} ended, every refresh token revoked`,
+    `  - ${plural(t.api_keys_revoked, 'API key')} revoked`,
+    t.totp_removed ? '  - two-factor authentication and its recovery codes removed' : '  - it had no two-factor authentication',
+    `  - ${plural(t.oauth_identities_unlinked, 'GitHub/Google/OpenID sign-in')} unlinked`,
+    '  - its email address is marked verified (you vouch for it)',
+  ];
+  if (suspended) lines.push('It is suspended: another admin must reactivate it (PATCH /v1/admin/users/{id} {"status": "active"}) before it can sign in.');
+  return lines.join('\n');
 }
 
 async function rotateKeys(config: Config): Promise<void> {

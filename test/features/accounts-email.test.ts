@@ -1,18 +1,24 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { expectProblem, PASSWORD, registerUser } from '../support/api.js';
 import { startMailServer, TestClock, tokenIn } from '../support/accounts.js';
-import { describeEachDatabase, type TestPortal } from '../support/portal.js';
+import { describeEachDatabase, startPortal, type TestPortal } from '../support/portal.js';
+import { expectSquatterLockedOut, squatAccount } from '../support/takeover.js';
 
 let clock: TestClock;
 let mail: Awaited<ReturnType<typeof startMailServer>>;
+let silent: Awaited<ReturnType<typeof startSilentMailServer>>;
 
 beforeAll(async () => {
   mail = await startMailServer();
+  silent = await startSilentMailServer();
 });
 afterAll(async () => {
   await mail.close();
+  await silent.close();
 });
 
 async function login(p: TestPortal, email: string, password = PASSWORD) {
@@ -69,6 +75,43 @@ describeEachDatabase(
       const resetMail = await mail.waitFor(dev.email, 2);
       expect(resetMail.raw).toMatch(/Subject: Reset your Mosis Portal password/);
       expect(mail.messages.some((m) => m.to.includes('nobody-here@example.com'))).toBe(false);
+    });
+
+    it('mails the owner of an existing account when someone signs up with their address, and changes nothing', async () => {
+      const p = portal();
+      const dev = await registerUser(p);
+      await mail.waitFor(dev.email);
+      const again = await p.app.inject({ method: 'POST', url: '/v1/auth/register', payload: { email: dev.email, password: 'someone elses password', name: 'Other' } });
+      expect(again.statusCode).toBe(202);
+      const notice = await mail.waitFor(dev.email, 2);
+      expect(notice.raw).toMatch(/Subject: Someone tried to sign up to Mosis Portal with your address/);
+      expect(notice.raw).not.toContain('someone elses password');
+      // No link in it: whoever tried gets nothing they could use, and the owner's account is as it was.
+      expect(notice.raw).not.toMatch(/m(ev|pr)_[A-Za-z0-9_-]{20}/);
+      expect(await p.database.db.selectFrom('email_tokens').select('id').execute()).toHaveLength(1);
+      expect((await login(p, dev.email)).statusCode).toBe(200);
+    });
+
+    it("a reset link for a never-verified account takes it over: the registrant's password, sessions, keys and 2FA stop", async () => {
+      const p = portal();
+      // Someone registered the owner's address first and set the account up as theirs.
+      // The mail server is shared by both dialects' runs: an address of this run's own.
+      const owner = `owner-${p.dialect}@example.com`;
+      const squatter = await squatAccount(p, owner, clock);
+      await mail.waitFor(owner);
+      // The owner, who has the mailbox, asks for a reset link.
+      await p.app.inject({ method: 'POST', url: '/v1/auth/password/forgot', payload: { email: owner } });
+      const token = tokenIn(await mail.waitFor(owner, 2), 'mpr_');
+      const reset = await p.app.inject({ method: 'POST', url: '/v1/auth/password/reset', payload: { token, password: 'the owner chose this' } });
+      expect(reset.statusCode, reset.body).toBe(204);
+
+      await expectSquatterLockedOut(p, squatter);
+      // The owner signs in with the new password and no second factor (the squatter's is gone).
+      const signedIn = await login(p, owner, 'the owner chose this');
+      expect(signedIn.statusCode, signedIn.body).toBe(200);
+      expect(signedIn.json().user).toMatchObject({ id: squatter.id, email_verified: true, totp_enabled: false });
+      const audit = await p.database.db.selectFrom('audit_log').select('details').where('action', '=', 'account.taken_over').executeTakeFirstOrThrow();
+      expect(JSON.parse(audit.details)).toMatchObject({ via: 'password_reset', api_keys_revoked: 1, totp_removed: true, password_replaced: true });
     });
 
     it('resets the password with a single-use token, ending every session; a refused password keeps the link', async () => {
@@ -162,7 +205,10 @@ describeEachDatabase('accounts: outbox without SMTP', (portal) => {
     const p = portal();
     const dev = await registerUser(p);
     const outbox = path.join(p.dataDir, 'outbox');
-    const files = (await readdir(outbox)).filter((f) => f.endsWith('.eml'));
+    // Sign-up queues its mail without waiting for it.
+    const emls = async () => (await readdir(outbox).catch(() => [])).filter((f) => f.endsWith('.eml'));
+    for (let i = 0; i < 200 && (await emls()).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    const files = await emls();
     expect(files).toHaveLength(1);
     const raw = await readFile(path.join(outbox, files[0] ?? ''), 'utf8');
     expect(raw).toContain(`To: ${dev.email}`);
@@ -171,5 +217,86 @@ describeEachDatabase('accounts: outbox without SMTP', (portal) => {
     expect(p.logs()).not.toContain(token);
     const ok = await p.app.inject({ method: 'POST', url: '/v1/auth/verify-email', payload: { token } });
     expect(ok.statusCode).toBe(200);
+  });
+});
+
+/** An SMTP server that accepts connections and never says a word: every send hangs. */
+async function startSilentMailServer(): Promise<{ url: string; stayQuiet(): void; hangUp(): void; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  let hungUp = false;
+  const server = createServer((socket) => {
+    if (hungUp) return socket.destroy();
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `smtp://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    // Cuts the hanging sends off, so the portal's mail queue drains when it closes.
+    hangUp: () => {
+      hungUp = true;
+      for (const socket of sockets) socket.destroy();
+    },
+    stayQuiet: () => {
+      hungUp = false;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describeEachDatabase(
+  'accounts: answers that do not wait on mail',
+  (portal) => {
+    it('answers sign-up, new address or taken, while the mail server has not even said hello', async () => {
+      const p = portal();
+      silent.stayQuiet();
+      try {
+        const answer = async (email: string) => {
+          const res = await Promise.race([
+            p.app.inject({ method: 'POST', url: '/v1/auth/register', payload: { email, password: PASSWORD, name: 'Dev' } }),
+            new Promise<null>((resolve) => setTimeout(() => resolve(null), 5000)),
+          ]);
+          expect(res?.statusCode).toBe(202);
+          return res?.body;
+        };
+        const fresh = await answer('new@example.com');
+        const taken = await answer('new@example.com');
+        expect(taken).toBe(fresh);
+      } finally {
+        silent.hangUp();
+      }
+    });
+  },
+  { env: () => ({ SMTP_URL: silent.url }) },
+);
+
+describe.skipIf(inject('postgresUrl') === null)('accounts: forgot-password does its work after answering [postgres]', () => {
+  it('answers a known address while its reset token cannot even be written yet', async () => {
+    const { portal: p, stop } = await startPortal('postgres', { SMTP_URL: mail.url, MAIL_FROM: 'Portal <portal@example.com>' });
+    const locker = new pg.Client({ connectionString: p.config.database.dialect === 'postgres' ? p.config.database.url : '' });
+    await locker.connect();
+    try {
+      const dev = await registerUser(p);
+      await mail.waitFor(dev.email);
+      // Any write to email_tokens now waits: the answer must not.
+      await locker.query('begin');
+      await locker.query('lock table email_tokens in access exclusive mode');
+      const forgot = (email: string) =>
+        Promise.race([
+          p.app.inject({ method: 'POST', url: '/v1/auth/password/forgot', payload: { email } }),
+          new Promise<null>((resolve) => setTimeout(() => resolve(null), 3000)),
+        ]);
+      const known = await forgot(dev.email);
+      const unknown = await forgot('nobody-at-all@example.com');
+      expect(known?.statusCode).toBe(202);
+      expect(unknown?.statusCode).toBe(202);
+      expect(known?.body).toBe(unknown?.body);
+      await locker.query('rollback');
+      // Once the table is free, the link goes out.
+      expect(tokenIn(await mail.waitFor(dev.email, 2), 'mpr_')).toMatch(/^mpr_/);
+    } finally {
+      await locker.end();
+      await stop();
+    }
   });
 });

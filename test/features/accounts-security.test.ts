@@ -104,7 +104,8 @@ describeEachDatabase(
       const p = portal();
       const dev = await registerUser(p);
       const tokensBefore = (await p.database.db.selectFrom('refresh_tokens').select('id').execute()).length;
-      for (let i = 0; i < 10; i++) {
+      // registerUser signed in once already: nine more attempts spend the budget of ten.
+      for (let i = 0; i < 9; i++) {
         expectProblem(await p.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: dev.email, password: `wrong password ${i}` } }), 401, 'invalid_credentials');
       }
       clock.advance(4 * 60 * 1000);

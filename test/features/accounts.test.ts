@@ -4,13 +4,18 @@ import { expectProblem, PASSWORD, registerUser } from '../support/api.js';
 import { describeEachDatabase } from '../support/portal.js';
 
 describeEachDatabase('accounts', (portal) => {
-  it('registers a developer and returns a session; /auth/me shows the account', async () => {
-    const res = await portal().app.inject({ method: 'POST', url: '/v1/auth/register', payload: { email: 'Ada@Example.com', password: PASSWORD, name: 'Ada' } });
-    expect(res.statusCode, res.body).toBe(201);
-    const body = res.json();
+  it('registers a developer without starting a session; the account then signs in; /auth/me shows it', async () => {
+    const p = portal();
+    const res = await p.app.inject({ method: 'POST', url: '/v1/auth/register', payload: { email: 'Ada@Example.com', password: PASSWORD, name: 'Ada' } });
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.json()).toEqual({ accepted: true });
+    expect(res.cookies).toEqual([]);
+    const login = await p.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: 'ada@example.com', password: PASSWORD } });
+    expect(login.statusCode, login.body).toBe(200);
+    const body = login.json();
     expect(body).toMatchObject({ token_type: 'Bearer', expires_in: 900, user: { email: 'ada@example.com', name: 'Ada', role: 'developer', email_verified: false, totp_enabled: false } });
     expect(body.refresh_token).toMatch(/^mrt_/);
-    const me = await portal().app.inject({ method: 'GET', url: '/v1/auth/me', headers: { authorization: `Bearer ${body.access_token}` } });
+    const me = await p.app.inject({ method: 'GET', url: '/v1/auth/me', headers: { authorization: `Bearer ${body.access_token}` } });
     expect(me.statusCode).toBe(200);
     expect(me.json()).toEqual(body.user);
   });
@@ -23,12 +28,19 @@ describeEachDatabase('accounts', (portal) => {
     expect(row.password_hash).not.toContain(PASSWORD);
   });
 
-  it('refuses a second account with the same email, whatever its case', async () => {
+  it('answers sign-up with a taken email exactly like a new one, and leaves the account as it was', async () => {
     const p = portal();
-    await p.app.inject({ method: 'POST', url: '/v1/auth/register', payload: { email: 'a@example.com', password: PASSWORD, name: 'A' } });
-    const res = await p.app.inject({ method: 'POST', url: '/v1/auth/register', payload: { email: 'A@EXAMPLE.com', password: PASSWORD, name: 'B' } });
-    expectProblem(res, 409, 'email_taken');
-    expect(await p.database.db.selectFrom('users').select('id').execute()).toHaveLength(1);
+    const first = await p.app.inject({ method: 'POST', url: '/v1/auth/register', payload: { email: 'a@example.com', password: PASSWORD, name: 'A' } });
+    const row = () => p.database.db.selectFrom('users').selectAll().execute();
+    const before = await row();
+    const again = await p.app.inject({ method: 'POST', url: '/v1/auth/register', payload: { email: 'A@EXAMPLE.com', password: 'another long password', name: 'B' } });
+    expect(again.statusCode).toBe(first.statusCode);
+    expect(again.body).toBe(first.body);
+    expect(again.headers['content-type']).toBe(first.headers['content-type']);
+    expect(await row()).toEqual(before);
+    expectProblem(await p.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: 'a@example.com', password: 'another long password' } }), 401, 'invalid_credentials');
+    const audit = await p.database.db.selectFrom('audit_log').select(['action', 'target_id']).where('action', '=', 'register.email_taken').execute();
+    expect(audit).toEqual([{ action: 'register.email_taken', target_id: before[0]?.id }]);
   });
 
   it('refuses short and huge passwords before hashing, storing nothing', async () => {

@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { expectProblem, PASSWORD, registerUser } from '../support/api.js';
+import { createAdminAccount } from '../../src/features/accounts/index.js';
+import { systemIds } from '../../src/shared/index.js';
 import { signInAdmin, TestClock } from '../support/accounts.js';
 import { describeEachDatabase, prepareDatabase, startPortal, type TestPortal } from '../support/portal.js';
 import { runPortal } from '../support/server-process.js';
+import { expectSquatterLockedOut, squatAccount, SQUATTER_PASSWORD } from '../support/takeover.js';
 
 let clock: TestClock;
 
@@ -118,6 +121,36 @@ describeEachDatabase(
       expect(await p.database.db.selectFrom('users').select('id').where('email', '=', 'sneaky@example.com').execute()).toHaveLength(0);
     });
 
+    it('create-admin takes a pre-registered account over before promoting it: the registrant is shut out', async () => {
+      const p = portal();
+      // An attacker registers the address the operator is about to make admin, and sets up 2FA.
+      const squatter = await squatAccount(p, `ops-${p.dialect}@example.com`, clock);
+      await p.database.db
+        .insertInto('oauth_identities')
+        .values({ id: 'squatter-identity', user_id: squatter.id, provider: 'github', subject: 'squatter-gh', email: squatter.email, created_at: clock.now().toISOString() })
+        .execute();
+
+      const result = await createAdminAccount({ db: p.database.db, clock, ids: systemIds(clock) }, { email: squatter.email.toUpperCase() });
+      expect(result).toMatchObject({
+        created: false,
+        userId: squatter.id,
+        generatedPassword: expect.any(String),
+        suspended: false,
+        takeover: { api_keys_revoked: 1, totp_removed: true, oauth_identities_unlinked: 1, password_replaced: true },
+      });
+      // At least the squatter's token session and web session were live.
+      expect(result.takeover?.sessions_ended).toBeGreaterThanOrEqual(2);
+
+      await expectSquatterLockedOut(p, squatter);
+      expect(await p.database.db.selectFrom('oauth_identities').select('id').execute()).toEqual([]);
+      // The operator signs in with the printed password, as an admin with a verified address and no 2FA yet.
+      const login = await p.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: squatter.email, password: result.generatedPassword } });
+      expect(login.statusCode, login.body).toBe(200);
+      expect(login.json().user).toMatchObject({ id: squatter.id, role: 'admin', email_verified: true, totp_enabled: false });
+      const audit = await p.database.db.selectFrom('audit_log').select(['action', 'details']).where('target_id', '=', squatter.id).where('action', 'in', ['account.taken_over', 'role.changed']).execute();
+      expect(audit.map((a) => [a.action, JSON.parse(a.details).via])).toEqual(expect.arrayContaining([['account.taken_over', 'create-admin'], ['role.changed', 'create-admin']]));
+    });
+
     it('keeps an admin from demoting or suspending themselves, and answers 404 for unknown users', async () => {
       const p = portal();
       const admin = await signInAdmin(p, clock);
@@ -160,6 +193,44 @@ describe('mosis-portal create-admin', () => {
         expect(login.statusCode, login.body).toBe(200);
         expect(login.json().user).toMatchObject({ role: 'admin', email_verified: true });
         expect(await portal.database.db.selectFrom('users').select('email').execute()).toEqual([{ email: 'root@example.com' }]);
+      } finally {
+        await stop();
+      }
+    } finally {
+      await db.cleanup();
+    }
+  });
+
+  it('promoting an existing account says what it took from the previous holder, and the old password stops', async () => {
+    const db = await prepareDatabase('sqlite');
+    try {
+      const env = { DATA_DIR: db.dataDir, DATABASE_URL: db.databaseUrl };
+      const { portal, stop } = await startPortal('sqlite', env);
+      try {
+        const register = await portal.app.inject({ method: 'POST', url: '/v1/auth/register', payload: { email: 'ops@example.com', password: SQUATTER_PASSWORD, name: 'Ops' } });
+        expect(register.statusCode).toBe(202);
+        const login = await portal.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: 'ops@example.com', password: SQUATTER_PASSWORD } });
+        const auth = { authorization: `Bearer ${login.json().access_token}` };
+        const key = await portal.app.inject({ method: 'POST', url: '/v1/keys', headers: auth, payload: { name: 'squatter', scopes: ['apps:read'] } });
+        expect(key.statusCode, key.body).toBe(201);
+
+        const run = runPortal(['create-admin', '--email', 'ops@example.com'], env);
+        expect((await run.exited).code, run.output()).toBe(0);
+        const out = run.output();
+        expect(out).toContain('ops@example.com already had an account; it is now an admin.');
+        expect(out).toContain('its password was replaced; the old one no longer works');
+        expect(out).toContain('1 session ended, every refresh token revoked');
+        expect(out).toContain('1 API key revoked');
+        expect(out).toContain('its email address is marked verified');
+        const password = /Password \(shown once\): (\S+)/.exec(out)?.[1];
+        expect(password).toBeDefined();
+
+        expectProblem(await portal.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: 'ops@example.com', password: SQUATTER_PASSWORD } }), 401, 'invalid_credentials');
+        expectProblem(await portal.app.inject({ method: 'GET', url: '/v1/auth/me', headers: auth }), 401, 'unauthorized');
+        expect((await portal.app.inject({ method: 'GET', url: '/v1/apps', headers: { authorization: `Bearer ${key.json().key}` } })).statusCode).toBe(401);
+        const admin = await portal.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: 'ops@example.com', password } });
+        expect(admin.statusCode, admin.body).toBe(200);
+        expect(admin.json().user).toMatchObject({ role: 'admin', email_verified: true });
       } finally {
         await stop();
       }

@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { githubIdentity } from '../../src/features/accounts/index.js';
+import { systemClock } from '../../src/shared/index.js';
 import { expectProblem, PASSWORD, registerUser } from '../support/api.js';
 import { authorizeAtProvider, startOpenIdProvider, type TestOpenIdProvider } from '../support/oidc.js';
-import { describeEachDatabase, type TestPortal } from '../support/portal.js';
+import { describeEachDatabase, startPortal, type TestPortal } from '../support/portal.js';
+import { expectSquatterLockedOut, squatAccount } from '../support/takeover.js';
 
 const BASE_URL = 'http://localhost:8080';
 let idp: TestOpenIdProvider;
@@ -14,15 +16,26 @@ afterAll(async () => {
   await idp.close();
 });
 
-/** The portal's redirect to the provider, then the browser's round trip there. */
-async function signInAtProvider(p: TestPortal, login: string, returnTo = '/apps'): Promise<URL> {
-  const start = await p.app.inject({ method: 'GET', url: `/v1/auth/oauth/oidc/start?return_to=${encodeURIComponent(returnTo)}` });
-  expect(start.statusCode, start.body).toBe(302);
-  return authorizeAtProvider(String(start.headers.location), login, BASE_URL);
+/** Where the provider sent a browser back to, and the browser-binding cookie that browser holds. */
+interface ProviderReturn {
+  url: URL;
+  browserCookie: string;
 }
 
-async function callback(p: TestPortal, url: URL) {
-  return p.app.inject({ method: 'GET', url: `${url.pathname}${url.search}` });
+/** The portal's redirect to the provider, then the browser's round trip there. */
+async function signInAtProvider(p: TestPortal, login: string, returnTo = '/apps'): Promise<ProviderReturn> {
+  const start = await p.app.inject({ method: 'GET', url: `/v1/auth/oauth/oidc/start?return_to=${encodeURIComponent(returnTo)}` });
+  expect(start.statusCode, start.body).toBe(302);
+  const cookie = start.cookies.find((c) => c.name === 'mosis_oauth');
+  expect(cookie?.value).toBeTruthy();
+  return { url: await authorizeAtProvider(String(start.headers.location), login, BASE_URL), browserCookie: cookie?.value ?? '' };
+}
+
+/** The browser arriving back at the portal: with its own cookie unless told otherwise. */
+async function callback(p: TestPortal, back: ProviderReturn | URL, browserCookie?: string | null) {
+  const url = back instanceof URL ? back : back.url;
+  const cookie = browserCookie === undefined ? (back instanceof URL ? null : back.browserCookie) : browserCookie;
+  return p.app.inject({ method: 'GET', url: `${url.pathname}${url.search}`, headers: cookie === null ? {} : { cookie: `mosis_oauth=${cookie}` } });
 }
 
 async function counts(p: TestPortal) {
@@ -72,9 +85,11 @@ describeEachDatabase(
       expect(audit).toHaveLength(1);
     });
 
-    it('links an existing account only when the provider has verified the email', async () => {
+    it('links an existing verified account only when the provider has verified the email', async () => {
       const p = portal();
       const dev = await registerUser(p);
+      // As if the developer had followed the link in the verification mail.
+      await p.database.db.updateTable('users').set({ email_verified_at: new Date().toISOString() }).where('id', '=', dev.id).execute();
       idp.accounts.set('unverified-sub', { email: dev.email, email_verified: false, name: 'Mallory' });
       const before = await counts(p);
       const refused = await callback(p, await signInAtProvider(p, 'unverified-sub'));
@@ -92,16 +107,81 @@ describeEachDatabase(
       expect((await p.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: dev.email, password: PASSWORD } })).statusCode).toBe(200);
     });
 
+    it("takes an unverified account over for the verified owner: the registrant's password, sessions, keys and 2FA stop", async () => {
+      const p = portal();
+      const squatter = await squatAccount(p, 'victim@example.com', systemClock);
+      // A provider identity the squatter linked (an unverified address at some provider).
+      await p.database.db
+        .insertInto('oauth_identities')
+        .values({ id: 'squatter-identity', user_id: squatter.id, provider: 'github', subject: 'squatter-gh', email: squatter.email, created_at: new Date().toISOString() })
+        .execute();
+      idp.accounts.set('victim-sub', { email: 'Victim@Example.com', email_verified: true, name: 'Victim' });
+
+      const res = await callback(p, await signInAtProvider(p, 'victim-sub'));
+      expect(res.statusCode, res.body).toBe(302);
+      const cookie = res.cookies.find((c) => c.name === 'mosis_session')?.value ?? '';
+      const me = await p.app.inject({ method: 'GET', url: '/v1/auth/me', headers: { cookie: `mosis_session=${cookie}` } });
+      expect(me.json()).toMatchObject({ id: squatter.id, email: 'victim@example.com', name: 'Victim', email_verified: true, totp_enabled: false });
+
+      await expectSquatterLockedOut(p, squatter);
+      const row = await p.database.db.selectFrom('users').select('password_hash').where('id', '=', squatter.id).executeTakeFirstOrThrow();
+      expect(row.password_hash).toBeNull();
+      const identities = await p.database.db.selectFrom('oauth_identities').select(['provider', 'subject']).where('user_id', '=', squatter.id).execute();
+      expect(identities).toEqual([{ provider: 'oidc', subject: 'victim-sub' }]);
+      const audit = await p.database.db.selectFrom('audit_log').select(['action', 'details']).where('action', '=', 'account.taken_over').executeTakeFirstOrThrow();
+      expect(JSON.parse(audit.details)).toMatchObject({ via: 'oidc', api_keys_revoked: 1, totp_removed: true, oauth_identities_unlinked: 1, password_replaced: true });
+      // The owner keeps signing in with the provider.
+      expect((await callback(p, await signInAtProvider(p, 'victim-sub'))).statusCode).toBe(302);
+    });
+
+    it('refuses a callback started in another browser (login CSRF), signing nobody in', async () => {
+      const p = portal();
+      idp.accounts.set('mallory-sub', { email: 'mallory@example.com', email_verified: true, name: 'Mallory' });
+      // Mallory starts a sign-in to her own account and sends the callback URL to her victim.
+      const noCookie = await callback(p, await signInAtProvider(p, 'mallory-sub'), null);
+      const body = expectProblem(noCookie, 400, 'oauth_browser_mismatch');
+      expect(body['detail']).toMatch(/another browser/);
+      // The victim's browser holds the cookie of a sign-in it started itself: still not hers.
+      const victims = await p.app.inject({ method: 'GET', url: '/v1/auth/oauth/oidc/start' });
+      const victimsCookie = victims.cookies.find((c) => c.name === 'mosis_oauth')?.value ?? '';
+      const otherCookie = await callback(p, await signInAtProvider(p, 'mallory-sub'), victimsCookie);
+      expectProblem(otherCookie, 400, 'oauth_browser_mismatch');
+      for (const res of [noCookie, otherCookie]) expect(res.cookies.find((c) => c.name === 'mosis_session')).toBeUndefined();
+      expect(await counts(p)).toEqual({ users: 0, identities: 0, sessions: 0 });
+      // In the browser that started it, the same flow signs in.
+      expect((await callback(p, await signInAtProvider(p, 'mallory-sub'))).statusCode).toBe(302);
+    });
+
+    it('binds the sign-in with a short-lived httpOnly cookie scoped to the callback, and clears it there', async () => {
+      const p = portal();
+      const start = await p.app.inject({ method: 'GET', url: '/v1/auth/oauth/oidc/start' });
+      const cookie = start.cookies.find((c) => c.name === 'mosis_oauth');
+      expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Lax', path: '/v1/auth/oauth/oidc/callback', maxAge: 600 });
+      expect(cookie?.secure).toBeFalsy();
+      // Never the state, which travels in URLs.
+      const state = new URL(String(start.headers.location)).searchParams.get('state') ?? '';
+      expect(cookie?.value).not.toContain(state);
+      const row = await p.database.db.selectFrom('oauth_states').selectAll().executeTakeFirstOrThrow();
+      expect(JSON.stringify(row)).not.toContain(cookie?.value ?? 'missing');
+
+      idp.accounts.set('frank-sub', { email: 'frank@example.com', email_verified: true, name: 'Frank' });
+      const res = await callback(p, await signInAtProvider(p, 'frank-sub'));
+      expect(res.statusCode).toBe(302);
+      const cleared = res.cookies.find((c) => c.name === 'mosis_oauth');
+      expect(cleared).toMatchObject({ value: '', path: '/v1/auth/oauth/oidc/callback' });
+      expect(cleared?.expires?.getTime()).toBeLessThanOrEqual(Date.now());
+    });
+
     it('refuses a bad state, creating nothing', async () => {
       const p = portal();
       idp.accounts.set('bob-sub', { email: 'bob@example.com', email_verified: true, name: 'Bob' });
       const back = await signInAtProvider(p, 'bob-sub');
-      const forged = new URL(back);
+      const forged = new URL(back.url);
       forged.searchParams.set('state', 'not-the-state-we-sent-0123456789abcdefghijk');
-      expectProblem(await callback(p, forged), 400, 'oauth_invalid_state');
-      const missing = new URL(back);
+      expectProblem(await callback(p, forged, back.browserCookie), 400, 'oauth_invalid_state');
+      const missing = new URL(back.url);
       missing.searchParams.delete('state');
-      expectProblem(await callback(p, missing), 400, 'oauth_invalid_state');
+      expectProblem(await callback(p, missing, back.browserCookie), 400, 'oauth_invalid_state');
       expect(await counts(p)).toEqual({ users: 0, identities: 0, sessions: 0 });
     });
 
@@ -115,9 +195,9 @@ describeEachDatabase(
       expectProblem(await callback(p, back), 400, 'oauth_invalid_state');
       // The old code with a fresh state: the provider refuses the code.
       const fresh = await signInAtProvider(p, 'carol-sub');
-      const replay = new URL(fresh);
-      replay.searchParams.set('code', back.searchParams.get('code') ?? '');
-      expectProblem(await callback(p, replay), 400, 'oauth_failed');
+      const replay = new URL(fresh.url);
+      replay.searchParams.set('code', back.url.searchParams.get('code') ?? '');
+      expectProblem(await callback(p, replay, fresh.browserCookie), 400, 'oauth_failed');
       expect(await counts(p)).toEqual(after);
     });
 
@@ -158,12 +238,27 @@ describeEachDatabase(
       expect(res.statusCode).toBe(302);
       const logs = p.logs();
       expect(logs).toContain('/v1/auth/oauth/oidc/callback');
-      expect(logs).not.toContain(back.searchParams.get('code') ?? 'missing');
-      expect(logs).not.toContain(back.searchParams.get('state') ?? 'missing');
+      expect(logs).not.toContain(back.url.searchParams.get('code') ?? 'missing');
+      expect(logs).not.toContain(back.url.searchParams.get('state') ?? 'missing');
+      expect(logs).not.toContain(back.browserCookie);
     });
   },
   { env: () => ({ BASE_URL, OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: idp.clientId, OIDC_CLIENT_SECRET: idp.clientSecret }) },
 );
+
+describe('OAuth browser binding over https', () => {
+  it('marks the cookie Secure when BASE_URL is https', async () => {
+    const env = { BASE_URL: 'https://portal.example.com', OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: idp.clientId, OIDC_CLIENT_SECRET: idp.clientSecret };
+    const { portal, stop } = await startPortal('sqlite', env);
+    try {
+      const start = await portal.app.inject({ method: 'GET', url: '/v1/auth/oauth/oidc/start' });
+      expect(start.statusCode, start.body).toBe(302);
+      expect(start.cookies.find((c) => c.name === 'mosis_oauth')).toMatchObject({ secure: true, httpOnly: true, sameSite: 'Lax' });
+    } finally {
+      await stop();
+    }
+  });
+});
 
 describe('GitHub identity mapping (GitHub itself cannot be reached from tests)', () => {
   it('uses the primary email when GitHub has verified it', () => {

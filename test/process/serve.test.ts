@@ -26,7 +26,8 @@ async function api(server: ServerProcess, method: string, url: string, body?: un
 
 /** A developer with a signing key and an app, made through the API of the running server. */
 async function setUp(server: ServerProcess) {
-  const session = await api(server, 'POST', '/v1/auth/register', { email: 'dev@example.com', password: PASSWORD, name: 'Dev' });
+  await api(server, 'POST', '/v1/auth/register', { email: 'dev@example.com', password: PASSWORD, name: 'Dev' });
+  const session = await api(server, 'POST', '/v1/auth/login', { email: 'dev@example.com', password: PASSWORD });
   const token = String(session['access_token']);
   const key = newDeveloperKey();
   await api(server, 'POST', '/v1/signing-keys', { name: 'laptop', public_key: key.publicKeyBase64 }, token);

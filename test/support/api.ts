@@ -14,13 +14,16 @@ export interface TestUser {
 
 export const PASSWORD = 'correct horse battery staple';
 
-/** Registers a new developer through the API and returns their tokens. */
+/** Registers a new developer through the API, signs them in and returns their tokens. */
 export async function registerUser(portal: TestPortal, name = 'Dev'): Promise<TestUser> {
   counter += 1;
   const email = `${name.toLowerCase().replace(/\W/g, '')}${counter}-${Date.now()}@example.com`;
   const res = await portal.app.inject({ method: 'POST', url: '/v1/auth/register', payload: { email, password: PASSWORD, name } });
-  expect(res.statusCode, res.body).toBe(201);
-  const body = res.json<{ user: { id: string }; access_token: string; refresh_token: string }>();
+  expect(res.statusCode, res.body).toBe(202);
+  // Sign-up answers the same for any address and starts no session: the new account signs in.
+  const login = await portal.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password: PASSWORD } });
+  expect(login.statusCode, login.body).toBe(200);
+  const body = login.json<{ user: { id: string }; access_token: string; refresh_token: string }>();
   return {
     id: body.user.id,
     email,

@@ -184,3 +184,35 @@ export async function takeOAuthState(db: Executor, stateHash: string): Promise<O
 export async function deleteExpiredOAuthStates(db: Executor, now: string): Promise<void> {
   await db.deleteFrom('oauth_states').where('expires_at', '<=', now).execute();
 }
+
+/**
+ * Ends every session of the user, refresh-token families and web sessions alike; answers how many
+ * were still live, for the operator's report.
+ */
+export async function endUserSessions(db: Executor, userId: string, at: string): Promise<number> {
+  // A live refresh family has exactly one token that is neither rotated nor revoked.
+  const families = await db
+    .selectFrom('refresh_tokens')
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('rotated_at', 'is', null)
+    .where('expires_at', '>', at)
+    .executeTakeFirst();
+  const webSessions = await db
+    .selectFrom('web_sessions')
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', at)
+    .executeTakeFirst();
+  await revokeUserRefreshTokens(db, userId, at);
+  await revokeUserWebSessions(db, userId, at);
+  return Number(families?.n ?? 0) + Number(webSessions?.n ?? 0);
+}
+
+/** Unlinks every provider identity of the user; answers how many there were. */
+export async function deleteUserOAuthIdentities(db: Executor, userId: string): Promise<number> {
+  const result = await db.deleteFrom('oauth_identities').where('user_id', '=', userId).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

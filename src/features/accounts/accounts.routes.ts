@@ -71,9 +71,19 @@ export function accountsRoutes(app: FastifyInstance, deps: AccountsRoutesDeps): 
     '/v1/auth/register',
     {
       preHandler: limit('register', bodyField('email')),
-      schema: { tags, summary: 'Create a developer account', body: registerBody, response: { 201: sessionResponse, ...problemResponses(400, 409, 422, 429) } },
+      schema: {
+        tags,
+        summary: 'Create a developer account and mail a verification link; then sign in with /v1/auth/login',
+        description:
+          'Answers 202 {"accepted": true} whether or not the address already has an account, so sign-up cannot be used to learn who is registered; the owner of an existing account gets a mail instead of a verification link.',
+        body: registerBody,
+        response: { 202: acceptedResponse, ...problemResponses(400, 422, 429) },
+      },
     },
-    async (request, reply) => reply.code(201).send(await service.register(request.body, contextOf(request))),
+    async (request, reply) => {
+      await service.register(request.body, contextOf(request));
+      return reply.code(202).send({ accepted: true });
+    },
   );
 
   r.post(
@@ -168,7 +178,7 @@ export function accountsRoutes(app: FastifyInstance, deps: AccountsRoutesDeps): 
       },
     },
     async (request, reply) => {
-      await service.forgotPassword(request.body.email);
+      service.forgotPassword(request.body.email);
       return reply.code(202).send({ accepted: true });
     },
   );

@@ -4,9 +4,10 @@ import { AppError, errors, sha256Hex, type Actor, type Clock, type Ids, type Rol
 import type { AuditLog } from '../audit/index.js';
 import { ACCESS_TOKEN_TTL_SECONDS, type AccessTokens } from './access-tokens.js';
 import * as repo from './accounts.repository.js';
+import { takeOverAccount } from './account-takeover.js';
 import type { SessionResponse, TotpSetupResponse, UserResponse } from './accounts.schemas.js';
 import type { User } from './accounts.table.js';
-import type { Mailer } from './mailer.js';
+import type { MailMessage, Mailer } from './mailer.js';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.js';
 import { matchTotp, newTotpSecret, totpUri } from './totp.js';
 
@@ -58,13 +59,21 @@ const invalidEmailToken = () => new AppError('invalid_token', 400, 'The link is 
 export class AccountsService {
   constructor(private readonly deps: AccountsDeps) {}
 
-  async register(input: { email: string; password: string; name: string }, ctx: RequestContext): Promise<SessionResponse> {
+  /**
+   * Creates a developer account and mails a link to verify its address; the caller then signs in
+   * with /login. The answer never says whether the address already had an account, in what it
+   * says or in how long it takes: both paths run the argon2 hash and one write transaction, and
+   * queue their mail in the background. The owner of an existing account is told someone tried.
+   */
+  async register(input: { email: string; password: string; name: string }, ctx: RequestContext): Promise<void> {
     checkPasswordPolicy(input.password);
     const now = this.now();
     const passwordHash = await hashPassword(input.password);
-    let user: User;
+    const existing = await repo.findUserByEmail(this.deps.db, input.email);
+    if (existing) return this.registeredAgain(existing, ctx);
+    let mail: MailMessage;
     try {
-      user = await this.deps.db.transaction().execute(async (trx) => {
+      mail = await this.deps.db.transaction().execute(async (trx) => {
         const created = await repo.insertUser(trx, {
           id: this.deps.ids.id(),
           email: input.email,
@@ -75,14 +84,33 @@ export class AccountsService {
           updated_at: now,
         });
         await this.deps.audit.record({ action: 'user.registered', actorId: created.id, targetType: 'user', targetId: created.id, ip: ctx.ip }, trx);
-        return created;
+        return this.verificationMail(trx, created, false);
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw errors.conflict('email_taken', 'An account with this email already exists.');
-      throw err;
+      if (!isUniqueViolation(err)) throw err;
+      // Registered by a concurrent request since the lookup: the same answer as any existing account.
+      const raced = await repo.findUserByEmail(this.deps.db, input.email);
+      if (!raced) throw err;
+      return this.registeredAgain(raced, ctx);
     }
-    await this.sendVerification(user, false);
-    return this.startSession(user);
+    this.deps.mailer.sendLater(mail);
+  }
+
+  /** Sign-up with an address that has an account: audited, and its owner hears about it. */
+  private async registeredAgain(user: User, ctx: RequestContext): Promise<void> {
+    await this.deps.audit.record({ action: 'register.email_taken', targetType: 'user', targetId: user.id, ip: ctx.ip });
+    this.deps.mailer.sendLater({
+      to: user.email,
+      subject: 'Someone tried to sign up to Mosis Portal with your address',
+      text: [
+        `Someone (hopefully you) tried to create a Mosis Portal account for ${user.email}, which already has one.`,
+        '',
+        `If it was you, sign in at ${this.deps.baseUrl}/ instead. If you forgot your password, ask for a reset link`,
+        'on the sign-in page (or POST /v1/auth/password/forgot).',
+        '',
+        'If it was not you, ignore this message: nothing was changed and nobody learned that you have an account.',
+      ].join('\n'),
+    });
   }
 
   /** Unknown email and wrong password answer the same, after the same argon2 work. */
@@ -170,7 +198,8 @@ export class AccountsService {
   async resendVerification(actor: Actor): Promise<void> {
     const user = await this.user(actor);
     if (user.email_verified_at !== null) throw errors.conflict('email_already_verified', 'This email address is already verified.');
-    await this.sendVerification(user, true);
+    const mail = await this.deps.db.transaction().execute((trx) => this.verificationMail(trx, user, true));
+    await this.deps.mailer.send(mail);
   }
 
   async verifyEmail(token: string, ctx: RequestContext): Promise<UserResponse> {
@@ -187,12 +216,17 @@ export class AccountsService {
   }
 
   /**
-   * Sends a reset link if the account exists. The answer never says whether it does, and the mail
-   * goes out in the background so the answer's timing does not say it either.
+   * Sends a reset link if the account exists. The answer never says whether it does: the lookup,
+   * the token and the mail all happen in the background, so the answer waits on nothing that
+   * differs between a known and an unknown address.
    */
-  async forgotPassword(email: string): Promise<void> {
+  forgotPassword(email: string): void {
+    this.deps.mailer.sendLater(() => this.resetMail(email));
+  }
+
+  private async resetMail(email: string): Promise<MailMessage | null> {
     const user = await repo.findUserByEmail(this.deps.db, email);
-    if (!user || user.status !== 'active') return;
+    if (!user || user.status !== 'active') return null;
     const now = this.deps.clock.now();
     const token = `mpr_${this.deps.ids.secret(32)}`;
     await this.deps.db.transaction().execute(async (trx) => {
@@ -208,7 +242,7 @@ export class AccountsService {
         created_at: now.toISOString(),
       });
     });
-    this.deps.mailer.sendLater({
+    return {
       to: user.email,
       subject: 'Reset your Mosis Portal password',
       text: [
@@ -218,9 +252,11 @@ export class AccountsService {
         '',
         `Or send the token to POST /v1/auth/password/reset: ${token}`,
         '',
+        'Choosing a new password signs you out everywhere and revokes all your API keys; create new keys afterwards.',
+        '',
         'If you did not ask, ignore this message; your password stays as it is.',
       ].join('\n'),
-    });
+    };
   }
 
   /** Sets a new password from a reset link; every session of the account ends. */
@@ -234,9 +270,16 @@ export class AccountsService {
       if (!spent) throw invalidEmailToken();
       const user = await repo.findUserById(trx, spent.user_id);
       if (!user) throw invalidEmailToken();
-      // Following the emailed link proves the address, so it counts as verified too.
-      await repo.updateUser(trx, user.id, { password_hash: passwordHash, email_verified_at: user.email_verified_at ?? now, updated_at: now });
-      await this.endAllSessions(trx, user.id, now);
+      if (user.email_verified_at === null) {
+        // The link reached the mailbox, so the address is this person's; the account was never
+        // proven, so whoever registered it may be someone else: they lose every way in (keys, 2FA,
+        // provider links too), not only their password and sessions.
+        const report = await takeOverAccount(trx, user.id, now, { passwordHash });
+        await this.deps.audit.record({ action: 'account.taken_over', actorId: user.id, targetType: 'user', targetId: user.id, ip: ctx.ip, details: { via: 'password_reset', ...report } }, trx);
+      } else {
+        await repo.updateUser(trx, user.id, { password_hash: passwordHash, updated_at: now });
+        await this.endAllSessions(trx, user.id, now);
+      }
       await this.deps.audit.record({ action: 'password.reset', actorId: user.id, targetType: 'user', targetId: user.id, ip: ctx.ip }, trx);
     });
   }
@@ -339,22 +382,21 @@ export class AccountsService {
     return `${chars.slice(0, 5)}-${chars.slice(5)}`;
   }
 
-  private async sendVerification(user: User, retirePrevious: boolean): Promise<void> {
+  /** Stores a new verification token for the user (in the caller's transaction) and words its mail. */
+  private async verificationMail(trx: Executor, user: User, retirePrevious: boolean): Promise<MailMessage> {
     const now = this.deps.clock.now();
     const token = `mev_${this.deps.ids.secret(32)}`;
-    await this.deps.db.transaction().execute(async (trx) => {
-      if (retirePrevious) await repo.retireEmailTokens(trx, user.id, 'verify_email', now.toISOString());
-      await repo.insertEmailToken(trx, {
-        id: this.deps.ids.id(),
-        user_id: user.id,
-        purpose: 'verify_email',
-        token_hash: sha256Hex(token),
-        expires_at: new Date(now.getTime() + VERIFY_TOKEN_TTL_MS).toISOString(),
-        used_at: null,
-        created_at: now.toISOString(),
-      });
+    if (retirePrevious) await repo.retireEmailTokens(trx, user.id, 'verify_email', now.toISOString());
+    await repo.insertEmailToken(trx, {
+      id: this.deps.ids.id(),
+      user_id: user.id,
+      purpose: 'verify_email',
+      token_hash: sha256Hex(token),
+      expires_at: new Date(now.getTime() + VERIFY_TOKEN_TTL_MS).toISOString(),
+      used_at: null,
+      created_at: now.toISOString(),
     });
-    await this.deps.mailer.send({
+    return {
       to: user.email,
       subject: 'Confirm your email for Mosis Portal',
       text: [
@@ -363,8 +405,11 @@ export class AccountsService {
         `Confirm ${user.email} within 24 hours: ${this.deps.baseUrl}/verify-email?token=${token}`,
         '',
         `Or send the token to POST /v1/auth/verify-email: ${token}`,
+        '',
+        // Confirming would vouch for an account someone else holds the password of.
+        'If you did not sign up, do not confirm: someone else typed your address. Ignore this message.',
       ].join('\n'),
-    });
+    };
   }
 
   private async endAllSessions(db: Executor, userId: string, now: string): Promise<void> {

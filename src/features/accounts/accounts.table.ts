@@ -82,6 +82,11 @@ export interface OAuthStatesTable {
   return_to: string;
   expires_at: string;
   created_at: string;
+  /**
+   * SHA-256 of the random value in the browser's OAuth cookie: only the browser that started the
+   * sign-in can finish it. Null only for rows written before migration 0004; those are refused.
+   */
+  browser_hash: string | null;
 }
 
 /** A portal web UI session: an httpOnly cookie names it, a CSRF token guards its writes. */

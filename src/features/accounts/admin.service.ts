@@ -5,6 +5,7 @@ import { AuditLog } from '../audit/index.js';
 import type { AccountsService } from './accounts.service.js';
 import { toUserResponse } from './accounts.service.js';
 import * as repo from './accounts.repository.js';
+import { takeOverAccount, type TakeoverReport } from './account-takeover.js';
 import type { AdminUserResponse, ListUsersQuery, UpdateUserInput } from './accounts.schemas.js';
 import type { User } from './accounts.table.js';
 import { checkPasswordPolicy, hashPassword } from './passwords.js';
@@ -83,31 +84,50 @@ function toAdminUser(user: User): AdminUserResponse {
   return { ...toUserResponse(user), status: user.status };
 }
 
+/** What create-admin did, for the command's output. */
+export interface CreateAdminResult {
+  created: boolean;
+  userId: string;
+  /** Set when no --password was given: the operator reads it once, it is never stored in clear. */
+  generatedPassword?: string;
+  /** Set when an existing account was promoted: what was taken from its previous holder. */
+  takeover?: TakeoverReport;
+  /** The promoted account is suspended: it cannot sign in until an admin reactivates it. */
+  suspended?: boolean;
+}
+
 /**
  * `mosis-portal create-admin`: creates an admin account, or promotes an existing one. Without a
  * password a strong one is generated and returned for the operator to read once.
+ *
+ * Promoting never keeps the account as it stands: anyone could have registered the address before
+ * the operator typed it, and would sign in as admin with their own password. So the operator's
+ * word stands for the email proof: the account gets the new password, loses every session, refresh
+ * token, API key, provider link and TOTP enrolment of whoever held it, and counts as verified.
  */
-export async function createAdminAccount(
-  deps: { db: Db; clock: Clock; ids: Ids },
-  input: { email: string; password?: string },
-): Promise<{ created: boolean; userId: string; generatedPassword?: string }> {
+export async function createAdminAccount(deps: { db: Db; clock: Clock; ids: Ids }, input: { email: string; password?: string }): Promise<CreateAdminResult> {
   const email = input.email.trim().toLowerCase();
   if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) throw errors.invalid('invalid_email', `"${input.email}" is not an email address.`);
   const audit = new AuditLog(deps);
   const now = deps.clock.now().toISOString();
-  const existing = await repo.findUserByEmail(deps.db, email);
-  if (existing) {
-    if (input.password !== undefined) throw errors.conflict('email_taken', `${email} already has an account; run without --password to promote it to admin.`);
-    await deps.db.transaction().execute(async (trx) => {
-      await repo.updateUser(trx, existing.id, { role: 'admin', updated_at: now });
-      await audit.record({ action: 'role.changed', targetType: 'user', targetId: existing.id, details: { from: existing.role, to: 'admin', via: 'create-admin' } }, trx);
-    });
-    return { created: false, userId: existing.id };
-  }
   const generatedPassword = input.password === undefined ? deps.ids.secret(24) : undefined;
   const password = input.password ?? generatedPassword ?? '';
   checkPasswordPolicy(password, '--password');
   const passwordHash = await hashPassword(password);
+  const generated = generatedPassword ? { generatedPassword } : {};
+  const existing = await repo.findUserByEmail(deps.db, email);
+  if (existing) {
+    const takeover = await deps.db.transaction().execute(async (trx) => {
+      const report = await takeOverAccount(trx, existing.id, now, { passwordHash });
+      await repo.updateUser(trx, existing.id, { role: 'admin', updated_at: now });
+      await audit.record({ action: 'account.taken_over', targetType: 'user', targetId: existing.id, details: { via: 'create-admin', ...report } }, trx);
+      if (existing.role !== 'admin') {
+        await audit.record({ action: 'role.changed', targetType: 'user', targetId: existing.id, details: { from: existing.role, to: 'admin', via: 'create-admin' } }, trx);
+      }
+      return report;
+    });
+    return { created: false, userId: existing.id, ...generated, takeover, suspended: existing.status !== 'active' };
+  }
   const id = deps.ids.id();
   await deps.db.transaction().execute(async (trx) => {
     await repo.insertUser(trx, {
@@ -123,5 +143,5 @@ export async function createAdminAccount(
     });
     await audit.record({ action: 'admin.created', targetType: 'user', targetId: id, details: { via: 'create-admin' } }, trx);
   });
-  return { created: true, userId: id, ...(generatedPassword ? { generatedPassword } : {}) };
+  return { created: true, userId: id, ...generated };
 }

@@ -18,8 +18,12 @@ export interface MailLog {
 export interface Mailer {
   /** Sends now; a failure is logged, never thrown, so a mail outage does not fail a sign-up. */
   send(message: MailMessage): Promise<void>;
-  /** Sends in the background (answers must not wait, or their timing would tell who exists). */
-  sendLater(message: MailMessage): void;
+  /**
+   * Sends in the background (answers must not wait, or their timing would tell who exists). Given
+   * a function, the whole job runs in the background: whatever it looks up or writes to decide the
+   * message (null: nothing to send) does not show in the answer's timing either.
+   */
+  sendLater(message: MailMessage | (() => Promise<MailMessage | null>)): void;
   /** Waits for background sends; called when the portal closes. */
   drain(): Promise<void>;
 }
@@ -54,7 +58,17 @@ export function createMailer(options: { smtpUrl: string | null; from: string; ou
   return {
     send: deliver,
     sendLater(message) {
-      const p = deliver(message).finally(() => pending.delete(p));
+      const job = async () => {
+        let prepared: MailMessage | null;
+        try {
+          prepared = typeof message === 'function' ? await message() : message;
+        } catch (err) {
+          options.log.error({ err }, 'email could not be prepared');
+          return;
+        }
+        if (prepared) await deliver(prepared);
+      };
+      const p = job().finally(() => pending.delete(p));
       pending.add(p);
     },
     async drain() {

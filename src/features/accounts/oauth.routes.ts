@@ -6,7 +6,7 @@ import { problemResponses } from '../../http/schemas.js';
 import { AppError } from '../../shared/index.js';
 import { contextOf, sendWebSession } from './accounts.routes.js';
 import type { AccountsService } from './accounts.service.js';
-import { OAUTH_PROVIDERS, type OAuthService } from './oauth.service.js';
+import { OAUTH_BROWSER_COOKIE_MAX_AGE_SECONDS, OAUTH_PROVIDERS, type OAuthProviderName, type OAuthService } from './oauth.service.js';
 
 const providerParams = z.object({ provider: z.enum(OAUTH_PROVIDERS) });
 
@@ -26,6 +26,17 @@ const callbackQuery = z.object({
   error: z.string().max(256).optional(),
   error_description: z.string().max(2048).optional(),
 });
+
+/**
+ * Binds a sign-in to the browser that started it. httpOnly: scripts never read it. SameSite=Lax:
+ * it must ride along on the provider's top-level redirect back. Scoped to the provider's callback
+ * path, so it goes nowhere else and concurrent sign-ins with two providers do not clash.
+ */
+const BROWSER_COOKIE = 'mosis_oauth';
+
+function browserCookieOptions(provider: OAuthProviderName, secure: boolean) {
+  return { path: `/v1/auth/oauth/${provider}/callback`, httpOnly: true, sameSite: 'lax' as const, secure };
+}
 
 export interface OAuthRoutesDeps {
   oauth: OAuthService;
@@ -59,7 +70,9 @@ export function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): void {
       },
     },
     async (request, reply) => {
-      const url = await oauth.start(enabled(request.params.provider), request.query.return_to);
+      const provider = enabled(request.params.provider);
+      const { url, browserBinding } = await oauth.start(provider, request.query.return_to);
+      void reply.setCookie(BROWSER_COOKIE, browserBinding, { ...browserCookieOptions(provider, deps.secureCookies), maxAge: OAUTH_BROWSER_COOKIE_MAX_AGE_SECONDS });
       return reply.redirect(url.href, 302);
     },
   );
@@ -80,7 +93,9 @@ export function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): void {
       const provider = enabled(request.params.provider);
       // The URL the provider redirected to, as the browser saw it: issuer and state checks need all of it.
       const currentUrl = new URL(request.url, deps.baseUrl);
-      const { user, returnTo: target } = await oauth.callback(provider, currentUrl, contextOf(request));
+      // Spent by this attempt whatever its outcome, like the state it binds.
+      void reply.clearCookie(BROWSER_COOKIE, browserCookieOptions(provider, deps.secureCookies));
+      const { user, returnTo: target } = await oauth.callback(provider, currentUrl, request.cookies[BROWSER_COOKIE], contextOf(request));
       sendWebSession(reply, await deps.accounts.webSessionFor(user), deps.secureCookies);
       return reply.redirect(target, 302);
     },

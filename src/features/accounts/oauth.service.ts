@@ -1,7 +1,8 @@
 import * as client from 'openid-client';
 import type { Db } from '../../db/index.js';
-import { AppError, errors, sha256Hex, type Clock, type Ids } from '../../shared/index.js';
+import { AppError, errors, safeEqual, sha256Hex, type Clock, type Ids } from '../../shared/index.js';
 import type { AuditLog } from '../audit/index.js';
+import { takeOverAccount } from './account-takeover.js';
 import * as repo from './accounts.repository.js';
 import type { RequestContext } from './accounts.service.js';
 import type { User } from './accounts.table.js';
@@ -11,6 +12,8 @@ export type OAuthProviderName = (typeof OAUTH_PROVIDERS)[number];
 
 /** An authorization request is good for this long: long enough to sign in at the provider. */
 const STATE_TTL_MS = 10 * 60 * 1000;
+/** The browser-binding cookie lives exactly as long as the request it binds. */
+export const OAUTH_BROWSER_COOKIE_MAX_AGE_SECONDS = STATE_TTL_MS / 1000;
 const GOOGLE_ISSUER = 'https://accounts.google.com';
 const GITHUB_API = 'https://api.github.com';
 
@@ -44,7 +47,8 @@ const failed = (provider: string) => new AppError('oauth_failed', 400, `Signing 
 /**
  * Sign-in with GitHub (OAuth2), Google and any OpenID issuer, through openid-client: state, nonce
  * (OpenID only), PKCE and the exact redirect URI on every flow. What the callback must check is
- * kept server-side in oauth_states and can be used once.
+ * kept server-side in oauth_states and can be used once, and only by the browser that started it:
+ * start answers a random binding value for an httpOnly cookie, the row keeps its hash.
  */
 export class OAuthService {
   private readonly configs = new Map<OAuthProviderName, Promise<client.Configuration>>();
@@ -59,10 +63,15 @@ export class OAuthService {
     return `${this.deps.baseUrl}/v1/auth/oauth/${provider}/callback`;
   }
 
-  /** The provider's authorization URL for a new sign-in; the browser is sent there. */
-  async start(provider: OAuthProviderName, returnTo: string): Promise<URL> {
+  /**
+   * The provider's authorization URL for a new sign-in, where the browser is sent, and the value
+   * the browser must keep in a cookie to finish it.
+   */
+  async start(provider: OAuthProviderName, returnTo: string): Promise<{ url: URL; browserBinding: string }> {
     const config = await this.config(provider);
     const state = this.deps.ids.secret(32);
+    // Never in a URL: a leaked callback URL (history, logs, Referer) is useless without it.
+    const browserBinding = this.deps.ids.secret(32);
     const nonce = this.deps.ids.secret(32);
     const codeVerifier = this.deps.ids.secret(48);
     const now = this.deps.clock.now();
@@ -75,9 +84,10 @@ export class OAuthService {
       return_to: returnTo,
       expires_at: new Date(now.getTime() + STATE_TTL_MS).toISOString(),
       created_at: now.toISOString(),
+      browser_hash: sha256Hex(browserBinding),
     });
     const openid = provider !== 'github';
-    return client.buildAuthorizationUrl(config, {
+    const url = client.buildAuthorizationUrl(config, {
       redirect_uri: this.redirectUri(provider),
       scope: openid ? 'openid email profile' : 'read:user user:email',
       state,
@@ -85,18 +95,25 @@ export class OAuthService {
       code_challenge_method: 'S256',
       ...(openid ? { nonce } : {}),
     });
+    return { url, browserBinding };
   }
 
   /**
-   * Finishes a sign-in: checks state, exchanges the code with the PKCE verifier, checks the ID
-   * token (signature, issuer, audience, nonce), then finds, links or creates the account.
+   * Finishes a sign-in: checks state and that this browser started it, exchanges the code with the
+   * PKCE verifier, checks the ID token (signature, issuer, audience, nonce), then finds, links or
+   * creates the account.
    */
-  async callback(provider: OAuthProviderName, currentUrl: URL, ctx: RequestContext): Promise<{ user: User; returnTo: string }> {
+  async callback(provider: OAuthProviderName, currentUrl: URL, browserBinding: string | undefined, ctx: RequestContext): Promise<{ user: User; returnTo: string }> {
     const denied = currentUrl.searchParams.get('error');
     const stateParam = currentUrl.searchParams.get('state');
     const stored = stateParam ? await repo.takeOAuthState(this.deps.db, sha256Hex(stateParam)) : undefined;
     if (!stateParam || !stored || stored.provider !== provider || stored.expires_at <= this.deps.clock.now().toISOString()) {
       throw new AppError('oauth_invalid_state', 400, 'This sign-in link is unknown, used or expired; start again.');
+    }
+    // A valid state is not enough: someone could start a sign-in to their own account and hand the
+    // callback URL to a victim, whose browser would then be signed in as them (login CSRF).
+    if (stored.browser_hash === null || browserBinding === undefined || !safeEqual(sha256Hex(browserBinding), stored.browser_hash)) {
+      throw new AppError('oauth_browser_mismatch', 400, 'This sign-in was started in another browser, or its cookie expired; start again from this browser.');
     }
     if (denied !== null) throw new AppError('oauth_denied', 400, `${provider} did not let you sign in (${denied.slice(0, 64)}).`);
     const config = await this.config(provider);
@@ -154,12 +171,21 @@ export class OAuthService {
         // Linking on an unverified address would let anyone who types your email at the provider take your account.
         throw errors.conflict('oauth_email_unverified', `An account with this email exists, but ${provider} has not verified the address; sign in with your password.`);
       }
+      if (existing && existing.email_verified_at === null) {
+        // Nobody ever proved the address on this account: whoever registered it may have typed
+        // someone else's. The provider has just proved it belongs to this person, so the account
+        // becomes theirs, and everything the registrant could get in with is wiped before linking.
+        const report = await takeOverAccount(trx, existing.id, now, { passwordHash: null });
+        // The registrant chose the display name too.
+        await repo.updateUser(trx, existing.id, { name: displayName(identity, identity.email), updated_at: now });
+        await this.deps.audit.record({ action: 'account.taken_over', actorId: existing.id, targetType: 'user', targetId: existing.id, ip: ctx.ip, details: { via: provider, ...report } }, trx);
+      }
       const user =
-        existing ??
+        (existing && (await repo.findUserById(trx, existing.id))) ??
         (await repo.insertUser(trx, {
           id: this.deps.ids.id(),
           email: identity.email,
-          name: (identity.name ?? identity.email.split('@')[0] ?? 'Developer').slice(0, 100),
+          name: displayName(identity, identity.email),
           password_hash: null,
           email_verified_at: identity.emailVerified ? now : null,
           created_at: now,
@@ -210,6 +236,10 @@ export class OAuthService {
     const loopback = issuer.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(issuer.hostname);
     return client.discovery(issuer, settings.clientId, settings.clientSecret, undefined, loopback ? { execute: [client.allowInsecureRequests] } : undefined);
   }
+}
+
+function displayName(identity: ExternalIdentity, email: string): string {
+  return (identity.name ?? email.split('@')[0] ?? 'Developer').slice(0, 100);
 }
 
 /** Maps GitHub's /user and /user/emails answers to an identity: the primary email, if verified. */

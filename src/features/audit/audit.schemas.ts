@@ -25,6 +25,8 @@ export const AUDIT_ACTIONS = [
   'signing_key.revoked',
   'app.deleted',
   'access.denied',
+  'account.taken_over',
+  'register.email_taken',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

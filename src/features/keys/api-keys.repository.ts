@@ -29,3 +29,9 @@ export async function revokeApiKey(db: Executor, ownerId: string, id: string, at
 export async function touchApiKey(db: Executor, id: string, at: string): Promise<void> {
   await db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', id).execute();
 }
+
+/** Revokes every active key of the owner (an account changing hands); answers how many. */
+export async function revokeOwnerApiKeys(db: Executor, ownerId: string, at: string): Promise<number> {
+  const result = await db.updateTable('api_keys').set({ revoked_at: at }).where('owner_id', '=', ownerId).where('revoked_at', 'is', null).executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

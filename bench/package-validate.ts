@@ -11,7 +11,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sampleApp } from '../src/cli/sample-app.js';
 import { buildPackage } from '../src/package/build.js';
-import { checkPackage, type PackageCheckResult } from '../src/package/index.js';
+import { checkPackage } from '../src/package/check.js';
+import type { PackageCheckResult } from '../src/package/index.js';
 import { HostileWorkshop, deflatedZeros, rawZip, signedRaw } from '../test/support/hostile.js';
 
 const TOTAL_BYTES = 50 * 1024 * 1024;

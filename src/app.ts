@@ -23,6 +23,7 @@ import { AppImagesService, AppsService, ListingsService, appImagesRoutes, appsRo
 import { ApiKeysService, SigningKeysService, apiKeysRoutes, signingKeysRoutes } from './features/keys/index.js';
 import { VersionsService, versionsRoutes } from './features/versions/index.js';
 import { RateLimiter, createServer, healthRoutes } from './http/index.js';
+import { DEFAULT_CHECK_BUDGET, PackageChecker } from './package/index.js';
 import { systemClock, systemIds, type Clock, type Ids } from './shared/index.js';
 import { FsBlobStore, type BlobStore } from './storage/index.js';
 
@@ -31,6 +32,8 @@ export interface PortalDeps {
   ids?: Ids;
   /** Where JSON logs go (default stdout); tests capture them to prove secrets are redacted. */
   logStream?: Writable;
+  /** Package checks (default: a pool of the config's budget, closed with the app); tests share one. */
+  packageChecker?: PackageChecker;
   /** How many rate-limit counters are kept (default 50 000); tests flood a smaller table. */
   rateLimitCapacity?: number;
 }
@@ -85,6 +88,8 @@ export async function buildApp(config: Config, deps: PortalDeps = {}): Promise<P
   const listings = new ListingsService({ db, clock, apps });
   const appImages = new AppImagesService({ db, clock, ids, blobs, apps });
   const signingKeys = new SigningKeysService({ db, clock, ids, audit });
+  const checker = deps.packageChecker ?? new PackageChecker({ ...DEFAULT_CHECK_BUDGET, ...config.packageChecks });
+  if (deps.packageChecker === undefined) app.addHook('onClose', async () => checker.close());
   const versions = new VersionsService({
     db,
     clock,
@@ -92,6 +97,7 @@ export async function buildApp(config: Config, deps: PortalDeps = {}): Promise<P
     blobs,
     apps,
     signingKeys,
+    checker,
     maxPackageBytes: config.limits.packageBytes,
     packageLimits: { maxTotalBytes: config.limits.packageInflatedBytes },
   });

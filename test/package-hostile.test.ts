@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { open, readFile } from 'node:fs/promises';
 import { FileReader } from '../src/package/file-reader.js';
-import { checkPackage, DEFAULT_LIMITS, FINDING_CODES, PackageStreamScan, type FindingCode, type PackageCheckResult, type PackageLimits, type ScannedEntries } from '../src/package/index.js';
+import { checkPackage } from '../src/package/check.js';
+import { DEFAULT_LIMITS, FINDING_CODES, PackageStreamScan, type FindingCode, type PackageCheckResult, type PackageLimits, type ScannedEntries } from '../src/package/index.js';
 import { readZipLayout } from '../src/package/zip.js';
 import { HOSTILE_CASES, HostileWorkshop, type HostileCase } from './support/hostile.js';
 

@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { BuildError, buildPackage } from '../package/build.js';
-import { checkPackage, validateManifest, type Manifest } from '../package/index.js';
+import { validateManifest, type Manifest } from '../package/index.js';
+import { checkPackageFile } from './check.js';
 import { CliError, describeError } from './errors.js';
 import { formatBytes, formatFinding, hasErrors, summarizeFindings } from './format.js';
 import { isMissing, keyPaths, loadPrivateKey } from './home.js';
@@ -41,7 +42,7 @@ export async function buildCommand(dir: string, options: BuildCommandOptions): P
   console.log(`Signed by: ${built.keyId}`);
 
   // The same checks the portal runs on upload, so surprises show up here rather than there.
-  const result = await checkPackage(built.file, { allowedKeys: [createPublicKey(privateKey)], expectedId: manifest.id });
+  const result = await checkPackageFile(built.file, { allowedKeys: [createPublicKey(privateKey)], expectedId: manifest.id });
   for (const finding of result.findings) console.log(formatFinding(finding));
   console.log(`Checks: ${summarizeFindings(result.findings)}`);
   if (hasErrors(result.findings)) throw new CliError('the package fails its checks; fix the errors above before uploading', 1);

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import type { Command } from 'commander';
 import yauzl from 'yauzl';
-import { checkPackage, type Manifest, type PackageCheckResult } from '../package/index.js';
+import type { Manifest, PackageCheckResult } from '../package/index.js';
+import { checkPackageFile } from './check.js';
 import { formatBytes, plural, summarizeFindings } from './format.js';
 import { assertReadableFile } from './input.js';
 
@@ -22,7 +23,7 @@ export function registerInspect(program: Command): void {
 export async function inspectCommand(file: string): Promise<void> {
   await assertReadableFile(file);
   // No allowed keys: inspect shows what is inside; whether the signer is acceptable is `validate`'s question.
-  const result = await checkPackage(file, { allowedKeys: [] });
+  const result = await checkPackageFile(file, { allowedKeys: [] });
   const [sha256, keyId] = await Promise.all([fileSha256(file), readSignerKeyId(file)]);
 
   console.log(`Package:  ${file}`);

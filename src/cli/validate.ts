@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { Option, type Command } from 'commander';
-import { checkPackage, KeyFormatError, parsePublicKey } from '../package/index.js';
+import { KeyFormatError, parsePublicKey } from '../package/index.js';
+import { checkPackageFile } from './check.js';
 import { CliError } from './errors.js';
 import { formatFinding, hasErrors, summarizeFindings } from './format.js';
 import { keyPaths, loadPublicKeyFile } from './home.js';
@@ -33,7 +34,7 @@ export function registerValidate(program: Command): void {
 export async function validateCommand(file: string, options: ValidateOptions): Promise<void> {
   await assertReadableFile(file);
   const allowedKeys = options.key.length > 0 ? await Promise.all(options.key.map(resolveKey)) : [await defaultKey()];
-  const result = await checkPackage(file, { allowedKeys });
+  const result = await checkPackageFile(file, { allowedKeys });
 
   if (options.json === true) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

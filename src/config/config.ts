@@ -27,6 +27,13 @@ export interface Config {
   };
   readonly shutdownTimeoutMs: number;
   readonly http: HttpTimeouts;
+  /** Overrides of the package checks' budget (src/package/check-pool.ts holds the defaults). */
+  readonly packageChecks: {
+    readonly timeMs?: number;
+    readonly memoryMb?: number;
+    readonly threads?: number;
+    readonly queue?: number;
+  };
   readonly accounts: AccountsConfig;
 }
 
@@ -131,6 +138,10 @@ const envSchema = z.object({
   MAX_PACKAGE_INFLATED_BYTES: int(1024, 64 * 1024 * MiB).default(512 * MiB),
   MAX_JSON_BYTES: int(1024, 64 * MiB).default(1 * MiB),
   SHUTDOWN_TIMEOUT_MS: int(0, 10 * 60 * 1000).default(30_000),
+  PACKAGE_CHECK_TIMEOUT_MS: int(100, 60 * 60 * 1000).optional(),
+  PACKAGE_CHECK_MEMORY_MB: int(16, 64 * 1024).optional(),
+  PACKAGE_CHECK_THREADS: int(1, 64).optional(),
+  PACKAGE_CHECK_QUEUE: int(0, 10_000).optional(),
   HTTP_HEADERS_TIMEOUT_MS: int(100, 10 * 60 * 1000).default(30_000),
   HTTP_REQUEST_TIMEOUT_MS: int(100, 7 * 24 * 3600 * 1000).optional(),
   HTTP_IDLE_TIMEOUT_MS: int(100, 60 * 60 * 1000).default(60_000),
@@ -198,6 +209,7 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     limits: { packageBytes: e.MAX_PACKAGE_BYTES, packageInflatedBytes: e.MAX_PACKAGE_INFLATED_BYTES, jsonBytes: e.MAX_JSON_BYTES },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    packageChecks: definedOnly({ timeMs: e.PACKAGE_CHECK_TIMEOUT_MS, memoryMb: e.PACKAGE_CHECK_MEMORY_MB, threads: e.PACKAGE_CHECK_THREADS, queue: e.PACKAGE_CHECK_QUEUE }),
     http: { headersMs: e.HTTP_HEADERS_TIMEOUT_MS, requestMs: requestTimeoutMs, idleMs: e.HTTP_IDLE_TIMEOUT_MS, keepAliveMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS },
     accounts: {
       smtpUrl: e.SMTP_URL ?? null,
@@ -243,4 +255,9 @@ function deepFreeze<T>(value: T): T {
     Object.freeze(value);
   }
   return value;
+}
+
+/** The entries that were set, so an unset variable leaves its default to the code that owns it. */
+function definedOnly<T extends Record<string, number | undefined>>(values: T): { [K in keyof T]?: number } {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as { [K in keyof T]?: number };
 }

@@ -73,6 +73,7 @@ function errorHandler(error: FastifyError, request: FastifyRequest, reply: Fasti
   // Refused before the body was read (too large, not yours): close rather than read the rest of it.
   if (!request.raw.complete) void reply.header('connection', 'close');
   if (error instanceof AppError) {
+    if (error.status === 503) void reply.header('retry-after', '30');
     return sendProblem(reply, error.status, error.code, error.message, error.errors);
   }
   if (error.validation) {

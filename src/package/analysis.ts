@@ -66,16 +66,26 @@ const STRING_METATABLE = '<string metatable>';
 // Possible values tracked per variable; more means the code shuffles tables around on purpose.
 const MAX_ALIASES = 16;
 const MAX_CONSTANT = 10_000;
+// A path longer than any API the checks know stops growing: `a.b.c…` ten thousand deep would
+// otherwise build ten thousand ever longer strings. Its first segments still decide what it is.
+const MAX_PATH_SEGMENTS = 8;
+const MAX_PATH_LENGTH = 256;
+/** Findings kept per code and file; the rest are counted in one closing finding. */
+export const MAX_FINDINGS_PER_FILE_CODE = 100;
 
 type Role = 'value' | 'alias' | 'callee' | 'target';
 type AnyCall = CallExpression | StringCallExpression | TableCallExpression;
 
 class Scope {
   private readonly names = new Map<string, Set<string>>();
-  constructor(readonly parent: Scope | null) {}
+  constructor(
+    readonly parent: Scope | null,
+    private readonly changed: () => void,
+  ) {}
 
   declare(name: string, paths: readonly string[]): void {
     this.names.set(name, new Set(paths));
+    this.changed();
   }
 
   find(name: string): Set<string> | undefined {
@@ -90,7 +100,17 @@ export function analyzeLua(chunks: readonly Chunk[], context: LuaContext): LuaAn
 }
 
 class Analyzer {
-  private scope = new Scope(null);
+  private readonly changed = () => {
+    this.generation++;
+  };
+  private scope = new Scope(null, this.changed);
+  /**
+   * What each reference chain resolved to, valid until a name is declared or assigned: the checks
+   * ask about every link of `a.b.c…` again, and without this a long chain costs its length squared.
+   */
+  private readonly resolved = new Map<Node, { generation: number; paths: string[] }>();
+  private generation = 0;
+  private readonly counts = new Map<Finding['code'], number>();
   /** Globals the code assigned a known table to (`myos = os`), shared by all chunks of the file. */
   private readonly globalAliases = new Map<string, Set<string>>();
   private readonly findings: Finding[] = [];
@@ -100,7 +120,7 @@ class Analyzer {
   constructor(private readonly context: LuaContext) {}
 
   chunk(chunk: Chunk): void {
-    this.scope = new Scope(null);
+    this.scope = new Scope(null, this.changed);
     this.block(chunk.body);
   }
 
@@ -113,6 +133,10 @@ class Analyzer {
         this.report('permission_undeclared', message, use.line);
       }
     }
+    for (const [code, count] of this.counts) {
+      if (count <= MAX_FINDINGS_PER_FILE_CODE) continue;
+      this.findings.push(finding(code, `${file}: … and ${count - MAX_FINDINGS_PER_FILE_CODE} more ${code} findings in this file not shown`, { file }));
+    }
     return { findings: this.findings, uses: this.uses };
   }
 
@@ -120,7 +144,7 @@ class Analyzer {
 
   private block(body: readonly Statement[]): void {
     const outer = this.scope;
-    this.scope = new Scope(outer);
+    this.scope = new Scope(outer, this.changed);
     for (const statement of body) this.statement(statement);
     this.scope = outer;
   }
@@ -168,7 +192,7 @@ class Analyzer {
       case 'RepeatStatement': {
         // The condition sees the body's locals.
         const outer = this.scope;
-        this.scope = new Scope(outer);
+        this.scope = new Scope(outer, this.changed);
         for (const statement of node.body) this.statement(statement);
         this.expression(node.condition, 'value');
         this.scope = outer;
@@ -197,7 +221,7 @@ class Analyzer {
 
   private loop(variables: readonly string[], body: readonly Statement[]): void {
     const outer = this.scope;
-    this.scope = new Scope(outer);
+    this.scope = new Scope(outer, this.changed);
     for (const name of variables) this.scope.declare(name, []);
     this.block(body);
     this.scope = outer;
@@ -205,7 +229,7 @@ class Analyzer {
 
   private function(parameters: readonly Node[], body: readonly Statement[]): void {
     const outer = this.scope;
-    this.scope = new Scope(outer);
+    this.scope = new Scope(outer, this.changed);
     for (const parameter of parameters) if (parameter.type === 'Identifier') this.scope.declare(parameter.name, []);
     this.block(body);
     this.scope = outer;
@@ -226,6 +250,7 @@ class Analyzer {
     }
     // Aliases accumulate: code is not run, so any value a variable ever gets is a value it may have.
     for (const path of paths) if (target.size < MAX_ALIASES) target.add(path);
+    this.changed();
   }
 
   // ───────────── expressions ─────────────
@@ -388,6 +413,14 @@ class Analyzer {
 
   /** The globals an expression may denote, as dotted paths from the global table. */
   private resolve(node: Expression): string[] {
+    const known = this.resolved.get(node);
+    if (known !== undefined && known.generation === this.generation) return known.paths;
+    const paths = this.resolveNow(node);
+    this.resolved.set(node, { generation: this.generation, paths });
+    return paths;
+  }
+
+  private resolveNow(node: Expression): string[] {
     switch (node.type) {
       case 'Identifier': {
         const local = this.scope.find(node.name);
@@ -436,6 +469,9 @@ class Analyzer {
   private report(code: Finding['code'], message: string, line: number | undefined): void {
     const key = `${code}\u0000${line ?? ''}\u0000${message}`;
     if (this.reported.has(key)) return;
+    const count = (this.counts.get(code) ?? 0) + 1;
+    this.counts.set(code, count);
+    if (count > MAX_FINDINGS_PER_FILE_CODE) return;
     this.reported.add(key);
     this.findings.push(finding(code, message, line === undefined ? { file: this.context.file } : { file: this.context.file, line }));
   }
@@ -446,8 +482,15 @@ function member(bases: readonly string[], key: string): string[] {
     if (base === GLOBALS) return key === '_ENV' ? GLOBALS : key;
     if (base === 'package.loaded') return key;
     if (base === STRING_METATABLE) return key === '__index' ? 'string' : `${STRING_METATABLE}.${key}`;
+    if (base.length + key.length >= MAX_PATH_LENGTH || segments(base) >= MAX_PATH_SEGMENTS) return base;
     return `${base}.${key}`;
   });
+}
+
+function segments(path: string): number {
+  let count = 1;
+  for (let i = path.indexOf('.'); i !== -1; i = path.indexOf('.', i + 1)) count++;
+  return count;
 }
 
 function callArguments(node: AnyCall): Expression[] {

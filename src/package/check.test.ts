@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
-import { checkPackage, DEFAULT_LIMITS, FINDING_CODES, type CheckOptions, type FindingCode, type Manifest, type PackageCheckResult } from './index.js';
+import { checkPackage, type CheckOptions } from './check.js';
+import { DEFAULT_LIMITS, FINDING_CODES, type FindingCode, type Manifest, type PackageCheckResult } from './index.js';
 import { APP_ID, appFiles, keyPair, manifestJson, rawZip, signed, Workbench, yazlZip, type FixtureFile, type KeyPair } from './test-support.js';
 
 let bench: Workbench;

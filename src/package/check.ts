@@ -5,7 +5,7 @@ import { analyzeLua, type LuaAnalysis, type LuaContext, type PermissionUse } fro
 import { checkIcon, checkRcss, parseLua } from './content.js';
 import { checkEntries, forbiddenContent, forbiddenName, isDirectoryEntry } from './entries.js';
 import { FileReader } from './file-reader.js';
-import { finding, type Finding, type Manifest, type PackageCheckResult, type PackageFile, type Permission } from './findings.js';
+import { capFindings, finding, type Finding, type Manifest, type PackageCheckResult, type PackageFile, type Permission } from './findings.js';
 import { resolveLimits, type PackageLimits } from './limits.js';
 import { checkManifestBytes, MANIFEST_FILE, type ManifestCheck } from './manifest.js';
 import { extensionOf } from './paths.js';
@@ -61,8 +61,6 @@ export async function checkPackage(file: string, options: CheckOptions): Promise
   }
 }
 
-// A hostile package could otherwise produce a finding per entry, 10 000 times over.
-const MAX_FINDINGS_PER_CODE = 100;
 const ANALYZED_EXTENSIONS = new Set(['.lua', '.rml', '.rcss']);
 
 class PackageCheck {
@@ -330,20 +328,4 @@ function analyze(chunks: readonly Chunk[], context: LuaContext): LuaAnalysis & {
     const message = `${context.file}: the code is nested too deeply to analyse`;
     return { findings: [finding('lua_syntax_error', message, { file: context.file })], uses: new Map(), complete: false };
   }
-}
-
-function capFindings(findings: readonly Finding[]): Finding[] {
-  const counts = new Map<string, number>();
-  const kept: Finding[] = [];
-  for (const found of findings) {
-    const count = (counts.get(found.code) ?? 0) + 1;
-    counts.set(found.code, count);
-    if (count <= MAX_FINDINGS_PER_CODE) kept.push(found);
-  }
-  for (const [code, count] of counts) {
-    if (count <= MAX_FINDINGS_PER_CODE) continue;
-    const sample = kept.find((found) => found.code === code);
-    if (sample !== undefined) kept.push(finding(sample.code, `… and ${count - MAX_FINDINGS_PER_CODE} more ${code} findings not shown`));
-  }
-  return kept;
 }

@@ -1,7 +1,8 @@
 import * as csstree from 'css-tree';
-import luaparse, { type Chunk } from 'luaparse';
+import luaparse, { type Chunk, type Node } from 'luaparse';
 import { PNG } from 'pngjs';
 import { finding, type Finding } from './findings.js';
+import { LineIndex } from './lines.js';
 
 /**
  * Tier 2: every script parses, every style sheet parses, every icon is a PNG of its declared size.
@@ -17,9 +18,20 @@ export type LuaParse = { ok: true; chunk: Chunk } | { ok: false; finding: Findin
  */
 export function parseLua(source: string, file: string, firstLine = 1): LuaParse {
   // Lua skips a first line starting with '#' (a shebang); so must we, to parse what Lua parses.
-  const code = '\n'.repeat(firstLine - 1) + (source.startsWith('#') ? source.replace(/^[^\n]*/, '') : source);
+  const code = source.startsWith('#') ? source.replace(/^[^\n]*/, '') : source;
+  // Embedded code is placed at its real lines by shifting each node as it is made: padding the
+  // source with newlines instead would cost every script of a long RML file the lines before it.
+  const shift = firstLine - 1;
+  const onCreateNode =
+    shift === 0
+      ? undefined
+      : (node: Node) => {
+          if (node.loc === undefined) return;
+          node.loc.start.line += shift;
+          node.loc.end.line += shift;
+        };
   try {
-    const chunk = luaparse.parse(code, { luaVersion: '5.3', locations: true, comments: false, encodingMode: 'pseudo-latin1' });
+    const chunk = luaparse.parse(code, { luaVersion: '5.3', locations: true, comments: false, encodingMode: 'pseudo-latin1', onCreateNode });
     return { ok: true, chunk };
   } catch (error) {
     if (error instanceof RangeError) {
@@ -33,7 +45,7 @@ export function parseLua(source: string, file: string, firstLine = 1): LuaParse 
       return { ok: false, finding: finding('lua_syntax_error', `${file}: does not parse as Lua`, { file }) };
     }
     const text = message.replace(/^\[\d+:\d+\] /, '');
-    return { ok: false, finding: finding('lua_syntax_error', `${file}:${line}: ${text}`, { file, line }) };
+    return { ok: false, finding: finding('lua_syntax_error', `${file}:${line + shift}: ${text}`, { file, line: line + shift }) };
   }
 }
 
@@ -49,9 +61,8 @@ export interface RcssCheck {
  * structure: rules, selectors, declarations, balanced brackets, closed strings and comments.
  */
 export function checkRcss(text: string, file: string, firstLine = 1): RcssCheck {
-  const source = '\n'.repeat(firstLine - 1) + text;
   try {
-    return parseRcss(source, file, firstLine);
+    return parseRcss(text, file, firstLine);
   } catch (error) {
     // css-tree recurses into nested blocks; thousands of levels are not a style sheet.
     if (!(error instanceof RangeError)) throw error;
@@ -61,14 +72,17 @@ export function checkRcss(text: string, file: string, firstLine = 1): RcssCheck 
 
 function parseRcss(source: string, file: string, firstLine: number): RcssCheck {
   const errors: { line: number; message: string }[] = [];
+  let parseErrors = 0;
   const tree = csstree.parse(source, {
     positions: true,
+    line: firstLine,
     parseValue: false,
     parseAtrulePrelude: false,
     parseCustomProperty: false,
     onParseError: (error) => {
       const { line, message } = error as unknown as { line?: number; message: string };
-      errors.push({ line: line ?? firstLine, message });
+      parseErrors++;
+      if (errors.length < MAX_RCSS_ERRORS) errors.push({ line: line ?? firstLine, message });
     },
   });
   const literals: { text: string; line: number }[] = [];
@@ -77,16 +91,20 @@ function parseRcss(source: string, file: string, firstLine: number): RcssCheck {
       literals.push({ text: node.value, line: node.loc.start.line });
     }
   });
-  errors.push(...scanTokens(source));
-  errors.sort((a, b) => a.line - b.line);
-  const first = errors[0];
+  const tokens = scanTokens(source, firstLine);
+  const problems = errors.concat(tokens.errors).sort((a, b) => a.line - b.line);
+  const first = problems[0];
   const findings: Finding[] = [];
   if (first !== undefined) {
-    const more = errors.length > 1 ? ` (and ${errors.length - 1} more problem${errors.length > 2 ? 's' : ''})` : '';
+    const count = parseErrors + tokens.count;
+    const more = count > 1 ? ` (and ${count - 1} more problem${count > 2 ? 's' : ''})` : '';
     findings.push(finding('rcss_syntax_error', `${file}:${first.line}: ${first.message}${more}`, { file, line: first.line }));
   }
   return { findings, literals };
 }
+
+// Only the first problem is shown; the rest are counted, not kept.
+const MAX_RCSS_ERRORS = 100;
 
 const CLOSERS: Record<number, number> = {
   [csstree.tokenTypes.LeftCurlyBracket]: csstree.tokenTypes.RightCurlyBracket,
@@ -100,41 +118,48 @@ const CLOSER_TEXT: Record<number, string> = {
   [csstree.tokenTypes.RightSquareBracket]: ']',
 };
 
-/** What css-tree's error-tolerant parser lets through: unclosed strings, comments and brackets. */
-function scanTokens(source: string): { line: number; message: string }[] {
-  const lineStarts = [0];
-  for (let i = source.indexOf('\n'); i !== -1; i = source.indexOf('\n', i + 1)) lineStarts.push(i + 1);
-  const lineOf = (offset: number) => {
-    let low = 0;
-    let high = lineStarts.length - 1;
-    while (low < high) {
-      const middle = (low + high + 1) >> 1;
-      if ((lineStarts[middle] ?? 0) <= offset) low = middle;
-      else high = middle - 1;
-    }
-    return low + 1;
-  };
+/**
+ * What css-tree's error-tolerant parser lets through: unclosed strings, comments and brackets.
+ * Linear in the tokens: each bracket is pushed and popped once, and a closer with no opener of
+ * its kind is known from a count, not by searching the stack.
+ */
+function scanTokens(source: string, firstLine: number): { errors: { line: number; message: string }[]; count: number } {
+  const lines = new LineIndex(source);
+  const lineOf = (offset: number) => lines.lineOf(offset) + firstLine - 1;
   const errors: { line: number; message: string }[] = [];
+  let count = 0;
+  const problem = (offset: number, message: string) => {
+    count++;
+    if (errors.length < MAX_RCSS_ERRORS) errors.push({ line: lineOf(offset), message });
+  };
   const open: { closer: number; offset: number; text: string }[] = [];
-  const neverClosed = (opened: { offset: number; text: string }) => ({ line: lineOf(opened.offset), message: `"${opened.text}" is never closed` });
+  const openCount = new Map<number, number>();
+  const neverClosed = (opened: { offset: number; text: string }) => problem(opened.offset, `"${opened.text}" is never closed`);
   const types = csstree.tokenTypes;
   csstree.tokenize(source, (type, start, end) => {
-    const text = type === types.Comment || type === types.Function ? source.slice(start, end) : source.charAt(start);
-    if (type === types.BadString) errors.push({ line: lineOf(start), message: 'unclosed string' });
-    else if (type === types.BadUrl) errors.push({ line: lineOf(start), message: 'malformed url()' });
-    else if (type === types.Comment && (text.length < 4 || !text.endsWith('*/'))) errors.push({ line: lineOf(start), message: 'unclosed comment' });
+    if (type === types.BadString) problem(start, 'unclosed string');
+    else if (type === types.BadUrl) problem(start, 'malformed url()');
+    else if (type === types.Comment && (end - start < 4 || !source.startsWith('*/', end - 2))) problem(start, 'unclosed comment');
     const closer = CLOSERS[type];
     if (closer !== undefined) {
+      const text = type === types.Function ? source.slice(start, Math.min(end, start + 64)) : source.charAt(start);
       open.push({ closer, offset: start, text });
+      openCount.set(closer, (openCount.get(closer) ?? 0) + 1);
     } else if (CLOSER_TEXT[type] !== undefined) {
+      if ((openCount.get(type) ?? 0) === 0) {
+        problem(start, `unexpected "${CLOSER_TEXT[type]}"`);
+        return;
+      }
       // A closer that matches an outer bracket means the inner ones were never closed.
-      const match = open.map((opened) => opened.closer).lastIndexOf(type);
-      if (match === -1) errors.push({ line: lineOf(start), message: `unexpected "${CLOSER_TEXT[type]}"` });
-      else for (const unclosed of open.splice(match).slice(1)) errors.push(neverClosed(unclosed));
+      for (let opened = open.pop(); opened !== undefined; opened = open.pop()) {
+        openCount.set(opened.closer, (openCount.get(opened.closer) ?? 1) - 1);
+        if (opened.closer === type) break;
+        neverClosed(opened);
+      }
     }
   });
-  for (const unclosed of open) errors.push(neverClosed(unclosed));
-  return errors;
+  for (const unclosed of open) neverClosed(unclosed);
+  return { errors, count };
 }
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);

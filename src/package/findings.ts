@@ -111,6 +111,7 @@ export const FINDING_CODES = {
   icon_not_png: { tier: 2, severity: 'error' },
   icon_wrong_size: { tier: 2, severity: 'error' },
   file_too_large_to_analyze: { tier: 2, severity: 'error' },
+  check_budget_exceeded: { tier: 2, severity: 'error' },
   // Tier 3 — security analysis (warnings for the reviewer)
   lua_sandbox_escape: { tier: 3, severity: 'warning' },
   lua_dynamic_code: { tier: 3, severity: 'warning' },
@@ -129,4 +130,24 @@ export type FindingCode = keyof typeof FINDING_CODES;
 export function finding(code: FindingCode, message: string, where: { file?: string; line?: number } = {}): Finding {
   const { tier, severity } = FINDING_CODES[code];
   return { tier, severity, code, message, ...where };
+}
+
+// A hostile package could otherwise produce a finding per entry or per line, 100 000 times over.
+const MAX_FINDINGS_PER_CODE = 100;
+
+/** The first findings of each code, and for a code with more, one finding that counts the rest. */
+export function capFindings(findings: readonly Finding[]): Finding[] {
+  const counts = new Map<string, number>();
+  const kept: Finding[] = [];
+  for (const found of findings) {
+    const count = (counts.get(found.code) ?? 0) + 1;
+    counts.set(found.code, count);
+    if (count <= MAX_FINDINGS_PER_CODE) kept.push(found);
+  }
+  for (const [code, count] of counts) {
+    if (count <= MAX_FINDINGS_PER_CODE) continue;
+    const sample = kept.find((found) => found.code === code);
+    if (sample !== undefined) kept.push(finding(sample.code, `… and ${count - MAX_FINDINGS_PER_CODE} more ${code} findings not shown`));
+  }
+  return kept;
 }

@@ -11,7 +11,13 @@ export type JsonScan =
   | { ok: true; lines: Map<string, number>; duplicates: { path: string; line: number }[] }
   | { ok: false; message: string; line: number };
 
-const MAX_DEPTH = 1000;
+// A manifest's own fields nest three deep; 64 leaves x- extensions plenty of room, and keeps every
+// later reader (the checks, structured clone, JSON.stringify) far from its recursion limit.
+export const MAX_DEPTH = 64;
+// Lines are kept for values this deep (enough for every manifest field); deeper values are found
+// at their nearest kept ancestor, so a wide, deep document does not cost a path string per value.
+const MAX_LINE_DEPTH = 4;
+const MAX_DUPLICATES = 100;
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 // eslint-disable-next-line no-control-regex -- JSON forbids raw control characters in strings
 const STRING_BODY = /(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
@@ -66,7 +72,7 @@ export function scanJson(text: string): JsonScan {
   const readValue = (path: (string | number)[], depth: number): void => {
     if (depth > MAX_DEPTH) fail(`values are nested more than ${MAX_DEPTH} deep`);
     skipSpace();
-    if (!lines.has(formatPath(path))) lines.set(formatPath(path), line);
+    if (depth <= MAX_LINE_DEPTH && !lines.has(formatPath(path))) lines.set(formatPath(path), line);
     const c = text[at];
     if (c === '{') {
       at++;
@@ -82,9 +88,9 @@ export function scanJson(text: string): JsonScan {
         const keyLine = line;
         const key = readString();
         const childPath = [...path, key];
-        if (seen.has(key)) duplicates.push({ path: formatPath(childPath), line: keyLine });
+        if (seen.has(key) && duplicates.length < MAX_DUPLICATES) duplicates.push({ path: formatPath(childPath), line: keyLine });
         seen.add(key);
-        lines.set(formatPath(childPath), keyLine);
+        if (depth < MAX_LINE_DEPTH) lines.set(formatPath(childPath), keyLine);
         skipSpace();
         if (text[at] !== ':') fail(`expected ":" after the key ${JSON.stringify(key)} but found ${describe()}`);
         at++;

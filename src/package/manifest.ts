@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { finding, PERMISSIONS, type Finding, type Manifest } from './findings.js';
+import { capFindings, finding, PERMISSIONS, type Finding, type Manifest } from './findings.js';
 import { formatPath, scanJson, type JsonPath } from './json-locate.js';
 import { isPackagePath } from './paths.js';
 
@@ -163,7 +163,7 @@ function assemble(fields: ManifestFields, extensions: Record<string, unknown>, p
 /** Validates a parsed manifest.json. The manifest is null when there is any finding. */
 export function validateManifest(json: unknown): { manifest: Manifest | null; findings: Finding[] } {
   const { fields, extensions, problems } = validateFields(json);
-  const findings = problems.map((problem) => finding(problem.code, describe(problem), { file: MANIFEST_FILE }));
+  const findings = capFindings(problems.map((problem) => finding(problem.code, describe(problem), { file: MANIFEST_FILE })));
   return { manifest: assemble(fields, extensions, problems), findings };
 }
 
@@ -198,7 +198,11 @@ export function checkManifestBytes(bytes: Buffer): ManifestCheck {
   } catch (error) {
     return scan.ok ? notJson(error instanceof Error ? error.message : String(error)) : notJson(scan.message, scan.line);
   }
-  const lines = scan.ok ? scan.lines : new Map<string, number>();
+  // JSON.parse accepted what the scan refused: only nesting past the scan's depth limit does that.
+  if (!scan.ok) {
+    return { manifest: null, fields: {}, findings: [finding('manifest_invalid', `${MANIFEST_FILE}:${scan.line}: ${scan.message}`, { file: MANIFEST_FILE, line: scan.line })], lineOf: () => undefined };
+  }
+  const lines = scan.lines;
   const lineOf = (path: JsonPath): number | undefined => {
     for (let length = path.length; length >= 0; length--) {
       const line = lines.get(formatPath(path.slice(0, length)));
@@ -209,7 +213,7 @@ export function checkManifestBytes(bytes: Buffer): ManifestCheck {
 
   const { fields, extensions, problems } = validateFields(json);
   const findings: Finding[] = [];
-  for (const duplicate of scan.ok ? scan.duplicates : []) {
+  for (const duplicate of scan.duplicates) {
     const message = `${MANIFEST_FILE}: ${duplicate.path} appears more than once; JSON readers disagree on which value counts`;
     findings.push(finding('manifest_invalid', message, { file: MANIFEST_FILE, line: duplicate.line }));
   }
@@ -218,5 +222,5 @@ export function checkManifestBytes(bytes: Buffer): ManifestCheck {
     findings.push(finding(problem.code, describe(problem), line === undefined ? { file: MANIFEST_FILE } : { file: MANIFEST_FILE, line }));
   }
   const manifest = findings.length === 0 ? assemble(fields, extensions, problems) : null;
-  return { manifest, fields, findings, lineOf };
+  return { manifest, fields, findings: capFindings(findings), lineOf };
 }

@@ -1,7 +1,8 @@
 import type { Chunk } from 'luaparse';
 import { SaxesParser } from 'saxes';
 import { checkRcss, parseLua } from './content.js';
-import { finding, type Finding } from './findings.js';
+import { capFindings, finding, type Finding } from './findings.js';
+import { LineIndex } from './lines.js';
 
 /**
  * RML is XML-like markup (RmlUi): well-formed elements, the entities RmlUi knows, and two "CDATA
@@ -21,8 +22,19 @@ export interface RmlCheck {
 
 // RmlUi's named character references (the XML five are built into saxes).
 const RML_ENTITIES = { nbsp: '\u00a0' };
-const CDATA_TAG = /<(script|style)(?=[\s/>])[^>]*>/gi;
+// `[^<>]*`, not `[^>]*`: a run of `<script` with no `>` must not make every match scan to the end.
+const CDATA_TAG = /<(script|style)(?=[\s/>])[^<>]*>/gi;
 const SKIPPED = /<!--[\s\S]*?(?:-->|$)|<!\[CDATA\[[\s\S]*?(?:\]\]>|$)/g;
+const MAX_MARKUP_ERRORS = 100;
+class TooManyErrors extends Error {}
+/**
+ * Inline scripts, styles and event handlers checked per file. Each is parsed on its own, so their
+ * number, not only their size, sets the cost; a real document has a handful, and code in that
+ * quantity belongs in .lua and .rcss files, where it is checked as a whole.
+ */
+export const MAX_INLINE_CODE = 1000;
+const SCRIPT_END = /<\/script\s*>/gi;
+const STYLE_END = /<\/style\s*>/gi;
 const EVENT_ATTRIBUTE = /^on[a-z]/i;
 const URL_SCHEME = /^[a-z][a-z0-9+.-]*:/i;
 
@@ -50,11 +62,12 @@ export function checkRml(bytes: Buffer, file: string): RmlCheck {
 
   const markup = parseMarkup(cut.markup);
   if (markup.error !== null) malformed(markup.error.message, markup.error.line);
+  let inline = 0;
   for (const attribute of markup.attributes) {
     result.literals.push({ text: attribute.value, line: attribute.line });
     // Event handlers run as Lua. One that does not parse is an error, not something to skip:
     // otherwise code our parser cannot read (but Lua might) would escape the analysis.
-    if (EVENT_ATTRIBUTE.test(attribute.name)) {
+    if (EVENT_ATTRIBUTE.test(attribute.name) && ++inline <= MAX_INLINE_CODE) {
       const lua = parseLua(Buffer.from(attribute.value, 'utf8').toString('latin1'), file, attribute.line);
       if (lua.ok) result.scripts.push(lua.chunk);
       else result.findings.push(lua.finding);
@@ -68,7 +81,7 @@ export function checkRml(bytes: Buffer, file: string): RmlCheck {
   }
 
   for (const embedded of cut.embedded) {
-    if (embedded.content.trim() === '') continue;
+    if (embedded.content.trim() === '' || ++inline > MAX_INLINE_CODE) continue;
     if (embedded.tag === 'style') {
       const rcss = checkRcss(embedded.content, file, embedded.line);
       result.findings.push(...rcss.findings);
@@ -79,34 +92,46 @@ export function checkRml(bytes: Buffer, file: string): RmlCheck {
     if (lua.ok) result.scripts.push(lua.chunk);
     else result.findings.push(lua.finding);
   }
+  // Blocking, so the code past the limit, which was not analysed, cannot reach a device unseen.
+  if (inline > MAX_INLINE_CODE) malformed(`has ${inline} inline scripts, styles and event handlers; at most ${MAX_INLINE_CODE} are checked, so move the code into .lua and .rcss files`);
+  result.findings = capFindings(result.findings);
   return result;
 }
 
-/** Blanks out the content of <script> and <style> (keeping line breaks) and returns it separately. */
+/**
+ * Blanks out the content of <script> and <style> (keeping line breaks) and returns it separately.
+ * One pass: comments/CDATA sections and tags are both found in text order, so whether a tag sits in
+ * a skipped section is known by walking the two lists together, and lines come from one index.
+ */
 function cutEmbedded(text: string): { markup: string; embedded: Embedded[] } | { unclosed: { tag: string; line: number } } {
-  const skipped: [number, number][] = [];
-  for (const match of text.matchAll(SKIPPED)) skipped.push([match.index, match.index + match[0].length]);
-  const inSkipped = (offset: number) => skipped.some(([start, end]) => offset >= start && offset < end);
+  const lines = new LineIndex(text);
+  const skipped = text.matchAll(SKIPPED);
+  let section = skipped.next();
+  const inSkipped = (offset: number) => {
+    while (!section.done && section.value.index + section.value[0].length <= offset) section = skipped.next();
+    return !section.done && section.value.index <= offset;
+  };
 
   const embedded: Embedded[] = [];
-  let markup = '';
+  const markup: string[] = [];
   let copied = 0;
   CDATA_TAG.lastIndex = 0;
   for (let match = CDATA_TAG.exec(text); match !== null; match = CDATA_TAG.exec(text)) {
     if (inSkipped(match.index) || match[0].endsWith('/>')) continue;
     const tag = (match[1] ?? '').toLowerCase() as 'script' | 'style';
     const contentStart = match.index + match[0].length;
-    const close = new RegExp(`</${tag}\\s*>`, 'gi');
+    const close = tag === 'script' ? SCRIPT_END : STYLE_END;
     close.lastIndex = contentStart;
     const end = close.exec(text);
-    if (end === null) return { unclosed: { tag, line: lineAt(text, match.index) } };
+    if (end === null) return { unclosed: { tag, line: lines.lineOf(match.index) } };
     const content = text.slice(contentStart, end.index);
-    embedded.push({ tag, content, line: lineAt(text, contentStart) });
-    markup += text.slice(copied, contentStart) + content.replace(/[^\n]/g, ' ');
+    embedded.push({ tag, content, line: lines.lineOf(contentStart) });
+    markup.push(text.slice(copied, contentStart), content.replace(/[^\n]/g, ' '));
     copied = end.index;
     CDATA_TAG.lastIndex = end.index;
   }
-  return { markup: markup + text.slice(copied), embedded };
+  markup.push(text.slice(copied));
+  return { markup: markup.join(''), embedded };
 }
 
 interface Markup {
@@ -129,21 +154,22 @@ function parseMarkup(markup: string): Markup {
   parser.on('error', (error) => {
     errors += 1;
     result.error ??= { message: error.message.replace(/^\d+:\d+: /, ''), line: parser.line };
+    // Only the first problem is shown; a file of nothing but broken tags need not be read to the end.
+    if (errors > MAX_MARKUP_ERRORS) throw new TooManyErrors();
   });
   parser.on('attribute', (attribute) => result.attributes.push({ name: attribute.name, value: attribute.value, line: parser.line }));
   parser.on('opentag', (tag) => {
     const src = tag.attributes['src'];
     if (tag.name.toLowerCase() === 'script' && typeof src === 'string') result.scriptSources.push({ src, line: parser.line });
   });
-  parser.write(markup).close();
+  try {
+    parser.write(markup).close();
+  } catch (error) {
+    if (!(error instanceof TooManyErrors)) throw error;
+  }
   if (result.error !== null && errors > 1) {
-    result.error.message += ` (and ${errors - 1} more problem${errors > 2 ? 's' : ''})`;
+    const more = errors > MAX_MARKUP_ERRORS ? `more than ${MAX_MARKUP_ERRORS} more problems` : `${errors - 1} more problem${errors > 2 ? 's' : ''}`;
+    result.error.message += ` (and ${more})`;
   }
   return result;
-}
-
-function lineAt(text: string, index: number): number {
-  let line = 1;
-  for (let i = text.indexOf('\n'); i !== -1 && i < index; i = text.indexOf('\n', i + 1)) line++;
-  return line;
 }

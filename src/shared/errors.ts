@@ -48,6 +48,8 @@ export const errors = {
     new AppError(code, 422, message, fieldErrors),
   tooLarge: (limitBytes: number) =>
     new AppError('payload_too_large', 413, `The request body is larger than the limit of ${limitBytes} bytes.`),
+  /** The portal is too busy for this request right now; the answer carries Retry-After. */
+  unavailable: (code: string, message: string) => new AppError(code, 503, message),
   insufficientStorage: () =>
     new AppError('insufficient_storage', 507, 'The server has no space left to store this upload; try again later.'),
 };

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, inject } from 'vitest';
 import { buildApp, type Portal, type PortalDeps } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { migrateToLatest } from '../../src/db/index.js';
+import { PackageChecker } from '../../src/package/index.js';
 
 export type TestDialect = 'sqlite' | 'postgres';
 
@@ -72,7 +73,7 @@ export async function startPortal(
   const logStream = new PassThrough();
   const chunks: Buffer[] = [];
   logStream.on('data', (c: Buffer) => chunks.push(c));
-  const built = await buildApp(config, { ...deps, logStream });
+  const built = await buildApp(config, { packageChecker: sharedPackageChecker(), ...deps, logStream });
   await migrateToLatest(built.database.db);
   const portal: TestPortal = { ...built, config, dialect, dataDir: database.dataDir, logs: () => Buffer.concat(chunks).toString('utf8') };
   return {
@@ -82,6 +83,17 @@ export async function startPortal(
       await database.cleanup();
     },
   };
+}
+
+let packageChecker: PackageChecker | undefined;
+
+/**
+ * One checker for every portal of a test file: its worker threads load the checks from the
+ * TypeScript sources once, instead of once per test.
+ */
+export function sharedPackageChecker(): PackageChecker {
+  packageChecker ??= new PackageChecker();
+  return packageChecker;
 }
 
 export async function withPg<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { isUniqueViolation, type Db } from '../../db/index.js';
 import { decodeCursor, toPage, type Page } from '../../http/pagination.js';
-import { checkPackage, PackageStreamScan, type Finding, type Manifest, type PackageCheckResult, type PackageLimits } from '../../package/index.js';
+import { ChecksBusyError, PackageStreamScan, type Finding, type PackageChecker, type Manifest, type PackageCheckResult, type PackageLimits } from '../../package/index.js';
 import { errors, type Actor, type AppError, type Clock, type FieldError, type Ids } from '../../shared/index.js';
 import type { StagedBlob, BlobStore } from '../../storage/index.js';
 import type { App, AppsService } from '../apps/index.js';
@@ -17,6 +17,8 @@ export interface VersionsDeps {
   blobs: BlobStore;
   apps: AppsService;
   signingKeys: SigningKeysService;
+  /** Runs the package checks on worker threads under the operator's budget. */
+  checker: PackageChecker;
   maxPackageBytes: number;
   packageLimits?: Partial<PackageLimits>;
 }
@@ -45,13 +47,18 @@ export class VersionsService {
     }
     const scanned = await scan.end();
     try {
-      const result = await checkPackage(staged.path, {
-        allowedKeys: await this.deps.signingKeys.activeKeys(app.owner_id),
-        expectedId: app.package_id,
-        previousManifest: await this.previousManifest(app.id),
-        limits: this.deps.packageLimits,
-        scanned,
-      });
+      const result = await this.deps.checker
+        .check(staged.path, {
+          allowedKeys: await this.deps.signingKeys.activeKeys(app.owner_id),
+          expectedId: app.package_id,
+          previousManifest: await this.previousManifest(app.id),
+          limits: this.deps.packageLimits,
+          scanned,
+        })
+        .catch((error: unknown) => {
+          if (error instanceof ChecksBusyError) throw errors.unavailable('checks_busy', 'Too many packages are waiting to be checked; upload again in a minute.');
+          throw error;
+        });
       if (!result.ok || !result.manifest) {
         if (!options.dryRun) await this.recordFailure(app, staged, result);
         throw packageInvalid(result.findings);

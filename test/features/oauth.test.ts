@@ -247,13 +247,22 @@ describeEachDatabase(
 );
 
 describe('OAuth browser binding over https', () => {
-  it('marks the cookie Secure when BASE_URL is https', async () => {
+  it('names the cookie __Secure-mosis_oauth, marks it Secure, and reads no other name', async () => {
     const env = { BASE_URL: 'https://portal.example.com', OIDC_ISSUER: idp.issuer, OIDC_CLIENT_ID: idp.clientId, OIDC_CLIENT_SECRET: idp.clientSecret };
     const { portal, stop } = await startPortal('sqlite', env);
     try {
-      const start = await portal.app.inject({ method: 'GET', url: '/v1/auth/oauth/oidc/start' });
-      expect(start.statusCode, start.body).toBe(302);
-      expect(start.cookies.find((c) => c.name === 'mosis_oauth')).toMatchObject({ secure: true, httpOnly: true, sameSite: 'Lax' });
+      const startAndReturn = async (cookieName: string) => {
+        const start = await portal.app.inject({ method: 'GET', url: '/v1/auth/oauth/oidc/start' });
+        expect(start.statusCode, start.body).toBe(302);
+        const cookie = start.cookies.find((c) => c.name === '__Secure-mosis_oauth');
+        expect(cookie).toMatchObject({ secure: true, httpOnly: true, sameSite: 'Lax' });
+        const state = new URL(String(start.headers.location)).searchParams.get('state') ?? '';
+        // A made-up code: past the browser check, the provider refuses it.
+        return portal.app.inject({ method: 'GET', url: `/v1/auth/oauth/oidc/callback?code=not-a-code&state=${state}`, headers: { cookie: `${cookieName}=${cookie?.value ?? ''}` } });
+      };
+      // The unprefixed name is what a plain-http answer could have planted: ignored.
+      expectProblem(await startAndReturn('mosis_oauth'), 400, 'oauth_browser_mismatch');
+      expectProblem(await startAndReturn('__Secure-mosis_oauth'), 400, 'oauth_failed');
     } finally {
       await stop();
     }

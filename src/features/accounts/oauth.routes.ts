@@ -30,9 +30,13 @@ const callbackQuery = z.object({
 /**
  * Binds a sign-in to the browser that started it. httpOnly: scripts never read it. SameSite=Lax:
  * it must ride along on the provider's top-level redirect back. Scoped to the provider's callback
- * path, so it goes nowhere else and concurrent sign-ins with two providers do not clash.
+ * path, so it goes nowhere else and concurrent sign-ins with two providers do not clash. Over https
+ * its name has the __Secure- prefix, so a plain-http answer (a network attacker's) cannot plant
+ * one; the path scope rules out __Host-.
  */
-const BROWSER_COOKIE = 'mosis_oauth';
+function browserCookieName(secure: boolean): string {
+  return secure ? '__Secure-mosis_oauth' : 'mosis_oauth';
+}
 
 function browserCookieOptions(provider: OAuthProviderName, secure: boolean) {
   return { path: `/v1/auth/oauth/${provider}/callback`, httpOnly: true, sameSite: 'lax' as const, secure };
@@ -72,7 +76,7 @@ export function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): void {
     async (request, reply) => {
       const provider = enabled(request.params.provider);
       const { url, browserBinding } = await oauth.start(provider, request.query.return_to);
-      void reply.setCookie(BROWSER_COOKIE, browserBinding, { ...browserCookieOptions(provider, deps.secureCookies), maxAge: OAUTH_BROWSER_COOKIE_MAX_AGE_SECONDS });
+      void reply.setCookie(browserCookieName(deps.secureCookies), browserBinding, { ...browserCookieOptions(provider, deps.secureCookies), maxAge: OAUTH_BROWSER_COOKIE_MAX_AGE_SECONDS });
       return reply.redirect(url.href, 302);
     },
   );
@@ -94,8 +98,9 @@ export function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): void {
       // The URL the provider redirected to, as the browser saw it: issuer and state checks need all of it.
       const currentUrl = new URL(request.url, deps.baseUrl);
       // Spent by this attempt whatever its outcome, like the state it binds.
-      void reply.clearCookie(BROWSER_COOKIE, browserCookieOptions(provider, deps.secureCookies));
-      const { user, returnTo: target } = await oauth.callback(provider, currentUrl, request.cookies[BROWSER_COOKIE], contextOf(request));
+      const cookie = browserCookieName(deps.secureCookies);
+      void reply.clearCookie(cookie, browserCookieOptions(provider, deps.secureCookies));
+      const { user, returnTo: target } = await oauth.callback(provider, currentUrl, request.cookies[cookie], contextOf(request));
       sendWebSession(reply, await deps.accounts.webSessionFor(user), deps.secureCookies);
       return reply.redirect(target, 302);
     },

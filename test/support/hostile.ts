@@ -679,7 +679,53 @@ const SECURITY_CASES: HostileCase[] = [
   },
 ];
 
-export const HOSTILE_CASES: readonly HostileCase[] = [...ZIP_CASES, ...PATH_CASES, ...MANIFEST_CASES, ...SIGNATURE_CASES, ...CONTENT_CASES, ...SECURITY_CASES];
+/**
+ * Content built to make a parser or an analysis slow: deep nesting, long runs of brackets, huge
+ * token counts, in every language the checks read. Each is at most a few MiB inflated and far less
+ * packed; with a check that is quadratic in its input, any one of them takes minutes.
+ */
+export const PATHOLOGICAL_CASES: HostileCase[] = [
+  {
+    name: 'RCSS with 200 000 unbalanced brackets',
+    expect: 'rcss_syntax_error',
+    make: (w) => w.build('rcss brackets', (app) => app.write('assets/styles/theme.rcss', `${'('.repeat(100_000)}${']'.repeat(100_000)}`)),
+  },
+  { name: 'RCSS blocks nested 100 000 deep', expect: 'rcss_syntax_error', make: (w) => w.build('rcss nesting', (app) => app.write('assets/styles/theme.rcss', 'a{'.repeat(100_000))) },
+  { name: 'RML elements nested 100 000 deep', expect: 'rml_malformed', make: (w) => w.build('rml nesting', (app) => app.write('assets/main.rml', '<div>'.repeat(100_000))) },
+  { name: 'RML with 50 000 style blocks', expect: 'rml_malformed', make: (w) => w.build('rml styles', (app) => app.write('assets/main.rml', '<style>a{</style>\n'.repeat(50_000))) },
+  { name: 'RML with 50 000 unfinished script tags', expect: 'rml_malformed', make: (w) => w.build('rml script tags', (app) => app.write('assets/main.rml', '<script '.repeat(50_000))) },
+  {
+    name: 'RML with 20 000 comments and 20 000 scripts',
+    expect: 'rml_malformed',
+    make: (w) => w.build('rml comments scripts', (app) => app.write('assets/main.rml', `${'<!-- note -->\n'.repeat(20_000)}${'<script>x = 1</script>\n'.repeat(20_000)}`)),
+  },
+  {
+    name: 'RML with 100 000 event handlers',
+    expect: 'rml_malformed',
+    make: (w) => w.build('rml handlers', (app) => app.write('assets/main.rml', `<rml><body>${'<p onclick="App.press()">x</p>\n'.repeat(100_000)}</body></rml>`)),
+  },
+  { name: 'Lua parentheses nested 100 000 deep', expect: 'lua_syntax_error', make: (w) => w.build('lua parens', (app) => app.appendLua(`x = ${'('.repeat(100_000)}1${')'.repeat(100_000)}`)) },
+  { name: 'Lua member chain 100 000 long', expect: 'lua_syntax_error', make: (w) => w.build('lua chain', (app) => app.appendLua(`x = a${'.b'.repeat(100_000)}`)) },
+  {
+    name: 'Lua with 200 member chains 2 000 long',
+    expect: 'lua_sandbox_escape',
+    make: (w) => w.build('lua chains', (app) => app.appendLua(`${`x = a${'.b'.repeat(2_000)}\n`.repeat(200)}os.execute("ls")`)),
+  },
+  { name: 'Lua with 100 000 sandbox escapes', expect: 'lua_sandbox_escape', make: (w) => w.build('lua escapes', (app) => app.appendLua('os.execute("ls")\n'.repeat(100_000))) },
+  { name: 'Lua expression of a million tokens', expect: 'lua_sandbox_escape', make: (w) => w.build('lua tokens', (app) => app.appendLua(`x = 1${' + 1'.repeat(500_000)}\nos.execute("ls")`)) },
+  {
+    name: 'manifest.json nesting 10 000 arrays deep',
+    expect: 'manifest_invalid',
+    make: (w) => w.build('manifest deep', (app) => app.write('manifest.json', `{"x-deep": ${'['.repeat(10_000)}${']'.repeat(10_000)}, ${app.text('manifest.json').trim().slice(1)}`)),
+  },
+  {
+    name: 'manifest.json with 50 000 unknown fields',
+    expect: 'manifest_unknown_field',
+    make: (w) => w.build('manifest fields', (app) => app.write('manifest.json', `{${Array.from({ length: 50_000 }, (_, i) => `"f${i}": 1`).join(', ')}, ${app.text('manifest.json').trim().slice(1)}`)),
+  },
+];
+
+export const HOSTILE_CASES: readonly HostileCase[] = [...ZIP_CASES, ...PATH_CASES, ...MANIFEST_CASES, ...SIGNATURE_CASES, ...CONTENT_CASES, ...SECURITY_CASES, ...PATHOLOGICAL_CASES];
 
 function editSignature(entries: readonly Entry[], edit: (signature: Record<string, unknown>) => Record<string, unknown>): Entry[] {
   const current = entries.find((entry) => entry.path === 'META-INF/CERT.SIG');

@@ -7,6 +7,7 @@ import type { Config } from './config/index.js';
 import { openDatabase, pendingMigrations, type PortalDatabase } from './db/index.js';
 import {
   AccessTokens,
+  AccountSecrets,
   AccountsService,
   AdminService,
   PortalAuthenticator,
@@ -17,6 +18,7 @@ import {
   OAuthService,
   oauthRoutes,
   preloadPasswordPolicy,
+  TwoFactorService,
 } from './features/accounts/index.js';
 import { AuditLog, auditAccessDenials, auditRoutes } from './features/audit/index.js';
 import { AppImagesService, AppsService, ListingsService, appImagesRoutes, appsRoutes, listingsRoutes, mediaRoutes } from './features/apps/index.js';
@@ -44,6 +46,11 @@ export interface Portal {
   blobs: BlobStore;
   /** Whether anything in the portal still refers to a stored blob (for `mosis-portal gc`). */
   isBlobReferenced(sha256: string): Promise<boolean>;
+  /**
+   * Seals TOTP secrets and rehashes recovery codes stored before the server key protected them;
+   * `serve` runs it after the migrations. Answers how many rows it changed.
+   */
+  upgradeStoredSecrets(): Promise<{ totpSecrets: number; recoveryCodes: number }>;
 }
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -71,8 +78,11 @@ export async function buildApp(config: Config, deps: PortalDeps = {}): Promise<P
   app.addHook('onClose', async () => mailer.drain());
   // The closure reads `apps` at request time: API keys may be restricted to the caller's own apps.
   const apiKeys = new ApiKeysService({ db, clock, ids, audit, assertOwnsApp: (actor, appId) => apps.owned(actor, appId) });
-  const auth = new PortalAuthenticator(db, tokens, apiKeys, clock);
-  const accounts = new AccountsService({ db, clock, ids, tokens, audit, mailer, baseUrl: config.baseUrl, require2faRoles: config.accounts.require2faRoles });
+  const secureCookies = config.baseUrl.startsWith('https:');
+  const auth = new PortalAuthenticator(db, tokens, apiKeys, clock, { secureCookies, webSessionIdleMs: config.accounts.webSessionIdleMs });
+  const secrets = await AccountSecrets.open(config.dataDir, config.accounts.secretsKey);
+  const twoFactor = new TwoFactorService({ db, clock, ids, audit, secrets });
+  const accounts = new AccountsService({ db, clock, ids, tokens, audit, mailer, baseUrl: config.baseUrl, require2faRoles: config.accounts.require2faRoles, twoFactor });
   const admin = new AdminService({ db, clock, ids, audit, accounts });
   const limiter = new RateLimiter(clock, deps.rateLimitCapacity);
   const { github, google, oidc } = config.accounts.oauth;
@@ -115,8 +125,7 @@ export async function buildApp(config: Config, deps: PortalDeps = {}): Promise<P
     ['backups_dir', () => access(config.backupsDir, constants.W_OK)],
     ['packages', () => blobs.checkWritable()],
   ]);
-  const secureCookies = config.baseUrl.startsWith('https:');
-  accountsRoutes(app, { service: accounts, auth, tokens, limiter, limits: config.accounts.rateLimit, secureCookies });
+  accountsRoutes(app, { service: accounts, twoFactor, auth, tokens, limiter, limits: config.accounts.rateLimit, secureCookies });
   adminRoutes(app, admin, auth);
   auditRoutes(app, audit, adminGuard(auth, admin));
   apiKeysRoutes(app, apiKeys, auth);
@@ -129,5 +138,11 @@ export async function buildApp(config: Config, deps: PortalDeps = {}): Promise<P
   versionsRoutes(app, versions, auth, config.limits.packageBytes);
 
   await app.ready();
-  return { app, database, blobs, isBlobReferenced: async (sha256) => (await versions.isPackageReferenced(sha256)) || (await appImages.isReferenced(sha256)) };
+  return {
+    app,
+    database,
+    blobs,
+    isBlobReferenced: async (sha256) => (await versions.isPackageReferenced(sha256)) || (await appImages.isReferenced(sha256)),
+    upgradeStoredSecrets: () => twoFactor.upgradeStoredSecrets(),
+  };
 }

@@ -29,10 +29,14 @@ Configuration comes from environment variables; see the README.`;
 async function serve(config: Config): Promise<void> {
   // Before the database opens, so SQLite gives new -wal and -shm files the tightened mode.
   const loose = await restrictStateModes(config);
-  const { app, database, blobs } = await buildApp(config);
+  const portal = await buildApp(config);
+  const { app, database, blobs } = portal;
   const applied = await migrateToLatest(database.db);
   if (applied.length > 0) app.log.info({ applied }, 'migrations applied');
   for (const problem of loose) app.log.warn({ problem }, 'could not close this state to other OS users; fix its owner or mode');
+  // TOTP secrets and recovery codes stored before the server key protected them: protect them now.
+  const upgraded = await portal.upgradeStoredSecrets();
+  if (upgraded.totpSecrets + upgraded.recoveryCodes > 0) app.log.info(upgraded, 'sealed stored TOTP secrets and rehashed recovery codes');
   // An upload cut off by a crash or kill -9 left a staging file; no request is running yet.
   const swept = await blobs.sweepStaging();
   if (swept > 0) app.log.info({ swept }, 'removed staging files of interrupted uploads');

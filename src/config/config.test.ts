@@ -76,3 +76,25 @@ describe('loadConfig', () => {
     }
   });
 });
+
+describe('loadConfig: account secrets and web sessions', () => {
+  it('takes SECRETS_KEY as base64 of 32 bytes, and never repeats a bad one in its error', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    expect(loadConfig({}).accounts.secretsKey).toBeNull();
+    expect(loadConfig({ SECRETS_KEY: key }).accounts.secretsKey).toBe(key);
+    for (const bad of [Buffer.alloc(16, 7).toString('base64'), `${key.slice(0, -2)}!=`, 'not a key at all']) {
+      expect(() => loadConfig({ SECRETS_KEY: bad })).toThrow(/SECRETS_KEY must be base64 of 32 random bytes/);
+      try {
+        loadConfig({ SECRETS_KEY: bad });
+      } catch (err) {
+        expect((err as Error).message).not.toContain(bad);
+      }
+    }
+  });
+
+  it('ends idle web sessions after 60 minutes unless WEB_SESSION_IDLE_MINUTES says otherwise', () => {
+    expect(loadConfig({}).accounts.webSessionIdleMs).toBe(60 * 60_000);
+    expect(loadConfig({ WEB_SESSION_IDLE_MINUTES: '15' }).accounts.webSessionIdleMs).toBe(15 * 60_000);
+    expect(() => loadConfig({ WEB_SESSION_IDLE_MINUTES: '0' })).toThrow(/WEB_SESSION_IDLE_MINUTES must be an integer between 1 and 10080/);
+  });
+});

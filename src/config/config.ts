@@ -63,8 +63,15 @@ export interface AccountsConfig {
   /** smtp(s)://user:pass@host:port; null writes each message to DATA_DIR/outbox as an .eml file. */
   readonly smtpUrl: string | null;
   readonly mailFrom: string;
-  /** Roles that must turn on TOTP before they may use their privileged routes. */
+  /** Roles that must turn on TOTP, and sign in with it, before they may use their privileged routes. */
   readonly require2faRoles: readonly ('developer' | 'reviewer' | 'admin')[];
+  /**
+   * Base64 of the 32-byte key that seals TOTP secrets and keys recovery-code hashes; null keeps
+   * the key in DATA_DIR/secrets. Instances sharing one database must share the key.
+   */
+  readonly secretsKey: string | null;
+  /** A web UI session unused for this long ends. */
+  readonly webSessionIdleMs: number;
   readonly rateLimit: {
     readonly windowMs: number;
     /** Attempts per client IP per window on each auth endpoint. */
@@ -157,6 +164,12 @@ const envSchema = z.object({
     .trim()
     .regex(/^(none|((developer|reviewer|admin)(\s*,\s*(developer|reviewer|admin))*))$/, 'a comma-separated list of developer, reviewer, admin, or "none"')
     .default('reviewer,admin'),
+  SECRETS_KEY: z
+    .string()
+    .trim()
+    .refine((v) => /^[A-Za-z0-9+/_-]{43}=?$/.test(v) && Buffer.from(v, 'base64').length === 32, 'base64 of 32 random bytes (openssl rand -base64 32)')
+    .optional(),
+  WEB_SESSION_IDLE_MINUTES: int(1, 7 * 24 * 60).default(60),
   AUTH_RATE_LIMIT_WINDOW_SECONDS: int(1, 24 * 3600).default(300),
   AUTH_RATE_LIMIT_PER_IP: int(1, 1_000_000).default(100),
   AUTH_RATE_LIMIT_PER_ACCOUNT: int(1, 1_000_000).default(10),
@@ -171,6 +184,9 @@ const envSchema = z.object({
 
 type Env = Record<string, string | undefined>;
 
+/** Variables whose value a configuration error never repeats. */
+const SECRET_VARIABLES = new Set(['SECRETS_KEY']);
+
 /** Reads the environment into a frozen Config, or throws ConfigError with one line per bad variable. */
 export function loadConfig(env: Env = process.env): Config {
   // Empty strings count as unset, so `FOO= mosis-portal serve` falls back to the default.
@@ -179,7 +195,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? 'environment');
-      const got = present[name];
+      // A near-miss secret must not end up in a log or a terminal scroll-back.
+      const got = SECRET_VARIABLES.has(name) ? undefined : present[name];
       return `${name} must be ${issue.message}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`;
     });
     throw new ConfigError(`Invalid configuration: ${lines.join('; ')}`);
@@ -216,6 +233,8 @@ export function loadConfig(env: Env = process.env): Config {
       mailFrom: e.MAIL_FROM,
       require2faRoles:
         e.REQUIRE_2FA_ROLES === 'none' ? [] : [...new Set(e.REQUIRE_2FA_ROLES.split(',').map((r) => r.trim() as 'developer' | 'reviewer' | 'admin'))],
+      secretsKey: e.SECRETS_KEY ?? null,
+      webSessionIdleMs: e.WEB_SESSION_IDLE_MINUTES * 60 * 1000,
       rateLimit: { windowMs: e.AUTH_RATE_LIMIT_WINDOW_SECONDS * 1000, perIp: e.AUTH_RATE_LIMIT_PER_IP, perAccount: e.AUTH_RATE_LIMIT_PER_ACCOUNT },
       oauth: {
         github: e.GITHUB_CLIENT_ID && e.GITHUB_CLIENT_SECRET ? { clientId: e.GITHUB_CLIENT_ID, clientSecret: e.GITHUB_CLIENT_SECRET } : null,

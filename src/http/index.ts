@@ -2,4 +2,4 @@ export { createServer } from './server.js';
 export { healthRoutes, type ReadinessCheck } from './health.js';
 export { requireActor, requireUser, actorOf, credentialOf, type Authenticator } from './auth.js';
 export { RateLimiter, rateLimit, type RateRule } from './rate-limit.js';
-export { SESSION_COOKIE, CSRF_COOKIE, CSRF_HEADER, setSessionCookies, clearSessionCookies } from './cookies.js';
+export { SESSION_COOKIE, CSRF_COOKIE, CSRF_HEADER, sessionCookieNames, setSessionCookies, clearSessionCookies } from './cookies.js';

@@ -5,7 +5,7 @@ import { describeEachDatabase, type TestPortal } from '../support/portal.js';
 
 const KEY = /^mk_live_[0-9A-Za-z]{43}$/;
 
-async function createKey(p: TestPortal, user: TestUser, body: Record<string, unknown>): Promise<{ id: string; key: string; prefix: string }> {
+async function createKey(p: TestPortal, user: TestUser, body: Record<string, unknown>): Promise<{ id: string; key: string; prefix: string; expires_at: string | null }> {
   const res = await p.app.inject({ method: 'POST', url: '/v1/keys', headers: user.auth, payload: body });
   expect(res.statusCode, res.body).toBe(201);
   return res.json();
@@ -106,6 +106,39 @@ describeEachDatabase(
       const write = await p.app.inject({ method: 'POST', url: '/v1/apps', headers: { 'x-api-key': key }, payload: { package_id: 'com.example.x', name: 'X' } });
       expectProblem(write, 401, 'unauthorized');
       expect(await p.database.db.selectFrom('apps').select('id').execute()).toHaveLength(0);
+    });
+
+    it('never lets a key mint a key that outlives it', async () => {
+      const p = portal();
+      const dev = await registerUser(p);
+      const hour = 3600_000;
+      const parentExpiry = new Date(clock.now().getTime() + 24 * hour).toISOString();
+      const parent = await createKey(p, dev, { name: 'parent', scopes: ['keys:manage', 'apps:read'], expires_at: parentExpiry });
+      const headers = { 'x-api-key': parent.key };
+      const mint = (body: Record<string, unknown>) => p.app.inject({ method: 'POST', url: '/v1/keys', headers, payload: { name: 'child', scopes: ['apps:read'], ...body } });
+
+      const later = await mint({ expires_at: new Date(clock.now().getTime() + 48 * hour).toISOString() });
+      const problem = expectProblem(later, 422, 'expiry_beyond_parent_key');
+      expect(problem['errors']).toEqual([expect.objectContaining({ path: 'body.expires_at' })]);
+      expect(await keyRows(p)).toHaveLength(1);
+
+      // Without an expiry the child ends with its parent; an earlier one is kept.
+      const unbounded = await mint({});
+      expect(unbounded.statusCode, unbounded.body).toBe(201);
+      expect(unbounded.json().expires_at).toBe(parentExpiry);
+      const sooner = new Date(clock.now().getTime() + hour).toISOString();
+      expect((await mint({ expires_at: sooner })).json().expires_at).toBe(sooner);
+      expect((await mint({ expires_at: parentExpiry })).statusCode).toBe(201);
+
+      // A key that never expires may mint keys that never expire; a signed-in user may choose any expiry.
+      const forever = await createKey(p, dev, { name: 'forever', scopes: ['keys:manage'] });
+      const child = await p.app.inject({ method: 'POST', url: '/v1/keys', headers: { 'x-api-key': forever.key }, payload: { name: 'child', scopes: ['keys:manage'] } });
+      expect(child.json().expires_at).toBeNull();
+      const far = new Date(clock.now().getTime() + 365 * 24 * hour).toISOString();
+      expect((await createKey(p, dev, { name: 'user', scopes: ['apps:read'], expires_at: far })).expires_at).toBe(far);
+
+      clock.advance(24 * hour);
+      expectProblem(await p.app.inject({ method: 'GET', url: '/v1/apps', headers: { 'x-api-key': unbounded.json<{ key: string }>().key } }), 401, 'unauthorized');
     });
 
     it('refuses unknown and malformed keys with 401', async () => {

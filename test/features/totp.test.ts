@@ -26,11 +26,11 @@ describeEachDatabase(
       expect(secret).toMatch(/^[A-Z2-7]{32}$/);
       expect(otpauth_url).toMatch(/^otpauth:\/\/totp\/.*secret=/);
 
-      const wrong = await p.app.inject({ method: 'POST', url: '/v1/auth/2fa/enable', headers: dev.auth, payload: { code: '000000' === totpCode(secret, clock.now()) ? '111111' : '000000' } });
+      const wrong = await p.app.inject({ method: 'POST', url: '/v1/auth/2fa/enable', headers: dev.auth, payload: { code: '000000' === totpCode(secret, clock.now()) ? '111111' : '000000', password: PASSWORD } });
       expectProblem(wrong, 422, 'invalid_totp_code');
       expect((await p.app.inject({ method: 'GET', url: '/v1/auth/me', headers: dev.auth })).json().totp_enabled).toBe(false);
 
-      const enable = await p.app.inject({ method: 'POST', url: '/v1/auth/2fa/enable', headers: dev.auth, payload: { code: totpCode(secret, clock.now()) } });
+      const enable = await p.app.inject({ method: 'POST', url: '/v1/auth/2fa/enable', headers: dev.auth, payload: { code: totpCode(secret, clock.now()), password: PASSWORD } });
       expect(enable.statusCode, enable.body).toBe(200);
       const codes = enable.json<{ recovery_codes: string[] }>().recovery_codes;
       expect(codes).toHaveLength(10);

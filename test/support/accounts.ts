@@ -4,7 +4,7 @@ import { expect } from 'vitest';
 import { createAdminAccount } from '../../src/features/accounts/index.js';
 import { totpCode } from '../../src/features/accounts/totp.js';
 import { systemIds, type Clock } from '../../src/shared/index.js';
-import type { TestUser } from './api.js';
+import { PASSWORD, type TestUser } from './api.js';
 import type { TestPortal } from './portal.js';
 
 /** A clock the test moves by hand. */
@@ -72,12 +72,20 @@ export interface TestAdmin extends TestUser {
   totpSecret: string;
 }
 
-/** Turns on TOTP for a signed-in user; returns the secret and the recovery codes. */
-export async function enableTotp(portal: TestPortal, user: { auth: Record<string, string> }, clock: Clock): Promise<{ secret: string; recoveryCodes: string[] }> {
+/**
+ * Turns on TOTP for a signed-in user (re-authenticating with the password, PASSWORD unless given);
+ * returns the secret and the recovery codes.
+ */
+export async function enableTotp(
+  portal: TestPortal,
+  user: { auth: Record<string, string> },
+  clock: Clock,
+  password: string = PASSWORD,
+): Promise<{ secret: string; recoveryCodes: string[] }> {
   const setup = await portal.app.inject({ method: 'POST', url: '/v1/auth/2fa/setup', headers: user.auth });
   expect(setup.statusCode, setup.body).toBe(200);
   const secret = setup.json<{ secret: string }>().secret;
-  const enable = await portal.app.inject({ method: 'POST', url: '/v1/auth/2fa/enable', headers: user.auth, payload: { code: totpCode(secret, clock.now()) } });
+  const enable = await portal.app.inject({ method: 'POST', url: '/v1/auth/2fa/enable', headers: user.auth, payload: { code: totpCode(secret, clock.now()), password } });
   expect(enable.statusCode, enable.body).toBe(200);
   return { secret, recoveryCodes: enable.json<{ recovery_codes: string[] }>().recovery_codes };
 }
@@ -95,7 +103,7 @@ export async function signInAdmin(portal: TestPortal, clock: TestClock, email = 
     return res.json<{ access_token: string; refresh_token: string }>();
   };
   const first = await login();
-  const { secret } = await enableTotp(portal, { auth: { authorization: `Bearer ${first.access_token}` } }, clock);
+  const { secret } = await enableTotp(portal, { auth: { authorization: `Bearer ${first.access_token}` } }, clock, password);
   clock.advance(30_000);
   const session = await login(totpCode(secret, clock.now()));
   return {

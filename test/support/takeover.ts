@@ -29,7 +29,7 @@ export async function squatAccount(p: TestPortal, email: string, clock: Clock): 
   expect(registered.statusCode, registered.body).toBe(202);
   const first = await p.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password } });
   expect(first.statusCode, first.body).toBe(200);
-  const { recoveryCodes } = await enableTotp(p, { auth: { authorization: `Bearer ${first.json<{ access_token: string }>().access_token}` } }, clock);
+  const { recoveryCodes } = await enableTotp(p, { auth: { authorization: `Bearer ${first.json<{ access_token: string }>().access_token}` } }, clock, password);
   const login = await p.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password, totp_code: recoveryCodes[0] } });
   expect(login.statusCode, login.body).toBe(200);
   const session = login.json<{ user: { id: string }; access_token: string; refresh_token: string }>();

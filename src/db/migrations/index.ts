@@ -3,6 +3,7 @@ import * as m0001 from './0001_foundation.js';
 import * as m0002 from './0002_app_listings.js';
 import * as m0003 from './0003_accounts_access.js';
 import * as m0004 from './0004_account_takeover.js';
+import * as m0005 from './0005_session_assurance.js';
 import * as m0006 from './0006_signing_key_per_owner.js';
 
 /**
@@ -14,5 +15,6 @@ export const migrations: Record<string, Migration> = {
   '0002_app_listings': m0002,
   '0003_accounts_access': m0003,
   '0004_account_takeover': m0004,
+  '0005_session_assurance': m0005,
   '0006_signing_key_per_owner': m0006,
 };

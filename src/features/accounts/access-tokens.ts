@@ -2,7 +2,8 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, typ
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
-import { errors, type Clock, type Role } from '../../shared/index.js';
+import { errors, type AuthMethod, type Clock, type Role } from '../../shared/index.js';
+import { isAuthMethod } from './amr.js';
 
 export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 const AUDIENCE = 'mosis-portal';
@@ -28,6 +29,8 @@ export interface AccessClaims {
   role: Role;
   /** The refresh-token family the token was issued with: logout revokes it, and with it the token. */
   sessionId?: string;
+  /** How the session signed in (the `amr` claim, RFC 8176); empty when unknown. */
+  amr: readonly AuthMethod[];
 }
 
 // Other instances (or a running server after `rotate-keys`) pick up a changed key file this often.
@@ -92,7 +95,8 @@ export class AccessTokens {
     const key = this.keys[0];
     if (!key) throw new Error('no access-token signing key');
     const now = Math.floor(this.clock.now().getTime() / 1000);
-    return new SignJWT(claims.sessionId === undefined ? { role: claims.role } : { role: claims.role, sid: claims.sessionId })
+    const payload = { role: claims.role, amr: [...claims.amr], ...(claims.sessionId === undefined ? {} : { sid: claims.sessionId }) };
+    return new SignJWT(payload)
       .setProtectedHeader({ alg: ALG, kid: key.kid, typ: 'JWT' })
       .setSubject(claims.userId)
       .setIssuer(this.issuer)
@@ -133,7 +137,8 @@ export class AccessTokens {
       throw errors.unauthorized('The access token is invalid or expired.');
     }
     const sid = payload['sid'];
-    return { userId: payload.sub, role, ...(typeof sid === 'string' ? { sessionId: sid } : {}) };
+    const amr = Array.isArray(payload['amr']) ? payload['amr'].filter(isAuthMethod) : [];
+    return { userId: payload.sub, role, amr, ...(typeof sid === 'string' ? { sessionId: sid } : {}) };
   }
 
   /** The public half of every key, for /.well-known/jwks.json. */

@@ -94,17 +94,42 @@ export async function revokeUserRefreshTokens(db: Executor, userId: string, at: 
   await db.updateTable('refresh_tokens').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null).execute();
 }
 
-/** True while some token of the family is still usable: the family was neither revoked nor ended. */
-export async function familyIsLive(db: Executor, familyId: string, now: string): Promise<boolean> {
-  const row = await db
+/**
+ * How a live family signed in, or undefined once it is revoked or ended: an access token of the
+ * family is good only while this answers.
+ */
+export async function findLiveFamily(db: Executor, familyId: string, now: string): Promise<Pick<RefreshToken, 'amr' | 'authenticated_at'> | undefined> {
+  return db
     .selectFrom('refresh_tokens')
-    .select('id')
+    .select(['amr', 'authenticated_at'])
     .where('family_id', '=', familyId)
     .where('revoked_at', 'is', null)
     .where('expires_at', '>', now)
     .limit(1)
     .executeTakeFirst();
-  return row !== undefined;
+}
+
+/** Revokes every refresh-token family of the user except `keepFamilyId` (the caller's own). */
+export async function revokeOtherRefreshTokens(db: Executor, userId: string, keepFamilyId: string | undefined, at: string): Promise<void> {
+  let query = db.updateTable('refresh_tokens').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+  if (keepFamilyId !== undefined) query = query.where('family_id', '!=', keepFamilyId);
+  await query.execute();
+}
+
+/** Revokes every web session of the user except `keepId` (the caller's own). */
+export async function revokeOtherWebSessions(db: Executor, userId: string, keepId: string | undefined, at: string): Promise<void> {
+  let query = db.updateTable('web_sessions').set({ revoked_at: at }).where('user_id', '=', userId).where('revoked_at', 'is', null);
+  if (keepId !== undefined) query = query.where('id', '!=', keepId);
+  await query.execute();
+}
+
+/** Records new sign-in methods on every token of a family (a session that just proved a second factor). */
+export async function setFamilyAmr(db: Executor, familyId: string, amr: string): Promise<void> {
+  await db.updateTable('refresh_tokens').set({ amr }).where('family_id', '=', familyId).execute();
+}
+
+export async function setWebSessionAmr(db: Executor, id: string, amr: string): Promise<void> {
+  await db.updateTable('web_sessions').set({ amr }).where('id', '=', id).execute();
 }
 
 export async function insertEmailToken(db: Executor, token: EmailToken): Promise<void> {
@@ -134,14 +159,58 @@ export async function replaceRecoveryCodes(db: Executor, userId: string, codes: 
   if (codes.length > 0) await db.insertInto('recovery_codes').values(codes).execute();
 }
 
-export async function consumeRecoveryCode(db: Executor, userId: string, codeHash: string, now: string): Promise<boolean> {
+/** Spends the unused code stored under any of `codeHashes` (its keyed hash, or the older plain one). */
+export async function consumeRecoveryCode(db: Executor, userId: string, codeHashes: readonly string[], now: string): Promise<boolean> {
   const result = await db
     .updateTable('recovery_codes')
     .set({ used_at: now })
     .where('user_id', '=', userId)
-    .where('code_hash', '=', codeHash)
+    .where('code_hash', 'in', codeHashes)
     .where('used_at', 'is', null)
     .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+export async function countUnusedRecoveryCodes(db: Executor, userId: string): Promise<number> {
+  const row = await db
+    .selectFrom('recovery_codes')
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .where('user_id', '=', userId)
+    .where('used_at', 'is', null)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/** Recovery-code rows still stored as plain SHA-256 (written before keyed hashing). */
+export function findPlainRecoveryCodes(db: Executor, keyedPrefix: string): Promise<Array<{ id: string; code_hash: string }>> {
+  return db.selectFrom('recovery_codes').select(['id', 'code_hash']).where('code_hash', 'not like', `${keyedPrefix}%`).execute();
+}
+
+/** Replaces a code's hash, only if nobody changed it meanwhile. */
+export async function rehashRecoveryCode(db: Executor, id: string, from: string, to: string): Promise<boolean> {
+  const result = await db.updateTable('recovery_codes').set({ code_hash: to }).where('id', '=', id).where('code_hash', '=', from).executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+export type TotpSecretColumn = 'totp_secret' | 'totp_pending_secret';
+
+/** Users with a TOTP secret that is not yet sealed (written before sealing). */
+export function findUnsealedTotpSecrets(db: Executor, sealedPrefix: string): Promise<Array<Pick<User, 'id' | 'totp_secret' | 'totp_pending_secret'>>> {
+  return db
+    .selectFrom('users')
+    .select(['id', 'totp_secret', 'totp_pending_secret'])
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('totp_secret', 'is not', null), eb('totp_secret', 'not like', `${sealedPrefix}%`)]),
+        eb.and([eb('totp_pending_secret', 'is not', null), eb('totp_pending_secret', 'not like', `${sealedPrefix}%`)]),
+      ]),
+    )
+    .execute();
+}
+
+/** Replaces a stored TOTP secret with its sealed form, only if it still holds the value read. */
+export async function resealTotpSecret(db: Executor, userId: string, column: TotpSecretColumn, from: string, to: string): Promise<boolean> {
+  const result = await db.updateTable('users').set({ [column]: to }).where('id', '=', userId).where(column, '=', from).executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
 
@@ -153,8 +222,17 @@ export function findWebSession(db: Executor, tokenHash: string): Promise<WebSess
   return db.selectFrom('web_sessions').selectAll().where('token_hash', '=', tokenHash).executeTakeFirst();
 }
 
+export function findWebSessionById(db: Executor, id: string): Promise<WebSession | undefined> {
+  return db.selectFrom('web_sessions').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
 export async function revokeWebSession(db: Executor, id: string, at: string): Promise<void> {
   await db.updateTable('web_sessions').set({ revoked_at: at }).where('id', '=', id).where('revoked_at', 'is', null).execute();
+}
+
+/** Records that the session was used; the authenticator calls it at most about once a minute. */
+export async function touchWebSession(db: Executor, id: string, at: string): Promise<void> {
+  await db.updateTable('web_sessions').set({ last_seen_at: at }).where('id', '=', id).where('revoked_at', 'is', null).execute();
 }
 
 export async function revokeUserWebSessions(db: Executor, userId: string, at: string): Promise<void> {

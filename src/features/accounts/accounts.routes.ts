@@ -26,9 +26,11 @@ import {
 } from './accounts.schemas.js';
 import type { AccountsService, RequestContext, WebSessionStart } from './accounts.service.js';
 import type { PortalAuthenticator } from './authenticator.js';
+import type { CurrentSession, TwoFactorService } from './two-factor.service.js';
 
 export interface AccountsRoutesDeps {
   service: AccountsService;
+  twoFactor: TwoFactorService;
   auth: PortalAuthenticator;
   tokens: AccessTokens;
   limiter: RateLimiter;
@@ -39,6 +41,14 @@ export interface AccountsRoutesDeps {
 
 export function contextOf(request: FastifyRequest): RequestContext {
   return { ip: request.ip };
+}
+
+/** The session (refresh-token family or web session) a request signed in with, if any. */
+function currentSession(auth: PortalAuthenticator, request: FastifyRequest): CurrentSession {
+  const credential = auth.credentialOf(request);
+  if (credential?.kind === 'web_session') return { webSessionId: credential.sessionId, authenticatedAt: credential.authenticatedAt };
+  if (credential?.kind === 'access_token') return { familyId: credential.familyId, authenticatedAt: credential.authenticatedAt };
+  return { authenticatedAt: null };
 }
 
 /** Answers a web session: the cookies carry it, the body carries the CSRF token for the UI. */
@@ -125,13 +135,9 @@ export function accountsRoutes(app: FastifyInstance, deps: AccountsRoutesDeps): 
       schema: { tags, security: authenticated, summary: "End this session: its refresh tokens, or the web UI's cookie session", response: { 204: z.undefined().describe('Signed out'), ...problemResponses(401, 403) } },
     },
     async (request, reply) => {
-      const credential = auth.credentialOf(request);
-      await service.logout(
-        actorOf(request),
-        credential?.kind === 'web_session' ? { webSessionId: credential.sessionId } : { familyId: credential?.kind === 'access_token' ? credential.familyId : undefined },
-        contextOf(request),
-      );
-      if (credential?.kind === 'web_session') clearSessionCookies(reply, deps.secureCookies);
+      const session = currentSession(auth, request);
+      await service.logout(actorOf(request), session, contextOf(request));
+      if (session.webSessionId !== undefined) clearSessionCookies(reply, deps.secureCookies);
       return reply.code(204).send();
     },
   );
@@ -219,7 +225,7 @@ export function accountsRoutes(app: FastifyInstance, deps: AccountsRoutesDeps): 
       preHandler: [requireUser(auth), limit('2fa', signedIn)],
       schema: { tags, security: authenticated, summary: 'Start TOTP enrolment: a new secret to scan', response: { 200: totpSetupResponse, ...problemResponses(401, 403, 409, 429) } },
     },
-    (request) => service.totpSetup(actorOf(request)),
+    (request) => deps.twoFactor.setup(actorOf(request)),
   );
 
   r.post(
@@ -229,12 +235,14 @@ export function accountsRoutes(app: FastifyInstance, deps: AccountsRoutesDeps): 
       schema: {
         tags,
         security: authenticated,
-        summary: 'Confirm TOTP with a code; answers ten single-use recovery codes',
+        summary: 'Confirm TOTP with a code and the password; ends every other session; answers ten single-use recovery codes',
+        description:
+          'Accounts with a password send it as `password` (re-authentication). An account without one (signed up through OAuth) must have signed in within the last 10 minutes. Every other session and refresh token of the account ends; this one counts as signed in with the second factor from now on.',
         body: totpEnableBody,
         response: { 200: recoveryCodesResponse, ...problemResponses(400, 401, 403, 409, 422, 429) },
       },
     },
-    (request) => service.totpEnable(actorOf(request), request.body.code, contextOf(request)),
+    (request) => deps.twoFactor.enable(actorOf(request), request.body, currentSession(auth, request), contextOf(request)),
   );
 
   r.post(
@@ -244,13 +252,13 @@ export function accountsRoutes(app: FastifyInstance, deps: AccountsRoutesDeps): 
       schema: {
         tags,
         security: authenticated,
-        summary: 'Turn TOTP off with a current code (or a recovery code) and the password',
+        summary: 'Turn TOTP off with a current code (or a recovery code) and the password; ends every other session',
         body: totpDisableBody,
         response: { 204: z.undefined().describe('Two-factor authentication is off'), ...problemResponses(400, 401, 403, 409, 429) },
       },
     },
     async (request, reply) => {
-      await service.totpDisable(actorOf(request), request.body, contextOf(request));
+      await deps.twoFactor.disable(actorOf(request), request.body, currentSession(auth, request), contextOf(request));
       return reply.code(204).send();
     },
   );

@@ -38,8 +38,13 @@ export const forgotPasswordBody = z.object({ email }).strict();
 export const resetPasswordBody = z.object({ token: emailToken, password }).strict();
 export const changePasswordBody = z.object({ current_password: password, new_password: password }).strict();
 
-export const totpEnableBody = z.object({ code: z.string().min(1).max(16) }).strict();
-export const totpDisableBody = z.object({ code: z.string().min(1).max(16), password: password.optional() }).strict();
+// The password re-authenticates a 2FA change; accounts without one (OAuth only) leave it out.
+export const totpEnableBody = z
+  .object({ code: z.string().min(1).max(16), password: password.optional().describe('The current password; required when the account has one') })
+  .strict();
+export const totpDisableBody = z
+  .object({ code: z.string().min(1).max(16), password: password.optional().describe('The current password; required when the account has one') })
+  .strict();
 
 export const totpSetupResponse = z
   .object({

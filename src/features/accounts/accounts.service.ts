@@ -1,15 +1,17 @@
 import type { Db, Executor } from '../../db/index.js';
 import { isUniqueViolation } from '../../db/index.js';
-import { AppError, errors, sha256Hex, type Actor, type Clock, type Ids, type Role } from '../../shared/index.js';
+import { AppError, errors, sha256Hex, usedSecondFactor, type Actor, type Clock, type Ids, type Role } from '../../shared/index.js';
 import type { AuditLog } from '../audit/index.js';
+import { revokeOwnerApiKeys } from '../keys/index.js';
 import { ACCESS_TOKEN_TTL_SECONDS, type AccessTokens } from './access-tokens.js';
+import { formatAmr, OAUTH_ONLY, parseAmr, PASSWORD_AND_CODE, PASSWORD_ONLY, type Amr } from './amr.js';
 import * as repo from './accounts.repository.js';
 import { takeOverAccount } from './account-takeover.js';
-import type { SessionResponse, TotpSetupResponse, UserResponse } from './accounts.schemas.js';
-import type { User } from './accounts.table.js';
+import type { SessionResponse, UserResponse } from './accounts.schemas.js';
+import type { RefreshToken, User } from './accounts.table.js';
 import type { MailMessage, Mailer } from './mailer.js';
 import { checkPasswordPolicy, hashPassword, verifyPassword } from './passwords.js';
-import { matchTotp, newTotpSecret, totpUri } from './totp.js';
+import type { TwoFactorService } from './two-factor.service.js';
 
 /** A refresh-token family lives at most this long after the login that started it. */
 const REFRESH_FAMILY_TTL_MS = 30 * 24 * 3600 * 1000;
@@ -17,8 +19,6 @@ const REFRESH_PREFIX = 'mrt_';
 const WEB_SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
 const VERIFY_TOKEN_TTL_MS = 24 * 3600 * 1000;
 const RESET_TOKEN_TTL_MS = 3600 * 1000;
-const RECOVERY_CODE_COUNT = 10;
-const RECOVERY_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
 
 export interface AccountsDeps {
   db: Db;
@@ -29,8 +29,10 @@ export interface AccountsDeps {
   mailer: Mailer;
   /** Links in emails point at the portal UI under this URL. */
   baseUrl: string;
-  /** Roles that must enable TOTP before their privileged routes open. */
+  /** Roles that must enable TOTP, and sign in with it, before their privileged routes open. */
   require2faRoles: readonly Role[];
+  /** Checks the second factor at sign-in. */
+  twoFactor: TwoFactorService;
 }
 
 /** Where a request came from, for the audit log. */
@@ -115,32 +117,41 @@ export class AccountsService {
 
   /** Unknown email and wrong password answer the same, after the same argon2 work. */
   async login(input: PasswordSignIn, ctx: RequestContext): Promise<SessionResponse> {
-    return this.startSession(await this.signIn(input, ctx));
+    const { user, amr } = await this.signIn(input, ctx);
+    return this.startSession(user, amr);
   }
 
   /** The same checks as login, answered with an httpOnly cookie session for the web UI. */
   async startWebSession(input: PasswordSignIn, ctx: RequestContext): Promise<WebSessionStart> {
-    return this.webSessionFor(await this.signIn(input, ctx));
+    const { user, amr } = await this.signIn(input, ctx);
+    return this.webSessionFor(user, amr);
   }
 
-  /** A web session for a user who proved who they are some other way (an OAuth provider). */
-  async webSessionFor(user: User): Promise<WebSessionStart> {
+  /**
+   * A web session for a user who proved who they are; without `amr`, some other way than a
+   * password (an OAuth provider).
+   */
+  async webSessionFor(user: User, amr: Amr = OAUTH_ONLY): Promise<WebSessionStart> {
     const token = `mws_${this.deps.ids.secret(32)}`;
     const csrfToken = this.deps.ids.secret(24);
-    const now = this.deps.clock.now();
+    const now = this.deps.clock.now().toISOString();
     await repo.insertWebSession(this.deps.db, {
       id: this.deps.ids.id(),
       user_id: user.id,
       token_hash: sha256Hex(token),
       csrf_hash: sha256Hex(csrfToken),
-      expires_at: new Date(now.getTime() + WEB_SESSION_TTL_MS).toISOString(),
-      created_at: now.toISOString(),
+      expires_at: new Date(this.deps.clock.now().getTime() + WEB_SESSION_TTL_MS).toISOString(),
+      created_at: now,
       revoked_at: null,
+      amr: formatAmr(amr),
+      authenticated_at: now,
+      last_seen_at: now,
     });
     return { user: toUserResponse(user), token, csrfToken, maxAgeSeconds: WEB_SESSION_TTL_MS / 1000 };
   }
 
-  private async signIn(input: PasswordSignIn, ctx: RequestContext): Promise<User> {
+  /** Checks the password (and the second factor when the account has one); answers how it signed in. */
+  private async signIn(input: PasswordSignIn, ctx: RequestContext): Promise<{ user: User; amr: Amr }> {
     const user = await repo.findUserByEmail(this.deps.db, input.email);
     const ok = await verifyPassword(user?.password_hash ?? null, input.password);
     const fail = async (reason: string, error: AppError): Promise<never> => {
@@ -153,11 +164,12 @@ export class AccountsService {
       if (input.totp_code === undefined || input.totp_code.trim() === '') {
         return fail('totp_missing', new AppError('totp_required', 401, 'This account has two-factor authentication: send totp_code.'));
       }
-      const second = await this.checkSecondFactor(user, input.totp_code, ctx);
+      const second = await this.deps.twoFactor.check(user, input.totp_code, ctx);
       if (!second) return fail('totp_invalid', new AppError('invalid_totp_code', 401, 'The two-factor code is wrong or was already used.'));
     }
-    await this.deps.audit.record({ action: 'login.succeeded', actorId: user.id, targetType: 'user', targetId: user.id, ip: ctx.ip, details: { method: 'password' } });
-    return user;
+    const amr = user.totp_enabled_at !== null ? PASSWORD_AND_CODE : PASSWORD_ONLY;
+    await this.deps.audit.record({ action: 'login.succeeded', actorId: user.id, targetType: 'user', targetId: user.id, ip: ctx.ip, details: { method: 'password', amr } });
+    return { user, amr };
   }
 
   /** Rotates a refresh token. Presenting an already-rotated token revokes its whole family. */
@@ -174,11 +186,13 @@ export class AccountsService {
       }
       const user = await repo.findUserById(trx, stored.user_id);
       if (!user || user.status !== 'active') return 'invalid' as const;
-      const refreshToken = await this.issueRefreshToken(trx, user.id, stored.family_id, stored.expires_at);
-      return { user, refreshToken, familyId: stored.family_id };
+      // The family keeps how its login signed in: refreshing never adds or drops a factor.
+      const signIn = { amr: stored.amr, authenticated_at: stored.authenticated_at };
+      const refreshToken = await this.issueRefreshToken(trx, user.id, stored.family_id, stored.expires_at, signIn);
+      return { user, refreshToken, familyId: stored.family_id, amr: parseAmr(stored.amr) };
     });
     if (typeof outcome === 'string') throw invalidRefresh();
-    return this.session(outcome.user, outcome.refreshToken, outcome.familyId);
+    return this.session(outcome.user, outcome.refreshToken, outcome.familyId, outcome.amr);
   }
 
   /** Ends the session the request came with: its refresh-token family or its web session. */
@@ -270,17 +284,22 @@ export class AccountsService {
       if (!spent) throw invalidEmailToken();
       const user = await repo.findUserById(trx, spent.user_id);
       if (!user) throw invalidEmailToken();
+      let apiKeysRevoked: number;
       if (user.email_verified_at === null) {
         // The link reached the mailbox, so the address is this person's; the account was never
         // proven, so whoever registered it may be someone else: they lose every way in (keys, 2FA,
         // provider links too), not only their password and sessions.
         const report = await takeOverAccount(trx, user.id, now, { passwordHash });
         await this.deps.audit.record({ action: 'account.taken_over', actorId: user.id, targetType: 'user', targetId: user.id, ip: ctx.ip, details: { via: 'password_reset', ...report } }, trx);
+        apiKeysRevoked = report.api_keys_revoked;
       } else {
         await repo.updateUser(trx, user.id, { password_hash: passwordHash, updated_at: now });
         await this.endAllSessions(trx, user.id, now);
+        // A reset is how an owner shuts out someone who learnt the old password: the API keys that
+        // person may have made must not outlive it (the reset mail says so).
+        apiKeysRevoked = await revokeOwnerApiKeys(trx, user.id, now);
       }
-      await this.deps.audit.record({ action: 'password.reset', actorId: user.id, targetType: 'user', targetId: user.id, ip: ctx.ip }, trx);
+      await this.deps.audit.record({ action: 'password.reset', actorId: user.id, targetType: 'user', targetId: user.id, ip: ctx.ip, details: { api_keys_revoked: apiKeysRevoked } }, trx);
     });
   }
 
@@ -300,58 +319,21 @@ export class AccountsService {
     });
   }
 
-  /** Starts TOTP enrolment: a new secret, effective only once a code from it is confirmed. */
-  async totpSetup(actor: Actor): Promise<TotpSetupResponse> {
-    const user = await this.user(actor);
-    if (user.totp_enabled_at !== null) throw errors.conflict('totp_already_enabled', 'Two-factor authentication is already on; disable it first.');
-    const secret = newTotpSecret(Buffer.from(this.deps.ids.secret(20), 'base64url'));
-    await repo.updateUser(this.deps.db, user.id, { totp_pending_secret: secret, updated_at: this.now() });
-    return { secret, otpauth_url: totpUri(secret, user.email) };
-  }
-
-  /** Confirms enrolment with a code from the new secret; answers the recovery codes, once. */
-  async totpEnable(actor: Actor, code: string, ctx: RequestContext): Promise<{ recovery_codes: string[] }> {
-    const user = await this.user(actor);
-    if (user.totp_enabled_at !== null) throw errors.conflict('totp_already_enabled', 'Two-factor authentication is already on.');
-    if (user.totp_pending_secret === null) throw errors.conflict('totp_not_set_up', 'Call /v1/auth/2fa/setup first.');
-    const now = this.deps.clock.now();
-    const step = matchTotp(user.totp_pending_secret, code.trim(), now);
-    if (step === null) throw new AppError('invalid_totp_code', 422, 'The code does not match; check the authenticator app and the clock.');
-    const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => this.recoveryCode());
-    const at = now.toISOString();
-    await this.deps.db.transaction().execute(async (trx) => {
-      await repo.updateUser(trx, user.id, { totp_secret: user.totp_pending_secret, totp_pending_secret: null, totp_enabled_at: at, totp_last_step: step, updated_at: at });
-      await repo.replaceRecoveryCodes(
-        trx,
-        user.id,
-        codes.map((c) => ({ id: this.deps.ids.id(), user_id: user.id, code_hash: sha256Hex(normalizeRecoveryCode(c)), used_at: null, created_at: at })),
-      );
-      await this.deps.audit.record({ action: 'totp.enabled', actorId: user.id, targetType: 'user', targetId: user.id, ip: ctx.ip }, trx);
-    });
-    return { recovery_codes: codes };
-  }
-
-  /** Turns TOTP off; needs a current code (or a recovery code) and, if the account has one, the password. */
-  async totpDisable(actor: Actor, input: { code: string; password?: string }, ctx: RequestContext): Promise<void> {
-    const user = await this.user(actor);
-    if (user.totp_enabled_at === null) throw errors.conflict('totp_not_enabled', 'Two-factor authentication is not on.');
-    if (user.password_hash !== null && !(await verifyPassword(user.password_hash, input.password ?? ''))) {
-      throw new AppError('invalid_credentials', 401, 'The password is wrong.');
+  /**
+   * Why this session may not use the privileged routes of the user's role yet, or null. For the
+   * roles in REQUIRE_2FA_ROLES the account must have TOTP on and the session must have signed in
+   * with a second factor: a session opened with the password alone (before enrolment, or kept from
+   * before the portal recorded it) does not count, whatever the account has since.
+   */
+  secondFactorRefusal(user: User, actor: Actor): AppError | null {
+    if (!this.deps.require2faRoles.includes(user.role)) return null;
+    if (user.totp_enabled_at === null) {
+      return new AppError('two_factor_required', 403, 'Turn on two-factor authentication (/v1/auth/2fa/setup) before using these routes.');
     }
-    if (!(await this.checkSecondFactor(user, input.code, ctx))) {
-      throw new AppError('invalid_totp_code', 401, 'The two-factor code is wrong or was already used.');
+    if (!usedSecondFactor(actor.amr)) {
+      return new AppError('two_factor_session_required', 403, 'This session signed in without a two-factor code; sign in again with your code to use these routes.');
     }
-    const now = this.now();
-    await this.deps.db.transaction().execute(async (trx) => {
-      await repo.updateUser(trx, user.id, { totp_secret: null, totp_pending_secret: null, totp_enabled_at: null, totp_last_step: null, updated_at: now });
-      await repo.replaceRecoveryCodes(trx, user.id, []);
-      await this.deps.audit.record({ action: 'totp.disabled', actorId: user.id, targetType: 'user', targetId: user.id, ip: ctx.ip }, trx);
-    });
-  }
-
-  /** True when the role must have TOTP on before its privileged routes open, and it is off. */
-  needsSecondFactor(user: User): boolean {
-    return this.deps.require2faRoles.includes(user.role) && user.totp_enabled_at === null;
+    return null;
   }
 
   /** The current row of the signed-in user. */
@@ -359,27 +341,6 @@ export class AccountsService {
     const user = await repo.findUserById(this.deps.db, actor.userId);
     if (!user || user.status !== 'active') throw errors.unauthorized();
     return user;
-  }
-
-  /** Accepts a TOTP code of a step newer than the last accepted one, or an unused recovery code. */
-  private async checkSecondFactor(user: User, code: string, ctx: RequestContext): Promise<boolean> {
-    const trimmed = code.trim();
-    if (user.totp_secret === null) return false;
-    if (/^\d{6}$/.test(trimmed)) {
-      const step = matchTotp(user.totp_secret, trimmed, this.deps.clock.now());
-      return step !== null && (await repo.claimTotpStep(this.deps.db, user.id, step));
-    }
-    const normalized = normalizeRecoveryCode(trimmed);
-    if (normalized.length !== 10) return false;
-    const used = await repo.consumeRecoveryCode(this.deps.db, user.id, sha256Hex(normalized), this.now());
-    if (used) await this.deps.audit.record({ action: 'recovery_code.used', actorId: user.id, targetType: 'user', targetId: user.id, ip: ctx.ip });
-    return used;
-  }
-
-  private recoveryCode(): string {
-    const bytes = Buffer.from(this.deps.ids.secret(10), 'base64url');
-    const chars = [...bytes.subarray(0, 10)].map((b) => RECOVERY_ALPHABET[b % RECOVERY_ALPHABET.length] ?? 'a').join('');
-    return `${chars.slice(0, 5)}-${chars.slice(5)}`;
   }
 
   /** Stores a new verification token for the user (in the caller's transaction) and words its mail. */
@@ -417,14 +378,21 @@ export class AccountsService {
     await repo.revokeUserWebSessions(db, userId, now);
   }
 
-  private async startSession(user: User): Promise<SessionResponse> {
+  /** A new refresh-token family, recording how its login signed in. */
+  private async startSession(user: User, amr: Amr): Promise<SessionResponse> {
     const expiresAt = new Date(this.deps.clock.now().getTime() + REFRESH_FAMILY_TTL_MS).toISOString();
     const familyId = this.deps.ids.id();
-    const refreshToken = await this.issueRefreshToken(this.deps.db, user.id, familyId, expiresAt);
-    return this.session(user, refreshToken, familyId);
+    const refreshToken = await this.issueRefreshToken(this.deps.db, user.id, familyId, expiresAt, { amr: formatAmr(amr), authenticated_at: this.now() });
+    return this.session(user, refreshToken, familyId, amr);
   }
 
-  private async issueRefreshToken(db: Executor, userId: string, familyId: string, expiresAt: string): Promise<string> {
+  private async issueRefreshToken(
+    db: Executor,
+    userId: string,
+    familyId: string,
+    expiresAt: string,
+    signIn: Pick<RefreshToken, 'amr' | 'authenticated_at'>,
+  ): Promise<string> {
     const token = REFRESH_PREFIX + this.deps.ids.secret(32);
     await repo.insertRefreshToken(db, {
       id: this.deps.ids.id(),
@@ -433,14 +401,16 @@ export class AccountsService {
       token_hash: sha256Hex(token),
       expires_at: expiresAt,
       created_at: this.now(),
+      amr: signIn.amr,
+      authenticated_at: signIn.authenticated_at,
     });
     return token;
   }
 
-  private async session(user: User, refreshToken: string, familyId: string): Promise<SessionResponse> {
+  private async session(user: User, refreshToken: string, familyId: string, amr: Amr): Promise<SessionResponse> {
     return {
       user: toUserResponse(user),
-      access_token: await this.deps.tokens.sign({ userId: user.id, role: user.role, sessionId: familyId }),
+      access_token: await this.deps.tokens.sign({ userId: user.id, role: user.role, sessionId: familyId, amr }),
       refresh_token: refreshToken,
       token_type: 'Bearer',
       expires_in: ACCESS_TOKEN_TTL_SECONDS,
@@ -450,10 +420,6 @@ export class AccountsService {
   private now(): string {
     return this.deps.clock.now().toISOString();
   }
-}
-
-function normalizeRecoveryCode(code: string): string {
-  return code.toLowerCase().replace(/[\s-]/g, '');
 }
 
 export function toUserResponse(user: User): UserResponse {

@@ -17,9 +17,12 @@ export interface UsersTable {
   email_verified_at: string | null;
   created_at: string;
   updated_at: string;
-  /** Base32 TOTP secret once 2FA is enabled. */
+  /**
+   * The TOTP secret once 2FA is enabled, sealed with AES-256-GCM (`enc1:…`, see
+   * account-secrets.ts). A bare base32 value is a row from before sealing, upgraded at start.
+   */
   totp_secret: Generated<string | null>;
-  /** The secret shown by /2fa/setup, until a code from it confirms /2fa/enable. */
+  /** The secret shown by /2fa/setup (sealed the same way), until a code from it confirms /2fa/enable. */
   totp_pending_secret: Generated<string | null>;
   totp_enabled_at: Generated<string | null>;
   /** The last accepted TOTP time step: a code at or before it is never accepted again. */
@@ -38,6 +41,14 @@ export interface RefreshTokensTable {
   /** Set when the token is exchanged for a new one. */
   rotated_at: string | null;
   revoked_at: string | null;
+  /**
+   * JSON array of how the family's login proved who it was (RFC 8176 `amr`: "pwd", "otp",
+   * "oauth"); every token of the family carries the same. Null for rows older than migration 0005:
+   * no method known, so no second factor.
+   */
+  amr: string | null;
+  /** When the family's login happened; null for rows older than migration 0005. */
+  authenticated_at: string | null;
 }
 
 export type EmailTokenPurpose = 'verify_email' | 'password_reset';
@@ -53,7 +64,11 @@ export interface EmailTokensTable {
   created_at: string;
 }
 
-/** The ten one-time codes that stand in for a lost authenticator; stored as SHA-256. */
+/**
+ * The ten one-time codes that stand in for a lost authenticator; stored as a keyed hash
+ * (`k1:` + HMAC-SHA-256, see account-secrets.ts). Rows from before that are plain SHA-256 hex
+ * until the start-up upgrade rehashes them.
+ */
 export interface RecoveryCodesTable {
   id: string;
   user_id: string;
@@ -98,6 +113,11 @@ export interface WebSessionsTable {
   expires_at: string;
   created_at: string;
   revoked_at: string | null;
+  /** JSON array of the sign-in's methods, as on refresh tokens; null for rows older than 0005. */
+  amr: string | null;
+  authenticated_at: string | null;
+  /** The last request made with the session, written at most once a minute; null means created_at. */
+  last_seen_at: string | null;
 }
 
 export type User = Selectable<UsersTable>;

@@ -23,8 +23,8 @@ export class AdminService {
   constructor(private readonly deps: AdminDeps) {}
 
   /**
-   * The caller is an admin, signed in as themselves (not through an API key) and, when the policy
-   * asks for it, with TOTP on.
+   * The caller is an admin, signed in as themselves (not through an API key: a key is never a
+   * second-factor session) and, when the policy asks for it, with TOTP on and used by this session.
    */
   async assertAdmin(actor: Actor): Promise<User> {
     return this.assertRole(actor, ['admin']);
@@ -35,9 +35,8 @@ export class AdminService {
     if (actor.scopes !== null) throw new AppError('api_key_not_allowed', 403, 'API keys cannot be used for this; sign in with your account.');
     const user = await this.deps.accounts.user(actor);
     if (!roles.includes(user.role)) throw errors.forbidden(`Only ${roles.join(' or ')} accounts may do this.`);
-    if (this.deps.accounts.needsSecondFactor(user)) {
-      throw new AppError('two_factor_required', 403, 'Turn on two-factor authentication (/v1/auth/2fa/setup) before using these routes.');
-    }
+    const refusal = this.deps.accounts.secondFactorRefusal(user, actor);
+    if (refusal) throw refusal;
     return user;
   }
 

@@ -2,6 +2,8 @@ export { AccessTokens } from './access-tokens.js';
 export { AccountsService } from './accounts.service.js';
 export { accountsRoutes } from './accounts.routes.js';
 export { PortalAuthenticator } from './authenticator.js';
+export { AccountSecrets } from './account-secrets.js';
+export { TwoFactorService } from './two-factor.service.js';
 export { AdminService, createAdminAccount, type CreateAdminResult } from './admin.service.js';
 export type { TakeoverReport } from './account-takeover.js';
 export { adminRoutes, adminGuard, roleGuard } from './admin.routes.js';

@@ -5,7 +5,7 @@ export const createApiKeyBody = z
   .object({
     name: z.string().trim().min(1).max(100),
     scopes: z.array(z.enum(API_KEY_SCOPES)).min(1).max(API_KEY_SCOPES.length),
-    expires_at: z.iso.datetime({ offset: true }).optional().describe('When the key stops working; absent means never'),
+    expires_at: z.iso.datetime({ offset: true }).optional().describe('When the key stops working; absent means never, or, for a key created with an API key, when that key expires (a later time is refused)'),
     app_ids: z.array(z.string().min(1).max(64)).min(1).max(100).optional().describe('Restrict the key to these apps of yours'),
   })
   .strict();

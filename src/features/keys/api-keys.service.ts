@@ -30,6 +30,8 @@ export interface ApiKeyGrant {
   ownerId: string;
   scopes: Scope[];
   appIds: string[] | null;
+  /** When the key stops working; null: never. Keys it mints expire no later. */
+  expiresAt: string | null;
 }
 
 const invalidKey = () => errors.unauthorized('The API key is invalid, expired or revoked.');
@@ -46,11 +48,19 @@ export class ApiKeysService {
         throw new AppError('insufficient_scope', 403, `This API key cannot grant scopes it does not have: ${beyond.join(', ')}.`);
       }
     }
-    let expiresAt: string | null = null;
+    // A key that mints a key cannot make one that outlives itself: without expires_at the new key
+    // ends with its parent, and a later expires_at is refused rather than quietly shortened.
+    const parentExpiry = actor.scopes === null ? null : (actor.apiKey?.expiresAt ?? null);
+    let expiresAt = parentExpiry;
     if (input.expires_at !== undefined) {
       const at = new Date(input.expires_at);
       if (at.getTime() <= now.getTime()) {
         throw errors.invalid('invalid_expiry', 'expires_at must be in the future.', [{ path: 'body.expires_at', message: 'must be in the future' }]);
+      }
+      if (parentExpiry !== null && at.getTime() > Date.parse(parentExpiry)) {
+        throw errors.invalid('expiry_beyond_parent_key', `A key cannot outlive the API key that creates it; expires_at must be at or before ${parentExpiry}.`, [
+          { path: 'body.expires_at', message: `must be at or before ${parentExpiry}` },
+        ]);
       }
       expiresAt = at.toISOString();
     }
@@ -109,6 +119,7 @@ export class ApiKeysService {
       ownerId: row.owner_id,
       scopes: JSON.parse(row.scopes) as Scope[],
       appIds: row.app_ids === null ? null : (JSON.parse(row.app_ids) as string[]),
+      expiresAt: row.expires_at,
     };
   }
 }

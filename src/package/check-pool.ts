@@ -59,6 +59,8 @@ export class PackageChecker {
   /** The checks under way, each with the controller that ends it. */
   private readonly running = new Set<AbortController>();
   private readonly slots: LimitFunction;
+  /** Checks running or waiting for a thread. */
+  private admitted = 0;
 
   constructor(readonly budget: Readonly<CheckBudget> = DEFAULT_CHECK_BUDGET) {
     this.slots = pLimit(budget.threads);
@@ -69,8 +71,13 @@ export class PackageChecker {
    * budget included, is a finding; this throws for I/O errors on the file and ChecksBusyError.
    */
   async check(file: string, options: CheckOptions): Promise<PackageCheckResult> {
-    if (this.slots.pendingCount >= this.budget.queue) throw new ChecksBusyError(this.slots.pendingCount);
-    return this.slots(() => this.run(file, options));
+    if (this.admitted >= this.budget.threads + this.budget.queue) throw new ChecksBusyError(this.admitted - this.budget.threads);
+    this.admitted++;
+    try {
+      return await this.slots(() => this.run(file, options));
+    } finally {
+      this.admitted--;
+    }
   }
 
   /** Ends the threads; checks under way fail. */

@@ -63,6 +63,23 @@ describe('validateManifest', () => {
 describe('checkManifestBytes', () => {
   const bytes = (text: string) => Buffer.from(text);
 
+  it('refuses values nested deeper than 64 levels, even in an x- field, and keeps 64', () => {
+    const withDepth = (depth: number) => `{"x-deep": ${'['.repeat(depth)}${']'.repeat(depth)},\n${JSON.stringify(manifestJson()).slice(1)}`;
+    const deep = checkManifestBytes(bytes(withDepth(10_000)));
+    expect(deep.manifest).toBeNull();
+    expect(deep.findings).toEqual([expect.objectContaining({ code: 'manifest_invalid', line: 1, message: 'manifest.json:1: values are nested more than 64 deep' })]);
+    // 63 arrays inside the root object: 64 levels, the most there may be.
+    expect(checkManifestBytes(bytes(withDepth(63))).findings).toEqual([]);
+  });
+
+  it('keeps 100 findings of a code and counts the rest', () => {
+    const fields = Array.from({ length: 500 }, (_, i) => `"unknown${i}": 1`).join(', ');
+    const result = checkManifestBytes(bytes(`{${fields}, ${JSON.stringify(manifestJson()).slice(1)}`));
+    const unknown = result.findings.filter((found) => found.code === 'manifest_unknown_field');
+    expect(unknown).toHaveLength(101);
+    expect(unknown.at(-1)?.message).toBe('… and 400 more manifest_unknown_field findings not shown');
+  });
+
   it('puts the line of the field (or of its object, when missing) on each finding', () => {
     const text = JSON.stringify(manifestJson({ version_code: 0, author: { name: 'A' } }), null, 2);
     const result = checkManifestBytes(bytes(text));

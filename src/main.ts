@@ -103,6 +103,7 @@ function promotionReport(email: string, t: TakeoverReport, suspended: boolean): 
     t.password_replaced ? '  - its password was replaced; the old one no longer works' : '  - it had no password (provider sign-in only); it has one now',
     `  - ${plural(t.sessions_ended, 'session')} ended, every refresh token revoked`,
     `  - ${plural(t.api_keys_revoked, 'API key')} revoked`,
+    `  - ${plural(t.signing_keys_revoked, 'package signing key')} revoked`,
     t.totp_removed ? '  - two-factor authentication and its recovery codes removed' : '  - it had no two-factor authentication',
     `  - ${plural(t.oauth_identities_unlinked, 'GitHub/Google/OpenID sign-in')} unlinked`,
     '  - its email address is marked verified (you vouch for it)',

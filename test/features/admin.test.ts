@@ -136,7 +136,7 @@ describeEachDatabase(
         userId: squatter.id,
         generatedPassword: expect.any(String),
         suspended: false,
-        takeover: { api_keys_revoked: 1, totp_removed: true, oauth_identities_unlinked: 1, password_replaced: true },
+        takeover: { api_keys_revoked: 1, signing_keys_revoked: 1, totp_removed: true, oauth_identities_unlinked: 1, password_replaced: true },
       });
       // At least the squatter's token session and web session were live.
       expect(result.takeover?.sessions_ended).toBeGreaterThanOrEqual(2);

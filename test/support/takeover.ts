@@ -2,6 +2,7 @@ import { expect } from 'vitest';
 import type { Clock } from '../../src/shared/index.js';
 import { enableTotp } from './accounts.js';
 import { expectProblem } from './api.js';
+import { newDeveloperKey } from './packages.js';
 import type { TestPortal } from './portal.js';
 
 /** Someone who registered an address that is not theirs, holding every way in the portal offers. */
@@ -14,6 +15,8 @@ export interface Squatter {
   /** The web UI session cookie's value. */
   webSession: string;
   apiKey: string;
+  /** A package signing key the squatter registered (they hold its private half). */
+  signingKeyId: string;
   recoveryCodes: string[];
 }
 
@@ -21,7 +24,7 @@ export const SQUATTER_PASSWORD = 'the squatter chose this one';
 
 /**
  * Registers `email` (never verified) and gives the account a password, 2FA with recovery codes, a
- * token session, a web session and an API key, each checked to work.
+ * token session, a web session, an API key and a package signing key, each checked to work.
  */
 export async function squatAccount(p: TestPortal, email: string, clock: Clock): Promise<Squatter> {
   const password = SQUATTER_PASSWORD;
@@ -39,6 +42,8 @@ export async function squatAccount(p: TestPortal, email: string, clock: Clock): 
   const webSession = web.cookies.find((c) => c.name === 'mosis_session')?.value ?? '';
   const key = await p.app.inject({ method: 'POST', url: '/v1/keys', headers: auth, payload: { name: 'squatter', scopes: ['apps:read'] } });
   expect(key.statusCode, key.body).toBe(201);
+  const signingKey = await p.app.inject({ method: 'POST', url: '/v1/signing-keys', headers: auth, payload: { name: 'squatter', public_key: newDeveloperKey().publicKeyBase64 } });
+  expect(signingKey.statusCode, signingKey.body).toBe(201);
   const squatter: Squatter = {
     id: session.user.id,
     email,
@@ -47,6 +52,7 @@ export async function squatAccount(p: TestPortal, email: string, clock: Clock): 
     refreshToken: session.refresh_token,
     webSession,
     apiKey: key.json<{ key: string }>().key,
+    signingKeyId: signingKey.json<{ id: string }>().id,
     recoveryCodes: recoveryCodes.slice(2),
   };
   const ways = await waysIn(p, squatter);
@@ -75,4 +81,8 @@ export async function expectSquatterLockedOut(p: TestPortal, s: Squatter): Promi
   const row = await p.database.db.selectFrom('users').select(['totp_secret', 'totp_enabled_at', 'email_verified_at']).where('id', '=', s.id).executeTakeFirstOrThrow();
   expect(row).toMatchObject({ totp_secret: null, totp_enabled_at: null, email_verified_at: expect.any(String) });
   expect(await p.database.db.selectFrom('recovery_codes').select('id').where('user_id', '=', s.id).execute()).toHaveLength(0);
+  // The squatter keeps the private half of the signing key they registered: it must no longer
+  // vouch for packages of the account.
+  const signingKey = await p.database.db.selectFrom('signing_keys').select('revoked_at').where('id', '=', s.signingKeyId).executeTakeFirstOrThrow();
+  expect(signingKey.revoked_at).not.toBeNull();
 }

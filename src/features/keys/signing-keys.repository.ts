@@ -21,6 +21,15 @@ export async function signingKeyOwner(db: Executor, id: string): Promise<string 
   return row?.owner_id ?? null;
 }
 
+/**
+ * Revokes every active key of the owner (an account changing hands: the previous holder keeps the
+ * private halves, and a package they sign must not pass as the new holder's); answers how many.
+ */
+export async function revokeOwnerSigningKeys(db: Executor, ownerId: string, at: string): Promise<number> {
+  const result = await db.updateTable('signing_keys').set({ revoked_at: at }).where('owner_id', '=', ownerId).where('revoked_at', 'is', null).executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
 export async function revokeSigningKey(db: Executor, ownerId: string, id: string, at: string): Promise<boolean> {
   const result = await db
     .updateTable('signing_keys')

@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import type { CheckOptions } from './check.js';
 import type { CheckTask } from './check-worker.js';
 import { finding, type PackageCheckResult } from './findings.js';
@@ -55,7 +55,7 @@ class WorkerFailure {
 const IDLE_MS = 30_000;
 
 export class PackageChecker {
-  private pool: Piscina<CheckTask, PackageCheckResult> | null = null;
+  private pool: Promise<Piscina<CheckTask, PackageCheckResult>> | null = null;
   /** The checks under way, each with the controller that ends it. */
   private readonly running = new Set<AbortController>();
   private readonly slots: LimitFunction;
@@ -84,11 +84,12 @@ export class PackageChecker {
   async close(): Promise<void> {
     const pool = this.pool;
     this.pool = null;
-    await pool?.destroy();
+    await (await pool)?.destroy();
   }
 
   private async run(file: string, options: CheckOptions): Promise<PackageCheckResult> {
     this.pool ??= this.createPool();
+    const pool = await this.pool;
     const check = new AbortController();
     // The budget runs from the moment a worker takes the package: starting a fresh thread (after
     // an idle spell, or after one was thrown away) is the portal's cost, not the package's.
@@ -100,7 +101,7 @@ export class PackageChecker {
     });
     this.running.add(check);
     try {
-      return await this.pool.run({ file, options, started: port2 }, { signal: check.signal, transferList: [port2] });
+      return await pool.run({ file, options, started: port2 }, { signal: check.signal, transferList: [port2] });
     } catch (error) {
       const reason: unknown = check.signal.reason;
       if (reason === OVER_TIME) return overBudget(`the checks took longer than ${formatSeconds(this.budget.timeMs)}`);
@@ -116,8 +117,10 @@ export class PackageChecker {
     }
   }
 
-  private createPool(): Piscina<CheckTask, PackageCheckResult> {
-    const pool = this.newPool();
+  private async createPool(): Promise<Piscina<CheckTask, PackageCheckResult>> {
+    // Loaded with the first check: a portal that checks nothing keeps neither pool nor threads.
+    const { Piscina } = await import('piscina');
+    const pool = this.newPool(Piscina);
     // A worker that dies outside a task (say it cannot load) leaves its task pending for ever, and
     // unheard, the pool's 'error' event would end the whole process: fail the checks under way.
     pool.on('error', (error: unknown) => {
@@ -126,12 +129,12 @@ export class PackageChecker {
     return pool;
   }
 
-  private newPool(): Piscina<CheckTask, PackageCheckResult> {
+  private newPool(Pool: typeof Piscina): Piscina<CheckTask, PackageCheckResult> {
     // From the compiled portal the worker is JavaScript; from the TypeScript sources (tests,
     // `npm run dev`) it needs the same loader as its parent, found from here rather than from the
     // working directory, which may be anywhere (the CLI's is the developer's).
     const typescript = import.meta.url.endsWith('.ts');
-    return new Piscina<CheckTask, PackageCheckResult>({
+    return new Pool<CheckTask, PackageCheckResult>({
       filename: new URL(typescript ? './check-worker.ts' : './check-worker.js', import.meta.url).href,
       ...(typescript ? { execArgv: ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] } : {}),
       minThreads: 0,

@@ -1,5 +1,5 @@
 export { createServer } from './server.js';
 export { healthRoutes, type ReadinessCheck } from './health.js';
 export { requireActor, requireUser, actorOf, credentialOf, type Authenticator } from './auth.js';
-export { RateLimiter, rateLimit, type RateRule } from './rate-limit.js';
+export { clientBudgetKey, RateLimiter, rateLimit, type RateRule } from './rate-limit.js';
 export { SESSION_COOKIE, CSRF_COOKIE, CSRF_HEADER, sessionCookieNames, setSessionCookies, clearSessionCookies } from './cookies.js';

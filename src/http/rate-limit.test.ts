@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RateLimiter } from './rate-limit.js';
+import { clientBudgetKey, RateLimiter } from './rate-limit.js';
 
 const size = (limiter: RateLimiter) => (limiter as unknown as { counters: Map<string, unknown> }).counters.size;
 
@@ -63,5 +63,19 @@ describe('RateLimiter', () => {
     // The 50 expired ones went; the live ones were enough below the cap to stay.
     for (let i = 0; i < 50; i += 1) expect(limiter.hit(`long${i}`, 2, 60_000)).toBeNull();
     expect(limiter.hit('long0', 2, 60_000)).toBe(58);
+  });
+});
+
+describe('clientBudgetKey', () => {
+  it('counts IPv4 as is, IPv6 by its /64 whatever the spelling, and IPv4-mapped IPv6 as IPv4', () => {
+    expect(clientBudgetKey('203.0.113.5')).toBe('203.0.113.5');
+    expect(clientBudgetKey('::ffff:203.0.113.5')).toBe('203.0.113.5');
+    for (const ip of ['2001:db8:1:2::1', '2001:db8:1:2:ffff:ffff:ffff:ffff', '2001:0db8:0001:0002:0:0:0:9', '2001:db8:1:2:3:4:1.2.3.4']) {
+      expect(clientBudgetKey(ip)).toBe('2001:db8:1:2::/64');
+    }
+    expect(clientBudgetKey('2001:db8::')).toBe('2001:db8:0:0::/64');
+    expect(clientBudgetKey('2001:db8:0:0:1::')).toBe('2001:db8:0:0::/64');
+    expect(clientBudgetKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(clientBudgetKey('2001:db8:1:3::1')).not.toBe(clientBudgetKey('2001:db8:1:2::1'));
   });
 });

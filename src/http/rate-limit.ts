@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
 import { AppError, type Clock } from '../shared/index.js';
 
@@ -96,6 +97,29 @@ export class RateLimiter {
     this.fullUntil = earliest;
     return earliest;
   }
+}
+
+/**
+ * What a per-address budget counts: an IPv4 address as it is, an IPv6 address by its /64 network.
+ * One IPv6 customer, host or container is routinely handed a whole /64 (2^64 addresses): counted
+ * per address, every request could come from a fresh one, and a per-IP budget would limit nothing.
+ * An IPv4-mapped IPv6 address (::ffff:a.b.c.d, a dual-stack socket) counts as its IPv4 address.
+ */
+export function clientBudgetKey(ip: string): string {
+  const address = ip.split('%')[0] ?? ip;
+  if (isIP(address) !== 6) return address;
+  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
+  if (mapped?.[1] !== undefined) return mapped[1];
+  const [head = '', tail] = address.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  // A dotted IPv4 tail fills the last two groups.
+  const width = (groups: string[]) => groups.reduce((n, g) => n + (g.includes('.') ? 2 : 1), 0);
+  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - width(left) - width(right))).fill('0'), ...right];
+  return `${groups
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }
 
 export interface RateRule {

@@ -29,6 +29,20 @@ describeEachDatabase(
       expectProblem(await login(p, email, 'wrong password!', '10.9.9.9', { 'x-forwarded-for': '198.51.100.78' }), 401, 'invalid_credentials');
       expect(await failedLoginIps(p, email)).toEqual(['198.51.100.77', '198.51.100.78']);
     });
+
+    it('counts an IPv6 client by its /64: a fresh address from the same network buys no new per-IP budget', async () => {
+      const p = portal();
+      // One budget per window here; different emails, so only the per-IP rule can refuse.
+      expectProblem(await login(p, 'six-a@example.com', 'wrong password!', '2001:db8:1:2::1'), 401, 'invalid_credentials');
+      expectProblem(await login(p, 'six-b@example.com', 'wrong password!', '2001:db8:1:2:ffff:ffff:ffff:fffe'), 429, 'rate_limited');
+      // Through the listed proxy too, and in another spelling of the same network.
+      expectProblem(await login(p, 'six-c@example.com', 'wrong password!', '10.9.9.9', { 'x-forwarded-for': '2001:0db8:0001:0002:0:0:0:7' }), 429, 'rate_limited');
+      // Another /64 is another client.
+      expectProblem(await login(p, 'six-d@example.com', 'wrong password!', '2001:db8:1:3::1'), 401, 'invalid_credentials');
+      // A dual-stack socket's IPv4-mapped address is that IPv4 client.
+      expectProblem(await login(p, 'four-a@example.com', 'wrong password!', '203.0.113.9'), 401, 'invalid_credentials');
+      expectProblem(await login(p, 'four-b@example.com', 'wrong password!', '::ffff:203.0.113.9'), 429, 'rate_limited');
+    });
   },
   { env: () => ({ TRUST_PROXY: '10.9.9.9', AUTH_RATE_LIMIT_PER_IP: '1', AUTH_RATE_LIMIT_PER_ACCOUNT: '5' }) },
 );

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, requireActor, requireUser } from '../../http/auth.js';
 import { clearSessionCookies, setSessionCookies } from '../../http/cookies.js';
-import { rateLimit, type RateLimiter, type RateRule } from '../../http/rate-limit.js';
+import { clientBudgetKey, rateLimit, type RateLimiter, type RateRule } from '../../http/rate-limit.js';
 import { authenticated, problemResponses } from '../../http/schemas.js';
 import { sha256Hex } from '../../shared/index.js';
 import type { AccessTokens } from './access-tokens.js';
@@ -65,7 +65,7 @@ export function accountsRoutes(app: FastifyInstance, deps: AccountsRoutesDeps): 
   // Each endpoint has a per-IP and a per-account budget; login and the cookie sign-in share theirs.
   const limit = (name: string, account: (request: FastifyRequest) => string | null) => {
     const rules: RateRule[] = [
-      { name: `${name}:ip`, max: limits.perIp, windowMs: limits.windowMs, key: (request) => request.ip },
+      { name: `${name}:ip`, max: limits.perIp, windowMs: limits.windowMs, key: (request) => clientBudgetKey(request.ip) },
       { name: `${name}:account`, max: limits.perAccount, windowMs: limits.windowMs, key: account },
     ];
     return rateLimit(limiter, rules);

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { rateLimit, type RateLimiter } from '../../http/rate-limit.js';
+import { clientBudgetKey, rateLimit, type RateLimiter } from '../../http/rate-limit.js';
 import { problemResponses } from '../../http/schemas.js';
 import { AppError } from '../../shared/index.js';
 import { contextOf, sendWebSession } from './accounts.routes.js';
@@ -55,7 +55,7 @@ export function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): void {
   const { oauth } = deps;
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['accounts'];
-  const limit = rateLimit(deps.limiter, [{ name: 'oauth:ip', max: deps.limits.perIp, windowMs: deps.limits.windowMs, key: (request) => request.ip }]);
+  const limit = rateLimit(deps.limiter, [{ name: 'oauth:ip', max: deps.limits.perIp, windowMs: deps.limits.windowMs, key: (request) => clientBudgetKey(request.ip) }]);
   const enabled = (provider: string) => {
     if (!oauth.enabled(provider)) throw new AppError('oauth_provider_not_enabled', 404, `Sign-in with ${provider} is not set up on this portal.`);
     return provider;

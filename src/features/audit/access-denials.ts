@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { RateLimiter } from '../../http/rate-limit.js';
+import { clientBudgetKey, RateLimiter } from '../../http/rate-limit.js';
 import { AccessDenied, AppError, type Clock } from '../../shared/index.js';
 import type { AuditLog } from './audit.service.js';
 
@@ -25,7 +25,7 @@ export function auditAccessDenials(app: FastifyInstance, audit: AuditLog, clock:
   app.addHook('onError', async (request, _reply, error) => {
     if (!(error instanceof AccessDenied) && !(error instanceof AppError && error.status === 403)) return;
     const actorId = request.actor?.userId ?? null;
-    const caller = actorId !== null ? `user:${actorId}` : `ip:${request.ip}`;
+    const caller = actorId !== null ? `user:${actorId}` : `ip:${clientBudgetKey(request.ip)}`;
     const refused = budget.attempt([
       { key: caller, max: PER_CALLER, windowMs: WINDOW_MS },
       { key: '*', max: OVERALL, windowMs: WINDOW_MS },

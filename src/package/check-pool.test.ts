@@ -12,10 +12,12 @@ let bench: Workbench;
 let keys: KeyPair;
 let clean: string;
 let heavy: string;
+let huge: string;
 const checkers: PackageChecker[] = [];
 
-// About 1 MiB of valid Lua: hundreds of milliseconds to parse and analyse, and far more than 16 MiB of syntax tree.
-const HEAVY_LUA = Array.from({ length: 20_000 }, (_, i) => `local v${i} = { name = "item ${i}", size = ${i} * 2 }`).join('\n');
+// Valid Lua: 20 000 lines take hundreds of milliseconds to parse and analyse; 60 000 lines (3 MiB,
+// within the size limit) make a syntax tree of far more than 64 MiB.
+const luaLines = (count: number) => Array.from({ length: count }, (_, i) => `local v${i} = { name = "item ${i}", size = ${i} * 2 }`).join('\n');
 
 function checker(budget: Partial<CheckBudget> = {}): PackageChecker {
   const created = new PackageChecker({ ...DEFAULT_CHECK_BUDGET, threads: 1, ...budget });
@@ -29,7 +31,8 @@ beforeAll(async () => {
   bench = await Workbench.create();
   keys = keyPair();
   clean = await bench.file(await yazlZip(signed(appFiles(), keys)));
-  heavy = await bench.file(await yazlZip(signed(appFiles({ 'assets/scripts/heavy.lua': HEAVY_LUA }), keys)));
+  heavy = await bench.file(await yazlZip(signed(appFiles({ 'assets/scripts/heavy.lua': luaLines(20_000) }), keys)));
+  huge = await bench.file(await yazlZip(signed(appFiles({ 'assets/scripts/huge.lua': luaLines(60_000) }), keys)));
 });
 afterAll(async () => {
   await Promise.all(checkers.map((created) => created.close()));
@@ -54,9 +57,9 @@ describe('PackageChecker', () => {
   });
 
   test('refuses a package whose checks pass the memory budget, then checks the next one', async () => {
-    const pool = checker({ memoryMb: 16 });
-    const result = await pool.check(heavy, options());
-    expect(result.findings).toEqual([expect.objectContaining({ code: 'check_budget_exceeded', message: expect.stringContaining('more than 16 MiB') })]);
+    const pool = checker({ memoryMb: 64 });
+    const result = await pool.check(huge, options());
+    expect(result.findings).toEqual([expect.objectContaining({ code: 'check_budget_exceeded', message: expect.stringContaining('more than 64 MiB') })]);
     expect(result.ok).toBe(false);
     expect(await pool.check(clean, options())).toMatchObject({ ok: true, findings: [] });
   });

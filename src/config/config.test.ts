@@ -47,6 +47,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ HTTP_REQUEST_TIMEOUT_MS: '40000' }).http.requestMs).toBe(40_000);
   });
 
+  it('leaves the package-check budget to the checker unless a variable sets part of it', () => {
+    expect(loadConfig({}).packageChecks).toEqual({});
+    expect(loadConfig({ PACKAGE_CHECK_TIMEOUT_MS: '5000', PACKAGE_CHECK_QUEUE: '0' }).packageChecks).toEqual({ timeMs: 5000, queue: 0 });
+  });
+
   it('is frozen, deep down', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);
@@ -60,6 +65,9 @@ describe('loadConfig', () => {
     ['DATABASE_URL', 'mysql://x', /DATABASE_URL must be postgres:\/\/.* or sqlite:<path to file>/],
     ['BASE_URL', 'portal.example.com', /BASE_URL must be an absolute http\(s\) URL/],
     ['MAX_PACKAGE_BYTES', '-5', /MAX_PACKAGE_BYTES must be an integer/],
+    ['PACKAGE_CHECK_TIMEOUT_MS', '50', /PACKAGE_CHECK_TIMEOUT_MS must be an integer between 100 and 3600000 \(got "50"\)/],
+    ['PACKAGE_CHECK_MEMORY_MB', 'lots', /PACKAGE_CHECK_MEMORY_MB must be an integer between 16 and 65536/],
+    ['PACKAGE_CHECK_THREADS', '0', /PACKAGE_CHECK_THREADS must be an integer between 1 and 64/],
     ['TRUST_PROXY', 'maybe', /TRUST_PROXY must be false, a number of proxy hops .* \(got "maybe"\)/],
     ['TRUST_PROXY', 'true', /TRUST_PROXY must be .*"true" is refused because it trusts an X-Forwarded-For from anyone/],
     ['TRUST_PROXY', '10.0.0.0/33', /TRUST_PROXY must be false, a number of proxy hops/],

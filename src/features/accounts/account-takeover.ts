@@ -31,13 +31,8 @@ export interface TakeoverReport {
 export async function takeOverAccount(trx: Executor, userId: string, at: string, next: { passwordHash: string | null }): Promise<TakeoverReport> {
   const user = await repo.findUserById(trx, userId);
   if (!user) throw new Error(`user ${userId} vanished during a takeover`);
-  const sessionsEnded = await repo.endUserSessions(trx, userId, at);
-  const apiKeysRevoked = await revokeOwnerApiKeys(trx, userId, at);
-  const signingKeysRevoked = await revokeOwnerSigningKeys(trx, userId, at);
-  const oauthUnlinked = await repo.deleteUserOAuthIdentities(trx, userId);
-  await repo.replaceRecoveryCodes(trx, userId, []);
-  await repo.retireEmailTokens(trx, userId, 'verify_email', at);
-  await repo.retireEmailTokens(trx, userId, 'password_reset', at);
+  // The row changes first: a sign-in that checked the old password waits on it, then finds the
+  // password changed (holdSignInCredentials), or finished first and its session is ended below.
   await repo.updateUser(trx, userId, {
     password_hash: next.passwordHash,
     totp_secret: null,
@@ -47,6 +42,13 @@ export async function takeOverAccount(trx: Executor, userId: string, at: string,
     email_verified_at: at,
     updated_at: at,
   });
+  const sessionsEnded = await repo.endUserSessions(trx, userId, at);
+  const apiKeysRevoked = await revokeOwnerApiKeys(trx, userId, at);
+  const signingKeysRevoked = await revokeOwnerSigningKeys(trx, userId, at);
+  const oauthUnlinked = await repo.deleteUserOAuthIdentities(trx, userId);
+  await repo.replaceRecoveryCodes(trx, userId, []);
+  await repo.retireEmailTokens(trx, userId, 'verify_email', at);
+  await repo.retireEmailTokens(trx, userId, 'password_reset', at);
   return {
     sessions_ended: sessionsEnded,
     api_keys_revoked: apiKeysRevoked,

@@ -50,6 +50,26 @@ export async function revokeFamily(db: Executor, familyId: string, at: string): 
   await db.updateTable('refresh_tokens').set({ revoked_at: at }).where('family_id', '=', familyId).where('revoked_at', 'is', null).execute();
 }
 
+/**
+ * Holds the user's row for the rest of the transaction, if the account is still active with the
+ * password and two-factor state a sign-in just checked; false if any changed meanwhile. A session
+ * is issued only under it: a password check takes tens of milliseconds, and a reset, password
+ * change or takeover that commits during it must not be outlived by the session it ends. The row
+ * write is what makes the two wait for each other on PostgreSQL (they change the row first, then
+ * end the sessions); on SQLite write transactions run one at a time anyway.
+ */
+export async function holdSignInCredentials(db: Executor, user: Pick<User, 'id' | 'password_hash' | 'totp_enabled_at'>): Promise<boolean> {
+  const result = await db
+    .updateTable('users')
+    .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+    .where('id', '=', user.id)
+    .where('status', '=', 'active')
+    .where('password_hash', user.password_hash === null ? 'is' : '=', user.password_hash)
+    .where('totp_enabled_at', user.totp_enabled_at === null ? 'is' : '=', user.totp_enabled_at)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
 export async function updateUser(db: Executor, id: string, changes: UserChanges): Promise<User | undefined> {
   return db.updateTable('users').set(changes).where('id', '=', id).returningAll().executeTakeFirst();
 }

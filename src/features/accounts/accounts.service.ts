@@ -135,17 +135,20 @@ export class AccountsService {
     const token = `mws_${this.deps.ids.secret(32)}`;
     const csrfToken = this.deps.ids.secret(24);
     const now = this.deps.clock.now().toISOString();
-    await repo.insertWebSession(this.deps.db, {
-      id: this.deps.ids.id(),
-      user_id: user.id,
-      token_hash: sha256Hex(token),
-      csrf_hash: sha256Hex(csrfToken),
-      expires_at: new Date(this.deps.clock.now().getTime() + WEB_SESSION_TTL_MS).toISOString(),
-      created_at: now,
-      revoked_at: null,
-      amr: formatAmr(amr),
-      authenticated_at: now,
-      last_seen_at: now,
+    await this.deps.db.transaction().execute(async (trx) => {
+      await this.holdSignIn(trx, user);
+      await repo.insertWebSession(trx, {
+        id: this.deps.ids.id(),
+        user_id: user.id,
+        token_hash: sha256Hex(token),
+        csrf_hash: sha256Hex(csrfToken),
+        expires_at: new Date(this.deps.clock.now().getTime() + WEB_SESSION_TTL_MS).toISOString(),
+        created_at: now,
+        revoked_at: null,
+        amr: formatAmr(amr),
+        authenticated_at: now,
+        last_seen_at: now,
+      });
     });
     return { user: toUserResponse(user), token, csrfToken, maxAgeSeconds: WEB_SESSION_TTL_MS / 1000 };
   }
@@ -382,8 +385,20 @@ export class AccountsService {
   private async startSession(user: User, amr: Amr): Promise<SessionResponse> {
     const expiresAt = new Date(this.deps.clock.now().getTime() + REFRESH_FAMILY_TTL_MS).toISOString();
     const familyId = this.deps.ids.id();
-    const refreshToken = await this.issueRefreshToken(this.deps.db, user.id, familyId, expiresAt, { amr: formatAmr(amr), authenticated_at: this.now() });
+    const refreshToken = await this.deps.db.transaction().execute(async (trx) => {
+      await this.holdSignIn(trx, user);
+      return this.issueRefreshToken(trx, user.id, familyId, expiresAt, { amr: formatAmr(amr), authenticated_at: this.now() });
+    });
     return this.session(user, refreshToken, familyId, amr);
+  }
+
+  /**
+   * A session is issued only while the account still has the password and 2FA state its sign-in
+   * checked: a reset, password change or takeover committed during the (slow) password check ends
+   * every session, and must not miss this one.
+   */
+  private async holdSignIn(trx: Executor, user: User): Promise<void> {
+    if (!(await repo.holdSignInCredentials(trx, user))) throw invalidCredentials();
   }
 
   private async issueRefreshToken(

@@ -15,6 +15,7 @@ import type { AppListingsTable } from '../features/apps/listings.table.js';
 import type { ApiKeysTable } from '../features/keys/api-keys.table.js';
 import type { SigningKeysTable } from '../features/keys/keys.table.js';
 import type { VersionsTable } from '../features/versions/versions.table.js';
+import type { JobsTable } from '../jobs/jobs.table.js';
 
 /** Every table of the portal database. Row types live beside the feature that owns them. */
 export interface Database {
@@ -32,6 +33,7 @@ export interface Database {
   oauth_identities: OAuthIdentitiesTable;
   oauth_states: OAuthStatesTable;
   web_sessions: WebSessionsTable;
+  jobs: JobsTable;
 }
 
 export type Db = Kysely<Database>;

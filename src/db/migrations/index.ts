@@ -5,6 +5,7 @@ import * as m0003 from './0003_accounts_access.js';
 import * as m0004 from './0004_account_takeover.js';
 import * as m0005 from './0005_session_assurance.js';
 import * as m0006 from './0006_signing_key_per_owner.js';
+import * as m0007 from './0007_jobs.js';
 
 /**
  * Every migration, by name, in order. Listed statically (not read from the folder) so the same set
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '0004_account_takeover': m0004,
   '0005_session_assurance': m0005,
   '0006_signing_key_per_owner': m0006,
+  '0007_jobs': m0007,
 };

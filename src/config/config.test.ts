@@ -52,6 +52,11 @@ describe('loadConfig', () => {
     expect(loadConfig({ PACKAGE_CHECK_TIMEOUT_MS: '5000', PACKAGE_CHECK_QUEUE: '0' }).packageChecks).toEqual({ timeMs: 5000, queue: 0 });
   });
 
+  it('runs two jobs at once by default, and none on an instance that only serves', () => {
+    expect(loadConfig({}).jobs).toEqual({ enabled: true, concurrency: 2 });
+    expect(loadConfig({ JOBS_ENABLED: 'false', JOBS_CONCURRENCY: '8' }).jobs).toEqual({ enabled: false, concurrency: 8 });
+  });
+
   it('is frozen, deep down', () => {
     const config = loadConfig({});
     expect(Object.isFrozen(config)).toBe(true);
@@ -68,6 +73,8 @@ describe('loadConfig', () => {
     ['PACKAGE_CHECK_TIMEOUT_MS', '50', /PACKAGE_CHECK_TIMEOUT_MS must be an integer between 100 and 3600000 \(got "50"\)/],
     ['PACKAGE_CHECK_MEMORY_MB', 'lots', /PACKAGE_CHECK_MEMORY_MB must be an integer between 16 and 65536/],
     ['PACKAGE_CHECK_THREADS', '0', /PACKAGE_CHECK_THREADS must be an integer between 1 and 64/],
+    ['JOBS_ENABLED', 'no', /JOBS_ENABLED must be true or false \(got "no"\)/],
+    ['JOBS_CONCURRENCY', '0', /JOBS_CONCURRENCY must be an integer between 1 and 64 \(got "0"\)/],
     ['TRUST_PROXY', 'maybe', /TRUST_PROXY must be false, a number of proxy hops .* \(got "maybe"\)/],
     ['TRUST_PROXY', 'true', /TRUST_PROXY must be .*"true" is refused because it trusts an X-Forwarded-For from anyone/],
     ['TRUST_PROXY', '10.0.0.0/33', /TRUST_PROXY must be false, a number of proxy hops/],

@@ -35,6 +35,13 @@ export interface Config {
     readonly queue?: number;
   };
   readonly accounts: AccountsConfig;
+  /** The durable job queue's workers in this process (src/jobs/). */
+  readonly jobs: {
+    /** False for an instance that only serves: it still enqueues, other instances run the jobs. */
+    readonly enabled: boolean;
+    /** Jobs this instance runs at once. */
+    readonly concurrency: number;
+  };
 }
 
 /**
@@ -149,6 +156,8 @@ const envSchema = z.object({
   PACKAGE_CHECK_MEMORY_MB: int(16, 64 * 1024).optional(),
   PACKAGE_CHECK_THREADS: int(1, 64).optional(),
   PACKAGE_CHECK_QUEUE: int(0, 10_000).optional(),
+  JOBS_ENABLED: z.enum(['true', 'false'], { message: 'true or false' }).default('true'),
+  JOBS_CONCURRENCY: int(1, 64).default(2),
   HTTP_HEADERS_TIMEOUT_MS: int(100, 10 * 60 * 1000).default(30_000),
   HTTP_REQUEST_TIMEOUT_MS: int(100, 7 * 24 * 3600 * 1000).optional(),
   HTTP_IDLE_TIMEOUT_MS: int(100, 60 * 60 * 1000).default(60_000),
@@ -227,6 +236,7 @@ export function loadConfig(env: Env = process.env): Config {
     limits: { packageBytes: e.MAX_PACKAGE_BYTES, packageInflatedBytes: e.MAX_PACKAGE_INFLATED_BYTES, jsonBytes: e.MAX_JSON_BYTES },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     packageChecks: definedOnly({ timeMs: e.PACKAGE_CHECK_TIMEOUT_MS, memoryMb: e.PACKAGE_CHECK_MEMORY_MB, threads: e.PACKAGE_CHECK_THREADS, queue: e.PACKAGE_CHECK_QUEUE }),
+    jobs: { enabled: e.JOBS_ENABLED === 'true', concurrency: e.JOBS_CONCURRENCY },
     http: { headersMs: e.HTTP_HEADERS_TIMEOUT_MS, requestMs: requestTimeoutMs, idleMs: e.HTTP_IDLE_TIMEOUT_MS, keepAliveMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS },
     accounts: {
       smtpUrl: e.SMTP_URL ?? null,

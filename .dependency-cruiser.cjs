@@ -1,9 +1,9 @@
 /**
- * DESIGN.md's dependency direction: app.ts -> features -> (http, jobs, storage, package, db) ->
+ * DESIGN.md's dependency direction: app.ts -> features -> (http, jobs, events, storage, package, db) ->
  * (shared, config). A feature reaches another only through its index.ts; nothing below features
  * imports a feature, except `import type` of table rows by db/database.ts.
  */
-const LOWER = '^src/(http|jobs|storage|package|db|shared|config)/';
+const LOWER = '^src/(http|jobs|events|storage|package|db|shared|config)/';
 
 module.exports = {
   forbidden: [
@@ -15,7 +15,7 @@ module.exports = {
     },
     {
       name: 'lower-layers-do-not-import-features',
-      comment: 'http/, jobs/, storage/, package/, db/, shared/ and config/ never import a feature (db/database.ts may import table types).',
+      comment: 'http/, jobs/, events/, storage/, package/, db/, shared/ and config/ never import a feature (db/database.ts may import table types).',
       severity: 'error',
       from: { path: LOWER, pathNot: '^src/db/database\\.ts$' },
       to: { path: '^src/features/' },
@@ -50,7 +50,7 @@ module.exports = {
       comment: 'package/ is shared with the CLI: no database, HTTP, storage or jobs.',
       severity: 'error',
       from: { path: '^src/package/' },
-      to: { path: '^src/(db|http|storage|jobs|features|cli)/' },
+      to: { path: '^src/(db|http|storage|jobs|events|features|cli)/' },
     },
     {
       name: 'services-never-import-fastify',
@@ -63,7 +63,7 @@ module.exports = {
       comment: 'The developer CLI runs offline on a laptop: it must not pull in the server.',
       severity: 'error',
       from: { path: '^src/cli/' },
-      to: { path: '^src/(db|http|storage|jobs|features|app\\.ts|main\\.ts)' },
+      to: { path: '^src/(db|http|storage|jobs|events|features|app\\.ts|main\\.ts)' },
     },
   ],
   options: {

@@ -16,6 +16,7 @@ import type { ApiKeysTable } from '../features/keys/api-keys.table.js';
 import type { SigningKeysTable } from '../features/keys/keys.table.js';
 import type { VersionsTable } from '../features/versions/versions.table.js';
 import type { JobsTable } from '../jobs/jobs.table.js';
+import type { EventsTable } from '../events/events.table.js';
 
 /** Every table of the portal database. Row types live beside the feature that owns them. */
 export interface Database {
@@ -34,6 +35,7 @@ export interface Database {
   oauth_states: OAuthStatesTable;
   web_sessions: WebSessionsTable;
   jobs: JobsTable;
+  events: EventsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -6,6 +6,7 @@ import * as m0004 from './0004_account_takeover.js';
 import * as m0005 from './0005_session_assurance.js';
 import * as m0006 from './0006_signing_key_per_owner.js';
 import * as m0007 from './0007_jobs.js';
+import * as m0008 from './0008_events.js';
 
 /**
  * Every migration, by name, in order. Listed statically (not read from the folder) so the same set
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   '0005_session_assurance': m0005,
   '0006_signing_key_per_owner': m0006,
   '0007_jobs': m0007,
+  '0008_events': m0008,
 };

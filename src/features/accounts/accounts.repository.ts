@@ -70,6 +70,22 @@ export async function holdSignInCredentials(db: Executor, user: Pick<User, 'id' 
   return result.numUpdatedRows > 0n;
 }
 
+/**
+ * Holds an active user's row for the rest of the transaction (false: gone or not active). A refresh
+ * takes it before rotating: whatever ends the user's sessions changes that row first, so on
+ * PostgreSQL the two run one after the other and the token a refresh issues is never one the
+ * revocation's statement could not see.
+ */
+export async function holdActiveUser(db: Executor, id: string): Promise<boolean> {
+  const result = await db
+    .updateTable('users')
+    .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+    .where('id', '=', id)
+    .where('status', '=', 'active')
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
 export async function updateUser(db: Executor, id: string, changes: UserChanges): Promise<User | undefined> {
   return db.updateTable('users').set(changes).where('id', '=', id).returningAll().executeTakeFirst();
 }

@@ -180,6 +180,9 @@ export class AccountsService {
     const { db } = this.deps;
     const now = this.now();
     const outcome = await db.transaction().execute(async (trx) => {
+      const found = await repo.findRefreshToken(trx, sha256Hex(token));
+      if (!found || !(await repo.holdActiveUser(trx, found.user_id))) return 'invalid' as const;
+      // Read again under the user's row: a reset or takeover that held it first has revoked it.
       const stored = await repo.findRefreshToken(trx, sha256Hex(token));
       if (!stored || stored.revoked_at !== null || stored.expires_at <= now) return 'invalid' as const;
       if (stored.rotated_at !== null || !(await repo.markRotated(trx, stored.id, now))) {

@@ -149,6 +149,8 @@ export class EventLog implements EventNotifier {
   /** Every event with an id above `afterId`, in order, until the signal aborts or the log stops. */
   async *events(afterId: number, options: { signal?: AbortSignal } = {}): AsyncGenerator<DomainEvent, void, undefined> {
     if (!this.started) throw new Error('EventLog.start() must be called before following it');
+    // The position may come from a client (SSE Last-Event-ID): callers validate it, this is the backstop.
+    if (!Number.isSafeInteger(afterId) || afterId < 0) throw new RangeError(`Invalid event position ${String(afterId)}`);
     const { signal } = options;
     const follower = new Follower(afterId);
     const onAbort = (): void => follower.wake();

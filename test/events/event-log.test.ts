@@ -81,6 +81,15 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(await committedIds(db, start)).toEqual([]);
     });
 
+    it('refuses a position that is not a whole number of at least 0', async () => {
+      const log = openLog();
+      await log.start();
+      for (const position of [-1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+        await expect(log.follow(position, () => undefined).done).rejects.toThrow(/Invalid event position/);
+      }
+      expect(log.stats().followers).toBe(0);
+    });
+
     it('a rolled-back transaction leaves no event, and followers never see it', async () => {
       const start = await latestEventId(db);
       const log = openLog();

@@ -1,0 +1,64 @@
+import type { Executor } from '../db/index.js';
+import { decodeCursor, toPage, type Page } from '../http/pagination.js';
+import { AppError, type Clock } from '../shared/index.js';
+import { findJob, listJobs, requeueDead, type JobRow } from './jobs.repository.js';
+import type { JobState } from './jobs.table.js';
+
+/** A job as an operator sees it. The payload is left out: it may hold addresses or tokens. */
+export interface JobView {
+  id: string;
+  kind: string;
+  key: string | null;
+  state: JobState;
+  attempts: number;
+  max_attempts: number;
+  run_at: string;
+  locked_until: string | null;
+  last_error: string | null;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
+export interface JobListQuery {
+  state?: JobState;
+  kind?: string;
+  limit: number;
+  cursor?: string;
+}
+
+/** The operator's view of the queue: what the admin routes call. Access checks are the caller's. */
+export class JobsAdmin {
+  constructor(private readonly deps: { db: Executor; clock: Clock }) {}
+
+  async list(query: JobListQuery): Promise<Page<JobView>> {
+    const rows = await listJobs(this.deps.db, { state: query.state, kind: query.kind, before: decodeCursor(query.cursor), limit: query.limit });
+    return toPage(rows, query.limit, (row) => row.id, toView);
+  }
+
+  /** Puts a dead job back in the queue, due now, with all its attempts again. */
+  async retry(id: string): Promise<JobView> {
+    const requeued = await requeueDead(this.deps.db, id, this.deps.clock.now().toISOString());
+    const row = await findJob(this.deps.db, id);
+    if (!row) throw new AppError('job_not_found', 404, 'There is no job with this id.');
+    if (!requeued) throw new AppError('job_not_dead', 409, `Only a dead job can be retried; this one is ${row.state}.`);
+    return toView(row);
+  }
+}
+
+function toView(row: JobRow): JobView {
+  return {
+    id: row.id,
+    kind: row.kind,
+    key: row.key,
+    state: row.state,
+    attempts: row.attempts,
+    max_attempts: row.max_attempts,
+    run_at: row.run_at,
+    locked_until: row.locked_until,
+    last_error: row.last_error,
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+    finished_at: row.finished_at,
+  };
+}

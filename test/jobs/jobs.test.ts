@@ -24,6 +24,14 @@ function deferred(): { promise: Promise<void>; resolve: () => void } {
   return { promise, resolve };
 }
 
+async function until(check: () => Promise<boolean>, timeoutMs = 3_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('the condition did not come true in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 for (const dialect of ['sqlite', 'postgres'] as const) {
   describe.skipIf(dialect === 'postgres' && inject('postgresUrl') === null)(`durable jobs [${dialect}]`, () => {
     let prepared: TestDatabase;
@@ -45,6 +53,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await createEffectTables(db);
     });
     afterAll(async () => {
+      while (workers.length > 0) await workers.pop()?.stop(0);
       await database.close();
       await other.close();
       await prepared.cleanup();
@@ -199,6 +208,35 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       await b.runOnce();
       expect(await job(id)).toMatchObject({ state: 'done', attempts: 2, locked_by: null });
       expect(await countRows(db, 'job_runs')).toBe(1);
+    });
+
+    it('renews the lease while the handler runs, and aborts the handler once another worker holds the job', async () => {
+      const hang = deferred();
+      let signal: AbortSignal | undefined;
+      const queue = queueWith({
+        'test.effect': {
+          handler: async (j) => {
+            signal = j.signal;
+            await hang.promise;
+          },
+        },
+      });
+      const id = (await queue.enqueue(db, { kind: 'test.effect' }))!;
+      // Renewals every 50 ms of real time; the lease is measured on the hand-moved clock.
+      const worker = workerFor(queue, { leaseMs: 150, pollMs: 5 });
+      worker.start();
+      await until(async () => (await job(id)).state === 'running');
+      const claimed = await job(id);
+      expect(claimed.locked_until).toBe('2026-12-01T10:00:30.150Z');
+      clock.advance(100);
+      await until(async () => (await job(id)).locked_until !== claimed.locked_until);
+      expect((await job(id)).locked_until).toBe('2026-12-01T10:00:30.250Z');
+
+      await db.updateTable('jobs').set({ locked_by: 'another-worker', attempts: 2 }).where('id', '=', id).execute();
+      await until(() => Promise.resolve(signal?.aborted === true));
+      expect(signal?.reason).toBeInstanceOf(JobLeaseLost);
+      expect(await job(id)).toMatchObject({ state: 'running', locked_by: 'another-worker', attempts: 2 });
+      hang.resolve();
     });
 
     it('buries a job whose worker died on its last attempt instead of running it again', async () => {

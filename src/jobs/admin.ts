@@ -36,10 +36,13 @@ export class JobsAdmin {
     return toPage(rows, query.limit, (row) => row.id, toView);
   }
 
-  /** Puts a dead job back in the queue, due now, with all its attempts again. */
-  async retry(id: string): Promise<JobView> {
-    const requeued = await requeueDead(this.deps.db, id, this.deps.clock.now().toISOString());
-    const row = await findJob(this.deps.db, id);
+  /**
+   * Puts a dead job back in the queue, due now, with all its attempts again. `db` may be the
+   * caller's transaction, so an audit entry commits with the change.
+   */
+  async retry(id: string, db: Executor = this.deps.db): Promise<JobView> {
+    const requeued = await requeueDead(db, id, this.deps.clock.now().toISOString());
+    const row = await findJob(db, id);
     if (!row) throw new AppError('job_not_found', 404, 'There is no job with this id.');
     if (!requeued) throw new AppError('job_not_dead', 409, `Only a dead job can be retried; this one is ${row.state}.`);
     return toView(row);

@@ -27,6 +27,7 @@ export const AUDIT_ACTIONS = [
   'access.denied',
   'account.taken_over',
   'register.email_taken',
+  'job.retried',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -1,0 +1,41 @@
+import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { actorOf } from '../../http/auth.js';
+import { pageSchema } from '../../http/pagination.js';
+import { authenticated, problemResponses } from '../../http/schemas.js';
+import { jobIdParams, jobListQuery, jobResponse } from './admin-jobs.schemas.js';
+import type { AdminJobsService } from './admin-jobs.service.js';
+
+/** GET /v1/admin/jobs and POST /v1/admin/jobs/{id}/retry. The admin guard comes from accounts. */
+export function adminJobsRoutes(app: FastifyInstance, service: AdminJobsService, adminGuard: preHandlerAsyncHookHandler): void {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const tags = ['admin'];
+  r.get(
+    '/v1/admin/jobs',
+    {
+      preHandler: adminGuard,
+      schema: {
+        tags,
+        security: authenticated,
+        summary: 'Background jobs, newest first, by state and kind (payloads are not shown)',
+        querystring: jobListQuery,
+        response: { 200: pageSchema(jobResponse), ...problemResponses(400, 401, 403) },
+      },
+    },
+    (request) => service.list(request.query),
+  );
+  r.post(
+    '/v1/admin/jobs/:id/retry',
+    {
+      preHandler: adminGuard,
+      schema: {
+        tags,
+        security: authenticated,
+        summary: 'Put a dead job back in the queue, due now, with all its attempts again',
+        params: jobIdParams,
+        response: { 200: jobResponse, ...problemResponses(401, 403, 404, 409) },
+      },
+    },
+    (request) => service.retry(actorOf(request), request.params.id, request.ip),
+  );
+}

@@ -9,7 +9,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { analyzeLua } from '../src/package/analysis.js';
+import { analyzeLua, LuaModules } from '../src/package/analysis.js';
 import { checkRcss, parseLua } from '../src/package/content.js';
 import { checkManifestBytes } from '../src/package/manifest.js';
 import { checkRml } from '../src/package/rml.js';
@@ -21,7 +21,7 @@ const N = arg === -1 ? 50_000 : Number(process.argv[arg + 1]);
 
 function lua(source: string): void {
   const parsed = parseLua(source, 'a.lua');
-  if (parsed.ok) analyzeLua([parsed.chunk], { file: 'a.lua', luaFiles: [], declared: null });
+  if (parsed.ok) analyzeLua([parsed.chunk], { file: 'a.lua', luaModules: new LuaModules([]), declared: null });
 }
 
 /** Each input as a function of its size n. */

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { analyzeLua, type LuaContext } from './analysis.js';
+import { analyzeLua, LuaModules, type LuaContext } from './analysis.js';
 import { parseLua } from './content.js';
 import type { Permission } from './findings.js';
 
 function analyze(code: string, context: Partial<LuaContext> = {}) {
   const parsed = parseLua(Buffer.from(code).toString('latin1'), 'app.lua');
   if (!parsed.ok) throw new Error(parsed.finding.message);
-  return analyzeLua([parsed.chunk], { file: 'app.lua', luaFiles: ['assets/scripts/app.lua', 'assets/scripts/util/strings.lua', 'assets/scripts/ui/init.lua'], declared: new Set<Permission>(), ...context });
+  return analyzeLua([parsed.chunk], { file: 'app.lua', luaModules: new LuaModules(['assets/scripts/app.lua', 'assets/scripts/util/strings.lua', 'assets/scripts/ui/init.lua']), declared: new Set<Permission>(), ...context });
 }
 const found = (code: string, context: Partial<LuaContext> = {}) => analyze(code, context).findings.map((item) => [item.code, item.line]);
 
@@ -157,7 +157,28 @@ describe('several chunks of one file', () => {
     const first = parseLua('myio = io', 'main.rml', 3);
     const second = parseLua('myio.open("x")', 'main.rml', 9);
     if (!first.ok || !second.ok) throw new Error('parse');
-    const { findings } = analyzeLua([first.chunk, second.chunk], { file: 'main.rml', luaFiles: [], declared: null });
+    const { findings } = analyzeLua([first.chunk, second.chunk], { file: 'main.rml', luaModules: new LuaModules([]), declared: null });
     expect(findings.map((item) => [item.code, item.line])).toEqual([['lua_sandbox_escape', 9]]);
   });
+});
+
+describe('work linear in the code', () => {
+  // Each of these took 20 s or more when the analysis was quadratic in them; linear, well under 1 s.
+  it('resolves 40 000 requires against 20 000 package modules with one look-up each', () => {
+    const modules = new LuaModules(Array.from({ length: 20_000 }, (_, i) => `lib/deep/dir/module_${i}.lua`));
+    const code = Array.from({ length: 40_000 }, (_, i) => `require "${i % 2 === 0 ? `dir.module_${i % 20_000}` : `missing_${i}`}"`).join('\n');
+    const findings = analyze(code, { luaModules: modules }).findings;
+    // Only the missing half is reported, 100 of them and a count of the rest.
+    expect(findings).toHaveLength(101);
+    expect(findings.at(-1)?.message).toBe('app.lua: … and 19900 more lua_require_undeclared findings in this file not shown');
+    expect(new LuaModules(['a/b/c.lua', 'x/init.lua']).has('b.c')).toBe(true);
+    expect(new LuaModules(['a/b/c.lua', 'x/init.lua']).has('c')).toBe(true);
+    expect(new LuaModules(['a/b/c.lua', 'x/init.lua']).has('x')).toBe(true);
+    expect(new LuaModules(['a/bb/c.lua']).has('b.c')).toBe(false);
+  }, 10_000);
+
+  it('resolves call chains whose arguments declare names once per link', () => {
+    const chain = `x = f${'(function() local q end)'.repeat(1_500)}\n`;
+    expect(analyze(`${chain.repeat(120)}os.execute("ls")`).findings.map((item) => item.code)).toEqual(['lua_sandbox_escape']);
+  }, 10_000);
 });

@@ -17,10 +17,31 @@ import { checkUrls, obfuscationReason } from './urls.js';
 export interface LuaContext {
   /** Package path of the file the code is in (a .lua file, or the .rml of an inline script). */
   file: string;
-  /** Package paths of all .lua files, to resolve `require`. */
-  luaFiles: readonly string[];
+  /** The package's .lua files, to resolve `require`. */
+  luaModules: LuaModules;
   /** Permissions manifest.json declares; null when unknown (then none is reported as undeclared). */
   declared: ReadonlySet<Permission> | null;
+}
+
+/**
+ * The module names `require` finds in a package: `a.b` is a package module when some .lua file is
+ * `…a/b.lua` or `…a/b/init.lua`. Every path's suffixes go into one set, once per package, so a
+ * `require` is a look-up rather than a scan of every file.
+ */
+export class LuaModules {
+  private readonly suffixes = new Set<string>();
+
+  constructor(luaFiles: Iterable<string>) {
+    for (const path of luaFiles) {
+      this.suffixes.add(path);
+      for (let slash = path.indexOf('/'); slash !== -1; slash = path.indexOf('/', slash + 1)) this.suffixes.add(path.slice(slash + 1));
+    }
+  }
+
+  has(name: string): boolean {
+    const base = name.replace(/\./g, '/');
+    return this.suffixes.has(`${base}.lua`) || this.suffixes.has(`${base}/init.lua`);
+  }
 }
 
 export interface PermissionUse {
@@ -381,17 +402,10 @@ class Analyzer {
         this.report('lua_dynamic_code', `${file}:${line}: requires a module whose name is computed at run time`, line);
       } else if (Object.hasOwn(PERMISSION_APIS, name)) {
         this.permissionUse([name], node);
-      } else if (!STANDARD_LIBRARIES.has(name) && !this.isPackageModule(name)) {
+      } else if (!STANDARD_LIBRARIES.has(name) && !this.context.luaModules.has(name)) {
         this.report('lua_require_undeclared', `${file}:${line}: requires ${JSON.stringify(name)}, which is not a Lua file of the package`, line);
       }
     }
-  }
-
-  private isPackageModule(name: string): boolean {
-    const base = name.replace(/\./g, '/');
-    return this.context.luaFiles.some((path) =>
-      [`${base}.lua`, `${base}/init.lua`].some((candidate) => path === candidate || path.endsWith(`/${candidate}`)),
-    );
   }
 
   private literal(value: string | null, line: number | undefined): void {
@@ -414,7 +428,10 @@ class Analyzer {
   /** The globals an expression may denote, as dotted paths from the global table. */
   private resolve(node: Expression): string[] {
     const known = this.resolved.get(node);
-    if (known !== undefined && known.generation === this.generation) return known.paths;
+    // A call's value is known once: its callee is evaluated before its arguments, and an
+    // argument that declares or assigns names (`f(function() … end)(…)(…)`) must not make every
+    // later link of the chain resolve the whole chain again.
+    if (known !== undefined && (known.generation === this.generation || isCall(node))) return known.paths;
     const paths = this.resolveNow(node);
     this.resolved.set(node, { generation: this.generation, paths });
     return paths;
@@ -491,6 +508,10 @@ function segments(path: string): number {
   let count = 1;
   for (let i = path.indexOf('.'); i !== -1; i = path.indexOf('.', i + 1)) count++;
   return count;
+}
+
+function isCall(node: Expression): node is AnyCall {
+  return node.type === 'CallExpression' || node.type === 'StringCallExpression' || node.type === 'TableCallExpression';
 }
 
 function callArguments(node: AnyCall): Expression[] {

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import type { Chunk } from 'luaparse';
-import { analyzeLua, type LuaAnalysis, type LuaContext, type PermissionUse } from './analysis.js';
+import { analyzeLua, LuaModules, type LuaAnalysis, type LuaContext, type PermissionUse } from './analysis.js';
 import { checkIcon, checkRcss, parseLua } from './content.js';
 import { checkEntries, forbiddenContent, forbiddenName, isDirectoryEntry } from './entries.js';
 import { FileReader } from './file-reader.js';
@@ -228,7 +228,7 @@ class PackageCheck {
   private async checkContent(): Promise<{ uses: Map<Permission, PermissionUse & { file: string }>; complete: boolean }> {
     const uses = new Map<Permission, PermissionUse & { file: string }>();
     let complete = true;
-    const luaFiles = [...this.byName.keys()].filter((path) => extensionOf(path) === '.lua');
+    const luaModules = new LuaModules([...this.byName.keys()].filter((path) => extensionOf(path) === '.lua'));
     const permissions = this.manifest?.fields.permissions;
     const declared = permissions === undefined ? null : new Set(permissions);
     for (const path of this.byName.keys()) {
@@ -243,7 +243,7 @@ class PackageCheck {
       complete &&= content.complete;
       const findings = [...content.findings];
       if (content.chunks.length > 0) {
-        const analysis = analyze(content.chunks, { file: path, luaFiles, declared });
+        const analysis = analyze(content.chunks, { file: path, luaModules, declared });
         findings.push(...analysis.findings);
         complete &&= analysis.complete;
         for (const [permission, use] of analysis.uses) if (!uses.has(permission)) uses.set(permission, { ...use, file: path });

@@ -38,6 +38,17 @@ describeEachDatabase('audit of keys, apps and denied access', (portal) => {
     expect(await entries(p, 'signing_key.revoked')).toMatchObject([{ actor_id: dev.id, target_type: 'signing_key', target_id: key.id }]);
   });
 
+  it('lets a developer register a key again once it was revoked (as a takeover revokes them), once at a time', async () => {
+    const p = portal();
+    const dev = await registerUser(p);
+    const key = newDeveloperKey();
+    const first = (await registerKey(p, dev, key.publicKeyBase64)).json<{ id: string }>();
+    expect((await p.app.inject({ method: 'DELETE', url: `/v1/signing-keys/${first.id}`, headers: dev.auth })).statusCode).toBe(204);
+    const again = await registerKey(p, dev, key.publicKeyBase64);
+    expect(again.statusCode, again.body).toBe(201);
+    expectProblem(await registerKey(p, dev, key.publicKeyBase64), 409, 'signing_key_exists');
+  });
+
   it('records an app deleted, with what identified it', async () => {
     const p = portal();
     const dev = await registerUser(p);

@@ -12,7 +12,9 @@ type AnyDb = Kysely<any>;
  */
 export async function up(db: AnyDb): Promise<void> {
   await db.schema.dropIndex('signing_keys_fingerprint').execute();
-  await db.schema.createIndex('signing_keys_owner_fingerprint').on('signing_keys').columns(['owner_id', 'fingerprint']).unique().execute();
+  // Only among keys in use: a developer whose key was revoked (say by a takeover of a squatted
+  // account) may register the same key again.
+  await db.schema.createIndex('signing_keys_owner_fingerprint').on('signing_keys').columns(['owner_id', 'fingerprint']).unique().where('revoked_at', 'is', null).execute();
 }
 
 /** Fails if two developers registered the same key meanwhile: which of them keeps it is a person's call. */

@@ -340,6 +340,19 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(await countRows(db, 'job_effects')).toBe(1);
     });
 
+    it('deletes done jobs a week after they finished, and keeps dead ones', async () => {
+      const queue = queueWith({ 'test.ok': { handler: () => Promise.resolve() }, 'test.bad': { maxAttempts: 1, handler: () => Promise.reject(new Error('no')) } });
+      const ok = (await queue.enqueue(db, { kind: 'test.ok' }))!;
+      const bad = (await queue.enqueue(db, { kind: 'test.bad' }))!;
+      await workerFor(queue).runOnce();
+      clock.advance(7 * 24 * 60 * 60 * 1000 - 1);
+      await workerFor(queue).runOnce();
+      expect((await db.selectFrom('jobs').select('id').orderBy('id').execute()).map((r) => r.id)).toEqual([ok, bad].sort());
+      clock.advance(2);
+      await workerFor(queue).runOnce();
+      expect(await db.selectFrom('jobs').select(['id', 'state']).execute()).toEqual([{ id: bad, state: 'dead' }]);
+    });
+
     it('lists jobs newest first by state and kind, a page at a time', async () => {
       const queue = queueWith({ 'test.a': { handler: () => Promise.resolve() }, 'test.b': { handler: () => Promise.resolve() } });
       const ids: string[] = [];

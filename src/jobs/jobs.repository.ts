@@ -117,8 +117,12 @@ async function updateHeld(db: Executor, claim: Claim, set: Partial<Omit<JobsTabl
   return Number(result.numUpdatedRows) > 0;
 }
 
+/**
+ * A done job's payload is dropped: nothing reads it again, and an address or a sealed link should
+ * not outlive the work in the table and its backups. Dead jobs keep theirs for the retry.
+ */
 export function completeJob(db: Executor, claim: Claim, now: string): Promise<boolean> {
-  return updateHeld(db, claim, { state: 'done', locked_by: null, locked_until: null, finished_at: now, updated_at: now });
+  return updateHeld(db, claim, { state: 'done', payload: 'null', locked_by: null, locked_until: null, finished_at: now, updated_at: now });
 }
 
 /** A failed attempt: back to the queue at `retryAt`, or dead when it was the last one. */

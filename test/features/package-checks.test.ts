@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawPublicKey } from '../../src/package/keys.js';
 import { createApp, expectProblem, registerUser, type TestUser } from '../support/api.js';
@@ -54,12 +55,14 @@ describe('package checks off the event loop', () => {
       const { dev, appId } = await developer(p);
       await p.app.listen({ host: '127.0.0.1', port: 0 });
       const base = `http://127.0.0.1:${(p.app.server.address() as AddressInfo).port}`;
+      // Two at a time: as many as one developer may have in flight, enough to keep the checks busy.
+      const inFlight = pLimit(2);
       const uploads = Promise.all(
-        packages.map(async (body) => {
+        packages.map(async (body) => inFlight(async () => {
           const res = await fetch(`${base}/v1/apps/${appId}/versions`, { method: 'POST', headers: { ...dev.auth, 'content-type': 'application/octet-stream' }, body });
           await res.arrayBuffer();
           return res.status;
-        }),
+        })),
       );
       let done = false;
       void uploads.finally(() => {
@@ -100,6 +103,20 @@ describe('package checks off the event loop', () => {
       const taken = await upload(p, dev, appId, clean);
       expect(taken.statusCode, taken.body).toBe(201);
       expect(taken.json()).toMatchObject({ status: 'pending_review' });
+    });
+  });
+
+  it('lets one developer have 2 uploads in flight, not more', async () => {
+    await withPortal({}, {}, async (p) => {
+      const greedy = await developer(p);
+      const answers = await Promise.all([heavy, heavy, heavy].map((body) => upload(p, greedy.dev, greedy.appId, body)));
+      const refused = answers.filter((res) => res.statusCode === 429);
+      expect(refused).toHaveLength(1);
+      expectProblem(refused[0] ?? answers[0]!, 429, 'uploads_in_progress');
+      // The other two were received and checked: one taken, one a duplicate version of it.
+      expect(answers.filter((res) => res.statusCode !== 429).map((res) => res.statusCode).sort()).toEqual([201, 409]);
+      // Once they are done, the same developer may upload again.
+      expect((await upload(p, greedy.dev, greedy.appId, clean)).statusCode).toBe(409);
     });
   });
 

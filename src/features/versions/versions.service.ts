@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import { isUniqueViolation, type Db } from '../../db/index.js';
 import { decodeCursor, toPage, type Page } from '../../http/pagination.js';
 import { ChecksBusyError, PackageStreamScan, type Finding, type PackageChecker, type Manifest, type PackageCheckResult, type PackageLimits } from '../../package/index.js';
-import { errors, type Actor, type AppError, type Clock, type FieldError, type Ids } from '../../shared/index.js';
+import { AppError, errors, type Actor, type Clock, type FieldError, type Ids } from '../../shared/index.js';
 import type { StagedBlob, BlobStore } from '../../storage/index.js';
 import type { App, AppsService } from '../apps/index.js';
 import type { SigningKeysService } from '../keys/index.js';
@@ -25,7 +25,12 @@ export interface VersionsDeps {
 
 const versionNotFound = () => errors.notFound('version_not_found', 'No version with this id belongs to this app.');
 
+/** Uploads of one developer received or checked at once, per portal process. */
+const MAX_UPLOADS_PER_DEVELOPER = 2;
+
 export class VersionsService {
+  private readonly uploadsInFlight = new Map<string, number>();
+
   constructor(private readonly deps: VersionsDeps) {}
 
   /**
@@ -36,6 +41,22 @@ export class VersionsService {
    */
   async upload(actor: Actor, appId: string, openBody: () => Promise<Readable>, options: { dryRun: boolean }): Promise<VersionResponse | DryRunResponse> {
     const app = await this.deps.apps.owned(actor, appId);
+    // One developer cannot take every place in the check queue (nor fill the staging disk).
+    const inFlight = this.uploadsInFlight.get(app.owner_id) ?? 0;
+    if (inFlight >= MAX_UPLOADS_PER_DEVELOPER) {
+      throw new AppError('uploads_in_progress', 429, `${MAX_UPLOADS_PER_DEVELOPER} uploads of yours are still being received or checked; upload again when one has finished.`);
+    }
+    this.uploadsInFlight.set(app.owner_id, inFlight + 1);
+    try {
+      return await this.receive(app, openBody, options);
+    } finally {
+      const left = (this.uploadsInFlight.get(app.owner_id) ?? 1) - 1;
+      if (left === 0) this.uploadsInFlight.delete(app.owner_id);
+      else this.uploadsInFlight.set(app.owner_id, left);
+    }
+  }
+
+  private async receive(app: App, openBody: () => Promise<Readable>, options: { dryRun: boolean }): Promise<VersionResponse | DryRunResponse> {
     // The entries are digested as the bytes arrive, so the checks need not inflate them again.
     const scan = new PackageStreamScan(this.deps.packageLimits);
     let staged: StagedBlob;

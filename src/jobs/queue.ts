@@ -87,12 +87,15 @@ export class JobQueue {
     if (this.defined.has(kind)) throw new Error(`job kind "${kind}" is defined twice`);
     const maxAttempts = definition.maxAttempts ?? 10;
     if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new Error(`job kind "${kind}": maxAttempts must be a positive integer`);
+    const timeoutMs = definition.timeoutMs ?? 5 * 60 * 1000;
+    // setTimeout fires at once past 2^31 - 1 ms.
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 2 ** 31 - 1) throw new Error(`job kind "${kind}": timeoutMs must be 1 to 2147483647`);
     this.defined.set(kind, {
       kind,
       handler: definition.handler as JobHandler<unknown>,
       maxAttempts,
       backoff: definition.backoff ?? defaultBackoff,
-      timeoutMs: definition.timeoutMs ?? 5 * 60 * 1000,
+      timeoutMs,
       schedule: definition.schedule === undefined ? null : Schedule.parse(definition.schedule),
     });
   }

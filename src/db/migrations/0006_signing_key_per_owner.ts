@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 
 // Migrations take Kysely<any> on purpose: they must keep working after the Database type moves on.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -14,7 +14,7 @@ export async function up(db: AnyDb): Promise<void> {
   await db.schema.dropIndex('signing_keys_fingerprint').execute();
   // Only among keys in use: a developer whose key was revoked (say by a takeover of a squatted
   // account) may register the same key again.
-  await db.schema.createIndex('signing_keys_owner_fingerprint').on('signing_keys').columns(['owner_id', 'fingerprint']).unique().where('revoked_at', 'is', null).execute();
+  await db.schema.createIndex('signing_keys_owner_fingerprint').on('signing_keys').columns(['owner_id', 'fingerprint']).unique().where(sql.ref('revoked_at'), 'is', null).execute();
 }
 
 /** Fails if two developers registered the same key meanwhile: which of them keeps it is a person's call. */

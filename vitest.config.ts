@@ -8,8 +8,5 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',
-    // Vitest's default (cores − 1) is one file at a time on two cores; most of a test's time is
-    // spent waiting (PostgreSQL, argon2 on the thread pool, child processes), so overlap files.
-    maxWorkers: 3,
   },
 });

@@ -20,11 +20,13 @@ import {
   preloadPasswordPolicy,
   TwoFactorService,
 } from './features/accounts/index.js';
+import { AdminJobsService, adminJobsRoutes } from './features/admin-jobs/index.js';
 import { AuditLog, auditAccessDenials, auditRoutes } from './features/audit/index.js';
 import { AppImagesService, AppsService, ListingsService, appImagesRoutes, appsRoutes, listingsRoutes, mediaRoutes } from './features/apps/index.js';
 import { ApiKeysService, SigningKeysService, apiKeysRoutes, signingKeysRoutes } from './features/keys/index.js';
 import { VersionsService, versionsRoutes } from './features/versions/index.js';
 import { RateLimiter, createServer, healthRoutes } from './http/index.js';
+import { JobQueue, JobsAdmin, JobWorker } from './jobs/index.js';
 import { DEFAULT_CHECK_BUDGET, PackageChecker } from './package/index.js';
 import { systemClock, systemIds, type Clock, type Ids } from './shared/index.js';
 import { FsBlobStore, type BlobStore } from './storage/index.js';
@@ -51,6 +53,13 @@ export interface Portal {
    * `serve` runs it after the migrations. Answers how many rows it changed.
    */
   upgradeStoredSecrets(): Promise<{ totpSecrets: number; recoveryCodes: number }>;
+  /** The job kinds of every feature; services enqueue through it in their transactions. */
+  jobs: JobQueue;
+  /**
+   * Runs the jobs of this instance; null when JOBS_ENABLED=false. Not started here: `serve`
+   * starts it once migrated, tests call runOnce(), CLI verbs never run jobs.
+   */
+  jobWorker: JobWorker | null;
 }
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -65,6 +74,7 @@ export async function buildApp(config: Config, deps: PortalDeps = {}): Promise<P
   for (const dir of [config.dataDir, config.packagesDir, config.backupsDir]) await mkdir(dir, { recursive: true, mode: 0o700 });
   const database = openDatabase(config.database);
   const { db } = database;
+  const jobs = new JobQueue({ clock, ids });
   const blobs = new FsBlobStore(config.packagesDir);
 
   const app = await createServer(config, ids, { logStream: deps.logStream, version });
@@ -128,6 +138,7 @@ export async function buildApp(config: Config, deps: PortalDeps = {}): Promise<P
   accountsRoutes(app, { service: accounts, twoFactor, auth, tokens, limiter, limits: config.accounts.rateLimit, secureCookies });
   adminRoutes(app, admin, auth);
   auditRoutes(app, audit, adminGuard(auth, admin));
+  adminJobsRoutes(app, new AdminJobsService({ db, jobs: new JobsAdmin({ db, clock }), audit }), adminGuard(auth, admin));
   apiKeysRoutes(app, apiKeys, auth);
   oauthRoutes(app, { oauth, accounts, limiter, limits: config.accounts.rateLimit, baseUrl: config.baseUrl, secureCookies });
   appsRoutes(app, apps, auth);
@@ -137,6 +148,12 @@ export async function buildApp(config: Config, deps: PortalDeps = {}): Promise<P
   signingKeysRoutes(app, signingKeys, auth);
   versionsRoutes(app, versions, auth, config.limits.packageBytes);
 
+  const jobWorker = config.jobs.enabled
+    ? new JobWorker({ db, dialect: database.dialect, queue: jobs, clock, ids, log: app.log, concurrency: config.jobs.concurrency })
+    : null;
+  // Before the database closes: running handlers finish or give their jobs back.
+  if (jobWorker !== null) app.addHook('onClose', async () => jobWorker.stop(Math.floor(config.shutdownTimeoutMs / 2)));
+
   await app.ready();
   return {
     app,
@@ -144,5 +161,7 @@ export async function buildApp(config: Config, deps: PortalDeps = {}): Promise<P
     blobs,
     isBlobReferenced: async (sha256) => (await versions.isPackageReferenced(sha256)) || (await appImages.isReferenced(sha256)),
     upgradeStoredSecrets: () => twoFactor.upgradeStoredSecrets(),
+    jobs,
+    jobWorker,
   };
 }

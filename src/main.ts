@@ -41,6 +41,9 @@ async function serve(config: Config): Promise<void> {
   const swept = await blobs.sweepStaging();
   if (swept > 0) app.log.info({ swept }, 'removed staging files of interrupted uploads');
 
+  // Jobs run once the database is migrated; closing the app stops them before the database closes.
+  portal.jobWorker?.start();
+
   // SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to the timeout), close the database.
   closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an unexpected error');

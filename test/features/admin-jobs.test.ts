@@ -6,7 +6,8 @@ import { AuditLog } from '../../src/features/audit/index.js';
 import { createServer } from '../../src/http/index.js';
 import { JobQueue, JobWorker, JobsAdmin } from '../../src/jobs/index.js';
 import { AppError, systemIds } from '../../src/shared/index.js';
-import { expectProblem } from '../support/api.js';
+import { signInAdmin, TestClock } from '../support/accounts.js';
+import { expectProblem, registerUser } from '../support/api.js';
 import { ManualClock } from '../support/jobs.js';
 import { describeEachDatabase, type TestPortal } from '../support/portal.js';
 
@@ -102,3 +103,35 @@ describeEachDatabase('admin: background jobs', (portal) => {
     expect(await db.selectFrom('audit_log').select('id').where('action', '=', 'job.retried').execute()).toHaveLength(1);
   });
 });
+
+let portalClock: TestClock;
+
+describeEachDatabase(
+  'admin: background jobs, wired into the portal',
+  (portal) => {
+    it('shows and retries the portal worker’s dead jobs to a second-factor admin, and to no developer', async () => {
+      const p = portal();
+      const admin = await signInAdmin(p, portalClock);
+      const dev = await registerUser(p);
+      p.jobs.define('test.broken', { maxAttempts: 1, handler: () => Promise.reject(new Error('nothing works')) });
+      const broken = (await p.jobs.enqueue(p.database.db, { kind: 'test.broken' }))!;
+      expect(p.jobWorker).not.toBeNull();
+      expect(await p.jobWorker!.runOnce()).toBe(1);
+
+      const listed = await p.app.inject({ method: 'GET', url: '/v1/admin/jobs?state=dead', headers: admin.auth });
+      expect(listed.statusCode, listed.body).toBe(200);
+      expect(listed.json()).toMatchObject({ items: [{ id: broken, kind: 'test.broken', state: 'dead', last_error: 'Error: nothing works' }], next_cursor: null });
+      expectProblem(await p.app.inject({ method: 'GET', url: '/v1/admin/jobs', headers: dev.auth }), 403, 'forbidden');
+      expectProblem(await p.app.inject({ method: 'POST', url: `/v1/admin/jobs/${broken}/retry`, headers: dev.auth }), 403, 'forbidden');
+      const retried = await p.app.inject({ method: 'POST', url: `/v1/admin/jobs/${broken}/retry`, headers: admin.auth });
+      expect(retried.statusCode, retried.body).toBe(200);
+      expect(retried.json()).toMatchObject({ id: broken, state: 'queued', attempts: 0 });
+    });
+  },
+  {
+    deps: () => {
+      portalClock = new TestClock();
+      return { clock: portalClock };
+    },
+  },
+);

@@ -26,6 +26,7 @@ import { AppImagesService, AppsService, ListingsService, appImagesRoutes, appsRo
 import { ApiKeysService, SigningKeysService, apiKeysRoutes, signingKeysRoutes } from './features/keys/index.js';
 import { VersionsService, versionsRoutes } from './features/versions/index.js';
 import { RateLimiter, createServer, healthRoutes } from './http/index.js';
+import { EventLog } from './events/index.js';
 import { JobQueue, JobsAdmin, JobWorker } from './jobs/index.js';
 import { DEFAULT_CHECK_BUDGET, PackageChecker } from './package/index.js';
 import { systemClock, systemIds, type Clock, type Ids } from './shared/index.js';
@@ -55,6 +56,8 @@ export interface Portal {
   upgradeStoredSecrets(): Promise<{ totpSecrets: number; recoveryCodes: number }>;
   /** The job kinds of every feature; services enqueue through it in their transactions. */
   jobs: JobQueue;
+  /** The domain event log; `serve` starts following it (start()) once the database is migrated. */
+  events: EventLog;
   /**
    * Runs the jobs of this instance; null when JOBS_ENABLED=false. Not started here: `serve`
    * starts it once migrated, tests call runOnce(), CLI verbs never run jobs.
@@ -79,6 +82,10 @@ export async function buildApp(config: Config, deps: PortalDeps = {}): Promise<P
 
   const app = await createServer(config, ids, { logStream: deps.logStream, version });
   app.addHook('onClose', async () => database.close());
+  // The domain event log: services append in their transactions; `serve` starts following it once
+  // migrated. Stopped before the database closes.
+  const events = new EventLog({ db, postgresUrl: config.database.dialect === 'postgres' ? config.database.url : undefined, logger: app.log });
+  app.addHook('onClose', async () => events.stop());
 
   const tokens = await AccessTokens.open(config.dataDir, config.baseUrl, clock);
   preloadPasswordPolicy();
@@ -104,8 +111,8 @@ export async function buildApp(config: Config, deps: PortalDeps = {}): Promise<P
     baseUrl: config.baseUrl,
     providers: { ...(github ? { github } : {}), ...(google ? { google } : {}), ...(oidc ? { oidc } : {}) },
   });
-  const apps = new AppsService({ db, clock, ids, audit });
-  const listings = new ListingsService({ db, clock, apps });
+  const apps = new AppsService({ db, clock, ids, audit, events });
+  const listings = new ListingsService({ db, clock, apps, events });
   const appImages = new AppImagesService({ db, clock, ids, blobs, apps });
   const signingKeys = new SigningKeysService({ db, clock, ids, audit });
   const checker = deps.packageChecker ?? new PackageChecker({ ...DEFAULT_CHECK_BUDGET, ...config.packageChecks });
@@ -117,6 +124,7 @@ export async function buildApp(config: Config, deps: PortalDeps = {}): Promise<P
     blobs,
     apps,
     signingKeys,
+    events,
     checker,
     maxPackageBytes: config.limits.packageBytes,
     packageLimits: { maxTotalBytes: config.limits.packageInflatedBytes },
@@ -163,5 +171,6 @@ export async function buildApp(config: Config, deps: PortalDeps = {}): Promise<P
     upgradeStoredSecrets: () => twoFactor.upgradeStoredSecrets(),
     jobs,
     jobWorker,
+    events,
   };
 }

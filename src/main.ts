@@ -43,6 +43,7 @@ async function serve(config: Config): Promise<void> {
 
   // Jobs run once the database is migrated; closing the app stops them before the database closes.
   portal.jobWorker?.start();
+  await portal.events.start();
 
   // SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to the timeout), close the database.
   closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {

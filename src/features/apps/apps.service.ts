@@ -1,4 +1,5 @@
 import { isUniqueViolation, type Db } from '../../db/index.js';
+import { appendEvent, type EventNotifier } from '../../events/index.js';
 import { decodeCursor, toPage, type Page } from '../../http/pagination.js';
 import { AccessDenied, errors, type Actor, type Clock, type Ids } from '../../shared/index.js';
 import type { AuditLog } from '../audit/index.js';
@@ -14,6 +15,8 @@ export interface AppsDeps {
   clock: Clock;
   ids: Ids;
   audit: AuditLog;
+  /** Woken after a commit that appended domain events. */
+  events: EventNotifier;
 }
 
 const NOT_YOURS = 'No app with this id belongs to you.';
@@ -23,20 +26,26 @@ export class AppsService {
   constructor(private readonly deps: AppsDeps) {}
 
   async create(actor: Actor, input: CreateAppInput): Promise<AppResponse> {
-    const now = this.deps.clock.now().toISOString();
+    const at = this.deps.clock.now();
+    const now = at.toISOString();
     try {
-      const app = await repo.insertApp(this.deps.db, {
-        id: this.deps.ids.id(),
-        owner_id: actor.userId,
-        package_id: input.package_id,
-        name: input.name,
-        summary: input.summary,
-        description: input.description,
-        category: input.category,
-        status: 'draft',
-        created_at: now,
-        updated_at: now,
+      const app = await this.deps.db.transaction().execute(async (trx) => {
+        const row = await repo.insertApp(trx, {
+          id: this.deps.ids.id(),
+          owner_id: actor.userId,
+          package_id: input.package_id,
+          name: input.name,
+          summary: input.summary,
+          description: input.description,
+          category: input.category,
+          status: 'draft',
+          created_at: now,
+          updated_at: now,
+        });
+        await appendEvent(trx, { type: 'app.created', appId: row.id, actorId: actor.userId, payload: { package_id: row.package_id, name: row.name }, at });
+        return row;
       });
+      this.deps.events.notify();
       return toAppResponse(app, []);
     } catch (err) {
       if (isUniqueViolation(err)) throw errors.conflict('package_id_taken', `The package id ${input.package_id} is already registered.`);
@@ -58,8 +67,14 @@ export class AppsService {
   /** Edits the default listing fields; `category: null` clears the category. */
   async update(actor: Actor, appId: string, input: UpdateAppInput): Promise<AppResponse> {
     const app = await this.owned(actor, appId);
-    const updated = await repo.updateApp(this.deps.db, app.id, { ...input, updated_at: this.deps.clock.now().toISOString() });
-    if (!updated) throw appNotFound();
+    const at = this.deps.clock.now();
+    const updated = await this.deps.db.transaction().execute(async (trx) => {
+      const row = await repo.updateApp(trx, app.id, { ...input, updated_at: at.toISOString() });
+      if (!row) throw appNotFound();
+      await appendEvent(trx, { type: 'listing.changed', appId: app.id, actorId: actor.userId, payload: { locale: 'default', fields: Object.keys(input) }, at });
+      return row;
+    });
+    this.deps.events.notify();
     return this.present(updated);
   }
 
@@ -75,7 +90,9 @@ export class AppsService {
       }
       // The row is gone, so the entry keeps what identified it.
       await this.deps.audit.record({ action: 'app.deleted', actorId: actor.userId, targetType: 'app', targetId: app.id, ip, details: { package_id: app.package_id, name: app.name } }, trx);
+      await appendEvent(trx, { type: 'app.deleted', appId: app.id, actorId: actor.userId, payload: { package_id: app.package_id }, at: this.deps.clock.now() });
     });
+    this.deps.events.notify();
   }
 
   /**

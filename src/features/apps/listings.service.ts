@@ -1,4 +1,5 @@
 import type { Db } from '../../db/index.js';
+import { appendEvent, type EventNotifier } from '../../events/index.js';
 import { errors, type Actor, type Clock } from '../../shared/index.js';
 import { touchApp } from './apps.repository.js';
 import type { AppsService } from './apps.service.js';
@@ -10,6 +11,8 @@ export interface ListingsDeps {
   db: Db;
   clock: Clock;
   apps: AppsService;
+  /** Woken after a commit that appended domain events. */
+  events: EventNotifier;
 }
 
 /** Generous for every language a store could ship, small enough that listing them needs no paging. */
@@ -27,7 +30,7 @@ export class ListingsService {
   /** Creates or replaces the listing of one locale; `created` tells the route 201 from 200. */
   async put(actor: Actor, appId: string, locale: string, input: PutListingInput): Promise<{ created: boolean; listing: ListingResponse }> {
     const app = await this.deps.apps.owned(actor, appId);
-    return this.deps.db.transaction().execute(async (tx) => {
+    const result = await this.deps.db.transaction().execute(async (tx) => {
       const now = this.deps.clock.now().toISOString();
       // Locks the app row first so two new locales cannot both squeeze under the limit.
       await touchApp(tx, app.id, now);
@@ -36,16 +39,24 @@ export class ListingsService {
         throw errors.conflict('listing_limit_reached', `An app has at most ${MAX_LISTINGS} localized listings.`);
       }
       const row = await repo.upsertListing(tx, { app_id: app.id, locale, ...input, created_at: now, updated_at: now });
+      await appendEvent(tx, { type: 'listing.changed', appId: app.id, actorId: actor.userId, payload: { locale, created }, at: new Date(now) });
       return { created, listing: toListingResponse(row) };
     });
+    this.deps.events.notify();
+    return result;
   }
 
   async remove(actor: Actor, appId: string, locale: string): Promise<void> {
     const app = await this.deps.apps.owned(actor, appId);
-    if (!(await repo.deleteListing(this.deps.db, app.id, locale))) {
-      throw errors.notFound('listing_not_found', `This app has no listing for ${locale}.`);
-    }
-    await touchApp(this.deps.db, app.id, this.deps.clock.now().toISOString());
+    const at = this.deps.clock.now();
+    await this.deps.db.transaction().execute(async (tx) => {
+      if (!(await repo.deleteListing(tx, app.id, locale))) {
+        throw errors.notFound('listing_not_found', `This app has no listing for ${locale}.`);
+      }
+      await touchApp(tx, app.id, at.toISOString());
+      await appendEvent(tx, { type: 'listing.changed', appId: app.id, actorId: actor.userId, payload: { locale, removed: true }, at });
+    });
+    this.deps.events.notify();
   }
 }
 

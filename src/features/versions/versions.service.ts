@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { isUniqueViolation, type Db } from '../../db/index.js';
+import { appendEvent, type EventNotifier } from '../../events/index.js';
 import { decodeCursor, toPage, type Page } from '../../http/pagination.js';
 import { ChecksBusyError, PackageStreamScan, type Finding, type PackageChecker, type Manifest, type PackageCheckResult, type PackageLimits } from '../../package/index.js';
 import { AppError, errors, type Actor, type Clock, type FieldError, type Ids } from '../../shared/index.js';
@@ -17,6 +18,8 @@ export interface VersionsDeps {
   blobs: BlobStore;
   apps: AppsService;
   signingKeys: SigningKeysService;
+  /** Woken after a commit that appended domain events. */
+  events: EventNotifier;
   /** Runs the package checks on worker threads under the operator's budget. */
   checker: PackageChecker;
   maxPackageBytes: number;
@@ -48,7 +51,7 @@ export class VersionsService {
     }
     this.uploadsInFlight.set(app.owner_id, inFlight + 1);
     try {
-      return await this.receive(app, openBody, options);
+      return await this.receive(actor, app, openBody, options);
     } finally {
       const left = (this.uploadsInFlight.get(app.owner_id) ?? 1) - 1;
       if (left === 0) this.uploadsInFlight.delete(app.owner_id);
@@ -56,7 +59,7 @@ export class VersionsService {
     }
   }
 
-  private async receive(app: App, openBody: () => Promise<Readable>, options: { dryRun: boolean }): Promise<VersionResponse | DryRunResponse> {
+  private async receive(actor: Actor, app: App, openBody: () => Promise<Readable>, options: { dryRun: boolean }): Promise<VersionResponse | DryRunResponse> {
     // The entries are digested as the bytes arrive, so the checks need not inflate them again.
     const scan = new PackageStreamScan(this.deps.packageLimits);
     let staged: StagedBlob;
@@ -87,7 +90,7 @@ export class VersionsService {
       await this.checkNewVersion(app, staged.sha256, result.manifest);
       if (options.dryRun) return dryRun(staged, result.manifest, result.findings);
       await staged.commit();
-      return toVersionResponse(await this.record(app, staged, result.manifest, result.findings));
+      return toVersionResponse(await this.record(app, staged, result.manifest, result.findings, actor));
     } finally {
       await staged.discard();
     }
@@ -132,15 +135,22 @@ export class VersionsService {
     if (manifest.version_code <= highest) throw versionCodeNotHigher(manifest.version_code, highest);
   }
 
-  private async record(app: App, staged: StagedBlob, manifest: Manifest, findings: Finding[]): Promise<Version> {
+  private async record(app: App, staged: StagedBlob, manifest: Manifest, findings: Finding[], actor: Actor): Promise<Version> {
     try {
-      return await repo.insertVersion(this.deps.db, {
-        ...this.row(app, staged, findings, 'pending_review'),
-        version: manifest.version,
-        version_code: manifest.version_code,
-        permissions: JSON.stringify(manifest.permissions),
-        manifest: JSON.stringify(manifest),
+      const version = await this.deps.db.transaction().execute(async (trx) => {
+        const row = await repo.insertVersion(trx, {
+          ...this.row(app, staged, findings, 'pending_review'),
+          version: manifest.version,
+          version_code: manifest.version_code,
+          permissions: JSON.stringify(manifest.permissions),
+          manifest: JSON.stringify(manifest),
+        });
+        const payload = { version_id: row.id, version: row.version, version_code: row.version_code, sha256: row.sha256 };
+        await appendEvent(trx, { type: 'version.submitted', appId: app.id, actorId: actor.userId, payload, at: this.deps.clock.now() });
+        return row;
       });
+      this.deps.events.notify();
+      return version;
     } catch (err) {
       // Two uploads raced for one version code; the unique index let only one in.
       if (isUniqueViolation(err)) throw versionCodeNotHigher(manifest.version_code, manifest.version_code);

@@ -59,6 +59,13 @@ module.exports = {
       to: { path: 'node_modules/(fastify|@fastify)/' },
     },
     {
+      name: 'services-and-jobs-never-import-http',
+      comment: 'Rules run without HTTP (CLI verbs, job workers): pagination and errors live in shared/.',
+      severity: 'error',
+      from: { path: ['\\.(service|repository)\\.ts$', '^src/(jobs|events|storage|db)/'] },
+      to: { path: '^src/http/' },
+    },
+    {
       name: 'cli-uses-package-only',
       comment: 'The developer CLI runs offline on a laptop: it must not pull in the server.',
       severity: 'error',

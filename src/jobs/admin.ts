@@ -1,5 +1,5 @@
 import type { Executor } from '../db/index.js';
-import { decodeCursor, toPage, type Page } from '../http/pagination.js';
+import { decodeCursor, toPage, type Page } from '../shared/pagination.js';
 import { AppError, type Clock } from '../shared/index.js';
 import { findJob, listJobs, requeueDead, type JobRow } from './jobs.repository.js';
 import type { JobState } from './jobs.table.js';

@@ -1,5 +1,5 @@
 import type { Db } from '../../db/index.js';
-import { decodeCursor, toPage, type Page } from '../../http/pagination.js';
+import { decodeCursor, toPage, type Page } from '../../shared/pagination.js';
 import { AppError, errors, type Actor, type Clock, type Ids, type Role } from '../../shared/index.js';
 import { AuditLog } from '../audit/index.js';
 import type { AccountsService } from './accounts.service.js';

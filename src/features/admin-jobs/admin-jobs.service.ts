@@ -1,7 +1,7 @@
 import type { Db } from '../../db/index.js';
 import type { JobsAdmin, JobView } from '../../jobs/index.js';
 import type { Actor } from '../../shared/index.js';
-import type { Page } from '../../http/pagination.js';
+import type { Page } from '../../shared/pagination.js';
 import type { AuditLog } from '../audit/index.js';
 import type { JobListQuery } from './admin-jobs.schemas.js';
 

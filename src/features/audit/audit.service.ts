@@ -1,5 +1,5 @@
 import type { Db, Executor } from '../../db/index.js';
-import { decodeCursor, toPage, type Page } from '../../http/pagination.js';
+import { decodeCursor, toPage, type Page } from '../../shared/pagination.js';
 import type { Clock, Ids } from '../../shared/index.js';
 import * as repo from './audit.repository.js';
 import type { AuditAction, AuditEntryResponse, AuditQuery } from './audit.schemas.js';

@@ -1,5 +1,5 @@
 import type { Db } from '../../db/index.js';
-import { decodeCursor, toPage, type Page } from '../../http/pagination.js';
+import { decodeCursor, toPage, type Page } from '../../shared/pagination.js';
 import { AppError, errors, sha256Hex, type Actor, type Clock, type Ids, type Scope } from '../../shared/index.js';
 import type { AuditLog } from '../audit/index.js';
 import * as repo from './api-keys.repository.js';

@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { isUniqueViolation, type Db } from '../../db/index.js';
-import { decodeCursor, toPage, type Page } from '../../http/pagination.js';
+import { decodeCursor, toPage, type Page } from '../../shared/pagination.js';
 import { fingerprint, KeyFormatError, parsePublicKey, rawPublicKey } from '../../package/keys.js';
 import { AccessDenied, errors, type Actor, type Clock, type Ids } from '../../shared/index.js';
 import type { AuditLog } from '../audit/index.js';

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { isUniqueViolation, type Db } from '../../db/index.js';
 import { appendEvent, type EventNotifier } from '../../events/index.js';
-import { decodeCursor, toPage, type Page } from '../../http/pagination.js';
+import { decodeCursor, toPage, type Page } from '../../shared/pagination.js';
 import { ChecksBusyError, PackageStreamScan, type Finding, type PackageChecker, type Manifest, type PackageCheckResult, type PackageLimits } from '../../package/index.js';
 import { AppError, errors, type Actor, type Clock, type FieldError, type Ids } from '../../shared/index.js';
 import type { StagedBlob, BlobStore } from '../../storage/index.js';

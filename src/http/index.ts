@@ -1,4 +1,5 @@
 export { createServer } from './server.js';
+export { routeTable, type RouteEntry } from './route-table.js';
 export { healthRoutes, type ReadinessCheck } from './health.js';
 export { requireActor, requireUser, actorOf, credentialOf, type Authenticator } from './auth.js';
 export { clientBudgetKey, RateLimiter, rateLimit, type RateRule } from './rate-limit.js';

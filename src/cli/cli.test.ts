@@ -3,18 +3,19 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { PackageCheckResult } from '../package/index.js';
 import { rawPublicKey } from '../package/keys.js';
 import { appFiles, keyPair, manifestJson, signed, yazlZip, type KeyPair } from '../package/test-support.js';
 
-/** Runs the real `mosis` binary (through tsx) in a scratch folder, with MOSIS_HOME kept inside it. */
+/**
+ * Runs the real `mosis` binary, the compiled dist/cli/main.js that the global setup (build-dist.ts)
+ * builds once per run, in a scratch folder, with MOSIS_HOME kept inside it.
+ */
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const mainScript = path.join(repoRoot, 'src/cli/main.ts');
-// An absolute loader URL, because the CLI runs with the scratch folder as its working directory.
-const tsxLoader = pathToFileURL(path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href;
+const mainScript = path.join(repoRoot, 'dist/cli/main.js');
 
 interface Run {
   code: number;
@@ -29,7 +30,7 @@ function mosis(args: readonly string[], options: { cwd?: string; env?: Record<st
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', tsxLoader, mainScript, ...args],
+      [mainScript, ...args],
       { cwd: options.cwd ?? scratch, env: { ...process.env, MOSIS_HOME: home, ...options.env }, maxBuffer: 16 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;

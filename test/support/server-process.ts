@@ -23,9 +23,12 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs `mosis-portal <verb>` from the sources as its own process, the way an operator would. */
+/**
+ * Runs `mosis-portal <verb>` as its own process, the way an operator would: the compiled dist/main.js,
+ * which the global setup (build-dist.ts) builds once per run.
+ */
 export function runPortal(args: string[], env: Record<string, string>): ServerProcess & { port: number | undefined } {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/main.ts'), ...args], {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/main.js'), ...args], {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

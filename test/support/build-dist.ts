@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { TestProject } from 'vitest/node';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const run = promisify(execFile);
@@ -13,13 +14,19 @@ const run = promisify(execFile);
  * dist/), so an unchanged tree rebuilds in a few seconds. TEST_SKIP_BUILD=1 says dist/ is already
  * fresh, say in CI right after `npm run build`.
  */
-export default async function setup(): Promise<void> {
+export default async function setup(project: TestProject): Promise<void> {
   if (process.env['TEST_SKIP_BUILD'] === '1') {
     await access(path.join(ROOT, 'dist/main.js')).catch((err: unknown) => {
       throw new Error('TEST_SKIP_BUILD=1 but dist/ is not built: run `npm run build` first', { cause: err });
     });
     return;
   }
+  await build();
+  // In watch mode the sources change between runs: without this the reruns would spawn the old build.
+  project.onTestsRerun(build);
+}
+
+async function build(): Promise<void> {
   try {
     await run('npm', ['run', '--silent', 'build'], { cwd: ROOT, maxBuffer: 64 * 1024 * 1024 });
   } catch (err) {

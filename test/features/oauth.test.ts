@@ -172,6 +172,17 @@ describeEachDatabase(
       expect(cleared?.expires?.getTime()).toBeLessThanOrEqual(Date.now());
     });
 
+    it('answers an account with two-factor authentication 401 totp_required, as a password sign-in without a code, starting no session', async () => {
+      const p = portal();
+      idp.accounts.set('tess-sub', { email: 'tess@example.com', email_verified: true, name: 'Tess' });
+      expect((await callback(p, await signInAtProvider(p, 'tess-sub'))).statusCode).toBe(302);
+      // Tess turned TOTP on since (set here directly: how she did is totp.test.ts's business).
+      await p.database.db.updateTable('users').set({ totp_enabled_at: new Date().toISOString() }).where('email', '=', 'tess@example.com').execute();
+      const before = await counts(p);
+      expectProblem(await callback(p, await signInAtProvider(p, 'tess-sub')), 401, 'totp_required');
+      expect(await counts(p)).toEqual(before);
+    });
+
     it('refuses a bad state, creating nothing', async () => {
       const p = portal();
       idp.accounts.set('bob-sub', { email: 'bob@example.com', email_verified: true, name: 'Bob' });

@@ -5,6 +5,7 @@ import type { AuditLog } from '../audit/index.js';
 import { revokeOwnerApiKeys } from '../keys/index.js';
 import { ACCESS_TOKEN_TTL_SECONDS, type AccessTokens } from './access-tokens.js';
 import { formatAmr, OAUTH_ONLY, parseAmr, PASSWORD_AND_CODE, PASSWORD_ONLY, type Amr } from './amr.js';
+import { accountErrors } from './accounts.errors.js';
 import * as repo from './accounts.repository.js';
 import { takeOverAccount } from './account-takeover.js';
 import type { SessionResponse, UserResponse } from './accounts.schemas.js';
@@ -55,7 +56,7 @@ export interface WebSessionStart {
 
 const invalidCredentials = () => new AppError('invalid_credentials', 401, 'The email or password is wrong.');
 const invalidRefresh = () => new AppError('invalid_refresh_token', 401, 'The refresh token is invalid, expired or revoked.');
-const suspended = () => new AppError('account_suspended', 403, 'This account is suspended.');
+const suspended = accountErrors.suspended;
 const invalidEmailToken = () => new AppError('invalid_token', 400, 'The link is invalid, expired or already used; ask for a new one.');
 
 export class AccountsService {
@@ -165,7 +166,7 @@ export class AccountsService {
     if (user.status !== 'active') return fail('suspended', suspended());
     if (user.totp_enabled_at !== null) {
       if (input.totp_code === undefined || input.totp_code.trim() === '') {
-        return fail('totp_missing', new AppError('totp_required', 401, 'This account has two-factor authentication: send totp_code.'));
+        return fail('totp_missing', accountErrors.totpRequired('send totp_code'));
       }
       const second = await this.deps.twoFactor.check(user, input.totp_code, ctx);
       if (!second) return fail('totp_invalid', new AppError('invalid_totp_code', 401, 'The two-factor code is wrong or was already used.'));

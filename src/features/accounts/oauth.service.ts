@@ -3,6 +3,7 @@ import type { Db } from '../../db/index.js';
 import { AppError, errors, safeEqual, sha256Hex, type Clock, type Ids } from '../../shared/index.js';
 import type { AuditLog } from '../audit/index.js';
 import { takeOverAccount } from './account-takeover.js';
+import { accountErrors } from './accounts.errors.js';
 import * as repo from './accounts.repository.js';
 import type { RequestContext } from './accounts.service.js';
 import type { User } from './accounts.table.js';
@@ -199,10 +200,10 @@ export class OAuthService {
       return user;
     });
     if (!user) throw errors.unauthorized();
-    if (user.status !== 'active') throw new AppError('account_suspended', 403, 'This account is suspended.');
+    if (user.status !== 'active') throw accountErrors.suspended();
     // The provider proved the first factor only; an account with TOTP signs in with password and code.
     if (user.totp_enabled_at !== null) {
-      throw new AppError('totp_required', 403, 'This account has two-factor authentication: sign in with your password and code.');
+      throw accountErrors.totpRequired('sign in with your password and code');
     }
     await this.deps.audit.record({ action: 'login.succeeded', actorId: user.id, targetType: 'user', targetId: user.id, ip: ctx.ip, details: { method: provider } });
     return user;

@@ -102,5 +102,7 @@ describeEachDatabase('audit of keys, apps and denied access', (portal) => {
     const denied = await entries(p, 'access.denied');
     expect(denied.filter((e) => e.actor_id === intruder.id)).toHaveLength(10);
     expect(denied.filter((e) => e.actor_id === other.id)).toHaveLength(1);
+    // And one entry saying the intruder's further denials were not written.
+    expect(await entries(p, 'access.denied_suppressed')).toMatchObject([{ actor_id: intruder.id, target_type: 'app', target_id: app.id, details: { code: 'app_not_found', status: 404 } }]);
   });
 });

@@ -7,7 +7,8 @@ import type { AuditLog } from './audit.service.js';
  * Denials are written to the audit log only up to these budgets: anyone can provoke a 403 as
  * fast as they can send requests, and the append-only table must not become theirs to fill.
  * Past a budget a denial is still in the request log (status, route, request id); the audit log
- * keeps the first few per caller, which is what shows who was trying.
+ * keeps the first few per caller, and one `access.denied_suppressed` entry when it stops, which is
+ * what shows who was trying.
  */
 const WINDOW_MS = 10 * 60 * 1000;
 const PER_CALLER = 10;
@@ -30,10 +31,18 @@ export function auditAccessDenials(app: FastifyInstance, audit: AuditLog, clock:
       { key: caller, max: PER_CALLER, windowMs: WINDOW_MS },
       { key: '*', max: OVERALL, windowMs: WINDOW_MS },
     ]);
-    if (refused !== null) return;
+    // Past a budget, one entry per caller and window says that more of its denials went unwritten:
+    // with their own overall budget, callers who spent the shared one cannot hide the next caller.
+    const suppressed =
+      refused !== null &&
+      budget.attempt([
+        { key: `suppressed:${caller}`, max: 1, windowMs: WINDOW_MS },
+        { key: '*suppressed', max: OVERALL, windowMs: WINDOW_MS },
+      ]) === null;
+    if (refused !== null && !suppressed) return;
     try {
       await audit.record({
-        action: 'access.denied',
+        action: suppressed ? 'access.denied_suppressed' : 'access.denied',
         actorId,
         ...(error instanceof AccessDenied ? { targetType: error.target.type, targetId: error.target.id } : {}),
         ip: request.ip,

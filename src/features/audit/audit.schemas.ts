@@ -25,6 +25,7 @@ export const AUDIT_ACTIONS = [
   'signing_key.revoked',
   'app.deleted',
   'access.denied',
+  'access.denied_suppressed',
   'account.taken_over',
   'register.email_taken',
   'job.retried',

@@ -56,8 +56,8 @@ const IDLE_MS = 30_000;
 
 export class PackageChecker {
   private pool: Promise<Piscina<CheckTask, PackageCheckResult>> | null = null;
-  /** The checks under way, each with the controller that ends it. */
-  private readonly running = new Set<AbortController>();
+  /** Checks handed to the pool that no worker has taken yet, each with the controller that ends it. */
+  private readonly waiting = new Set<AbortController>();
   private readonly slots: LimitFunction;
   /** Checks running or waiting for a thread. */
   private admitted = 0;
@@ -96,10 +96,11 @@ export class PackageChecker {
     const { port1: started, port2 } = new MessageChannel();
     let timer = setTimeout(() => check.abort(NOT_STARTED), STARTUP_MS);
     started.once('message', () => {
+      this.waiting.delete(check);
       clearTimeout(timer);
       timer = setTimeout(() => check.abort(OVER_TIME), this.budget.timeMs);
     });
-    this.running.add(check);
+    this.waiting.add(check);
     try {
       return await pool.run({ file, options, started: port2 }, { signal: check.signal, transferList: [port2] });
     } catch (error) {
@@ -113,7 +114,7 @@ export class PackageChecker {
     } finally {
       clearTimeout(timer);
       started.close();
-      this.running.delete(check);
+      this.waiting.delete(check);
     }
   }
 
@@ -121,10 +122,11 @@ export class PackageChecker {
     // Loaded with the first check: a portal that checks nothing keeps neither pool nor threads.
     const { Piscina } = await import('piscina');
     const pool = this.newPool(Piscina);
-    // A worker that dies outside a task (say it cannot load) leaves its task pending for ever, and
-    // unheard, the pool's 'error' event would end the whole process: fail the checks under way.
+    // A worker that dies before it takes its task (say it cannot load) leaves that task pending for
+    // ever, and unheard, the pool's 'error' event would end the whole process: fail the checks no
+    // worker has taken. A check a worker took learns of that worker's end from the pool itself.
     pool.on('error', (error: unknown) => {
-      for (const check of this.running) check.abort(new WorkerFailure(error));
+      for (const check of this.waiting) check.abort(new WorkerFailure(error));
     });
     return pool;
   }

@@ -1,6 +1,7 @@
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
+import pLimit from 'p-limit';
 import type { Ids } from '../../shared/index.js';
 
 export interface MailMessage {
@@ -28,6 +29,10 @@ export interface Mailer {
   drain(): Promise<void>;
 }
 
+/** Messages waiting in the background, and SMTP conversations at once. */
+export const MAX_PENDING = 1000;
+const MAX_CONCURRENT_SENDS = 4;
+
 /**
  * SMTP when SMTP_URL is set; otherwise each message becomes an .eml file in DATA_DIR/outbox and a
  * log line, so a NAS without mail still lets its operator read verification and reset links.
@@ -36,6 +41,9 @@ export interface Mailer {
 export function createMailer(options: { smtpUrl: string | null; from: string; outboxDir: string; ids: Ids; log: MailLog }): Mailer {
   const transport = options.smtpUrl ? nodemailer.createTransport(options.smtpUrl) : nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'unix' });
   const pending = new Set<Promise<void>>();
+  // Background mail is bounded: a flood of sign-ups or resets (each answered at once) must not
+  // grow memory or open a connection per message while the mail server is slow or away.
+  const sending = pLimit(MAX_CONCURRENT_SENDS);
 
   async function deliver(message: MailMessage): Promise<void> {
     try {
@@ -58,6 +66,10 @@ export function createMailer(options: { smtpUrl: string | null; from: string; ou
   return {
     send: deliver,
     sendLater(message) {
+      if (pending.size >= MAX_PENDING) {
+        options.log.error({ pending: pending.size }, 'email dropped: too many messages are waiting to be sent');
+        return;
+      }
       const job = async () => {
         let prepared: MailMessage | null;
         try {
@@ -68,7 +80,7 @@ export function createMailer(options: { smtpUrl: string | null; from: string; ou
         }
         if (prepared) await deliver(prepared);
       };
-      const p = job().finally(() => pending.delete(p));
+      const p = sending(job).finally(() => pending.delete(p));
       pending.add(p);
     },
     async drain() {

@@ -2,7 +2,7 @@ import { createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { afterEach, expect, it, vi } from 'vitest';
-import { systemIds } from '../../shared/index.js';
+import { systemClock, systemIds } from '../../shared/index.js';
 import { createMailer, MAX_PENDING } from './mailer.js';
 
 /** Background mail against an SMTP server that accepts connections and never says a word. */
@@ -20,7 +20,7 @@ it('keeps at most 1000 messages waiting and 4 SMTP conversations open, dropping 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   try {
     const log = { info: vi.fn(), error: vi.fn() };
-    const mailer = createMailer({ smtpUrl: `smtp://127.0.0.1:${(server.address() as AddressInfo).port}`, from: 'portal@example.com', outboxDir: tmpdir(), ids: systemIds(), log });
+    const mailer = createMailer({ smtpUrl: `smtp://127.0.0.1:${(server.address() as AddressInfo).port}`, from: 'portal@example.com', outboxDir: tmpdir(), ids: systemIds(systemClock), log });
     for (let i = 0; i < MAX_PENDING + 5; i += 1) mailer.sendLater({ to: `dev${i}@example.com`, subject: 'Hello', text: 'Hi' });
     await expect.poll(() => sockets.size).toBe(4);
     // A moment more: no fifth conversation starts while four are waiting for their greeting.

@@ -13,7 +13,8 @@ import { sampleApp } from '../src/cli/sample-app.js';
 import { buildPackage } from '../src/package/build.js';
 import { checkPackage } from '../src/package/check.js';
 import type { PackageCheckResult } from '../src/package/index.js';
-import { HostileWorkshop, deflatedZeros, rawZip, signedRaw } from '../test/support/hostile.js';
+import { HostileWorkshop, deflatedZeros, signedRaw } from '../test/support/hostile.js';
+import { rawZip } from '../test/support/raw-zip.js';
 
 const TOTAL_BYTES = 50 * 1024 * 1024;
 const FILE_COUNT = 2_000;

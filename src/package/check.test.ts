@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 import { checkPackage, type CheckOptions } from './check.js';
 import { DEFAULT_LIMITS, FINDING_CODES, type FindingCode, type Manifest, type PackageCheckResult } from './index.js';
-import { APP_ID, appFiles, keyPair, manifestJson, rawZip, signed, Workbench, yazlZip, type FixtureFile, type KeyPair } from './test-support.js';
+import { rawZip } from '../../test/support/raw-zip.js';
+import { APP_ID, appFiles, keyPair, manifestJson, signed, Workbench, yazlZip, type FixtureFile, type KeyPair } from './test-support.js';
 
 let bench: Workbench;
 let keys: KeyPair;
@@ -72,7 +73,7 @@ describe('checkPackage stops at structural problems', () => {
   ])('refuses a lying zip bomb (%s declared size) within a second and keeps reading other entries', async (_kind, declared) => {
     const bomb = deflateRawSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 });
     const entries = [
-      { name: 'assets/bomb.bin', compressed: bomb, size: declared, data: Buffer.alloc(declared) },
+      { name: 'assets/bomb.bin', compressed: bomb, uncompressedSize: declared, data: Buffer.alloc(declared) },
       { name: 'assets/after.txt', data: Buffer.from('still read') },
     ];
     const file = await bench.file(rawZip(entries));

@@ -11,7 +11,8 @@ import { FileReader } from './file-reader.js';
 import type { PackageCheckResult } from './findings.js';
 import { DEFAULT_LIMITS, type PackageLimits } from './limits.js';
 import { PackageStreamScan, type ScannedEntries, type ScannedEntry } from './stream-scan.js';
-import { appFiles, keyPair, rawZip, signed, Workbench, type FixtureFile, type KeyPair, type RawEntry } from './test-support.js';
+import { rawZip, type RawEntry } from '../../test/support/raw-zip.js';
+import { appFiles, keyPair, signed, Workbench, type FixtureFile, type KeyPair } from './test-support.js';
 import { readZipLayout, type ZipEntry } from './zip.js';
 
 /**
@@ -515,19 +516,19 @@ describe('zip bombs and limits', () => {
     {
       name: 'declaring its real size, with limits below what one call inflates',
       limits: { maxFileBytes: MiB, maxTotalBytes: 2 * MiB },
-      make: () => rawZip([{ name: 'first.txt', data: Buffer.from('first') }, { name: 'assets/bomb.bin', compressed: bomb.compressed, crc32: bomb.crc, size: BOMB_BYTES }, { name: 'last.txt', data: Buffer.from('last') }]),
+      make: () => rawZip([{ name: 'first.txt', data: Buffer.from('first') }, { name: 'assets/bomb.bin', compressed: bomb.compressed, crc32: bomb.crc, uncompressedSize: BOMB_BYTES }, { name: 'last.txt', data: Buffer.from('last') }]),
       code: 'zip_file_too_large',
     },
     {
       name: 'declaring 1 KiB, with limits above what one call inflates',
       limits: { maxFileBytes: 8 * MiB, maxTotalBytes: 16 * MiB },
-      make: () => rawZip([{ name: 'first.txt', data: Buffer.from('first') }, { name: 'assets/bomb.bin', compressed: bomb.compressed, crc32: bomb.crc, size: 1024 }, { name: 'last.txt', data: Buffer.from('last') }]),
+      make: () => rawZip([{ name: 'first.txt', data: Buffer.from('first') }, { name: 'assets/bomb.bin', compressed: bomb.compressed, crc32: bomb.crc, uncompressedSize: 1024 }, { name: 'last.txt', data: Buffer.from('last') }]),
       code: 'zip_size_mismatch',
     },
     {
       name: 'declaring 1 KiB, with the default limits',
       limits: {},
-      make: () => rawZip([{ name: 'first.txt', data: Buffer.from('first') }, { name: 'assets/bomb.bin', compressed: bomb.compressed, crc32: bomb.crc, size: 1024 }, { name: 'last.txt', data: Buffer.from('last') }]),
+      make: () => rawZip([{ name: 'first.txt', data: Buffer.from('first') }, { name: 'assets/bomb.bin', compressed: bomb.compressed, crc32: bomb.crc, uncompressedSize: 1024 }, { name: 'last.txt', data: Buffer.from('last') }]),
       code: 'zip_size_mismatch',
     },
     { name: 'streamed with a data descriptor, small limits', limits: { maxFileBytes: MiB, maxTotalBytes: 2 * MiB }, make: () => streamedBomb, code: 'zip_file_too_large' },
@@ -551,7 +552,7 @@ describe('zip bombs and limits', () => {
   it('stops once an honest entry inflates to over 32 bytes per byte received (plus 16 MiB), leaving it to the check', async () => {
     // 48 MiB of zeros deflate to about 50 KiB: within every size limit, but far past the expansion bound.
     const zeros = await deflatedZeros(48 * MiB);
-    const bytes = rawZip([{ name: 'first.txt', data: Buffer.from('first') }, { name: 'assets/zeros.bin', compressed: zeros.compressed, crc32: zeros.crc, size: 48 * MiB }, { name: 'last.txt', data: Buffer.from('last') }]);
+    const bytes = rawZip([{ name: 'first.txt', data: Buffer.from('first') }, { name: 'assets/zeros.bin', compressed: zeros.compressed, crc32: zeros.crc, uncompressedSize: 48 * MiB }, { name: 'last.txt', data: Buffer.from('last') }]);
     const file = await bench.file(bytes);
     const scanned = await scanBytes(bytes, 64 * KiB);
     expect(await coverage(file, scanned)).toEqual({ covered: ['first.txt'], missed: ['assets/zeros.bin', 'last.txt'] });

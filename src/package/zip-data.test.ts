@@ -4,7 +4,8 @@ import { open } from 'node:fs/promises';
 import { deflateRawSync } from 'node:zlib';
 import { FileReader } from './file-reader.js';
 import { DEFAULT_LIMITS } from './limits.js';
-import { rawZip, Workbench, type RawEntry } from './test-support.js';
+import { rawZip, type RawEntry } from '../../test/support/raw-zip.js';
+import { Workbench } from './test-support.js';
 import { digestEntry, readEntryContent, type EntryBudget, type EntryDigestResult } from './zip-data.js';
 import { readZipLayout } from './zip.js';
 
@@ -53,8 +54,8 @@ describe('digestEntry', () => {
   it('stops an entry that inflates past its declared size', async () => {
     const bomb = deflateRawSync(Buffer.alloc(32 * 1024 * 1024));
     const results = await digestAll([
-      { name: 'small.bin', compressed: bomb, size: 100, data: Buffer.alloc(100) },
-      { name: 'streamed.bin', compressed: bomb, size: 2 * 1024 * 1024, data: Buffer.alloc(2 * 1024 * 1024) },
+      { name: 'small.bin', compressed: bomb, uncompressedSize: 100, data: Buffer.alloc(100) },
+      { name: 'streamed.bin', compressed: bomb, uncompressedSize: 2 * 1024 * 1024, data: Buffer.alloc(2 * 1024 * 1024) },
     ]);
     expect(results.map(codeOf)).toEqual(['zip_size_mismatch', 'zip_size_mismatch']);
   });
@@ -68,7 +69,7 @@ describe('digestEntry', () => {
   it('refuses damaged data: short output, corrupt DEFLATE, bytes after the stream, wrong CRC', async () => {
     const data = Buffer.from('x'.repeat(300));
     const results = await digestAll([
-      { name: 'short', data, size: 500 },
+      { name: 'short', data, uncompressedSize: 500 },
       { name: 'corrupt', data, compressed: Buffer.alloc(64, 0xff) },
       { name: 'trailing', data, compressed: Buffer.concat([deflateRawSync(data), Buffer.from('hidden')]) },
       { name: 'crc', data, crc32: 1234 },

@@ -3,7 +3,8 @@ import { open } from 'node:fs/promises';
 import { deflateRawSync } from 'node:zlib';
 import { FileReader } from './file-reader.js';
 import { DEFAULT_LIMITS } from './limits.js';
-import { rawZip, Workbench, yazlZip, type RawEntry, type RawZipOptions } from './test-support.js';
+import { rawZip, type RawEntry, type RawZipOptions } from '../../test/support/raw-zip.js';
+import { Workbench, yazlZip } from './test-support.js';
 import { readZipLayout, type ZipLayout } from './zip.js';
 
 let bench: Workbench;
@@ -55,7 +56,7 @@ describe('readZipLayout refuses what it cannot verify', () => {
   it.each<[string, RawEntry[], RawZipOptions, string]>([
     ['data after the end record', two, { after: Buffer.from('#!/bin/sh\n') }, 'zip_extra_data'],
     ['an end record hidden in the comment', two, { comment: rawZip([text('evil.txt')]) }, 'zip_invalid'],
-    ['a ZIP64 end record', two, { zip64: true }, 'zip_invalid'],
+    ['a ZIP64 end record', two, { zip64EndRecord: true }, 'zip_invalid'],
     ['a split archive', two, { diskNumber: 1 }, 'zip_invalid'],
     ['an entry count that does not match the directory', two, { declaredEntries: 3 }, 'zip_invalid'],
   ])('%s', async (_name, entries, options, code) => {
@@ -71,19 +72,19 @@ describe('readZipLayout refuses what it cannot verify', () => {
   });
 
   it('reports bytes hidden between entries', async () => {
-    const result = await problems(two, { gap: Buffer.from('hidden payload') });
+    const result = await problems(two, { between: Buffer.from('hidden payload') });
     expect(result.codes).toEqual(['zip_extra_data']);
     expect(result.messages[0]).toContain('14 unexplained bytes between "a.txt" and "b.txt"');
   });
 
   it('refuses two entries sharing the same bytes (overlapping-entry bombs)', async () => {
-    const result = await problems([text('a.txt'), { ...text('b.txt'), sameDataAs: 0 }]);
+    const result = await problems([text('a.txt'), { ...text('b.txt'), shareLocalHeaderOf: 0 }]);
     expect(result.codes).toContain('zip_invalid');
     expect(result.readable).toBe(false);
   });
 
   it('refuses local headers that disagree with the central directory', async () => {
-    expect((await problems([{ ...text('a.txt'), localName: 'evil.lua' }])).codes).toEqual(['zip_header_mismatch']);
+    expect((await problems([{ ...text('a.txt'), local: { name: 'evil.lua' } }])).codes).toEqual(['zip_header_mismatch']);
   });
 
   it('refuses too many entries from the end record alone, before reading the directory', async () => {
@@ -95,17 +96,14 @@ describe('readZipLayout refuses what it cannot verify', () => {
 
   it('reports an archive of 100 000 entries (ZIP64 end record) as too many entries, fast', async () => {
     const started = performance.now();
-    const result = await problems([text('a.txt')], { zip64: true, declaredEntries: 100_000 });
+    const result = await problems([text('a.txt')], { zip64EndRecord: true, declaredEntries: 100_000 });
     expect(result.codes).toEqual(['zip_too_many_entries']);
     expect(performance.now() - started).toBeLessThan(500);
   });
 
   it('reports declared sizes over the limits, including a ZIP64 size of 10 GB', async () => {
-    const extra = Buffer.alloc(12);
-    extra.writeUInt16LE(0x0001, 0);
-    extra.writeUInt16LE(8, 2);
-    extra.writeBigUInt64LE(10_000_000_000n, 4);
-    const huge: RawEntry = { name: 'huge.bin', data: Buffer.alloc(10), size: 0xffffffff, extra };
+    // The writer puts a size from 0xffffffff up in a ZIP64 extra field, as real zippers do.
+    const huge: RawEntry = { name: 'huge.bin', data: Buffer.alloc(10), uncompressedSize: 10_000_000_000 };
     const layout = await layoutOf(rawZip([huge]));
     expect(layout.findings.map((found) => found.code)).toContain('zip_file_too_large');
     const total = await layoutOf(rawZip([text('a.txt', 'x'.repeat(600)), text('b.txt', 'y'.repeat(600))]), { ...DEFAULT_LIMITS, maxTotalBytes: 1000 });
@@ -126,7 +124,7 @@ describe('readZipLayout refuses what it cannot verify', () => {
     extra.writeUInt16LE(5 + other.length, 2);
     extra.writeUInt8(1, 4);
     other.copy(extra, 9);
-    const conflicting = await problems([{ ...text('safe.lua'), extra }]);
+    const conflicting = await problems([{ ...text('safe.lua'), centralExtra: extra }]);
     expect(conflicting.codes).toEqual(['path_invalid']);
   });
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import closeWithGrace from 'close-with-grace';
-import { buildApp } from './app.js';
+import { createPortal } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config/index.js';
+import { createCore, type Core } from './core.js';
 import { migrateToLatest, openDatabase } from './db/index.js';
 import { AccessTokens, createAdminAccount, type TakeoverReport } from './features/accounts/index.js';
-import { AppError, systemClock, systemIds } from './shared/index.js';
+import { AppError } from './shared/index.js';
 import { collectGarbage, PRIVATE_UMASK, restrictStateModes } from './storage/index.js';
 
 const USAGE = `Usage: mosis-portal <command>
@@ -29,27 +30,29 @@ Configuration comes from environment variables; see the README.`;
 async function serve(config: Config): Promise<void> {
   // Before the database opens, so SQLite gives new -wal and -shm files the tightened mode.
   const loose = await restrictStateModes(config);
-  const portal = await buildApp(config);
-  const { app, database, blobs } = portal;
-  const applied = await migrateToLatest(database.db);
-  if (applied.length > 0) app.log.info({ applied }, 'migrations applied');
-  for (const problem of loose) app.log.warn({ problem }, 'could not close this state to other OS users; fix its owner or mode');
+  const portal = await createPortal(config);
+  const { app, core } = portal;
+  const { log } = core;
+  const applied = await migrateToLatest(core.db);
+  if (applied.length > 0) log.info({ applied }, 'migrations applied');
+  for (const problem of loose) log.warn({ problem }, 'could not close this state to other OS users; fix its owner or mode');
   // TOTP secrets and recovery codes stored before the server key protected them: protect them now.
-  const upgraded = await portal.upgradeStoredSecrets();
-  if (upgraded.totpSecrets + upgraded.recoveryCodes > 0) app.log.info(upgraded, 'sealed stored TOTP secrets and rehashed recovery codes');
+  const upgraded = await core.twoFactor.upgradeStoredSecrets();
+  if (upgraded.totpSecrets + upgraded.recoveryCodes > 0) log.info(upgraded, 'sealed stored TOTP secrets and rehashed recovery codes');
   // An upload cut off by a crash or kill -9 left a staging file; no request is running yet.
-  const swept = await blobs.sweepStaging();
-  if (swept > 0) app.log.info({ swept }, 'removed staging files of interrupted uploads');
+  const swept = await core.blobs.sweepStaging();
+  if (swept > 0) log.info({ swept }, 'removed staging files of interrupted uploads');
 
-  // Jobs run once the database is migrated; closing the app stops them before the database closes.
-  portal.jobWorker?.start();
-  await portal.events.start();
+  // Jobs run once the database is migrated; closing the portal stops them before the database closes.
+  core.jobWorker?.start();
+  await core.events.start();
 
-  // SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to the timeout), close the database.
+  // SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to the timeout), then the
+  // jobs, and close the database.
   closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
-    if (err) app.log.error({ err }, 'shutting down after an unexpected error');
-    else app.log.info({ signal }, 'shutting down');
-    await app.close();
+    if (err) log.error({ err }, 'shutting down after an unexpected error');
+    else log.info({ signal }, 'shutting down');
+    await portal.close();
   });
   await app.listen({ port: config.port, host: config.host });
 }
@@ -67,36 +70,40 @@ async function migrate(config: Config): Promise<void> {
 /** Blobs younger than this are kept even when unreferenced: an upload may be about to record them. */
 const GC_GRACE_MS = 60 * 60 * 1000;
 
-async function gc(config: Config): Promise<void> {
-  const portal = await buildApp(config);
-  const { app, database, blobs } = portal;
+/** Runs a CLI verb on a core of its own (no HTTP server, no jobs), migrated first, closed after. */
+async function withCore<T>(config: Config, verb: (core: Core) => Promise<T>): Promise<T> {
+  // Quiet: a verb talks to the operator on stdout; only warnings and errors are logged.
+  const core = await createCore({ ...config, logLevel: 'warn' });
   try {
-    await migrateToLatest(database.db);
-    const result = await collectGarbage(blobs, (sha256) => portal.isBlobReferenced(sha256), { graceMs: GC_GRACE_MS, now: new Date() });
-    console.log(`Deleted ${result.deleted} unreferenced blob(s); kept ${result.kept} in use and ${result.tooYoung} younger than an hour.`);
+    await migrateToLatest(core.db);
+    return await verb(core);
   } finally {
-    await app.close();
+    await core.close();
   }
+}
+
+async function gc(config: Config): Promise<void> {
+  await withCore(config, async (core) => {
+    const result = await collectGarbage(core.blobs, (sha256) => core.blobReferences.isReferenced(sha256), { graceMs: GC_GRACE_MS, now: core.clock.now() });
+    console.log(`Deleted ${result.deleted} unreferenced blob(s); kept ${result.kept} in use and ${result.tooYoung} younger than an hour.`);
+  });
 }
 
 async function createAdmin(config: Config, args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { email: { type: 'string' }, password: { type: 'string' } }, strict: true });
   if (!values.email) throw new UsageError('create-admin needs --email <email>');
-  const database = openDatabase(config.database);
-  try {
-    await migrateToLatest(database.db);
-    const result = await createAdminAccount({ db: database.db, clock: systemClock, ids: systemIds(systemClock) }, { email: values.email, password: values.password });
+  const email = values.email;
+  await withCore(config, async (core) => {
+    const result = await createAdminAccount(core, { email, password: values.password });
     if (result.takeover) {
-      console.log(promotionReport(values.email, result.takeover, result.suspended === true));
+      console.log(promotionReport(email, result.takeover, result.suspended === true));
     } else {
-      console.log(`Created admin ${values.email}.`);
+      console.log(`Created admin ${email}.`);
     }
     // Printed once and never stored in clear: the operator copies it now or resets it later.
     if (result.generatedPassword) console.log(`Password (shown once): ${result.generatedPassword}`);
     console.log('Admins must turn on two-factor authentication (POST /v1/auth/2fa/setup) before using admin routes.');
-  } finally {
-    await database.close();
-  }
+  });
 }
 
 /** Says exactly what promoting an existing account took from whoever held it before. */
@@ -117,7 +124,7 @@ function promotionReport(email: string, t: TakeoverReport, suspended: boolean): 
 }
 
 async function rotateKeys(config: Config): Promise<void> {
-  const { kid, dropped } = await AccessTokens.rotate(config.dataDir, systemClock);
+  const { kid, dropped } = await withCore(config, (core) => AccessTokens.rotate(config.dataDir, core.clock));
   console.log(`New access-token signing key ${kid}; running servers pick it up within seconds.`);
   if (dropped.length > 0) console.log(`Removed retired keys whose tokens have all expired: ${dropped.join(', ')}`);
 }

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { AppError, errors, type Actor, type Scope } from '../shared/index.js';
+import { AppError, errors, type Actor, type Role, type Scope } from '../shared/index.js';
 
 /** Turns the credentials of a request into an Actor; implemented by the accounts feature. */
 export interface Authenticator {
@@ -43,6 +43,24 @@ export function requireUser(authenticator: Authenticator): preHandlerAsyncHookHa
     if (request.actor?.scopes !== null) {
       throw new AppError('api_key_not_allowed', 403, 'API keys cannot be used here; sign in with your account.');
     }
+  };
+}
+
+/** Decides whether an actor holds a privileged role (and its 2FA rule); the accounts feature's admin service. */
+export interface RoleCheck {
+  assertRole(actor: Actor, roles: readonly Role[]): Promise<unknown>;
+}
+
+/**
+ * The guard of routes for privileged roles: signed in as the user (no API key), holding one of the
+ * roles, with TOTP on when REQUIRE_2FA_ROLES asks for it. Admin routes use ['admin'], review
+ * routes ['reviewer', 'admin'].
+ */
+export function requireRole(authenticator: Authenticator, check: RoleCheck, roles: readonly Role[]): preHandlerAsyncHookHandler {
+  const user = requireUser(authenticator);
+  return async function (this: unknown, request: FastifyRequest, reply: FastifyReply) {
+    await user.call(this as never, request, reply);
+    await check.assertRole(actorOf(request), roles);
   };
 }
 

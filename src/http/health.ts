@@ -16,7 +16,7 @@ const readiness = z.object({
  * public, so it names the failing check and nothing more: the reason (a path, a host, a driver's
  * message) goes to the log.
  */
-export function healthRoutes(app: FastifyInstance, checks: ReadinessCheck[]): void {
+export function healthRoutes(app: FastifyInstance, checks: readonly ReadinessCheck[]): void {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['operations'];
 

@@ -1,6 +1,8 @@
 export { createServer } from './server.js';
 export { routeTable, type RouteEntry } from './route-table.js';
 export { healthRoutes, type ReadinessCheck } from './health.js';
-export { requireActor, requireUser, actorOf, credentialOf, type Authenticator } from './auth.js';
+export { requireActor, requireRole, requireUser, actorOf, credentialOf, type Authenticator, type RoleCheck } from './auth.js';
 export { clientBudgetKey, RateLimiter, rateLimit, type RateRule } from './rate-limit.js';
 export { SESSION_COOKIE, CSRF_COOKIE, CSRF_HEADER, sessionCookieNames, setSessionCookies, clearSessionCookies } from './cookies.js';
+export { loggerOptions } from './logging.js';
+export type { FeatureRoutes } from './feature-routes.js';

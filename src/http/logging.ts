@@ -1,4 +1,4 @@
-import type { FastifyServerOptions } from 'fastify';
+import type { LoggerOptions } from 'pino';
 import type { LogLevel } from '../config/index.js';
 
 /**
@@ -50,7 +50,8 @@ function serializeRequest(request: LoggedRequest): Record<string, unknown> {
   };
 }
 
-export function loggerOptions(level: LogLevel): FastifyServerOptions['logger'] {
+/** The portal's one logger's options: the core creates it, the server logs requests through it. */
+export function loggerOptions(level: LogLevel): LoggerOptions {
   return {
     level,
     redact: { paths: REDACT, censor: '[redacted]' },

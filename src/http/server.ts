@@ -1,10 +1,8 @@
-import type { Writable } from 'node:stream';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Config, TrustProxy } from '../config/index.js';
 import type { Ids } from '../shared/index.js';
 import { registerCookies } from './cookies.js';
-import { loggerOptions } from './logging.js';
 import { registerOpenApi } from './openapi.js';
 import { registerProblemHandlers } from './problem.js';
 import { trackRoutes } from './route-table.js';
@@ -17,10 +15,9 @@ const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
  * A Fastify instance with the portal's plumbing: logging, request ids, Zod validation,
  * problem+json errors, security headers, OpenAPI and streaming uploads. Features add routes to it.
  */
-export async function createServer(config: Config, ids: Ids, options: { logStream?: Writable; version: string }): Promise<FastifyInstance> {
-  const logger = loggerOptions(config.logLevel);
+export async function createServer(config: Config, ids: Ids, options: { logger: FastifyBaseLogger; version: string }): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: options.logStream && logger && typeof logger === 'object' ? { ...logger, stream: options.logStream } : logger,
+    loggerInstance: options.logger,
     bodyLimit: config.limits.jsonBytes,
     trustProxy: trustProxy(config.trustProxy),
     // A load balancer's request id is kept so one id follows the request through both logs.

@@ -1,3 +1,5 @@
+import { AppError } from './errors.js';
+
 export type Role = 'developer' | 'reviewer' | 'admin';
 
 export const API_KEY_SCOPES = [
@@ -36,6 +38,33 @@ export interface Actor {
    * for sessions from before the portal recorded it.
    */
   readonly amr: readonly AuthMethod[];
-  /** Set when the caller is an API key: the key, and when it stops working (null: never). */
-  readonly apiKey?: { readonly id: string; readonly expiresAt: string | null };
+  /**
+   * Set when the caller is an API key: the key, when it stops working (null: never), and the apps
+   * it is restricted to (null: every app of its owner).
+   */
+  readonly apiKey?: { readonly id: string; readonly expiresAt: string | null; readonly appIds: readonly string[] | null };
+}
+
+const restricted = () => new AppError('api_key_app_restricted', 403, 'This API key is restricted to other apps.');
+
+/**
+ * An API key restricted to some apps acts only on those apps. Services call this before they look
+ * the app up, so a restricted key learns nothing about other apps, its owner's or anyone's.
+ */
+export function assertMayActOnApp(actor: Actor, appId: string): void {
+  const appIds = actor.apiKey?.appIds;
+  if (appIds && !appIds.includes(appId)) throw restricted();
+}
+
+/**
+ * For account-wide actions (creating an app, managing keys): a key restricted to some apps may not,
+ * or it could widen itself (a new unrestricted key) or act outside its apps.
+ */
+export function assertNotAppRestricted(actor: Actor): void {
+  if (actor.apiKey?.appIds) throw restricted();
+}
+
+/** The apps a restricted API key may see in a list; null when the caller is not restricted. */
+export function appRestriction(actor: Actor): readonly string[] | null {
+  return actor.apiKey?.appIds ?? null;
 }

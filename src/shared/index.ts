@@ -5,5 +5,5 @@ export type { Clock } from './clock.js';
 export { systemIds } from './ids.js';
 export type { Ids } from './ids.js';
 export { sha256Hex, safeEqual } from './crypto.js';
-export { API_KEY_SCOPES, SECOND_FACTOR_METHODS, usedSecondFactor } from './actor.js';
+export { API_KEY_SCOPES, SECOND_FACTOR_METHODS, appRestriction, assertMayActOnApp, assertNotAppRestricted, usedSecondFactor } from './actor.js';
 export type { Actor, AuthMethod, Role, Scope } from './actor.js';

@@ -1,4 +1,5 @@
 export type { BlobStore, StagedBlob, StageOptions } from './blob-store.js';
 export { FsBlobStore } from './fs-blob-store.js';
+export { BlobReferences, type BlobReferenceCheck } from './blob-references.js';
 export { collectGarbage, type GcResult } from './gc.js';
 export { PRIVATE_UMASK, restrictStateModes } from './private-state.js';

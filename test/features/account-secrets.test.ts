@@ -85,8 +85,8 @@ describeEachDatabase(
       // The start-up upgrade seals and rehashes whatever is left.
       await makeLegacy(p, dev.id, secret, recoveryCodes.slice(1));
       await p.database.db.updateTable('users').set({ totp_pending_secret: 'JBSWY3DPEHPK3PXP' }).where('id', '=', dev.id).execute();
-      expect(await p.upgradeStoredSecrets()).toEqual({ totpSecrets: 2, recoveryCodes: 9 });
-      expect(await p.upgradeStoredSecrets()).toEqual({ totpSecrets: 0, recoveryCodes: 0 });
+      expect(await p.core.twoFactor.upgradeStoredSecrets()).toEqual({ totpSecrets: 2, recoveryCodes: 9 });
+      expect(await p.core.twoFactor.upgradeStoredSecrets()).toEqual({ totpSecrets: 0, recoveryCodes: 0 });
       const row = await secretRow(p, dev.id);
       expect(row.totp_secret).toMatch(/^enc1:/);
       expect(row.totp_pending_secret).toMatch(/^enc1:/);

@@ -1,11 +1,11 @@
-import { PassThrough } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { pino } from 'pino';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { AdminJobsService, adminJobsRoutes } from '../../src/features/admin-jobs/index.js';
 import { AuditLog } from '../../src/features/audit/index.js';
 import { createServer } from '../../src/http/index.js';
 import { JobQueue, JobWorker, JobsAdmin } from '../../src/jobs/index.js';
-import { AppError, systemIds } from '../../src/shared/index.js';
+import { AppError, systemIds, type Actor } from '../../src/shared/index.js';
 import { signInAdmin, TestClock } from '../support/accounts.js';
 import { expectProblem, registerUser } from '../support/api.js';
 import { ManualClock } from '../support/jobs.js';
@@ -28,15 +28,18 @@ describeEachDatabase('admin: background jobs', (portal) => {
     queue.define('test.mail', { handler: () => Promise.resolve() });
     queue.define('test.flaky', { maxAttempts: 1, handler: () => Promise.reject(new Error('smtp refused the message')) });
     worker = new JobWorker({ db, dialect, queue, clock, ids, concurrency: 8, log: { info: () => undefined, warn: () => undefined, error: () => undefined } });
-    // These routes are wired in app.ts with accounts' adminGuard, whose own tests cover who may
-    // pass; here a stand-in lets only requests that name the admin through.
-    const adminGuard = async (request: FastifyRequest) => {
-      if (request.headers['x-test-admin'] !== 'yes') throw new AppError('forbidden', 403, 'Admins only.');
-      request.actor = { userId: ADMIN_ID, role: 'admin', scopes: null, amr: ['pwd', 'otp'] };
-      return Promise.resolve();
+    // In the portal these routes sit behind accounts' role check, whose own tests cover who may
+    // pass; here a stand-in core lets only requests that name the admin through.
+    const auth = {
+      authenticate: (request: FastifyRequest): Promise<Actor> =>
+        Promise.resolve(request.headers['x-test-admin'] === 'yes' ? { userId: ADMIN_ID, role: 'admin', scopes: null, amr: ['pwd', 'otp'] } : { userId: ids.id(), role: 'developer', scopes: null, amr: ['pwd'] }),
     };
-    app = await createServer(p.config, ids, { version: 'test', logStream: new PassThrough().resume() });
-    adminJobsRoutes(app, new AdminJobsService({ db, jobs: new JobsAdmin({ db, clock }), audit: new AuditLog({ db, clock, ids }) }), adminGuard);
+    const admin = {
+      assertRole: (actor: Actor) => (actor.role === 'admin' ? Promise.resolve() : Promise.reject(new AppError('forbidden', 403, 'Admins only.'))),
+    };
+    const adminJobs = new AdminJobsService({ db, jobs: new JobsAdmin({ db, clock }), audit: new AuditLog({ db, clock, ids }) });
+    app = await createServer(p.config, ids, { version: 'test', logger: pino({ level: 'silent' }) });
+    adminJobsRoutes(app, { core: { adminJobs, auth, admin } });
     await app.ready();
   });
   afterEach(async () => {

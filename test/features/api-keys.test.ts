@@ -169,6 +169,17 @@ describeEachDatabase(
       expectProblem(await p.app.inject({ method: 'POST', url: '/v1/apps', headers, payload: { package_id: 'com.example.c', name: 'C' } }), 403, 'api_key_app_restricted');
       const names = await p.database.db.selectFrom('apps').select(['package_id', 'name']).orderBy('package_id').execute();
       expect(names.map((n) => n.name)).toEqual(['Notes', 'Notes', 'Notes']);
+
+      // Lists show only the key's apps; account-wide actions are refused, so the key cannot widen
+      // itself with a new unrestricted key nor touch the account's signing keys.
+      const list = await p.app.inject({ method: 'GET', url: '/v1/apps', headers });
+      expect(list.json<{ items: { id: string }[] }>().items.map((i) => i.id)).toEqual([a.id]);
+      const allScopes = { 'x-api-key': (await createKey(p, dev, { name: 'a, all scopes', scopes: ['apps:read', 'keys:manage'], app_ids: [a.id] })).key };
+      const widened = await p.app.inject({ method: 'POST', url: '/v1/keys', headers: allScopes, payload: { name: 'wider', scopes: ['apps:read'] } });
+      expectProblem(widened, 403, 'api_key_app_restricted');
+      expectProblem(await p.app.inject({ method: 'GET', url: '/v1/keys', headers: allScopes }), 403, 'api_key_app_restricted');
+      expectProblem(await p.app.inject({ method: 'GET', url: '/v1/signing-keys', headers: allScopes }), 403, 'api_key_app_restricted');
+      expect(await keyRows(p)).toHaveLength(2);
     });
 
     it("keeps developer B away from developer A's keys and apps", async () => {

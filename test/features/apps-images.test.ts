@@ -242,12 +242,12 @@ describeEachDatabase('media', (portal) => {
     const app = (await uploadImage(p, dev, `/v1/apps/${appId}/icon`, await png(256, 256))).json();
     const shot = (await uploadImage(p, dev, `/v1/apps/${appId}/screenshots`, await png(640, 480))).json();
     const blobs = await storedBlobs(p);
-    expect(await p.isBlobReferenced(blobs[0] ?? '')).toBe(true);
+    expect(await p.core.blobReferences.isReferenced(blobs[0] ?? '')).toBe(true);
     const res = await p.app.inject({ method: 'DELETE', url: `/v1/apps/${appId}`, headers: dev.auth });
     expect(res.statusCode, res.body).toBe(204);
     expect(await imageRows(p)).toEqual([]);
     for (const url of [app.icon_url, shot.url]) expectProblem((await fetchMedia(p, url)).res, 404, 'media_not_found');
     expect(await storedBlobs(p)).toEqual(blobs);
-    for (const sha256 of blobs) expect(await p.isBlobReferenced(sha256)).toBe(false);
+    for (const sha256 of blobs) expect(await p.core.blobReferences.isReferenced(sha256)).toBe(false);
   });
 });

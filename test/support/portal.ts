@@ -6,7 +6,8 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, inject } from 'vitest';
-import { buildApp, type Portal, type PortalDeps } from '../../src/app.js';
+import { createPortal, type Portal } from '../../src/app.js';
+import type { Core, CoreDeps } from '../../src/core.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { migrateToLatest, openDatabase } from '../../src/db/index.js';
 import { PackageChecker } from '../../src/package/index.js';
@@ -15,6 +16,12 @@ export type TestDialect = 'sqlite' | 'postgres';
 
 export interface TestPortal extends Portal {
   config: Config;
+  /** Shorthands for the core's parts tests reach most. */
+  database: Core['database'];
+  blobs: Core['blobs'];
+  jobs: Core['jobs'];
+  jobWorker: Core['jobWorker'];
+  events: Core['events'];
   dialect: TestDialect;
   dataDir: string;
   /** Every log line the portal wrote, as text. */
@@ -98,20 +105,32 @@ export async function prepareDatabase(dialect: TestDialect): Promise<TestDatabas
 export async function startPortal(
   dialect: TestDialect,
   env: Record<string, string> = {},
-  deps: Omit<PortalDeps, 'logStream'> = {},
+  deps: Omit<CoreDeps, 'logStream'> = {},
 ): Promise<{ portal: TestPortal; stop: () => Promise<void> }> {
   const database = await prepareMigratedDatabase(dialect);
   const config = loadConfig({ DATA_DIR: database.dataDir, DATABASE_URL: database.databaseUrl, LOG_LEVEL: 'info', ...env });
   const logStream = new PassThrough();
   const chunks: Buffer[] = [];
   logStream.on('data', (c: Buffer) => chunks.push(c));
-  const built = await buildApp(config, { packageChecker: sharedPackageChecker(), ...deps, logStream });
-  await migrateToLatest(built.database.db);
-  const portal: TestPortal = { ...built, config, dialect, dataDir: database.dataDir, logs: () => Buffer.concat(chunks).toString('utf8') };
+  const built = await createPortal(config, { packageChecker: sharedPackageChecker(), ...deps, logStream });
+  const { core } = built;
+  await migrateToLatest(core.db);
+  const portal: TestPortal = {
+    ...built,
+    config,
+    database: core.database,
+    blobs: core.blobs,
+    jobs: core.jobs,
+    jobWorker: core.jobWorker,
+    events: core.events,
+    dialect,
+    dataDir: database.dataDir,
+    logs: () => Buffer.concat(chunks).toString('utf8'),
+  };
   return {
     portal,
     stop: async () => {
-      await built.app.close();
+      await built.close();
       await database.cleanup();
     },
   };
@@ -146,7 +165,7 @@ export interface SuiteOptions {
   /** Extra environment for every portal of the suite. */
   env?: () => Record<string, string>;
   /** Clock and ids for every portal of the suite (called once per test). */
-  deps?: () => Omit<PortalDeps, 'logStream'>;
+  deps?: () => Omit<CoreDeps, 'logStream'>;
 }
 
 export function describeEachDatabase(name: string, suite: (portal: () => TestPortal) => void, options: SuiteOptions = {}): void {

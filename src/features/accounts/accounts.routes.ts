@@ -1,9 +1,10 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, requireActor, requireUser } from '../../http/auth.js';
 import { clearSessionCookies, setSessionCookies } from '../../http/cookies.js';
 import { clientBudgetKey, rateLimit, type RateLimiter, type RateRule } from '../../http/rate-limit.js';
+import type { FeatureRoutes } from '../../http/feature-routes.js';
 import { authenticated, problemResponses } from '../../http/schemas.js';
 import { sha256Hex } from '../../shared/index.js';
 import type { AccessTokens } from './access-tokens.js';
@@ -28,15 +29,14 @@ import type { AccountsService, RequestContext, WebSessionStart } from './account
 import type { PortalAuthenticator } from './authenticator.js';
 import type { CurrentSession, TwoFactorService } from './two-factor.service.js';
 
-export interface AccountsRoutesDeps {
-  service: AccountsService;
+/** What the accounts routes use of the core. */
+export interface AccountsRoutesCore {
+  accounts: AccountsService;
   twoFactor: TwoFactorService;
   auth: PortalAuthenticator;
   tokens: AccessTokens;
-  limiter: RateLimiter;
-  limits: { windowMs: number; perIp: number; perAccount: number };
-  /** Secure cookies when the portal is served over https. */
-  secureCookies: boolean;
+  rateLimiter: RateLimiter;
+  config: { baseUrl: string; accounts: { rateLimit: { windowMs: number; perIp: number; perAccount: number } } };
 }
 
 export function contextOf(request: FastifyRequest): RequestContext {
@@ -57,8 +57,11 @@ export function sendWebSession(reply: FastifyReply, session: WebSessionStart, se
   return { user: session.user, csrf_token: session.csrfToken };
 }
 
-export function accountsRoutes(app: FastifyInstance, deps: AccountsRoutesDeps): void {
-  const { service, auth, tokens, limiter, limits } = deps;
+export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core }) => {
+  const { accounts: service, twoFactor, auth, tokens, rateLimiter: limiter } = core;
+  const limits = core.config.accounts.rateLimit;
+  // Secure cookies when the portal is served over https.
+  const secureCookies = core.config.baseUrl.startsWith('https:');
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['accounts'];
 
@@ -116,7 +119,7 @@ export function accountsRoutes(app: FastifyInstance, deps: AccountsRoutesDeps): 
         response: { 200: webSessionResponse, ...problemResponses(400, 401, 403, 429) },
       },
     },
-    async (request, reply) => sendWebSession(reply, await service.startWebSession(request.body, contextOf(request)), deps.secureCookies),
+    async (request, reply) => sendWebSession(reply, await service.startWebSession(request.body, contextOf(request)), secureCookies),
   );
 
   r.post(
@@ -137,7 +140,7 @@ export function accountsRoutes(app: FastifyInstance, deps: AccountsRoutesDeps): 
     async (request, reply) => {
       const session = currentSession(auth, request);
       await service.logout(actorOf(request), session, contextOf(request));
-      if (session.webSessionId !== undefined) clearSessionCookies(reply, deps.secureCookies);
+      if (session.webSessionId !== undefined) clearSessionCookies(reply, secureCookies);
       return reply.code(204).send();
     },
   );
@@ -225,7 +228,7 @@ export function accountsRoutes(app: FastifyInstance, deps: AccountsRoutesDeps): 
       preHandler: [requireUser(auth), limit('2fa', signedIn)],
       schema: { tags, security: authenticated, summary: 'Start TOTP enrolment: a new secret to scan', response: { 200: totpSetupResponse, ...problemResponses(401, 403, 409, 429) } },
     },
-    (request) => deps.twoFactor.setup(actorOf(request)),
+    (request) => twoFactor.setup(actorOf(request)),
   );
 
   r.post(
@@ -242,7 +245,7 @@ export function accountsRoutes(app: FastifyInstance, deps: AccountsRoutesDeps): 
         response: { 200: recoveryCodesResponse, ...problemResponses(400, 401, 403, 409, 422, 429) },
       },
     },
-    (request) => deps.twoFactor.enable(actorOf(request), request.body, currentSession(auth, request), contextOf(request)),
+    (request) => twoFactor.enable(actorOf(request), request.body, currentSession(auth, request), contextOf(request)),
   );
 
   r.post(
@@ -258,10 +261,10 @@ export function accountsRoutes(app: FastifyInstance, deps: AccountsRoutesDeps): 
       },
     },
     async (request, reply) => {
-      await deps.twoFactor.disable(actorOf(request), request.body, currentSession(auth, request), contextOf(request));
+      await twoFactor.disable(actorOf(request), request.body, currentSession(auth, request), contextOf(request));
       return reply.code(204).send();
     },
   );
 
   r.get('/.well-known/jwks.json', { schema: { tags, summary: 'Public keys of the access-token signer' } }, () => tokens.jwks());
-}
+};

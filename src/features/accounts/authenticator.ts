@@ -80,16 +80,10 @@ export class PortalAuthenticator implements Authenticator {
   private async byApiKey(request: FastifyRequest, key: string): Promise<Actor> {
     const grant = await this.apiKeys.verify(key);
     const user = await this.activeUser(grant.ownerId, () => errors.unauthorized('The API key is invalid, expired or revoked.'));
-    if (grant.appIds !== null) {
-      // A key restricted to apps works only on those apps' routes (the ones with an app_id).
-      const appId = (request.params as Record<string, unknown> | undefined)?.['app_id'];
-      if (typeof appId !== 'string' || !grant.appIds.includes(appId)) {
-        throw new AppError('api_key_app_restricted', 403, 'This API key is restricted to other apps.');
-      }
-    }
     this.credentials.set(request, { kind: 'api_key', keyId: grant.keyId });
-    // No sign-in methods: a key is not a session, and never a second factor.
-    return { userId: user.id, role: user.role, scopes: grant.scopes, amr: [], apiKey: { id: grant.keyId, expiresAt: grant.expiresAt } };
+    // No sign-in methods: a key is not a session, and never a second factor. A key restricted to
+    // some apps is held to them by the services, where every other ownership check is.
+    return { userId: user.id, role: user.role, scopes: grant.scopes, amr: [], apiKey: { id: grant.keyId, expiresAt: grant.expiresAt, appIds: grant.appIds } };
   }
 
   private async byCookie(request: FastifyRequest, token: string): Promise<Actor> {

@@ -6,7 +6,7 @@ export { AccountSecrets } from './account-secrets.js';
 export { TwoFactorService } from './two-factor.service.js';
 export { AdminService, createAdminAccount, type CreateAdminResult } from './admin.service.js';
 export type { TakeoverReport } from './account-takeover.js';
-export { adminRoutes, adminGuard, roleGuard } from './admin.routes.js';
+export { adminRoutes } from './admin.routes.js';
 export { createMailer, type Mailer } from './mailer.js';
 export { preloadPasswordPolicy } from './passwords.js';
 export { OAuthService, githubIdentity } from './oauth.service.js';

@@ -1,7 +1,7 @@
-import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { clientBudgetKey, rateLimit, type RateLimiter } from '../../http/rate-limit.js';
+import type { FeatureRoutes } from '../../http/feature-routes.js';
 import { problemResponses } from '../../http/schemas.js';
 import { AppError } from '../../shared/index.js';
 import { contextOf, sendWebSession } from './accounts.routes.js';
@@ -42,17 +42,23 @@ function browserCookieOptions(provider: OAuthProviderName, secure: boolean) {
   return { path: `/v1/auth/oauth/${provider}/callback`, httpOnly: true, sameSite: 'lax' as const, secure };
 }
 
-export interface OAuthRoutesDeps {
+/** What the OAuth routes use of the core. */
+export interface OAuthRoutesCore {
   oauth: OAuthService;
   accounts: AccountsService;
-  limiter: RateLimiter;
-  limits: { windowMs: number; perIp: number };
-  baseUrl: string;
-  secureCookies: boolean;
+  rateLimiter: RateLimiter;
+  config: { baseUrl: string; accounts: { rateLimit: { windowMs: number; perIp: number } } };
 }
 
-export function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): void {
-  const { oauth } = deps;
+export const oauthRoutes: FeatureRoutes<OAuthRoutesCore> = (app, { core }) => {
+  const { oauth } = core;
+  const deps = {
+    accounts: core.accounts,
+    limiter: core.rateLimiter,
+    limits: core.config.accounts.rateLimit,
+    baseUrl: core.config.baseUrl,
+    secureCookies: core.config.baseUrl.startsWith('https:'),
+  };
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['accounts'];
   const limit = rateLimit(deps.limiter, [{ name: 'oauth:ip', max: deps.limits.perIp, windowMs: deps.limits.windowMs, key: (request) => clientBudgetKey(request.ip) }]);
@@ -105,4 +111,4 @@ export function oauthRoutes(app: FastifyInstance, deps: OAuthRoutesDeps): void {
       return reply.redirect(target, 302);
     },
   );
-}
+};

@@ -1,13 +1,15 @@
-import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { actorOf } from '../../http/auth.js';
+import { actorOf, requireRole, type Authenticator, type RoleCheck } from '../../http/auth.js';
 import { pageSchema } from '../../http/pagination.js';
 import { authenticated, problemResponses } from '../../http/schemas.js';
 import { jobIdParams, jobListQuery, jobResponse } from './admin-jobs.schemas.js';
 import type { AdminJobsService } from './admin-jobs.service.js';
+import type { FeatureRoutes } from '../../http/feature-routes.js';
 
-/** GET /v1/admin/jobs and POST /v1/admin/jobs/{id}/retry. The admin guard comes from accounts. */
-export function adminJobsRoutes(app: FastifyInstance, service: AdminJobsService, adminGuard: preHandlerAsyncHookHandler): void {
+/** GET /v1/admin/jobs and POST /v1/admin/jobs/{id}/retry. Admins only. */
+export const adminJobsRoutes: FeatureRoutes<{ adminJobs: AdminJobsService; auth: Authenticator; admin: RoleCheck }> = (app, { core }) => {
+  const service = core.adminJobs;
+  const adminGuard = requireRole(core.auth, core.admin, ['admin']);
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['admin'];
   r.get(
@@ -38,4 +40,4 @@ export function adminJobsRoutes(app: FastifyInstance, service: AdminJobsService,
     },
     (request) => service.retry(actorOf(request), request.params.id, request.ip),
   );
-}
+};

@@ -13,9 +13,10 @@ export function findApp(db: Executor, id: string): Promise<App | undefined> {
 export function listOwnedApps(
   db: Executor,
   ownerId: string,
-  options: { status?: AppStatus; before?: string; limit: number },
+  options: { status?: AppStatus; only?: readonly string[] | null; before?: string; limit: number },
 ): Promise<App[]> {
   let query = db.selectFrom('apps').selectAll().where('owner_id', '=', ownerId);
+  if (options.only) query = query.where('id', 'in', [...options.only]);
   if (options.status) query = query.where('status', '=', options.status);
   if (options.before) query = query.where('id', '<', options.before);
   return query.orderBy('id', 'desc').limit(options.limit + 1).execute();

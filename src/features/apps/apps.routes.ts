@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, requireActor, type Authenticator } from '../../http/auth.js';
@@ -6,8 +5,10 @@ import { pageSchema } from '../../http/pagination.js';
 import { authenticated, problemResponses } from '../../http/schemas.js';
 import { appIdParams, appResponse, createAppBody, listAppsQuery, updateAppBody } from './apps.schemas.js';
 import type { AppsService } from './apps.service.js';
+import type { FeatureRoutes } from '../../http/feature-routes.js';
 
-export function appsRoutes(app: FastifyInstance, service: AppsService, auth: Authenticator): void {
+export const appsRoutes: FeatureRoutes<{ apps: AppsService; auth: Authenticator }> = (app, { core }) => {
+  const { apps: service, auth } = core;
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['apps'];
   const security = authenticated;
@@ -66,4 +67,4 @@ export function appsRoutes(app: FastifyInstance, service: AppsService, auth: Aut
       return reply.code(204).send();
     },
   );
-}
+};

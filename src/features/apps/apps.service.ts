@@ -1,7 +1,7 @@
 import { isUniqueViolation, type Db } from '../../db/index.js';
 import { appendEvent, type EventNotifier } from '../../events/index.js';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.js';
-import { AccessDenied, errors, type Actor, type Clock, type Ids } from '../../shared/index.js';
+import { AccessDenied, appRestriction, assertMayActOnApp, assertNotAppRestricted, errors, type Actor, type Clock, type Ids } from '../../shared/index.js';
 import type { AuditLog } from '../audit/index.js';
 import * as repo from './apps.repository.js';
 import type { AppResponse, CreateAppInput, ScreenshotResponse, UpdateAppInput } from './apps.schemas.js';
@@ -26,6 +26,7 @@ export class AppsService {
   constructor(private readonly deps: AppsDeps) {}
 
   async create(actor: Actor, input: CreateAppInput): Promise<AppResponse> {
+    assertNotAppRestricted(actor);
     const at = this.deps.clock.now();
     const now = at.toISOString();
     try {
@@ -55,7 +56,7 @@ export class AppsService {
 
   async list(actor: Actor, query: { status?: AppStatus; limit: number; cursor?: string }): Promise<Page<AppResponse>> {
     const before = decodeCursor(query.cursor);
-    const rows = await repo.listOwnedApps(this.deps.db, actor.userId, { status: query.status, before, limit: query.limit });
+    const rows = await repo.listOwnedApps(this.deps.db, actor.userId, { status: query.status, only: appRestriction(actor), before, limit: query.limit });
     const images = await imagesOfApps(this.deps.db, rows.slice(0, query.limit).map((a) => a.id));
     return toPage(rows, query.limit, (a) => a.id, (a) => toAppResponse(a, images));
   }
@@ -96,10 +97,12 @@ export class AppsService {
   }
 
   /**
-   * The app, if the caller owns it. Someone else's app answers exactly like a missing one, so ids
+   * The app, if the caller owns it (and, for an API key restricted to some apps, is one of them:
+   * every app-scoped service comes through here). Someone else's app answers exactly like a missing one, so ids
    * cannot be probed, but is audited as an authorization failure.
    */
   async owned(actor: Actor, appId: string): Promise<App> {
+    assertMayActOnApp(actor, appId);
     const app = await repo.findApp(this.deps.db, appId);
     if (!app) throw appNotFound();
     if (app.owner_id !== actor.userId) throw new AccessDenied('app_not_found', 404, NOT_YOURS, { type: 'app', id: app.id });

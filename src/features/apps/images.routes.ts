@@ -7,6 +7,7 @@ import { authenticated, problemResponses } from '../../http/schemas.js';
 import { uploadStream } from '../../http/upload.js';
 import { appIdParams, appResponse, screenshotResponse } from './apps.schemas.js';
 import { MAX_IMAGE_BYTES, type AppImagesService } from './images.service.js';
+import type { FeatureRoutes } from '../../http/feature-routes.js';
 
 const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
 const FIELD = 'image';
@@ -22,14 +23,15 @@ function imageUpload(request: FastifyRequest): Promise<Readable> {
   return uploadStream(request, { field: FIELD, maxBytes: MAX_IMAGE_BYTES, missingCode: 'image_missing', how: HOW });
 }
 
-export function appImagesRoutes(app: FastifyInstance, service: AppImagesService, auth: Authenticator): void {
+export const appImagesRoutes: FeatureRoutes<{ appImages: AppImagesService; auth: Authenticator }> = (app, { core }) => {
+  const { appImages: service, auth } = core;
   // Its own plugin scope, so raw image bodies stream to these routes only.
   void app.register((scope, _options, done) => {
     scope.addContentTypeParser(IMAGE_TYPES, (_request, payload, parsed) => parsed(null, payload));
     routes(scope, service, auth);
     done();
   });
-}
+};
 
 function routes(scope: FastifyInstance, service: AppImagesService, auth: Authenticator): void {
   const r = scope.withTypeProvider<ZodTypeProvider>();

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Db, Executor } from '../../db/index.js';
 import { errors, type Actor, type Clock, type Ids } from '../../shared/index.js';
-import type { BlobStore } from '../../storage/index.js';
+import type { BlobReferences, BlobStore } from '../../storage/index.js';
 import { touchApp } from './apps.repository.js';
 import type { AppResponse, ScreenshotResponse } from './apps.schemas.js';
 import { toScreenshotResponse, type AppsService } from './apps.service.js';
@@ -15,6 +15,8 @@ export interface AppImagesDeps {
   clock: Clock;
   ids: Ids;
   blobs: BlobStore;
+  /** Where this feature says which stored images it still needs (for `gc`). */
+  blobReferences: BlobReferences;
   apps: AppsService;
 }
 
@@ -37,7 +39,10 @@ export interface MediaBlob {
  * portal wrote, never the uploaded file), and only then committed to storage and recorded.
  */
 export class AppImagesService {
-  constructor(private readonly deps: AppImagesDeps) {}
+  constructor(private readonly deps: AppImagesDeps) {
+    // A blob that is some app's current icon or screenshot: the garbage collector must keep it.
+    deps.blobReferences.add('app images', async (sha256) => (await repo.servableContentType(deps.db, sha256)) !== undefined);
+  }
 
   /** Sets or replaces the icon and answers the updated app. */
   async setIcon(actor: Actor, appId: string, openBody: () => Promise<Readable>): Promise<AppResponse> {
@@ -72,11 +77,6 @@ export class AppImagesService {
     const app = await this.deps.apps.owned(actor, appId);
     if (!(await repo.deleteScreenshot(this.deps.db, app.id, screenshotId))) throw screenshotNotFound();
     await touchApp(this.deps.db, app.id, this.deps.clock.now().toISOString());
-  }
-
-  /** Whether a blob is some app's current icon or screenshot: the garbage collector must keep it. */
-  async isReferenced(sha256: string): Promise<boolean> {
-    return (await repo.servableContentType(this.deps.db, sha256)) !== undefined;
   }
 
   /**

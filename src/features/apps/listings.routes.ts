@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, requireActor, type Authenticator } from '../../http/auth.js';
@@ -6,8 +5,10 @@ import { authenticated, problemResponses } from '../../http/schemas.js';
 import { appIdParams } from './apps.schemas.js';
 import { listingParams, listingResponse, listingsResponse, putListingBody } from './listings.schemas.js';
 import type { ListingsService } from './listings.service.js';
+import type { FeatureRoutes } from '../../http/feature-routes.js';
 
-export function listingsRoutes(app: FastifyInstance, service: ListingsService, auth: Authenticator): void {
+export const listingsRoutes: FeatureRoutes<{ listings: ListingsService; auth: Authenticator }> = (app, { core }) => {
+  const { listings: service, auth } = core;
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['apps'];
   const security = authenticated;
@@ -51,4 +52,4 @@ export function listingsRoutes(app: FastifyInstance, service: ListingsService, a
       return reply.code(204).send();
     },
   );
-}
+};

@@ -1,8 +1,8 @@
-import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { problemResponses } from '../../http/schemas.js';
 import type { AppImagesService } from './images.service.js';
+import type { FeatureRoutes } from '../../http/feature-routes.js';
 
 const mediaParams = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase SHA-256 hex digest') });
 
@@ -19,7 +19,8 @@ function matches(ifNoneMatch: string | undefined, etag: string): boolean {
  * Public images of apps by content address. The address is the hash of the bytes, so an answer
  * can be cached forever and its hash is its ETag.
  */
-export function mediaRoutes(app: FastifyInstance, service: AppImagesService): void {
+export const mediaRoutes: FeatureRoutes<{ appImages: AppImagesService }> = (app, { core }) => {
+  const service = core.appImages;
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.get(
     '/v1/media/:sha256',
@@ -45,4 +46,4 @@ export function mediaRoutes(app: FastifyInstance, service: AppImagesService): vo
       return reply.type(media.contentType).header('content-length', media.size).send(media.open());
     },
   );
-}
+};

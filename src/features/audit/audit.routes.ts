@@ -1,12 +1,15 @@
-import type { FastifyInstance, preHandlerAsyncHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { requireRole, type Authenticator, type RoleCheck } from '../../http/auth.js';
 import { pageSchema } from '../../http/pagination.js';
 import { authenticated, problemResponses } from '../../http/schemas.js';
 import { auditEntryResponse, auditQuery } from './audit.schemas.js';
 import type { AuditLog } from './audit.service.js';
+import type { FeatureRoutes } from '../../http/feature-routes.js';
 
-/** GET /v1/admin/audit. The admin guard comes from accounts, which owns roles. */
-export function auditRoutes(app: FastifyInstance, audit: AuditLog, adminGuard: preHandlerAsyncHookHandler): void {
+/** GET /v1/admin/audit. Admins only (the role check is the accounts feature's, through the core). */
+export const auditRoutes: FeatureRoutes<{ audit: AuditLog; auth: Authenticator; admin: RoleCheck }> = (app, { core }) => {
+  const { audit } = core;
+  const adminGuard = requireRole(core.auth, core.admin, ['admin']);
   const r = app.withTypeProvider<ZodTypeProvider>();
   r.get(
     '/v1/admin/audit',
@@ -22,4 +25,4 @@ export function auditRoutes(app: FastifyInstance, audit: AuditLog, adminGuard: p
     },
     (request) => audit.list(request.query),
   );
-}
+};

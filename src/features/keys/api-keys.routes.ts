@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, requireActor, type Authenticator } from '../../http/auth.js';
@@ -6,8 +5,10 @@ import { pageQuery, pageSchema } from '../../http/pagination.js';
 import { authenticated, problemResponses } from '../../http/schemas.js';
 import { apiKeyParams, apiKeyResponse, createApiKeyBody, createdApiKeyResponse } from './api-keys.schemas.js';
 import type { ApiKeysService } from './api-keys.service.js';
+import type { FeatureRoutes } from '../../http/feature-routes.js';
 
-export function apiKeysRoutes(app: FastifyInstance, service: ApiKeysService, auth: Authenticator): void {
+export const apiKeysRoutes: FeatureRoutes<{ apiKeys: ApiKeysService; auth: Authenticator }> = (app, { core }) => {
+  const { apiKeys: service, auth } = core;
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['api keys'];
   const guard = requireActor(auth, 'keys:manage');
@@ -32,4 +33,4 @@ export function apiKeysRoutes(app: FastifyInstance, service: ApiKeysService, aut
       return reply.code(204).send();
     },
   );
-}
+};

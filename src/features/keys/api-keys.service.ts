@@ -1,6 +1,6 @@
 import type { Db } from '../../db/index.js';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.js';
-import { AppError, errors, sha256Hex, type Actor, type Clock, type Ids, type Scope } from '../../shared/index.js';
+import { assertNotAppRestricted, AppError, errors, sha256Hex, type Actor, type Clock, type Ids, type Scope } from '../../shared/index.js';
 import type { AuditLog } from '../audit/index.js';
 import * as repo from './api-keys.repository.js';
 import type { ApiKeyResponse, CreateApiKeyInput, CreatedApiKeyResponse } from './api-keys.schemas.js';
@@ -40,6 +40,7 @@ export class ApiKeysService {
   constructor(private readonly deps: ApiKeysDeps) {}
 
   async create(actor: Actor, input: CreateApiKeyInput, ip: string | null): Promise<CreatedApiKeyResponse> {
+    assertNotAppRestricted(actor);
     const now = this.deps.clock.now();
     // A key acting for its owner may mint keys, but never one that can do more than itself.
     if (actor.scopes !== null) {
@@ -92,12 +93,14 @@ export class ApiKeysService {
   }
 
   async list(actor: Actor, query: { limit: number; cursor?: string }): Promise<Page<ApiKeyResponse>> {
+    assertNotAppRestricted(actor);
     const rows = await repo.listApiKeys(this.deps.db, actor.userId, { before: decodeCursor(query.cursor), limit: query.limit });
     return toPage(rows, query.limit, (k) => k.id, toResponse);
   }
 
   /** Someone else's key answers exactly like a missing one. */
   async revoke(actor: Actor, id: string, ip: string | null): Promise<void> {
+    assertNotAppRestricted(actor);
     await this.deps.db.transaction().execute(async (trx) => {
       const revoked = await repo.revokeApiKey(trx, actor.userId, id, this.deps.clock.now().toISOString());
       if (!revoked) throw errors.notFound('api_key_not_found', 'No active API key with this id belongs to you.');

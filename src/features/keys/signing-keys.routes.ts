@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, requireActor, type Authenticator } from '../../http/auth.js';
@@ -6,8 +5,10 @@ import { pageQuery, pageSchema } from '../../http/pagination.js';
 import { authenticated, problemResponses } from '../../http/schemas.js';
 import { createSigningKeyBody, signingKeyParams, signingKeyResponse } from './signing-keys.schemas.js';
 import type { SigningKeysService } from './signing-keys.service.js';
+import type { FeatureRoutes } from '../../http/feature-routes.js';
 
-export function signingKeysRoutes(app: FastifyInstance, service: SigningKeysService, auth: Authenticator): void {
+export const signingKeysRoutes: FeatureRoutes<{ signingKeys: SigningKeysService; auth: Authenticator }> = (app, { core }) => {
+  const { signingKeys: service, auth } = core;
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['signing keys'];
   const guard = requireActor(auth, 'keys:manage');
@@ -32,4 +33,4 @@ export function signingKeysRoutes(app: FastifyInstance, service: SigningKeysServ
       return reply.code(204).send();
     },
   );
-}
+};

@@ -2,7 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import { isUniqueViolation, type Db } from '../../db/index.js';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.js';
 import { fingerprint, KeyFormatError, parsePublicKey, rawPublicKey } from '../../package/keys.js';
-import { AccessDenied, errors, type Actor, type Clock, type Ids } from '../../shared/index.js';
+import { assertNotAppRestricted, AccessDenied, errors, type Actor, type Clock, type Ids } from '../../shared/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { SigningKey } from './keys.table.js';
 import * as repo from './signing-keys.repository.js';
@@ -27,6 +27,7 @@ export class SigningKeysService {
    * for an app only when signed by a key of that app's owner, and only the key's holder can sign.
    */
   async register(actor: Actor, input: { name: string; public_key: string }, ip: string | null): Promise<SigningKeyResponse> {
+    assertNotAppRestricted(actor);
     let key: KeyObject;
     try {
       key = parsePublicKey(input.public_key);
@@ -61,12 +62,14 @@ export class SigningKeysService {
   }
 
   async list(actor: Actor, query: { limit: number; cursor?: string }): Promise<Page<SigningKeyResponse>> {
+    assertNotAppRestricted(actor);
     const rows = await repo.listSigningKeys(this.deps.db, actor.userId, { before: decodeCursor(query.cursor), limit: query.limit });
     return toPage(rows, query.limit, (k) => k.id, toResponse);
   }
 
   /** Revoked keys stay listed (with revoked_at) so the developer can see what signed old versions. */
   async revoke(actor: Actor, id: string, ip: string | null): Promise<void> {
+    assertNotAppRestricted(actor);
     await this.deps.db.transaction().execute(async (trx) => {
       const revoked = await repo.revokeSigningKey(trx, actor.userId, id, this.deps.clock.now().toISOString());
       if (revoked) {

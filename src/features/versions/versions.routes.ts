@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { actorOf, requireActor, type Authenticator } from '../../http/auth.js';
 import { pageSchema } from '../../http/pagination.js';
@@ -7,10 +6,13 @@ import { RAW_UPLOAD_TYPES, uploadStream } from '../../http/upload.js';
 import { appIdParams } from '../apps/index.js';
 import { dryRunResponse, listVersionsQuery, updateVersionBody, uploadQuery, versionParams, versionResponse } from './versions.schemas.js';
 import type { VersionsService } from './versions.service.js';
+import type { FeatureRoutes } from '../../http/feature-routes.js';
 
 const HOW_TO_UPLOAD = `Send the package as the multipart/form-data field "package" or as a raw ${RAW_UPLOAD_TYPES.join(', ')} body.`;
 
-export function versionsRoutes(app: FastifyInstance, service: VersionsService, auth: Authenticator, maxPackageBytes: number): void {
+export const versionsRoutes: FeatureRoutes<{ versions: VersionsService; auth: Authenticator; config: { limits: { packageBytes: number } } }> = (app, { core }) => {
+  const { versions: service, auth } = core;
+  const maxPackageBytes = core.config.limits.packageBytes;
   const r = app.withTypeProvider<ZodTypeProvider>();
   const tags = ['versions'];
 
@@ -67,4 +69,4 @@ export function versionsRoutes(app: FastifyInstance, service: VersionsService, a
     },
     (request) => service.updateReleaseNotes(actorOf(request), request.params.app_id, request.params.version_id, request.body.release_notes),
   );
-}
+};

@@ -4,7 +4,7 @@ import { appendEvent, type EventNotifier } from '../../events/index.js';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.js';
 import { ChecksBusyError, PackageStreamScan, type Finding, type PackageChecker, type Manifest, type PackageCheckResult, type PackageLimits } from '../../package/index.js';
 import { AppError, errors, type Actor, type Clock, type FieldError, type Ids } from '../../shared/index.js';
-import type { StagedBlob, BlobStore } from '../../storage/index.js';
+import type { BlobReferences, StagedBlob, BlobStore } from '../../storage/index.js';
 import type { App, AppsService } from '../apps/index.js';
 import type { SigningKeysService } from '../keys/index.js';
 import * as repo from './versions.repository.js';
@@ -16,6 +16,8 @@ export interface VersionsDeps {
   clock: Clock;
   ids: Ids;
   blobs: BlobStore;
+  /** Where this feature says which stored packages it still needs (for `gc`). */
+  blobReferences: BlobReferences;
   apps: AppsService;
   signingKeys: SigningKeysService;
   /** Woken after a commit that appended domain events. */
@@ -34,7 +36,9 @@ const MAX_UPLOADS_PER_DEVELOPER = 2;
 export class VersionsService {
   private readonly uploadsInFlight = new Map<string, number>();
 
-  constructor(private readonly deps: VersionsDeps) {}
+  constructor(private readonly deps: VersionsDeps) {
+    deps.blobReferences.add('version packages', (sha256) => repo.isPackageReferenced(deps.db, sha256));
+  }
 
   /**
    * Takes a .mosis upload: ownership first (before a byte is read, so nobody fills the disk of
@@ -118,9 +122,6 @@ export class VersionsService {
   }
 
   /** For the garbage collector: whether a stored package blob still belongs to a version. */
-  isPackageReferenced(sha256: string): Promise<boolean> {
-    return repo.isPackageReferenced(this.deps.db, sha256);
-  }
 
   private async previousManifest(appId: string): Promise<Manifest | null> {
     const json = await repo.latestPublishedManifest(this.deps.db, appId);

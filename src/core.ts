@@ -1,0 +1,196 @@
+import { access, constants, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import { pino, type Logger } from 'pino';
+import type { Config } from './config/index.js';
+import { openDatabase, pendingMigrations, type Db, type PortalDatabase } from './db/index.js';
+import { EventLog } from './events/index.js';
+import {
+  AccessTokens,
+  AccountSecrets,
+  AccountsService,
+  AdminService,
+  OAuthService,
+  PortalAuthenticator,
+  TwoFactorService,
+  createMailer,
+  preloadPasswordPolicy,
+  type Mailer,
+} from './features/accounts/index.js';
+import { AdminJobsService } from './features/admin-jobs/index.js';
+import { AppImagesService, AppsService, ListingsService } from './features/apps/index.js';
+import { AuditLog } from './features/audit/index.js';
+import { ApiKeysService, SigningKeysService } from './features/keys/index.js';
+import { VersionsService } from './features/versions/index.js';
+import { RateLimiter, loggerOptions, type ReadinessCheck } from './http/index.js';
+import { JobQueue, JobsAdmin, JobWorker } from './jobs/index.js';
+import { DEFAULT_CHECK_BUDGET, PackageChecker } from './package/index.js';
+import { systemClock, systemIds, type Clock, type Ids } from './shared/index.js';
+import { BlobReferences, FsBlobStore, type BlobStore } from './storage/index.js';
+
+export interface CoreDeps {
+  clock?: Clock;
+  ids?: Ids;
+  /** Where JSON logs go (default stdout); tests capture them to prove secrets are redacted. */
+  logStream?: Writable;
+  /** Package checks (default: a pool of the config's budget, closed with the core); tests share one. */
+  packageChecker?: PackageChecker;
+  /** How many rate-limit counters are kept (default 50 000); tests flood a smaller table. */
+  rateLimitCapacity?: number;
+}
+
+/**
+ * The portal without HTTP: the database, the blob store and every service, wired once. The server
+ * (`buildApp`), the CLI verbs and the job workers all run on a core; only the server builds Fastify.
+ * Creating a core neither migrates nor starts anything: `serve` migrates, then starts the job worker
+ * and the event log.
+ */
+export interface Core {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly ids: Ids;
+  readonly log: Logger;
+  readonly database: PortalDatabase;
+  readonly db: Db;
+  readonly blobs: BlobStore;
+  /** Every feature that keeps blobs says here which ones it still needs; `gc` asks it. */
+  readonly blobReferences: BlobReferences;
+  /** The job kinds of every feature; services enqueue through it in their transactions. */
+  readonly jobs: JobQueue;
+  /** Runs this instance's jobs; null when JOBS_ENABLED=false. Started by `serve`, by runOnce() in tests. */
+  readonly jobWorker: JobWorker | null;
+  /** The domain event log; `serve` starts following it once the database is migrated. */
+  readonly events: EventLog;
+  readonly audit: AuditLog;
+  readonly mailer: Mailer;
+  readonly tokens: AccessTokens;
+  readonly auth: PortalAuthenticator;
+  readonly rateLimiter: RateLimiter;
+  readonly accounts: AccountsService;
+  readonly twoFactor: TwoFactorService;
+  readonly admin: AdminService;
+  readonly oauth: OAuthService;
+  readonly apiKeys: ApiKeysService;
+  readonly signingKeys: SigningKeysService;
+  readonly apps: AppsService;
+  readonly listings: ListingsService;
+  readonly appImages: AppImagesService;
+  readonly versions: VersionsService;
+  readonly adminJobs: AdminJobsService;
+  /** What /readyz asks: the database, its migrations, the data directories, the blob store. */
+  readonly readiness: readonly ReadinessCheck[];
+  /** Stops the job worker and the event log, sends queued mail, closes the checks and the database. */
+  close(): Promise<void>;
+}
+
+export async function createCore(config: Config, deps: CoreDeps = {}): Promise<Core> {
+  const clock = deps.clock ?? systemClock;
+  const ids = deps.ids ?? systemIds(clock);
+  const log = pino(loggerOptions(config.logLevel), deps.logStream ?? process.stdout);
+  for (const dir of [config.dataDir, config.packagesDir, config.backupsDir]) await mkdir(dir, { recursive: true, mode: 0o700 });
+  const database = openDatabase(config.database);
+  const { db } = database;
+  const blobs = new FsBlobStore(config.packagesDir);
+  const blobReferences = new BlobReferences();
+  const jobs = new JobQueue({ clock, ids });
+  const events = new EventLog({ db, postgresUrl: config.database.dialect === 'postgres' ? config.database.url : undefined, logger: log });
+  const audit = new AuditLog({ db, clock, ids });
+  const mailer = createMailer({ smtpUrl: config.accounts.smtpUrl, from: config.accounts.mailFrom, outboxDir: path.join(config.dataDir, 'outbox'), ids, log });
+
+  const tokens = await AccessTokens.open(config.dataDir, config.baseUrl, clock);
+  const secrets = await AccountSecrets.open(config.dataDir, config.accounts.secretsKey);
+  preloadPasswordPolicy();
+  const apiKeys = new ApiKeysService({ db, clock, ids, audit, assertOwnsApp: (actor, appId) => apps.owned(actor, appId) });
+  const auth = new PortalAuthenticator(db, tokens, apiKeys, clock, { secureCookies: config.baseUrl.startsWith('https:'), webSessionIdleMs: config.accounts.webSessionIdleMs });
+  const twoFactor = new TwoFactorService({ db, clock, ids, audit, secrets });
+  const accounts = new AccountsService({ db, clock, ids, tokens, audit, mailer, baseUrl: config.baseUrl, require2faRoles: config.accounts.require2faRoles, twoFactor });
+  const admin = new AdminService({ db, clock, ids, audit, accounts });
+  const { github, google, oidc } = config.accounts.oauth;
+  const oauth = new OAuthService({
+    db,
+    clock,
+    ids,
+    audit,
+    baseUrl: config.baseUrl,
+    providers: { ...(github ? { github } : {}), ...(google ? { google } : {}), ...(oidc ? { oidc } : {}) },
+  });
+
+  const apps = new AppsService({ db, clock, ids, audit, events });
+  const listings = new ListingsService({ db, clock, apps, events });
+  const appImages = new AppImagesService({ db, clock, ids, blobs, blobReferences, apps });
+  const signingKeys = new SigningKeysService({ db, clock, ids, audit });
+  const checker = deps.packageChecker ?? new PackageChecker({ ...DEFAULT_CHECK_BUDGET, ...config.packageChecks });
+  const versions = new VersionsService({
+    db,
+    clock,
+    ids,
+    blobs,
+    blobReferences,
+    apps,
+    signingKeys,
+    events,
+    checker,
+    maxPackageBytes: config.limits.packageBytes,
+    packageLimits: { maxTotalBytes: config.limits.packageInflatedBytes },
+  });
+  const adminJobs = new AdminJobsService({ db, jobs: new JobsAdmin({ db, clock }), audit });
+  const jobWorker = config.jobs.enabled ? new JobWorker({ db, dialect: database.dialect, queue: jobs, clock, ids, log, concurrency: config.jobs.concurrency }) : null;
+
+  const readiness: ReadinessCheck[] = [
+    ['database', () => database.ping()],
+    [
+      'migrations',
+      async () => {
+        const pending = await pendingMigrations(db);
+        if (pending.length > 0) throw new Error(`pending: ${pending.join(', ')}`);
+      },
+    ],
+    ['data_dir', () => access(config.dataDir, constants.W_OK)],
+    ['backups_dir', () => access(config.backupsDir, constants.W_OK)],
+    ['packages', () => blobs.checkWritable()],
+  ];
+
+  let closing: Promise<void> | undefined;
+  const close = async () => {
+    // Running jobs finish or give their jobs back before the database goes; mail waiting in
+    // memory is sent; then nothing is left that uses the database.
+    await jobWorker?.stop(Math.floor(config.shutdownTimeoutMs / 2));
+    await events.stop();
+    await mailer.drain();
+    if (deps.packageChecker === undefined) await checker.close();
+    await database.close();
+    log.flush();
+  };
+
+  return {
+    config,
+    clock,
+    ids,
+    log,
+    database,
+    db,
+    blobs,
+    blobReferences,
+    jobs,
+    jobWorker,
+    events,
+    audit,
+    mailer,
+    tokens,
+    auth,
+    rateLimiter: new RateLimiter(clock, deps.rateLimitCapacity),
+    accounts,
+    twoFactor,
+    admin,
+    oauth,
+    apiKeys,
+    signingKeys,
+    apps,
+    listings,
+    appImages,
+    versions,
+    adminJobs,
+    readiness,
+    close: () => (closing ??= close()),
+  };
+}

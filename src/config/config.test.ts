@@ -25,6 +25,15 @@ describe('loadConfig', () => {
     expect(config.baseUrl).toBe('https://portal.example.com');
   });
 
+  it('reads REQUIRE_2FA_ROLES as a set of roles, "none" as none, and refuses a role that does not exist', () => {
+    expect(loadConfig({}).accounts.require2faRoles).toEqual(['reviewer', 'admin']);
+    expect(loadConfig({ REQUIRE_2FA_ROLES: ' admin , developer,admin' }).accounts.require2faRoles).toEqual(['admin', 'developer']);
+    expect(loadConfig({ REQUIRE_2FA_ROLES: 'none' }).accounts.require2faRoles).toEqual([]);
+    for (const bad of ['root', 'admin,', 'admin,superuser', ' , ']) {
+      expect(() => loadConfig({ REQUIRE_2FA_ROLES: bad }), bad).toThrow(/REQUIRE_2FA_ROLES must be a comma-separated list of developer, reviewer, admin, or "none"/);
+    }
+  });
+
   it.each([
     [undefined, false],
     ['false', false],

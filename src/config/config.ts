@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { trustProxySchema, type TrustProxy } from './trust-proxy.js';
+import { ROLES, type Role } from '../shared/actor.js';
 
 /**
  * The portal's whole configuration. Built once from the environment at start; nothing else in the
@@ -71,7 +72,7 @@ export interface AccountsConfig {
   readonly smtpUrl: string | null;
   readonly mailFrom: string;
   /** Roles that must turn on TOTP, and sign in with it, before they may use their privileged routes. */
-  readonly require2faRoles: readonly ('developer' | 'reviewer' | 'admin')[];
+  readonly require2faRoles: readonly Role[];
   /**
    * Base64 of the 32-byte key that seals TOTP secrets and keys recovery-code hashes; null keeps
    * the key in DATA_DIR/secrets. Instances sharing one database must share the key.
@@ -171,7 +172,7 @@ const envSchema = z.object({
   REQUIRE_2FA_ROLES: z
     .string()
     .trim()
-    .regex(/^(none|((developer|reviewer|admin)(\s*,\s*(developer|reviewer|admin))*))$/, 'a comma-separated list of developer, reviewer, admin, or "none"')
+    .refine((v) => v === 'none' || v.split(',').every((r) => (ROLES as readonly string[]).includes(r.trim())), `a comma-separated list of ${ROLES.join(', ')}, or "none"`)
     .default('reviewer,admin'),
   SECRETS_KEY: z
     .string()
@@ -242,7 +243,7 @@ export function loadConfig(env: Env = process.env): Config {
       smtpUrl: e.SMTP_URL ?? null,
       mailFrom: e.MAIL_FROM,
       require2faRoles:
-        e.REQUIRE_2FA_ROLES === 'none' ? [] : [...new Set(e.REQUIRE_2FA_ROLES.split(',').map((r) => r.trim() as 'developer' | 'reviewer' | 'admin'))],
+        e.REQUIRE_2FA_ROLES === 'none' ? [] : [...new Set(e.REQUIRE_2FA_ROLES.split(',').map((r) => r.trim() as Role))],
       secretsKey: e.SECRETS_KEY ?? null,
       webSessionIdleMs: e.WEB_SESSION_IDLE_MINUTES * 60 * 1000,
       rateLimit: { windowMs: e.AUTH_RATE_LIMIT_WINDOW_SECONDS * 1000, perIp: e.AUTH_RATE_LIMIT_PER_IP, perAccount: e.AUTH_RATE_LIMIT_PER_ACCOUNT },

@@ -1,6 +1,8 @@
-import { AppError } from './errors.js';
+import { commonError } from './common.errors.js';
 
-export type Role = 'developer' | 'reviewer' | 'admin';
+/** Every role, declared once: types, schemas and config derive from it. */
+export const ROLES = ['developer', 'reviewer', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
 
 export const API_KEY_SCOPES = [
   'apps:read',
@@ -45,7 +47,7 @@ export interface Actor {
   readonly apiKey?: { readonly id: string; readonly expiresAt: string | null; readonly appIds: readonly string[] | null };
 }
 
-const restricted = () => new AppError('api_key_app_restricted', 403, 'This API key is restricted to other apps.');
+const restricted = () => commonError('api_key_app_restricted', 'This API key is restricted to other apps.');
 
 /**
  * An API key restricted to some apps acts only on those apps. Services call this before they look

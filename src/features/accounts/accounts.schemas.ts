@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { pageQuery } from '../../http/pagination.js';
 import { PASSWORD_MAX } from './passwords.js';
+import { ROLES } from '../../shared/index.js';
+import { USER_STATUSES } from './accounts.table.js';
 
 // Bounds on every field: validation refuses oversized input before any work is done on it.
 const email = z.email({ message: 'must be an email address' }).max(254).transform((v) => v.toLowerCase());
@@ -64,7 +66,7 @@ export const userResponse = z
     id: z.string(),
     email: z.string(),
     name: z.string(),
-    role: z.enum(['developer', 'reviewer', 'admin']),
+    role: z.enum(ROLES),
     email_verified: z.boolean(),
     totp_enabled: z.boolean(),
     created_at: z.string(),
@@ -87,8 +89,8 @@ export const webSessionResponse = z
   })
   .meta({ id: 'WebSession' });
 
-const role = z.enum(['developer', 'reviewer', 'admin']);
-const status = z.enum(['active', 'suspended']);
+const role = z.enum(ROLES);
+const status = z.enum(USER_STATUSES);
 
 export const adminUserResponse = userResponse.extend({ status }).meta({ id: 'AdminUser' });
 

@@ -3,7 +3,8 @@ import type { Generated, Insertable, Selectable } from 'kysely';
 import type { Role } from '../../shared/index.js';
 
 export type { Role };
-export type UserStatus = 'active' | 'suspended';
+export const USER_STATUSES = ['active', 'suspended'] as const;
+export type UserStatus = (typeof USER_STATUSES)[number];
 
 export interface UsersTable {
   id: string;

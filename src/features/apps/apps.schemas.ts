@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { pageQuery } from '../../http/pagination.js';
 import { PACKAGE_ID } from '../../package/index.js';
+import { APP_STATUSES } from './apps.table.js';
 
 /** PACKAGE.md's rule for a manifest `id`: reverse-domain, lowercase, at least two segments. */
 export const packageId = z
@@ -42,7 +43,7 @@ export const updateAppBody = z
   .refine((body) => Object.keys(body).length > 0, { message: 'send at least one of name, summary, description, category' });
 
 export const listAppsQuery = pageQuery.extend({
-  status: z.enum(['draft', 'published', 'suspended']).optional(),
+  status: z.enum(APP_STATUSES).optional(),
 });
 
 export const screenshotResponse = z
@@ -62,7 +63,7 @@ export const appResponse = z
     summary: z.string(),
     description: z.string(),
     category: z.string().nullable(),
-    status: z.enum(['draft', 'published', 'suspended']),
+    status: z.enum(APP_STATUSES),
     icon_url: z.string().nullable().meta({ description: 'PNG, 512×512; null until an icon is uploaded' }),
     screenshots: z.array(screenshotResponse),
     created_at: z.string(),

@@ -1,7 +1,8 @@
 import type { Insertable, Selectable, Updateable } from 'kysely';
 
 /** `draft` until a version is published; the store shows `published` apps only. */
-export type AppStatus = 'draft' | 'published' | 'suspended';
+export const APP_STATUSES = ['draft', 'published', 'suspended'] as const;
+export type AppStatus = (typeof APP_STATUSES)[number];
 
 export interface AppsTable {
   id: string;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { pageQuery } from '../../http/pagination.js';
+import { CHANNELS, VERSION_STATUSES } from './versions.table.js';
 
 export const versionParams = z.object({ app_id: z.string().min(1).max(64), version_id: z.string().min(1).max(64) });
 
@@ -8,7 +9,7 @@ export const uploadQuery = z.object({
 });
 
 export const listVersionsQuery = pageQuery.extend({
-  status: z.enum(['processing', 'failed', 'pending_review', 'approved', 'rejected', 'published', 'yanked']).optional(),
+  status: z.enum(VERSION_STATUSES).optional(),
 });
 
 export const updateVersionBody = z
@@ -34,14 +35,14 @@ export const versionResponse = z
     app_id: z.string(),
     version: z.string(),
     version_code: z.number().int(),
-    status: z.enum(['processing', 'failed', 'pending_review', 'approved', 'rejected', 'published', 'yanked']),
+    status: z.enum(VERSION_STATUSES),
     sha256: z.string(),
     size: z.number().int(),
     permissions: z.array(z.string()),
     release_notes: z.string().nullable(),
     checks: z.array(findingSchema),
     review: z.null(),
-    channel: z.enum(['stable', 'beta']).nullable(),
+    channel: z.enum(CHANNELS).nullable(),
     rollout_percent: z.number().int().nullable(),
     created_at: z.string(),
     published_at: z.string().nullable(),

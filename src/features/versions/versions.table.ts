@@ -1,15 +1,11 @@
 import type { Insertable, Selectable } from 'kysely';
 
-export type VersionStatus =
-  | 'processing'
-  | 'failed'
-  | 'pending_review'
-  | 'approved'
-  | 'rejected'
-  | 'published'
-  | 'yanked';
+/** A version's lifecycle states, declared once: types and schemas derive from them. */
+export const VERSION_STATUSES = ['processing', 'failed', 'pending_review', 'approved', 'rejected', 'published', 'yanked'] as const;
+export type VersionStatus = (typeof VERSION_STATUSES)[number];
 
-export type Channel = 'stable' | 'beta';
+export const CHANNELS = ['stable', 'beta'] as const;
+export type Channel = (typeof CHANNELS)[number];
 
 export interface VersionsTable {
   id: string;

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md's dependency direction: app.ts -> features -> (http, jobs, events, storage, package, db) ->
+ * DESIGN.md's dependency direction: app.ts (HTTP) and core.ts (no HTTP) -> features -> (http, jobs, events, storage, package, db) ->
  * (shared, config). A feature reaches another only through its index.ts; nothing below features
  * imports a feature, except `import type` of table rows by db/database.ts.
  */
@@ -31,6 +31,19 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/', pathNot: '^src/(main|app)\\.ts$' },
       to: { path: '^src/(main|app)\\.ts$' },
+    },
+    {
+      name: 'only-the-entry-points-import-core',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(main|app)\\.ts$' },
+      to: { path: '^src/core\\.ts$' },
+    },
+    {
+      name: 'core-builds-no-server',
+      comment: 'createCore runs CLI verbs and job workers: it never builds Fastify (app.ts does, on top of a core).',
+      severity: 'error',
+      from: { path: '^src/core\\.ts$' },
+      to: { reachable: true, path: ['^src/app\\.ts$', '^src/http/server\\.ts$'] },
     },
     {
       name: 'features-use-each-other-through-index',

@@ -22,7 +22,9 @@ import { AppImagesService, AppsService, ListingsService } from './features/apps/
 import { AuditLog } from './features/audit/index.js';
 import { ApiKeysService, SigningKeysService } from './features/keys/index.js';
 import { VersionsService } from './features/versions/index.js';
-import { RateLimiter, loggerOptions, type ReadinessCheck } from './http/index.js';
+import type { ReadinessCheck } from './http/health.js';
+import { loggerOptions } from './http/logging.js';
+import { RateLimiter } from './http/rate-limit.js';
 import { JobQueue, JobsAdmin, JobWorker } from './jobs/index.js';
 import { DEFAULT_CHECK_BUDGET, PackageChecker } from './package/index.js';
 import { systemClock, systemIds, type Clock, type Ids } from './shared/index.js';

@@ -7,6 +7,7 @@ import { adminJobsRoutes } from './features/admin-jobs/index.js';
 import { appImagesRoutes, appsRoutes, listingsRoutes, mediaRoutes } from './features/apps/index.js';
 import { auditAccessDenials, auditRoutes } from './features/audit/index.js';
 import { apiKeysRoutes, signingKeysRoutes } from './features/keys/index.js';
+import { storeKeysRoutes } from './features/review/index.js';
 import { versionsRoutes } from './features/versions/index.js';
 import { createServer, healthRoutes, type FeatureRoutes } from './http/index.js';
 
@@ -27,6 +28,7 @@ const FEATURE_ROUTES: readonly FeatureRoutes<Core>[] = [
   appImagesRoutes,
   mediaRoutes,
   versionsRoutes,
+  storeKeysRoutes,
 ];
 
 /**

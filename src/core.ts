@@ -21,6 +21,7 @@ import { AdminJobsService } from './features/admin-jobs/index.js';
 import { AppImagesService, AppsService, ListingsService } from './features/apps/index.js';
 import { AuditLog } from './features/audit/index.js';
 import { ApiKeysService, SigningKeysService } from './features/keys/index.js';
+import { StoreKeys } from './features/review/index.js';
 import { VersionsService } from './features/versions/index.js';
 import type { ReadinessCheck } from './http/health.js';
 import { loggerOptions } from './http/logging.js';
@@ -66,6 +67,8 @@ export interface Core {
   readonly audit: AuditLog;
   readonly mailer: Mailer;
   readonly tokens: AccessTokens;
+  /** The store's Ed25519 keys: sign approved versions, published at /.well-known/mosis-store-keys.json. */
+  readonly storeKeys: StoreKeys;
   readonly auth: PortalAuthenticator;
   readonly rateLimiter: RateLimiter;
   readonly accounts: AccountsService;
@@ -100,6 +103,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
   const mailer = createMailer({ smtpUrl: config.accounts.smtpUrl, from: config.accounts.mailFrom, outboxDir: path.join(config.dataDir, 'outbox'), ids, log });
 
   const tokens = await AccessTokens.open(config.dataDir, config.baseUrl, clock);
+  const storeKeys = await StoreKeys.open(config.dataDir, clock);
   const secrets = await AccountSecrets.open(config.dataDir, config.accounts.secretsKey);
   preloadPasswordPolicy();
   const apiKeys = new ApiKeysService({ db, clock, ids, audit, assertOwnsApp: (actor, appId) => apps.owned(actor, appId) });
@@ -179,6 +183,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     audit,
     mailer,
     tokens,
+    storeKeys,
     auth,
     rateLimiter: new RateLimiter(clock, deps.rateLimitCapacity),
     accounts,

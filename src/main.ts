@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type Config } from './config/index.js';
 import { createCore, type Core } from './core.js';
 import { migrateToLatest, openDatabase } from './db/index.js';
 import { AccessTokens, createAdminAccount, type TakeoverReport } from './features/accounts/index.js';
+import { StoreKeys } from './features/review/index.js';
 import { AppError } from './shared/index.js';
 import { collectGarbage, PRIVATE_UMASK, restrictStateModes } from './storage/index.js';
 
@@ -19,9 +20,11 @@ Commands:
             generated and printed once. An existing account is promoted and
             taken over: new password, its sessions, API keys, 2FA and
             provider links removed, email marked verified
-  rotate-keys
+  rotate-keys [--store]
             add a new access-token signing key; older keys keep verifying
-            until their tokens expire
+            until their tokens expire. With --store: add a new store signing
+            key instead; the older ones stay published, so every store
+            signature made with them still verifies
   gc        delete stored packages and images nothing refers to any more
   help      show this text
 
@@ -123,7 +126,14 @@ function promotionReport(email: string, t: TakeoverReport, suspended: boolean): 
   return lines.join('\n');
 }
 
-async function rotateKeys(config: Config): Promise<void> {
+async function rotateKeys(config: Config, args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { store: { type: 'boolean', default: false } }, strict: true });
+  if (values.store) {
+    const { keyId, published } = await withCore(config, (core) => StoreKeys.rotate(config.dataDir, core.clock));
+    console.log(`New store signing key ${keyId}; it signs versions approved from now on (running servers pick it up within seconds).`);
+    console.log(`${published} store key(s) are published at /.well-known/mosis-store-keys.json.`);
+    return;
+  }
   const { kid, dropped } = await withCore(config, (core) => AccessTokens.rotate(config.dataDir, core.clock));
   console.log(`New access-token signing key ${kid}; running servers pick it up within seconds.`);
   if (dropped.length > 0) console.log(`Removed retired keys whose tokens have all expired: ${dropped.join(', ')}`);

@@ -6,6 +6,7 @@
  */
 export * from './findings.js';
 export * from './keys.js';
+export * from './store-signature.js';
 export { DEFAULT_LIMITS, type PackageLimits } from './limits.js';
 export type { CheckOptions } from './check.js';
 export { ChecksBusyError, DEFAULT_CHECK_BUDGET, PackageChecker, type CheckBudget } from './check-pool.js';

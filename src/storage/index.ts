@@ -3,3 +3,4 @@ export { FsBlobStore } from './fs-blob-store.js';
 export { BlobReferences, type BlobReferenceCheck } from './blob-references.js';
 export { collectGarbage, type GcResult } from './gc.js';
 export { PRIVATE_UMASK, restrictStateModes } from './private-state.js';
+export { readPrivateJson, writePrivateJson } from './private-file.js';

@@ -1,8 +1,8 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { errors, type AuthMethod, type Clock, type Role } from '../../shared/index.js';
+import { readPrivateJson, writePrivateJson } from '../../storage/index.js';
 import { isAuthMethod } from './amr.js';
 
 export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
@@ -164,18 +164,10 @@ function toSigningKey(stored: StoredKey): SigningKey {
 }
 
 async function readKeys(file: string): Promise<StoredKey[]> {
-  try {
-    const parsed = JSON.parse(await readFile(file, 'utf8')) as { keys?: StoredKey[] };
-    return parsed.keys ?? [];
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new Error(`cannot read the access-token keys at ${file}: ${(err as Error).message}`, { cause: err });
-  }
+  const parsed = await readPrivateJson<{ keys?: StoredKey[] }>(file, 'the access-token keys');
+  return parsed?.keys ?? [];
 }
 
-async function writeKeys(file: string, keys: StoredKey[]): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify({ keys }, null, 2), { mode: 0o600, flush: true });
-  await rename(tmp, file);
+function writeKeys(file: string, keys: StoredKey[]): Promise<void> {
+  return writePrivateJson(file, { keys });
 }

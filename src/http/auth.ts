@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { AppError, errors, type Actor, type Role, type Scope } from '../shared/index.js';
+import { commonError, type Actor, type Role, type Scope } from '../shared/index.js';
 
 /** Turns the credentials of a request into an Actor; implemented by the accounts feature. */
 export interface Authenticator {
@@ -22,12 +22,12 @@ export function requireActor(authenticator: Authenticator, scope?: Scope): preHa
     const actor = await authenticator.authenticate(request);
     if (!actor) {
       void reply.header('www-authenticate', 'Bearer');
-      throw errors.unauthorized();
+      throw commonError('unauthorized', 'Authentication is required.');
     }
     // Set before the scope check so that a refusal is audited under the caller who was refused.
     request.actor = actor;
     if (scope && actor.scopes && !actor.scopes.includes(scope)) {
-      throw new AppError('insufficient_scope', 403, `This API key lacks the ${scope} scope.`);
+      throw commonError('insufficient_scope', `This API key lacks the ${scope} scope.`);
     }
   };
 }
@@ -41,7 +41,7 @@ export function requireUser(authenticator: Authenticator): preHandlerAsyncHookHa
   return async function (this: unknown, request: FastifyRequest, reply: FastifyReply) {
     await guard.call(this as never, request, reply);
     if (request.actor?.scopes !== null) {
-      throw new AppError('api_key_not_allowed', 403, 'API keys cannot be used here; sign in with your account.');
+      throw commonError('api_key_not_allowed', 'API keys cannot be used here; sign in with your account.');
     }
   };
 }
@@ -66,7 +66,7 @@ export function requireRole(authenticator: Authenticator, check: RoleCheck, role
 
 /** The caller of a route guarded by requireActor. */
 export function actorOf(request: FastifyRequest): Actor {
-  if (!request.actor) throw errors.unauthorized();
+  if (!request.actor) throw commonError('unauthorized', 'Authentication is required.');
   return request.actor;
 }
 
@@ -75,7 +75,7 @@ export function credentialOf(request: FastifyRequest): string | null {
   const header = request.headers.authorization;
   if (typeof header === 'string') {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match?.[1]) throw errors.unauthorized('The Authorization header must be "Bearer <token>".');
+    if (!match?.[1]) throw commonError('unauthorized', 'The Authorization header must be "Bearer <token>".');
     return match[1];
   }
   const key = request.headers['x-api-key'];

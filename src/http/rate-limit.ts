@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
-import { AppError, type Clock } from '../shared/index.js';
+import { commonError, type Clock } from '../shared/index.js';
 
 /** Most counters kept at once; a flood of distinct keys (random emails, rotating IPs) stops here. */
 const MAX_COUNTERS = 50_000;
@@ -146,7 +146,7 @@ export function rateLimit(limiter: RateLimiter, rules: readonly RateRule[]): pre
     const wait = limiter.attempt(budgets);
     if (wait !== null) {
       void reply.header('retry-after', String(wait));
-      throw new AppError('rate_limited', 429, `Too many attempts; retry after ${wait} seconds.`);
+      throw commonError('rate_limited', `Too many attempts; retry after ${wait} seconds.`);
     }
   };
 }

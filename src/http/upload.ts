@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import multipart from '@fastify/multipart';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { AppError, errors } from '../shared/index.js';
+import { commonError, payloadTooLarge, type AppError } from '../shared/index.js';
 
 /** Raw upload bodies are handed to the route as a stream, never collected in memory. */
 export const RAW_UPLOAD_TYPES = ['application/octet-stream', 'application/vnd.mosis.package', 'application/zip'];
@@ -16,8 +16,8 @@ export interface UploadOptions {
   /** The multipart field that carries the file. */
   field: string;
   maxBytes: number;
-  /** Error code when the multipart body has no such field, e.g. `package_missing`. */
-  missingCode: string;
+  /** The error when the multipart body has no such field (e.g. the versions catalogue's `package_missing`), given the detail. */
+  missing: (detail: string) => AppError;
   /** How to send the file, told to a client that sent it wrongly. */
   how: string;
 }
@@ -28,21 +28,21 @@ export interface UploadOptions {
  */
 export async function uploadStream(request: FastifyRequest, options: UploadOptions): Promise<Readable> {
   const declared = Number(request.headers['content-length'] ?? Number.NaN);
-  if (Number.isFinite(declared) && declared > options.maxBytes + 64 * 1024) throw errors.tooLarge(options.maxBytes);
+  if (Number.isFinite(declared) && declared > options.maxBytes + 64 * 1024) throw payloadTooLarge(options.maxBytes);
 
   if (request.isMultipart()) {
     // One more byte than the limit, so the storage layer's own meter is what trips (one error path).
     const part = await request.file({ limits: { fileSize: options.maxBytes + 1, files: 1, fields: 10, fieldSize: 64 * 1024, parts: 11 } });
-    if (!part) throw new AppError(options.missingCode, 400, options.how);
+    if (!part) throw options.missing(options.how);
     if (part.fieldname !== options.field) {
       part.file.resume();
-      throw new AppError(options.missingCode, 400, `${options.how} (got the field "${part.fieldname}")`);
+      throw options.missing(`${options.how} (got the field "${part.fieldname}")`);
     }
     return part.file;
   }
   const body = request.body as Readable | undefined;
   if (!body || typeof body.pipe !== 'function') {
-    throw new AppError('unsupported_media_type', 415, options.how);
+    throw commonError('unsupported_media_type', options.how);
   }
   return body;
 }

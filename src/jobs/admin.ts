@@ -1,6 +1,7 @@
 import type { Executor } from '../db/index.js';
 import { decodeCursor, toPage, type Page } from '../shared/pagination.js';
-import { AppError, type Clock } from '../shared/index.js';
+import type { Clock } from '../shared/index.js';
+import { jobsErrors } from './jobs.errors.js';
 import { findJob, listJobs, requeueDead, type JobRow } from './jobs.repository.js';
 import type { JobState } from './jobs.table.js';
 
@@ -43,8 +44,8 @@ export class JobsAdmin {
   async retry(id: string, db: Executor = this.deps.db): Promise<JobView> {
     const requeued = await requeueDead(db, id, this.deps.clock.now().toISOString());
     const row = await findJob(db, id);
-    if (!row) throw new AppError('job_not_found', 404, 'There is no job with this id.');
-    if (!requeued) throw new AppError('job_not_dead', 409, `Only a dead job can be retried; this one is ${row.state}.`);
+    if (!row) throw jobsErrors.error('job_not_found', 'There is no job with this id.');
+    if (!requeued) throw jobsErrors.error('job_not_dead', `Only a dead job can be retried; this one is ${row.state}.`);
     return toView(row);
   }
 }

@@ -1,6 +1,10 @@
 /**
- * The one error type services throw. The HTTP layer turns it into an RFC 9457 problem document;
- * `code` is a stable string that clients may branch on, so never rename one.
+ * The one error type services throw, and the catalogues that declare every code it can carry.
+ * The HTTP layer turns an AppError into an RFC 9457 problem document; `code` is a stable string
+ * that clients may branch on, so never rename one, and a code has one HTTP status everywhere.
+ *
+ * An AppError is made only from a catalogue entry (`defineErrors`): a throw site names the code,
+ * never the status, and the type checker refuses a code its catalogue does not declare.
  */
 export interface FieldError {
   /** JSON-pointer-ish location of the bad value, e.g. `body.email` or `manifest.json`. */
@@ -9,16 +13,35 @@ export interface FieldError {
   readonly [extra: string]: unknown;
 }
 
+/** The statuses the portal answers errors with; a new one needs a reason (and a title in problem.ts). */
+export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 503 | 507;
+
+/** One declared error: what clients branch on (`code`), its HTTP status and a one-line title. */
+export interface ErrorSpec<Code extends string = string> {
+  readonly code: Code;
+  readonly status: ErrorStatus;
+  /** Short, fixed summary of the problem type (the problem document's `title`). */
+  readonly title: string;
+  /** The catalogue that declares it: a feature's name, or `common` for the cross-cutting codes. */
+  readonly owner: string;
+}
+
 export class AppError extends Error {
   override readonly name = 'AppError';
+  readonly code: string;
+  readonly status: ErrorStatus;
+  readonly title: string;
 
+  /** Made by a catalogue (`someErrors.error(code, …)`), never by hand at a throw site. */
   constructor(
-    readonly code: string,
-    readonly status: number,
-    message: string,
+    readonly spec: ErrorSpec,
+    message: string = spec.title,
     readonly errors?: readonly FieldError[],
   ) {
     super(message);
+    this.code = spec.code;
+    this.status = spec.status;
+    this.title = spec.title;
   }
 }
 
@@ -29,27 +52,52 @@ export class AppError extends Error {
  */
 export class AccessDenied extends AppError {
   constructor(
-    code: string,
-    status: number,
+    spec: ErrorSpec,
     message: string,
     readonly target: { readonly type: string; readonly id: string },
   ) {
-    super(code, status, message);
+    super(spec, message);
   }
 }
 
-/** Constructors for the errors every feature needs, so codes and statuses stay consistent. */
-export const errors = {
-  notFound: (code: string, message: string) => new AppError(code, 404, message),
-  conflict: (code: string, message: string) => new AppError(code, 409, message),
-  forbidden: (message = 'You may not do this.') => new AppError('forbidden', 403, message),
-  unauthorized: (message = 'Authentication is required.') => new AppError('unauthorized', 401, message),
-  invalid: (code: string, message: string, fieldErrors?: readonly FieldError[]) =>
-    new AppError(code, 422, message, fieldErrors),
-  tooLarge: (limitBytes: number) =>
-    new AppError('payload_too_large', 413, `The request body is larger than the limit of ${limitBytes} bytes.`),
-  /** The portal is too busy for this request right now; the answer carries Retry-After. */
-  unavailable: (code: string, message: string) => new AppError(code, 503, message),
-  insufficientStorage: () =>
-    new AppError('insufficient_storage', 507, 'The server has no space left to store this upload; try again later.'),
-};
+export interface ErrorCatalogue<Code extends string> {
+  readonly owner: string;
+  /** Every entry, in declaration order. */
+  readonly specs: readonly ErrorSpec<Code>[];
+  readonly spec: (code: Code) => ErrorSpec<Code>;
+  /** The error to throw; `detail` says what went wrong this time (defaults to the title). */
+  readonly error: (code: Code, detail?: string, fieldErrors?: readonly FieldError[]) => AppError;
+  /** Someone else's thing: answers as `code` and is audited as a denial of `target`. */
+  readonly denied: (code: Code, detail: string, target: { readonly type: string; readonly id: string }) => AccessDenied;
+}
+
+export type CodeOf<C> = C extends ErrorCatalogue<infer Code> ? Code : never;
+
+/**
+ * Declares the error codes of one feature (or layer). Every catalogue is listed in
+ * src/error-catalogue.ts, whose test checks that no code is declared twice and that
+ * docs/errors.md lists exactly these.
+ */
+export function defineErrors<const Declared extends Record<string, { readonly status: ErrorStatus; readonly title: string }>>(
+  owner: string,
+  declared: Declared,
+): ErrorCatalogue<keyof Declared & string> {
+  type Code = keyof Declared & string;
+  const byCode = new Map<string, ErrorSpec<Code>>();
+  for (const [code, { status, title }] of Object.entries(declared)) {
+    byCode.set(code, Object.freeze({ code, status, title, owner }));
+  }
+  const spec = (code: Code): ErrorSpec<Code> => {
+    const found = byCode.get(code);
+    // Only reachable by a cast around the type checker.
+    if (!found) throw new Error(`${owner} declares no error code ${code}`);
+    return found;
+  };
+  return Object.freeze({
+    owner,
+    specs: Object.freeze([...byCode.values()]),
+    spec,
+    error: (code: Code, detail?: string, fieldErrors?: readonly FieldError[]) => new AppError(spec(code), detail, fieldErrors),
+    denied: (code: Code, detail: string, target: { readonly type: string; readonly id: string }) => new AccessDenied(spec(code), detail, target),
+  });
+}

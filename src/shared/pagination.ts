@@ -1,4 +1,4 @@
-import { AppError } from './errors.js';
+import { commonError } from './common.errors.js';
 
 /**
  * Pages of a list as DESIGN.md defines them (`{items, next_cursor}`, opaque cursors), for services
@@ -22,7 +22,7 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
   } catch {
     // fall through to the error below
   }
-  throw new AppError('invalid_cursor', 400, 'The cursor is not one this API returned.');
+  throw commonError('invalid_cursor');
 }
 
 /** Builds a page from `limit + 1` fetched rows: the extra row only proves there is a next page. */

@@ -4,7 +4,7 @@ import { access, constants, mkdir, open, readdir, rename, rm, stat, unlink, utim
 import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
-import { AppError, errors } from '../shared/index.js';
+import { AppError, commonError, payloadTooLarge } from '../shared/index.js';
 import type { BlobStore, StagedBlob, StageOptions } from './blob-store.js';
 
 const HASH = /^[0-9a-f]{64}$/;
@@ -164,7 +164,7 @@ class HashingMeter extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
     if (this.bytes > this.maxBytes) {
-      callback(errors.tooLarge(this.maxBytes));
+      callback(payloadTooLarge(this.maxBytes));
       return;
     }
     this.hash.update(chunk);
@@ -183,7 +183,7 @@ class HashingMeter extends Transform {
 function storageError(err: unknown): unknown {
   if (err instanceof AppError) return err;
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') return errors.insufficientStorage();
+  if (code === 'ENOSPC' || code === 'EDQUOT') return commonError('insufficient_storage', 'The server has no space left to store this upload; try again later.');
   return err;
 }
 

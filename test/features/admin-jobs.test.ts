@@ -5,7 +5,7 @@ import { AdminJobsService, adminJobsRoutes } from '../../src/features/admin-jobs
 import { AuditLog } from '../../src/features/audit/index.js';
 import { createServer } from '../../src/http/index.js';
 import { JobQueue, JobWorker, JobsAdmin } from '../../src/jobs/index.js';
-import { AppError, systemIds, type Actor } from '../../src/shared/index.js';
+import { commonError, systemIds, type Actor } from '../../src/shared/index.js';
 import { signInAdmin, TestClock } from '../support/accounts.js';
 import { expectProblem, registerUser } from '../support/api.js';
 import { ManualClock } from '../support/jobs.js';
@@ -35,7 +35,7 @@ describeEachDatabase('admin: background jobs', (portal) => {
         Promise.resolve(request.headers['x-test-admin'] === 'yes' ? { userId: ADMIN_ID, role: 'admin', scopes: null, amr: ['pwd', 'otp'] } : { userId: ids.id(), role: 'developer', scopes: null, amr: ['pwd'] }),
     };
     const admin = {
-      assertRole: (actor: Actor) => (actor.role === 'admin' ? Promise.resolve() : Promise.reject(new AppError('forbidden', 403, 'Admins only.'))),
+      assertRole: (actor: Actor) => (actor.role === 'admin' ? Promise.resolve() : Promise.reject(commonError('forbidden', 'Admins only.'))),
     };
     const adminJobs = new AdminJobsService({ db, jobs: new JobsAdmin({ db, clock }), audit: new AuditLog({ db, clock, ids }) });
     app = await createServer(p.config, ids, { version: 'test', logger: pino({ level: 'silent' }) });

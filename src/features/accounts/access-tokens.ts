@@ -1,7 +1,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type JsonWebKey, type KeyObject } from 'node:crypto';
 import path from 'node:path';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
-import { errors, type AuthMethod, type Clock, type Role } from '../../shared/index.js';
+import { commonError, type AuthMethod, type Clock, type Role } from '../../shared/index.js';
 import { readPrivateJson, writePrivateJson } from '../../storage/index.js';
 import { isAuthMethod } from './amr.js';
 
@@ -115,7 +115,7 @@ export class AccessTokens {
       const { kid } = decodeProtectedHeader(token);
       if (typeof kid === 'string' && !this.keys.some((k) => k.kid === kid)) await this.reload();
     } catch {
-      throw errors.unauthorized('The access token is invalid or expired.');
+      throw commonError('unauthorized', 'The access token is invalid or expired.');
     }
     let payload: JWTPayload;
     try {
@@ -130,11 +130,11 @@ export class AccessTokens {
         { algorithms: [ALG], issuer: this.issuer, audience: AUDIENCE, currentDate: this.clock.now(), requiredClaims: ['sub', 'exp', 'iat'] },
       ));
     } catch {
-      throw errors.unauthorized('The access token is invalid or expired.');
+      throw commonError('unauthorized', 'The access token is invalid or expired.');
     }
     const role = payload['role'];
     if (typeof payload.sub !== 'string' || (role !== 'developer' && role !== 'reviewer' && role !== 'admin')) {
-      throw errors.unauthorized('The access token is invalid or expired.');
+      throw commonError('unauthorized', 'The access token is invalid or expired.');
     }
     const sid = payload['sid'];
     const amr = Array.isArray(payload['amr']) ? payload['amr'].filter(isAuthMethod) : [];

@@ -1,11 +1,11 @@
 import type { Db, Executor } from '../../db/index.js';
 import { isUniqueViolation } from '../../db/index.js';
-import { AppError, errors, sha256Hex, usedSecondFactor, type Actor, type Clock, type Ids, type Role } from '../../shared/index.js';
+import { commonError, type AppError, sha256Hex, usedSecondFactor, type Actor, type Clock, type Ids, type Role } from '../../shared/index.js';
 import type { AuditLog } from '../audit/index.js';
 import { revokeOwnerApiKeys } from '../keys/index.js';
 import { ACCESS_TOKEN_TTL_SECONDS, type AccessTokens } from './access-tokens.js';
 import { formatAmr, OAUTH_ONLY, parseAmr, PASSWORD_AND_CODE, PASSWORD_ONLY, type Amr } from './amr.js';
-import { accountErrors } from './accounts.errors.js';
+import { accountErrors, accountsError } from './accounts.errors.js';
 import * as repo from './accounts.repository.js';
 import { takeOverAccount } from './account-takeover.js';
 import type { SessionResponse, UserResponse } from './accounts.schemas.js';
@@ -54,10 +54,10 @@ export interface WebSessionStart {
   maxAgeSeconds: number;
 }
 
-const invalidCredentials = () => new AppError('invalid_credentials', 401, 'The email or password is wrong.');
-const invalidRefresh = () => new AppError('invalid_refresh_token', 401, 'The refresh token is invalid, expired or revoked.');
+const invalidCredentials = () => accountsError('invalid_credentials', 'The email or password is wrong.');
+const invalidRefresh = () => accountsError('invalid_refresh_token', 'The refresh token is invalid, expired or revoked.');
 const suspended = accountErrors.suspended;
-const invalidEmailToken = () => new AppError('invalid_token', 400, 'The link is invalid, expired or already used; ask for a new one.');
+const invalidEmailToken = () => accountsError('invalid_token', 'The link is invalid, expired or already used; ask for a new one.');
 
 export class AccountsService {
   constructor(private readonly deps: AccountsDeps) {}
@@ -169,7 +169,7 @@ export class AccountsService {
         return fail('totp_missing', accountErrors.totpRequired('send totp_code'));
       }
       const second = await this.deps.twoFactor.check(user, input.totp_code, ctx);
-      if (!second) return fail('totp_invalid', new AppError('invalid_totp_code', 401, 'The two-factor code is wrong or was already used.'));
+      if (!second) return fail('totp_invalid', accountsError('invalid_totp_code', 'The two-factor code is wrong or was already used.'));
     }
     const amr = user.totp_enabled_at !== null ? PASSWORD_AND_CODE : PASSWORD_ONLY;
     await this.deps.audit.record({ action: 'login.succeeded', actorId: user.id, targetType: 'user', targetId: user.id, ip: ctx.ip, details: { method: 'password', amr } });
@@ -218,7 +218,7 @@ export class AccountsService {
 
   async resendVerification(actor: Actor): Promise<void> {
     const user = await this.user(actor);
-    if (user.email_verified_at !== null) throw errors.conflict('email_already_verified', 'This email address is already verified.');
+    if (user.email_verified_at !== null) throw accountsError('email_already_verified', 'This email address is already verified.');
     const mail = await this.deps.db.transaction().execute((trx) => this.verificationMail(trx, user, true));
     await this.deps.mailer.send(mail);
   }
@@ -314,7 +314,7 @@ export class AccountsService {
   async changePassword(actor: Actor, input: { current_password: string; new_password: string }, ctx: RequestContext): Promise<void> {
     const user = await this.user(actor);
     if (!(await verifyPassword(user.password_hash, input.current_password))) {
-      throw new AppError('invalid_credentials', 401, 'The current password is wrong.');
+      throw accountsError('invalid_credentials', 'The current password is wrong.');
     }
     checkPasswordPolicy(input.new_password, 'body.new_password');
     const passwordHash = await hashPassword(input.new_password);
@@ -335,10 +335,10 @@ export class AccountsService {
   secondFactorRefusal(user: User, actor: Actor): AppError | null {
     if (!this.deps.require2faRoles.includes(user.role)) return null;
     if (user.totp_enabled_at === null) {
-      return new AppError('two_factor_required', 403, 'Turn on two-factor authentication (/v1/auth/2fa/setup) before using these routes.');
+      return accountsError('two_factor_required', 'Turn on two-factor authentication (/v1/auth/2fa/setup) before using these routes.');
     }
     if (!usedSecondFactor(actor.amr)) {
-      return new AppError('two_factor_session_required', 403, 'This session signed in without a two-factor code; sign in again with your code to use these routes.');
+      return accountsError('two_factor_session_required', 'This session signed in without a two-factor code; sign in again with your code to use these routes.');
     }
     return null;
   }
@@ -346,7 +346,7 @@ export class AccountsService {
   /** The current row of the signed-in user. */
   async user(actor: Actor): Promise<User> {
     const user = await repo.findUserById(this.deps.db, actor.userId);
-    if (!user || user.status !== 'active') throw errors.unauthorized();
+    if (!user || user.status !== 'active') throw commonError('unauthorized', 'Authentication is required.');
     return user;
   }
 

@@ -1,6 +1,6 @@
 import type { Db } from '../../db/index.js';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.js';
-import { AppError, errors, type Actor, type Clock, type Ids, type Role } from '../../shared/index.js';
+import { commonError, type Actor, type Clock, type Ids, type Role } from '../../shared/index.js';
 import { AuditLog } from '../audit/index.js';
 import type { AccountsService } from './accounts.service.js';
 import { toUserResponse } from './accounts.service.js';
@@ -9,6 +9,7 @@ import { takeOverAccount, type TakeoverReport } from './account-takeover.js';
 import type { AdminUserResponse, ListUsersQuery, UpdateUserInput } from './accounts.schemas.js';
 import type { User } from './accounts.table.js';
 import { checkPasswordPolicy, hashPassword } from './passwords.js';
+import { accountsError } from './accounts.errors.js';
 
 export interface AdminDeps {
   db: Db;
@@ -32,9 +33,9 @@ export class AdminService {
 
   /** The same rule for any privileged role (the review feature guards with reviewer + admin). */
   async assertRole(actor: Actor, roles: readonly Role[]): Promise<User> {
-    if (actor.scopes !== null) throw new AppError('api_key_not_allowed', 403, 'API keys cannot be used for this; sign in with your account.');
+    if (actor.scopes !== null) throw commonError('api_key_not_allowed', 'API keys cannot be used for this; sign in with your account.');
     const user = await this.deps.accounts.user(actor);
-    if (!roles.includes(user.role)) throw errors.forbidden(`Only ${roles.join(' or ')} accounts may do this.`);
+    if (!roles.includes(user.role)) throw commonError('forbidden', `Only ${roles.join(' or ')} accounts may do this.`);
     const refusal = this.deps.accounts.secondFactorRefusal(user, actor);
     if (refusal) throw refusal;
     return user;
@@ -53,17 +54,17 @@ export class AdminService {
   async updateUser(actor: Actor, userId: string, input: UpdateUserInput, ip: string | null): Promise<AdminUserResponse> {
     const admin = await this.assertAdmin(actor);
     // An admin cannot demote or suspend themselves: the last admin would lock everyone out.
-    if (userId === admin.id) throw errors.conflict('cannot_change_self', 'Admins cannot change their own role or status; ask another admin.');
+    if (userId === admin.id) throw accountsError('cannot_change_self', 'Admins cannot change their own role or status; ask another admin.');
     const now = this.deps.clock.now().toISOString();
     return this.deps.db.transaction().execute(async (trx) => {
       const user = await repo.findUserById(trx, userId);
-      if (!user) throw errors.notFound('user_not_found', 'No user has this id.');
+      if (!user) throw accountsError('user_not_found', 'No user has this id.');
       const changes: repo.UserChanges = {};
       if (input.role !== undefined && input.role !== user.role) changes.role = input.role;
       if (input.status !== undefined && input.status !== user.status) changes.status = input.status;
       if (Object.keys(changes).length === 0) return toAdminUser(user);
       const updated = await repo.updateUser(trx, user.id, { ...changes, updated_at: now });
-      if (!updated) throw errors.notFound('user_not_found', 'No user has this id.');
+      if (!updated) throw accountsError('user_not_found', 'No user has this id.');
       if (changes.role !== undefined) {
         await this.deps.audit.record({ action: 'role.changed', actorId: admin.id, targetType: 'user', targetId: user.id, ip, details: { from: user.role, to: changes.role } }, trx);
       }
@@ -106,7 +107,7 @@ export interface CreateAdminResult {
  */
 export async function createAdminAccount(deps: { db: Db; clock: Clock; ids: Ids }, input: { email: string; password?: string }): Promise<CreateAdminResult> {
   const email = input.email.trim().toLowerCase();
-  if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) throw errors.invalid('invalid_email', `"${input.email}" is not an email address.`);
+  if (!/^[^\s@]+@[^\s@]+$/.test(email) || email.length > 254) throw accountsError('invalid_email', `"${input.email}" is not an email address.`);
   const audit = new AuditLog(deps);
   const now = deps.clock.now().toISOString();
   const generatedPassword = input.password === undefined ? deps.ids.secret(24) : undefined;

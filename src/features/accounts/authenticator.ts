@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Db } from '../../db/index.js';
 import { credentialOf, type Authenticator } from '../../http/auth.js';
 import { CSRF_HEADER, sessionCookieNames } from '../../http/cookies.js';
-import { AppError, errors, safeEqual, sha256Hex, type Actor, type Clock } from '../../shared/index.js';
+import { commonError, type AppError, safeEqual, sha256Hex, type Actor, type Clock } from '../../shared/index.js';
 import { isApiKey, type ApiKeysService } from '../keys/index.js';
 import type { AccessTokens } from './access-tokens.js';
 import { parseAmr } from './amr.js';
@@ -29,7 +29,7 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 // Sliding the idle timeout writes last_seen_at at most this often per session: cheap on a busy UI.
 const WEB_SESSION_TOUCH_MS = 60_000;
 
-const invalidToken = () => errors.unauthorized('The access token is invalid or expired.');
+const invalidToken = () => commonError('unauthorized', 'The access token is invalid or expired.');
 
 /**
  * Every way to call the portal: an access JWT or an API key (Bearer or X-API-Key), or the web UI's
@@ -79,7 +79,7 @@ export class PortalAuthenticator implements Authenticator {
 
   private async byApiKey(request: FastifyRequest, key: string): Promise<Actor> {
     const grant = await this.apiKeys.verify(key);
-    const user = await this.activeUser(grant.ownerId, () => errors.unauthorized('The API key is invalid, expired or revoked.'));
+    const user = await this.activeUser(grant.ownerId, () => commonError('unauthorized', 'The API key is invalid, expired or revoked.'));
     this.credentials.set(request, { kind: 'api_key', keyId: grant.keyId });
     // No sign-in methods: a key is not a session, and never a second factor. A key restricted to
     // some apps is held to them by the services, where every other ownership check is.
@@ -90,20 +90,20 @@ export class PortalAuthenticator implements Authenticator {
     const session = await findWebSession(this.db, sha256Hex(token));
     const at = this.clock.now();
     const now = at.toISOString();
-    const expired = () => errors.unauthorized('The session has ended; sign in again.');
+    const expired = () => commonError('unauthorized', 'The session has ended; sign in again.');
     if (!session || session.revoked_at !== null || session.expires_at <= now) throw expired();
     // A session left unused (a shared or forgotten browser) ends for good, not just for this request.
     const idleMs = at.getTime() - Date.parse(session.last_seen_at ?? session.created_at);
     if (idleMs > this.options.webSessionIdleMs) {
       await revokeWebSession(this.db, session.id, now);
-      throw errors.unauthorized('The session ended after a time without use; sign in again.');
+      throw commonError('unauthorized', 'The session ended after a time without use; sign in again.');
     }
     // The cookie rides along on any request the browser makes, including a forged cross-site form
     // post: writes must also carry the CSRF token, which another site cannot read.
     if (!SAFE_METHODS.has(request.method)) {
       const header = request.headers[CSRF_HEADER];
       if (typeof header !== 'string' || !safeEqual(sha256Hex(header), session.csrf_hash)) {
-        throw new AppError('csrf_failed', 403, 'Writes made with the session cookie need the X-CSRF-Token header.');
+        throw commonError('csrf_failed', 'Writes made with the session cookie need the X-CSRF-Token header.');
       }
     }
     const user = await this.activeUser(session.user_id, expired);

@@ -3,10 +3,11 @@ import { z } from 'zod';
 import { clientBudgetKey, rateLimit, type RateLimiter } from '../../http/rate-limit.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
 import { problemResponses } from '../../http/schemas.js';
-import { AppError } from '../../shared/index.js';
+import {  } from '../../shared/index.js';
 import { contextOf, sendWebSession } from './accounts.routes.js';
 import type { AccountsService } from './accounts.service.js';
 import { OAUTH_BROWSER_COOKIE_MAX_AGE_SECONDS, OAUTH_PROVIDERS, type OAuthProviderName, type OAuthService } from './oauth.service.js';
+import { accountsError } from './accounts.errors.js';
 
 const providerParams = z.object({ provider: z.enum(OAUTH_PROVIDERS) });
 
@@ -63,7 +64,7 @@ export const oauthRoutes: FeatureRoutes<OAuthRoutesCore> = (app, { core }) => {
   const tags = ['accounts'];
   const limit = rateLimit(deps.limiter, [{ name: 'oauth:ip', max: deps.limits.perIp, windowMs: deps.limits.windowMs, key: (request) => clientBudgetKey(request.ip) }]);
   const enabled = (provider: string) => {
-    if (!oauth.enabled(provider)) throw new AppError('oauth_provider_not_enabled', 404, `Sign-in with ${provider} is not set up on this portal.`);
+    if (!oauth.enabled(provider)) throw accountsError('oauth_provider_not_enabled', `Sign-in with ${provider} is not set up on this portal.`);
     return provider;
   };
 

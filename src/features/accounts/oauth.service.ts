@@ -1,9 +1,9 @@
 import * as client from 'openid-client';
 import type { Db } from '../../db/index.js';
-import { AppError, errors, safeEqual, sha256Hex, type Clock, type Ids } from '../../shared/index.js';
+import { commonError, AppError, safeEqual, sha256Hex, type Clock, type Ids } from '../../shared/index.js';
 import type { AuditLog } from '../audit/index.js';
 import { takeOverAccount } from './account-takeover.js';
-import { accountErrors } from './accounts.errors.js';
+import { accountErrors, accountsError } from './accounts.errors.js';
 import * as repo from './accounts.repository.js';
 import type { RequestContext } from './accounts.service.js';
 import type { User } from './accounts.table.js';
@@ -43,7 +43,7 @@ export interface ExternalIdentity {
   name: string | null;
 }
 
-const failed = (provider: string) => new AppError('oauth_failed', 400, `Signing in with ${provider} did not succeed; start again.`);
+const failed = (provider: string) => accountsError('oauth_failed', `Signing in with ${provider} did not succeed; start again.`);
 
 /**
  * Sign-in with GitHub (OAuth2), Google and any OpenID issuer, through openid-client: state, nonce
@@ -109,14 +109,14 @@ export class OAuthService {
     const stateParam = currentUrl.searchParams.get('state');
     const stored = stateParam ? await repo.takeOAuthState(this.deps.db, sha256Hex(stateParam)) : undefined;
     if (!stateParam || !stored || stored.provider !== provider || stored.expires_at <= this.deps.clock.now().toISOString()) {
-      throw new AppError('oauth_invalid_state', 400, 'This sign-in link is unknown, used or expired; start again.');
+      throw accountsError('oauth_invalid_state', 'This sign-in link is unknown, used or expired; start again.');
     }
     // A valid state is not enough: someone could start a sign-in to their own account and hand the
     // callback URL to a victim, whose browser would then be signed in as them (login CSRF).
     if (stored.browser_hash === null || browserBinding === undefined || !safeEqual(sha256Hex(browserBinding), stored.browser_hash)) {
-      throw new AppError('oauth_browser_mismatch', 400, 'This sign-in was started in another browser, or its cookie expired; start again from this browser.');
+      throw accountsError('oauth_browser_mismatch', 'This sign-in was started in another browser, or its cookie expired; start again from this browser.');
     }
-    if (denied !== null) throw new AppError('oauth_denied', 400, `${provider} did not let you sign in (${denied.slice(0, 64)}).`);
+    if (denied !== null) throw accountsError('oauth_denied', `${provider} did not let you sign in (${denied.slice(0, 64)}).`);
     const config = await this.config(provider);
     const openid = provider !== 'github';
     let identity: ExternalIdentity;
@@ -166,11 +166,11 @@ export class OAuthService {
     const user = await this.deps.db.transaction().execute(async (trx) => {
       const linked = await repo.findOAuthIdentity(trx, provider, identity.subject);
       if (linked) return repo.findUserById(trx, linked.user_id);
-      if (identity.email === null) throw errors.invalid('oauth_no_email', `${provider} did not share an email address; allow it and start again.`);
+      if (identity.email === null) throw accountsError('oauth_no_email', `${provider} did not share an email address; allow it and start again.`);
       const existing = await repo.findUserByEmail(trx, identity.email);
       if (existing && !identity.emailVerified) {
         // Linking on an unverified address would let anyone who types your email at the provider take your account.
-        throw errors.conflict('oauth_email_unverified', `An account with this email exists, but ${provider} has not verified the address; sign in with your password.`);
+        throw accountsError('oauth_email_unverified', `An account with this email exists, but ${provider} has not verified the address; sign in with your password.`);
       }
       if (existing && existing.email_verified_at === null) {
         // Nobody ever proved the address on this account: whoever registered it may have typed
@@ -199,7 +199,7 @@ export class OAuthService {
       );
       return user;
     });
-    if (!user) throw errors.unauthorized();
+    if (!user) throw commonError('unauthorized', 'Authentication is required.');
     if (user.status !== 'active') throw accountErrors.suspended();
     // The provider proved the first factor only; an account with TOTP signs in with password and code.
     if (user.totp_enabled_at !== null) {
@@ -218,7 +218,7 @@ export class OAuthService {
       config.catch(() => this.configs.delete(provider));
     }
     return config.catch(() => {
-      throw new AppError('oauth_provider_unavailable', 503, `${provider} cannot be reached right now; try again later.`);
+      throw accountsError('oauth_provider_unavailable', `${provider} cannot be reached right now; try again later.`);
     });
   }
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { hash, verify } from '@node-rs/argon2';
-import { errors } from '../../shared/index.js';
+import { accountsError } from './accounts.errors.js';
 
 export const PASSWORD_MIN = 12;
 export const PASSWORD_MAX = 256;
@@ -34,13 +34,13 @@ let common: ReadonlySet<string> | undefined;
 /** Checked before hashing so a megabyte "password" never reaches argon2. */
 export function checkPasswordPolicy(password: string, field = 'body.password'): void {
   if (password.length < PASSWORD_MIN || password.length > PASSWORD_MAX) {
-    throw errors.invalid('password_policy', `Passwords must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters long.`, [
+    throw accountsError('password_policy', `Passwords must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters long.`, [
       { path: field, message: `must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters` },
     ]);
   }
   common ??= loadCommonPasswords();
   if (common.has(password.toLowerCase())) {
-    throw errors.invalid('password_too_common', 'This password is on a list of commonly used passwords; choose another.', [
+    throw accountsError('password_too_common', 'This password is on a list of commonly used passwords; choose another.', [
       { path: field, message: 'is a commonly used password' },
     ]);
   }

@@ -1,5 +1,5 @@
 import type { Db, Executor } from '../../db/index.js';
-import { AppError, errors, sha256Hex, type Actor, type Clock, type Ids } from '../../shared/index.js';
+import { commonError, sha256Hex, type Actor, type Clock, type Ids } from '../../shared/index.js';
 import type { AuditLog } from '../audit/index.js';
 import { KEYED_PREFIX, SEALED_PREFIX, type AccountSecrets } from './account-secrets.js';
 import { formatAmr, parseAmr, withMethod } from './amr.js';
@@ -8,6 +8,7 @@ import type { TotpSetupResponse } from './accounts.schemas.js';
 import type { User } from './accounts.table.js';
 import { verifyPassword } from './passwords.js';
 import { matchTotp, newTotpSecret, totpUri } from './totp.js';
+import { accountsError } from './accounts.errors.js';
 
 const RECOVERY_CODE_COUNT = 10;
 const RECOVERY_ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
@@ -51,7 +52,7 @@ export class TwoFactorService {
   /** Starts TOTP enrolment: a new secret, effective only once a code from it is confirmed. */
   async setup(actor: Actor): Promise<TotpSetupResponse> {
     const user = await this.user(actor);
-    if (user.totp_enabled_at !== null) throw errors.conflict('totp_already_enabled', 'Two-factor authentication is already on; disable it first.');
+    if (user.totp_enabled_at !== null) throw accountsError('totp_already_enabled', 'Two-factor authentication is already on; disable it first.');
     const secret = newTotpSecret(Buffer.from(this.deps.ids.secret(20), 'base64url'));
     await repo.updateUser(this.deps.db, user.id, { totp_pending_secret: this.seal(user.id, secret), updated_at: this.deps.clock.now().toISOString() });
     return { secret, otpauth_url: totpUri(secret, user.email) };
@@ -65,14 +66,14 @@ export class TwoFactorService {
    */
   async enable(actor: Actor, input: TwoFactorChange, session: CurrentSession, ctx: { ip: string | null }): Promise<{ recovery_codes: string[] }> {
     const user = await this.user(actor);
-    if (user.totp_enabled_at !== null) throw errors.conflict('totp_already_enabled', 'Two-factor authentication is already on.');
-    if (user.totp_pending_secret === null) throw errors.conflict('totp_not_set_up', 'Call /v1/auth/2fa/setup first.');
+    if (user.totp_enabled_at !== null) throw accountsError('totp_already_enabled', 'Two-factor authentication is already on.');
+    if (user.totp_pending_secret === null) throw accountsError('totp_not_set_up', 'Call /v1/auth/2fa/setup first.');
     if (user.password_hash !== null) await confirmPassword(user, input.password);
     else this.confirmRecentSignIn(session);
     const now = this.deps.clock.now();
     const secret = this.deps.secrets.open(user.totp_pending_secret, secretContext(user.id));
     const step = matchTotp(secret, input.code.trim(), now);
-    if (step === null) throw new AppError('invalid_totp_code', 422, 'The code does not match; check the authenticator app and the clock.');
+    if (step === null) throw accountsError('invalid_totp_code', 'The code does not match; check the authenticator app and the clock.');
     const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => this.recoveryCode());
     const at = now.toISOString();
     await this.deps.db.transaction().execute(async (trx) => {
@@ -97,10 +98,10 @@ export class TwoFactorService {
    */
   async disable(actor: Actor, input: TwoFactorChange, session: CurrentSession, ctx: { ip: string | null }): Promise<void> {
     const user = await this.user(actor);
-    if (user.totp_enabled_at === null) throw errors.conflict('totp_not_enabled', 'Two-factor authentication is not on.');
+    if (user.totp_enabled_at === null) throw accountsError('totp_not_enabled', 'Two-factor authentication is not on.');
     if (user.password_hash !== null) await confirmPassword(user, input.password);
     if (!(await this.check(user, input.code, ctx))) {
-      throw new AppError('invalid_totp_code', 401, 'The two-factor code is wrong or was already used.');
+      throw accountsError('invalid_totp_code', 'The two-factor code is wrong or was already used.');
     }
     const now = this.deps.clock.now().toISOString();
     await this.deps.db.transaction().execute(async (trx) => {
@@ -163,9 +164,8 @@ export class TwoFactorService {
   private confirmRecentSignIn(session: CurrentSession): void {
     const signedIn = session.authenticatedAt === null ? Number.NaN : Date.parse(session.authenticatedAt);
     if (!(this.deps.clock.now().getTime() - signedIn <= RECENT_SIGN_IN_MS)) {
-      throw new AppError(
+      throw accountsError(
         'reauthentication_required',
-        401,
         `This account has no password: sign in again with your provider, then turn on two-factor authentication within ${RECENT_SIGN_IN_MS / 60_000} minutes.`,
       );
     }
@@ -204,7 +204,7 @@ export class TwoFactorService {
 
   private async user(actor: Actor): Promise<User> {
     const user = await repo.findUserById(this.deps.db, actor.userId);
-    if (!user || user.status !== 'active') throw errors.unauthorized();
+    if (!user || user.status !== 'active') throw commonError('unauthorized', 'Authentication is required.');
     return user;
   }
 }
@@ -212,9 +212,9 @@ export class TwoFactorService {
 /** Re-authentication before a 2FA change: the account's current password. */
 async function confirmPassword(user: User, password: string | undefined): Promise<void> {
   if (password === undefined || password === '') {
-    throw new AppError('password_required', 401, 'Send your current password (password) to change two-factor authentication.');
+    throw accountsError('password_required', 'Send your current password (password) to change two-factor authentication.');
   }
-  if (!(await verifyPassword(user.password_hash, password))) throw new AppError('invalid_credentials', 401, 'The password is wrong.');
+  if (!(await verifyPassword(user.password_hash, password))) throw accountsError('invalid_credentials', 'The password is wrong.');
 }
 
 /** Binds a sealed secret to its user: copied onto another row, it does not open. */

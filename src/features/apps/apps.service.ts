@@ -1,7 +1,7 @@
 import { isUniqueViolation, type Db } from '../../db/index.js';
 import { appendEvent, type EventNotifier } from '../../events/index.js';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.js';
-import { AccessDenied, appRestriction, assertMayActOnApp, assertNotAppRestricted, errors, type Actor, type Clock, type Ids } from '../../shared/index.js';
+import { appRestriction, assertMayActOnApp, assertNotAppRestricted, type Actor, type Clock, type Ids } from '../../shared/index.js';
 import type { AuditLog } from '../audit/index.js';
 import * as repo from './apps.repository.js';
 import type { AppResponse, CreateAppInput, ScreenshotResponse, UpdateAppInput } from './apps.schemas.js';
@@ -9,6 +9,7 @@ import type { App, AppStatus } from './apps.table.js';
 import { imagesOfApps } from './images.repository.js';
 import type { AppImage } from './images.table.js';
 import { mediaUrl } from './media-url.js';
+import { appsError, appsErrors } from './apps.errors.js';
 
 export interface AppsDeps {
   db: Db;
@@ -20,7 +21,7 @@ export interface AppsDeps {
 }
 
 const NOT_YOURS = 'No app with this id belongs to you.';
-const appNotFound = () => errors.notFound('app_not_found', NOT_YOURS);
+const appNotFound = () => appsError('app_not_found', NOT_YOURS);
 
 export class AppsService {
   constructor(private readonly deps: AppsDeps) {}
@@ -49,7 +50,7 @@ export class AppsService {
       this.deps.events.notify();
       return toAppResponse(app, []);
     } catch (err) {
-      if (isUniqueViolation(err)) throw errors.conflict('package_id_taken', `The package id ${input.package_id} is already registered.`);
+      if (isUniqueViolation(err)) throw appsError('package_id_taken', `The package id ${input.package_id} is already registered.`);
       throw err;
     }
   }
@@ -87,7 +88,7 @@ export class AppsService {
     const app = await this.owned(actor, appId);
     await this.deps.db.transaction().execute(async (trx) => {
       if (!(await repo.deleteUnpublishedApp(trx, app.id))) {
-        throw errors.conflict('app_has_published_versions', 'This app has a published or yanked version; it stays in the portal so installed copies keep their history.');
+        throw appsError('app_has_published_versions', 'This app has a published or yanked version; it stays in the portal so installed copies keep their history.');
       }
       // The row is gone, so the entry keeps what identified it.
       await this.deps.audit.record({ action: 'app.deleted', actorId: actor.userId, targetType: 'app', targetId: app.id, ip, details: { package_id: app.package_id, name: app.name } }, trx);
@@ -105,7 +106,7 @@ export class AppsService {
     assertMayActOnApp(actor, appId);
     const app = await repo.findApp(this.deps.db, appId);
     if (!app) throw appNotFound();
-    if (app.owner_id !== actor.userId) throw new AccessDenied('app_not_found', 404, NOT_YOURS, { type: 'app', id: app.id });
+    if (app.owner_id !== actor.userId) throw appsErrors.denied('app_not_found', NOT_YOURS, { type: 'app', id: app.id });
     return app;
   }
 

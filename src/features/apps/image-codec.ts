@@ -1,6 +1,7 @@
 import pLimit from 'p-limit';
 import sharp, { type Metadata, type Sharp } from 'sharp';
-import { AppError, errors } from '../../shared/index.js';
+import { AppError } from '../../shared/index.js';
+import { appsError } from './apps.errors.js';
 
 /** What an uploaded image must be and what it becomes. */
 export interface ImagePolicy {
@@ -62,7 +63,7 @@ async function reencode(file: string, policy: ImagePolicy): Promise<EncodedImage
   const { format, width, height } = await inspect(file);
   const sideOk = (n: number) => n >= policy.minSide && n <= policy.maxSide;
   if (!sideOk(width) || !sideOk(height) || (policy.square && width !== height)) {
-    throw errors.invalid(
+    throw appsError(
       'image_dimensions',
       `The image is ${width}×${height}; it must be ${policy.square ? 'square, ' : ''}between ${policy.minSide} and ${policy.maxSide} pixels per side.`,
     );
@@ -90,10 +91,10 @@ async function inspect(file: string): Promise<{ format: AcceptedFormat; width: n
   return { format: meta.format as AcceptedFormat, width, height };
 }
 
-const unsupported = () => errors.invalid('image_unsupported_type', 'The file is not a PNG, JPEG or WebP image.');
+const unsupported = () => appsError('image_unsupported_type', 'The file is not a PNG, JPEG or WebP image.');
 
 function imageInvalid(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const reason = err instanceof Error && /pixel limit/i.test(err.message) ? 'it declares more pixels than any accepted image' : 'it is damaged or truncated';
-  return errors.invalid('image_invalid', `The image cannot be decoded: ${reason}.`);
+  return appsError('image_invalid', `The image cannot be decoded: ${reason}.`);
 }

@@ -8,6 +8,7 @@ import { uploadStream } from '../../http/upload.js';
 import { appIdParams, appResponse, screenshotResponse } from './apps.schemas.js';
 import { MAX_IMAGE_BYTES, type AppImagesService } from './images.service.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
+import { appsError } from './apps.errors.js';
 
 const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
 const FIELD = 'image';
@@ -20,7 +21,7 @@ const uploadDescription =
   'The stored image is re-encoded, so EXIF, GPS and every other metadata are gone.';
 
 function imageUpload(request: FastifyRequest): Promise<Readable> {
-  return uploadStream(request, { field: FIELD, maxBytes: MAX_IMAGE_BYTES, missingCode: 'image_missing', how: HOW });
+  return uploadStream(request, { field: FIELD, maxBytes: MAX_IMAGE_BYTES, missing: (detail) => appsError('image_missing', detail), how: HOW });
 }
 
 export const appImagesRoutes: FeatureRoutes<{ appImages: AppImagesService; auth: Authenticator }> = (app, { core }) => {

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Db, Executor } from '../../db/index.js';
-import { errors, type Actor, type Clock, type Ids } from '../../shared/index.js';
+import { type Actor, type Clock, type Ids } from '../../shared/index.js';
 import type { BlobReferences, BlobStore } from '../../storage/index.js';
 import { touchApp } from './apps.repository.js';
 import type { AppResponse, ScreenshotResponse } from './apps.schemas.js';
@@ -9,6 +9,7 @@ import type { App } from './apps.table.js';
 import { ICON_POLICY, reencodeImage, SCREENSHOT_POLICY, type EncodedImage, type ImagePolicy } from './image-codec.js';
 import * as repo from './images.repository.js';
 import type { AppImage, AppImageKind } from './images.table.js';
+import { appsError } from './apps.errors.js';
 
 export interface AppImagesDeps {
   db: Db;
@@ -24,8 +25,8 @@ export interface AppImagesDeps {
 export const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
 export const MAX_SCREENSHOTS = 8;
 
-const screenshotNotFound = () => errors.notFound('screenshot_not_found', 'No screenshot with this id belongs to this app.');
-const tooManyScreenshots = () => errors.conflict('screenshot_limit_reached', `An app has at most ${MAX_SCREENSHOTS} screenshots; delete one first.`);
+const screenshotNotFound = () => appsError('screenshot_not_found', 'No screenshot with this id belongs to this app.');
+const tooManyScreenshots = () => appsError('screenshot_limit_reached', `An app has at most ${MAX_SCREENSHOTS} screenshots; delete one first.`);
 
 export interface MediaBlob {
   contentType: string;
@@ -53,7 +54,7 @@ export class AppImagesService {
 
   async removeIcon(actor: Actor, appId: string): Promise<void> {
     const app = await this.deps.apps.owned(actor, appId);
-    if (!(await repo.deleteIcon(this.deps.db, app.id))) throw errors.notFound('icon_not_found', 'This app has no icon.');
+    if (!(await repo.deleteIcon(this.deps.db, app.id))) throw appsError('icon_not_found', 'This app has no icon.');
     await touchApp(this.deps.db, app.id, this.deps.clock.now().toISOString());
   }
 
@@ -84,7 +85,7 @@ export class AppImagesService {
    * route must not become a way to read packages or anything else in the store by hash.
    */
   async media(sha256: string): Promise<MediaBlob> {
-    const notFound = () => errors.notFound('media_not_found', 'No image with this address.');
+    const notFound = () => appsError('media_not_found', 'No image with this address.');
     const contentType = await repo.servableContentType(this.deps.db, sha256);
     if (!contentType) throw notFound();
     const size = await this.deps.blobs.size(sha256);

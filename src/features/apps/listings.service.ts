@@ -1,11 +1,12 @@
 import type { Db } from '../../db/index.js';
 import { appendEvent, type EventNotifier } from '../../events/index.js';
-import { errors, type Actor, type Clock } from '../../shared/index.js';
+import { type Actor, type Clock } from '../../shared/index.js';
 import { touchApp } from './apps.repository.js';
 import type { AppsService } from './apps.service.js';
 import * as repo from './listings.repository.js';
 import type { ListingResponse, PutListingInput } from './listings.schemas.js';
 import type { AppListing } from './listings.table.js';
+import { appsError } from './apps.errors.js';
 
 export interface ListingsDeps {
   db: Db;
@@ -36,7 +37,7 @@ export class ListingsService {
       await touchApp(tx, app.id, now);
       const created = !(await repo.findListing(tx, app.id, locale));
       if (created && (await repo.countListings(tx, app.id)) >= MAX_LISTINGS) {
-        throw errors.conflict('listing_limit_reached', `An app has at most ${MAX_LISTINGS} localized listings.`);
+        throw appsError('listing_limit_reached', `An app has at most ${MAX_LISTINGS} localized listings.`);
       }
       const row = await repo.upsertListing(tx, { app_id: app.id, locale, ...input, created_at: now, updated_at: now });
       await appendEvent(tx, { type: 'listing.changed', appId: app.id, actorId: actor.userId, payload: { locale, created }, at: new Date(now) });
@@ -51,7 +52,7 @@ export class ListingsService {
     const at = this.deps.clock.now();
     await this.deps.db.transaction().execute(async (tx) => {
       if (!(await repo.deleteListing(tx, app.id, locale))) {
-        throw errors.notFound('listing_not_found', `This app has no listing for ${locale}.`);
+        throw appsError('listing_not_found', `This app has no listing for ${locale}.`);
       }
       await touchApp(tx, app.id, at.toISOString());
       await appendEvent(tx, { type: 'listing.changed', appId: app.id, actorId: actor.userId, payload: { locale, removed: true }, at });

@@ -1,10 +1,11 @@
 import type { Db } from '../../db/index.js';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.js';
-import { assertNotAppRestricted, AppError, errors, sha256Hex, type Actor, type Clock, type Ids, type Scope } from '../../shared/index.js';
+import { assertNotAppRestricted, commonError, sha256Hex, type Actor, type Clock, type Ids, type Scope } from '../../shared/index.js';
 import type { AuditLog } from '../audit/index.js';
 import * as repo from './api-keys.repository.js';
 import type { ApiKeyResponse, CreateApiKeyInput, CreatedApiKeyResponse } from './api-keys.schemas.js';
 import type { ApiKey } from './api-keys.table.js';
+import { keysError } from './keys.errors.js';
 
 export const API_KEY_PREFIX = 'mk_live_';
 const PREFIX_SHOWN = API_KEY_PREFIX.length + 6;
@@ -34,7 +35,7 @@ export interface ApiKeyGrant {
   expiresAt: string | null;
 }
 
-const invalidKey = () => errors.unauthorized('The API key is invalid, expired or revoked.');
+const invalidKey = () => commonError('unauthorized', 'The API key is invalid, expired or revoked.');
 
 export class ApiKeysService {
   constructor(private readonly deps: ApiKeysDeps) {}
@@ -46,7 +47,7 @@ export class ApiKeysService {
     if (actor.scopes !== null) {
       const beyond = input.scopes.filter((s) => !actor.scopes?.includes(s));
       if (beyond.length > 0) {
-        throw new AppError('insufficient_scope', 403, `This API key cannot grant scopes it does not have: ${beyond.join(', ')}.`);
+        throw commonError('insufficient_scope', `This API key cannot grant scopes it does not have: ${beyond.join(', ')}.`);
       }
     }
     // A key that mints a key cannot make one that outlives itself: without expires_at the new key
@@ -56,10 +57,10 @@ export class ApiKeysService {
     if (input.expires_at !== undefined) {
       const at = new Date(input.expires_at);
       if (at.getTime() <= now.getTime()) {
-        throw errors.invalid('invalid_expiry', 'expires_at must be in the future.', [{ path: 'body.expires_at', message: 'must be in the future' }]);
+        throw keysError('invalid_expiry', 'expires_at must be in the future.', [{ path: 'body.expires_at', message: 'must be in the future' }]);
       }
       if (parentExpiry !== null && at.getTime() > Date.parse(parentExpiry)) {
-        throw errors.invalid('expiry_beyond_parent_key', `A key cannot outlive the API key that creates it; expires_at must be at or before ${parentExpiry}.`, [
+        throw keysError('expiry_beyond_parent_key', `A key cannot outlive the API key that creates it; expires_at must be at or before ${parentExpiry}.`, [
           { path: 'body.expires_at', message: `must be at or before ${parentExpiry}` },
         ]);
       }
@@ -103,7 +104,7 @@ export class ApiKeysService {
     assertNotAppRestricted(actor);
     await this.deps.db.transaction().execute(async (trx) => {
       const revoked = await repo.revokeApiKey(trx, actor.userId, id, this.deps.clock.now().toISOString());
-      if (!revoked) throw errors.notFound('api_key_not_found', 'No active API key with this id belongs to you.');
+      if (!revoked) throw keysError('api_key_not_found', 'No active API key with this id belongs to you.');
       await this.deps.audit.record({ action: 'api_key.revoked', actorId: actor.userId, targetType: 'api_key', targetId: id, ip }, trx);
     });
   }

@@ -2,11 +2,12 @@ import type { KeyObject } from 'node:crypto';
 import { isUniqueViolation, type Db } from '../../db/index.js';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.js';
 import { fingerprint, KeyFormatError, parsePublicKey, rawPublicKey } from '../../package/keys.js';
-import { assertNotAppRestricted, AccessDenied, errors, type Actor, type Clock, type Ids } from '../../shared/index.js';
+import { assertNotAppRestricted, type Actor, type Clock, type Ids } from '../../shared/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { SigningKey } from './keys.table.js';
 import * as repo from './signing-keys.repository.js';
 import type { SigningKeyResponse } from './signing-keys.schemas.js';
+import { keysError, keysErrors } from './keys.errors.js';
 
 export interface SigningKeysDeps {
   db: Db;
@@ -33,7 +34,7 @@ export class SigningKeysService {
       key = parsePublicKey(input.public_key);
     } catch (err) {
       if (!(err instanceof KeyFormatError)) throw err;
-      throw errors.invalid('invalid_public_key', `The public key is not usable: ${err.message}.`, [
+      throw keysError('invalid_public_key', `The public key is not usable: ${err.message}.`, [
         { path: 'body.public_key', message: err.message },
       ]);
     }
@@ -55,7 +56,7 @@ export class SigningKeysService {
         );
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw errors.conflict('signing_key_exists', 'You have already registered this public key.');
+      if (isUniqueViolation(err)) throw keysError('signing_key_exists', 'You have already registered this public key.');
       throw err;
     }
     return toResponse(row);
@@ -78,8 +79,8 @@ export class SigningKeysService {
       }
       const owner = await repo.signingKeyOwner(trx, id);
       // Someone else's key answers like a missing one, and is audited as a denial.
-      if (owner !== null && owner !== actor.userId) throw new AccessDenied('signing_key_not_found', 404, NOT_YOURS, { type: 'signing_key', id });
-      throw errors.notFound('signing_key_not_found', NOT_YOURS);
+      if (owner !== null && owner !== actor.userId) throw keysErrors.denied('signing_key_not_found', NOT_YOURS, { type: 'signing_key', id });
+      throw keysError('signing_key_not_found', NOT_YOURS);
     });
   }
 

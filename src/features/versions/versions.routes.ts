@@ -7,6 +7,7 @@ import { appIdParams } from '../apps/index.js';
 import { dryRunResponse, listVersionsQuery, updateVersionBody, uploadQuery, versionParams, versionResponse } from './versions.schemas.js';
 import type { VersionsService } from './versions.service.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
+import { versionsError } from './versions.errors.js';
 
 const HOW_TO_UPLOAD = `Send the package as the multipart/form-data field "package" or as a raw ${RAW_UPLOAD_TYPES.join(', ')} body.`;
 
@@ -36,7 +37,7 @@ export const versionsRoutes: FeatureRoutes<{ versions: VersionsService; auth: Au
       const result = await service.upload(
         actorOf(request),
         request.params.app_id,
-        () => uploadStream(request, { field: 'package', maxBytes: maxPackageBytes, missingCode: 'package_missing', how: HOW_TO_UPLOAD }),
+        () => uploadStream(request, { field: 'package', maxBytes: maxPackageBytes, missing: (detail) => versionsError('package_missing', detail), how: HOW_TO_UPLOAD }),
         { dryRun: request.query.dry_run },
       );
       return reply.code('dry_run' in result ? 200 : 201).send(result);

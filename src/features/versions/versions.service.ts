@@ -3,13 +3,14 @@ import { isUniqueViolation, type Db } from '../../db/index.js';
 import { appendEvent, type EventNotifier } from '../../events/index.js';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.js';
 import { ChecksBusyError, PackageStreamScan, type Finding, type PackageChecker, type Manifest, type PackageCheckResult, type PackageLimits } from '../../package/index.js';
-import { AppError, errors, type Actor, type Clock, type FieldError, type Ids } from '../../shared/index.js';
+import { type AppError, type Actor, type Clock, type FieldError, type Ids } from '../../shared/index.js';
 import type { BlobReferences, StagedBlob, BlobStore } from '../../storage/index.js';
 import type { App, AppsService } from '../apps/index.js';
 import type { SigningKeysService } from '../keys/index.js';
 import * as repo from './versions.repository.js';
 import type { DryRunResponse, VersionResponse } from './versions.schemas.js';
 import type { Version, VersionStatus } from './versions.table.js';
+import { versionsError } from './versions.errors.js';
 
 export interface VersionsDeps {
   db: Db;
@@ -28,7 +29,7 @@ export interface VersionsDeps {
   packageLimits?: Partial<PackageLimits>;
 }
 
-const versionNotFound = () => errors.notFound('version_not_found', 'No version with this id belongs to this app.');
+const versionNotFound = () => versionsError('version_not_found', 'No version with this id belongs to this app.');
 
 /** Uploads of one developer received or checked at once, per portal process. */
 const MAX_UPLOADS_PER_DEVELOPER = 2;
@@ -51,7 +52,7 @@ export class VersionsService {
     // One developer cannot take every place in the check queue (nor fill the staging disk).
     const inFlight = this.uploadsInFlight.get(app.owner_id) ?? 0;
     if (inFlight >= MAX_UPLOADS_PER_DEVELOPER) {
-      throw new AppError('uploads_in_progress', 429, `${MAX_UPLOADS_PER_DEVELOPER} uploads of yours are still being received or checked; upload again when one has finished.`);
+      throw versionsError('uploads_in_progress', `${MAX_UPLOADS_PER_DEVELOPER} uploads of yours are still being received or checked; upload again when one has finished.`);
     }
     this.uploadsInFlight.set(app.owner_id, inFlight + 1);
     try {
@@ -84,7 +85,7 @@ export class VersionsService {
           scanned,
         })
         .catch((error: unknown) => {
-          if (error instanceof ChecksBusyError) throw errors.unavailable('checks_busy', 'Too many packages are waiting to be checked; upload again in a minute.');
+          if (error instanceof ChecksBusyError) throw versionsError('checks_busy', 'Too many packages are waiting to be checked; upload again in a minute.');
           throw error;
         });
       if (!result.ok || !result.manifest) {
@@ -130,7 +131,7 @@ export class VersionsService {
 
   private async checkNewVersion(app: App, sha256: string, manifest: Manifest): Promise<void> {
     if (await repo.hasPackage(this.deps.db, app.id, sha256)) {
-      throw errors.conflict('version_exists', 'This exact package was already uploaded for this app.');
+      throw versionsError('version_exists', 'This exact package was already uploaded for this app.');
     }
     const highest = await repo.highestVersionCode(this.deps.db, app.id);
     if (manifest.version_code <= highest) throw versionCodeNotHigher(manifest.version_code, highest);
@@ -191,11 +192,11 @@ export class VersionsService {
 function packageInvalid(findings: Finding[]): AppError {
   const blocking = findings.filter((f) => f.severity === 'error');
   const fieldErrors: FieldError[] = findings.map((f) => ({ path: f.file ?? 'package', ...f }));
-  return errors.invalid('package_invalid', `The package failed ${blocking.length} blocking check${blocking.length === 1 ? '' : 's'}.`, fieldErrors);
+  return versionsError('package_invalid', `The package failed ${blocking.length} blocking check${blocking.length === 1 ? '' : 's'}.`, fieldErrors);
 }
 
 function versionCodeNotHigher(code: number, highest: number): AppError {
-  return errors.conflict('version_code_not_higher', `version_code ${code} must be greater than ${highest}, the highest this app already has.`);
+  return versionsError('version_code_not_higher', `version_code ${code} must be greater than ${highest}, the highest this app already has.`);
 }
 
 function dryRun(staged: StagedBlob, manifest: Manifest, findings: Finding[]): DryRunResponse {

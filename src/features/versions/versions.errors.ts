@@ -1,0 +1,14 @@
+import { defineErrors } from '../../shared/index.js';
+
+/** The versions feature's codes: uploads and the version lifecycle. */
+export const versionsErrors = defineErrors('versions', {
+  version_not_found: { status: 404, title: 'No such version belongs to this app' },
+  package_missing: { status: 400, title: 'The request carries no package' },
+  package_invalid: { status: 422, title: 'The package failed a blocking check' },
+  version_exists: { status: 409, title: 'This exact package was already uploaded' },
+  version_code_not_higher: { status: 409, title: 'The version_code is not above the highest this app has' },
+  uploads_in_progress: { status: 429, title: 'Too many of your uploads are still being received or checked' },
+  checks_busy: { status: 503, title: 'Too many packages are waiting to be checked' },
+});
+
+export const versionsError = versionsErrors.error;

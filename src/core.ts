@@ -10,18 +10,19 @@ import {
   AccountSecrets,
   AccountsService,
   AdminService,
+  EmailTokensService,
   OAuthService,
   PortalAuthenticator,
+  SessionsService,
   TwoFactorService,
-  createMailer,
   preloadPasswordPolicy,
-  type Mailer,
 } from './features/accounts/index.js';
 import { AdminJobsService } from './features/admin-jobs/index.js';
 import { AppImagesService, AppsService, ListingsService } from './features/apps/index.js';
 import { AuditLog } from './features/audit/index.js';
 import { ApiKeysService, SigningKeysService } from './features/keys/index.js';
 import { StoreKeys } from './features/review/index.js';
+import { Mailer, createMailTransport } from './features/notifications/index.js';
 import { VersionsService } from './features/versions/index.js';
 import type { ReadinessCheck } from './http/health.js';
 import { loggerOptions } from './http/logging.js';
@@ -65,6 +66,7 @@ export interface Core {
   /** The domain event log; `serve` starts following it once the database is migrated. */
   readonly events: EventLog;
   readonly audit: AuditLog;
+  /** Email as `mail.send` jobs, enqueued in the transaction of the change that causes it. */
   readonly mailer: Mailer;
   readonly tokens: AccessTokens;
   /** The store's Ed25519 keys: sign approved versions, published at /.well-known/mosis-store-keys.json. */
@@ -72,6 +74,8 @@ export interface Core {
   readonly auth: PortalAuthenticator;
   readonly rateLimiter: RateLimiter;
   readonly accounts: AccountsService;
+  readonly sessions: SessionsService;
+  readonly emailTokens: EmailTokensService;
   readonly twoFactor: TwoFactorService;
   readonly admin: AdminService;
   readonly oauth: OAuthService;
@@ -84,7 +88,7 @@ export interface Core {
   readonly adminJobs: AdminJobsService;
   /** What /readyz asks: the database, its migrations, the data directories, the blob store. */
   readonly readiness: readonly ReadinessCheck[];
-  /** Stops the job worker and the event log, sends queued mail, closes the checks and the database. */
+  /** Stops the job worker and the event log, closes the checks and the database. */
   close(): Promise<void>;
 }
 
@@ -100,16 +104,30 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
   const jobs = new JobQueue({ clock, ids });
   const events = new EventLog({ db, postgresUrl: config.database.dialect === 'postgres' ? config.database.url : undefined, logger: log });
   const audit = new AuditLog({ db, clock, ids });
-  const mailer = createMailer({ smtpUrl: config.accounts.smtpUrl, from: config.accounts.mailFrom, outboxDir: path.join(config.dataDir, 'outbox'), ids, log });
 
   const tokens = await AccessTokens.open(config.dataDir, config.baseUrl, clock);
   const storeKeys = await StoreKeys.open(config.dataDir, clock);
   const secrets = await AccountSecrets.open(config.dataDir, config.accounts.secretsKey);
+  const mailer = new Mailer({
+    jobs,
+    ids,
+    seal: secrets.sealer('mail'),
+    transport: createMailTransport({
+      smtpUrl: config.accounts.smtpUrl,
+      from: config.accounts.mailFrom,
+      outboxDir: path.join(config.dataDir, 'outbox'),
+      messageIdDomain: new URL(config.baseUrl).hostname,
+      log,
+    }),
+    wake: () => jobWorker?.wake(),
+  });
   preloadPasswordPolicy();
   const apiKeys = new ApiKeysService({ db, clock, ids, audit, assertOwnsApp: (actor, appId) => apps.owned(actor, appId) });
   const auth = new PortalAuthenticator(db, tokens, apiKeys, clock, { secureCookies: config.baseUrl.startsWith('https:'), webSessionIdleMs: config.accounts.webSessionIdleMs });
   const twoFactor = new TwoFactorService({ db, clock, ids, audit, secrets });
-  const accounts = new AccountsService({ db, clock, ids, tokens, audit, mailer, baseUrl: config.baseUrl, require2faRoles: config.accounts.require2faRoles, twoFactor });
+  const sessions = new SessionsService({ db, clock, ids, tokens, audit, twoFactor });
+  const emailTokens = new EmailTokensService({ db, clock, ids, audit, jobs, mailer, baseUrl: config.baseUrl });
+  const accounts = new AccountsService({ db, clock, ids, audit, mailer, emailTokens, baseUrl: config.baseUrl, require2faRoles: config.accounts.require2faRoles });
   const admin = new AdminService({ db, clock, ids, audit, accounts });
   const { github, google, oidc } = config.accounts.oauth;
   const oauth = new OAuthService({
@@ -158,11 +176,10 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
 
   let closing: Promise<void> | undefined;
   const close = async () => {
-    // Running jobs finish or give their jobs back before the database goes; mail waiting in
-    // memory is sent; then nothing is left that uses the database.
+    // Running jobs (mail among them) finish or give their jobs back before the database goes;
+    // then nothing is left that uses the database.
     await jobWorker?.stop(Math.floor(config.shutdownTimeoutMs / 2));
     await events.stop();
-    await mailer.drain();
     if (deps.packageChecker === undefined) await checker.close();
     await database.close();
     log.flush();
@@ -187,6 +204,8 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     auth,
     rateLimiter: new RateLimiter(clock, deps.rateLimitCapacity),
     accounts,
+    sessions,
+    emailTokens,
     twoFactor,
     admin,
     oauth,

@@ -4,7 +4,7 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { expectProblem, PASSWORD, registerUser } from '../support/api.js';
-import { startMailServer, TestClock, tokenIn } from '../support/accounts.js';
+import { runJobs, startMailServer, TestClock, tokenIn } from '../support/accounts.js';
 import { describeEachDatabase, startPortal, type TestPortal } from '../support/portal.js';
 import { expectSquatterLockedOut, squatAccount } from '../support/takeover.js';
 
@@ -31,6 +31,7 @@ describeEachDatabase(
     it('mails a verification link over SMTP; the token verifies once and only before it expires', async () => {
       const p = portal();
       const dev = await registerUser(p);
+      await runJobs(p);
       const message = await mail.waitFor(dev.email);
       expect(message.raw).toMatch(/Subject: Confirm your email/);
       expect(message.raw).not.toContain(PASSWORD);
@@ -52,6 +53,7 @@ describeEachDatabase(
     it('refuses an expired verification token and leaves the account unverified', async () => {
       const p = portal();
       const dev = await registerUser(p);
+      await runJobs(p);
       const token = tokenIn(await mail.waitFor(dev.email), 'mev_');
       clock.advance(24 * 3600 * 1000);
       expectProblem(await p.app.inject({ method: 'POST', url: '/v1/auth/verify-email', payload: { token } }), 400, 'invalid_token');
@@ -59,6 +61,7 @@ describeEachDatabase(
       // A fresh link can be asked for.
       const resend = await p.app.inject({ method: 'POST', url: '/v1/auth/verify-email/resend', headers: { authorization: `Bearer ${(await login(p, dev.email)).json().access_token}` } });
       expect(resend.statusCode).toBe(202);
+      await runJobs(p);
       const fresh = tokenIn(await mail.waitFor(dev.email, 2), 'mev_');
       expect((await p.app.inject({ method: 'POST', url: '/v1/auth/verify-email', payload: { token: fresh } })).statusCode).toBe(200);
     });
@@ -66,12 +69,16 @@ describeEachDatabase(
     it('answers forgot-password the same for unknown emails and mails a reset link only to real accounts', async () => {
       const p = portal();
       const dev = await registerUser(p);
+      await runJobs(p);
       await mail.waitFor(dev.email);
       const known = await p.app.inject({ method: 'POST', url: '/v1/auth/password/forgot', payload: { email: dev.email } });
       const unknown = await p.app.inject({ method: 'POST', url: '/v1/auth/password/forgot', payload: { email: 'nobody-here@example.com' } });
       expect(known.statusCode).toBe(202);
       expect(unknown.statusCode).toBe(202);
       expect(unknown.body).toBe(known.body);
+      // Both answers only enqueued the same job; the lookup, the token and the mail come after.
+      expect(await p.database.db.selectFrom('email_tokens').select('id').where('purpose', '=', 'password_reset').execute()).toHaveLength(0);
+      expect(await runJobs(p)).toBe(3);
       const resetMail = await mail.waitFor(dev.email, 2);
       expect(resetMail.raw).toMatch(/Subject: Reset your Mosis Portal password/);
       expect(mail.messages.some((m) => m.to.includes('nobody-here@example.com'))).toBe(false);
@@ -80,9 +87,11 @@ describeEachDatabase(
     it('mails the owner of an existing account when someone signs up with their address, and changes nothing', async () => {
       const p = portal();
       const dev = await registerUser(p);
+      await runJobs(p);
       await mail.waitFor(dev.email);
       const again = await p.app.inject({ method: 'POST', url: '/v1/auth/register', payload: { email: dev.email, password: 'someone elses password', name: 'Other' } });
       expect(again.statusCode).toBe(202);
+      await runJobs(p);
       const notice = await mail.waitFor(dev.email, 2);
       expect(notice.raw).toMatch(/Subject: Someone tried to sign up to Mosis Portal with your address/);
       expect(notice.raw).not.toContain('someone elses password');
@@ -98,9 +107,11 @@ describeEachDatabase(
       // The mail server is shared by both dialects' runs: an address of this run's own.
       const owner = `owner-${p.dialect}@example.com`;
       const squatter = await squatAccount(p, owner, clock);
+      await runJobs(p);
       await mail.waitFor(owner);
       // The owner, who has the mailbox, asks for a reset link.
       await p.app.inject({ method: 'POST', url: '/v1/auth/password/forgot', payload: { email: owner } });
+      await runJobs(p);
       const token = tokenIn(await mail.waitFor(owner, 2), 'mpr_');
       const reset = await p.app.inject({ method: 'POST', url: '/v1/auth/password/reset', payload: { token, password: 'the owner chose this' } });
       expect(reset.statusCode, reset.body).toBe(204);
@@ -118,6 +129,7 @@ describeEachDatabase(
       const p = portal();
       const dev = await registerUser(p);
       await p.app.inject({ method: 'POST', url: '/v1/auth/password/forgot', payload: { email: dev.email } });
+      await runJobs(p);
       const token = tokenIn(await mail.waitFor(dev.email, 2), 'mpr_');
       const hashBefore = (await p.database.db.selectFrom('users').select('password_hash').where('id', '=', dev.id).executeTakeFirstOrThrow()).password_hash;
 
@@ -140,8 +152,10 @@ describeEachDatabase(
       const p = portal();
       const dev = await registerUser(p);
       await p.app.inject({ method: 'POST', url: '/v1/auth/password/forgot', payload: { email: dev.email } });
+      await runJobs(p);
       const first = tokenIn(await mail.waitFor(dev.email, 2), 'mpr_');
       await p.app.inject({ method: 'POST', url: '/v1/auth/password/forgot', payload: { email: dev.email } });
+      await runJobs(p);
       const second = tokenIn(await mail.waitFor(dev.email, 3), 'mpr_');
       expectProblem(await p.app.inject({ method: 'POST', url: '/v1/auth/password/reset', payload: { token: first, password: 'my new long password' } }), 400, 'invalid_token');
       clock.advance(3600 * 1000);
@@ -183,9 +197,11 @@ describeEachDatabase(
     it('keeps email tokens out of the logs', async () => {
       const p = portal();
       const dev = await registerUser(p);
+      await runJobs(p);
       const verify = tokenIn(await mail.waitFor(dev.email), 'mev_');
       await p.app.inject({ method: 'POST', url: '/v1/auth/verify-email', payload: { token: verify } });
       await p.app.inject({ method: 'POST', url: '/v1/auth/password/forgot', payload: { email: dev.email } });
+      await runJobs(p);
       const reset = tokenIn(await mail.waitFor(dev.email, 2), 'mpr_');
       await p.app.inject({ method: 'POST', url: '/v1/auth/password/reset', payload: { token: reset, password: 'my new long password' } });
       for (const secret of [verify, reset, 'my new long password', PASSWORD]) expect(p.logs()).not.toContain(secret);
@@ -205,7 +221,8 @@ describeEachDatabase('accounts: outbox without SMTP', (portal) => {
     const p = portal();
     const dev = await registerUser(p);
     const outbox = path.join(p.dataDir, 'outbox');
-    // Sign-up queues its mail without waiting for it.
+    // Sign-up queues its mail as a job; the worker writes it.
+    await runJobs(p);
     const emls = async () => (await readdir(outbox).catch(() => [])).filter((f) => f.endsWith('.eml'));
     for (let i = 0; i < 200 && (await emls()).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
     const files = await emls();
@@ -250,6 +267,8 @@ describeEachDatabase(
     it('answers sign-up, new address or taken, while the mail server has not even said hello', async () => {
       const p = portal();
       silent.stayQuiet();
+      // The worker runs: its mail jobs sit waiting for the greeting while the answers must not.
+      p.jobWorker?.start();
       try {
         const answer = async (email: string) => {
           const res = await Promise.race([
@@ -277,6 +296,7 @@ describe.skipIf(inject('postgresUrl') === null)('accounts: forgot-password does 
     await locker.connect();
     try {
       const dev = await registerUser(p);
+      await runJobs(p);
       await mail.waitFor(dev.email);
       // Any write to email_tokens now waits: the answer must not.
       await locker.query('begin');
@@ -292,7 +312,8 @@ describe.skipIf(inject('postgresUrl') === null)('accounts: forgot-password does 
       expect(unknown?.statusCode).toBe(202);
       expect(known?.body).toBe(unknown?.body);
       await locker.query('rollback');
-      // Once the table is free, the link goes out.
+      // Once the table is free, the reset job writes the token and the link goes out.
+      await runJobs(p);
       expect(tokenIn(await mail.waitFor(dev.email, 2), 'mpr_')).toMatch(/^mpr_/);
     } finally {
       await locker.end();

@@ -4,7 +4,7 @@ import { createAdminAccount } from '../../src/features/accounts/index.js';
 import { totpCode } from '../../src/features/accounts/totp.js';
 import { systemIds } from '../../src/shared/index.js';
 import { expectProblem, PASSWORD, registerUser, type TestUser } from '../support/api.js';
-import { enableTotp, startMailServer, TestClock, tokenIn } from '../support/accounts.js';
+import { enableTotp, runJobs, startMailServer, TestClock, tokenIn } from '../support/accounts.js';
 import { authorizeAtProvider, startOpenIdProvider, type TestOpenIdProvider } from '../support/oidc.js';
 import { describeEachDatabase, startPortal, type TestPortal } from '../support/portal.js';
 
@@ -209,6 +209,7 @@ describe('accounts: a password reset revokes API keys', () => {
         for (const key of keys) expect(await status(p, '/v1/apps', { 'x-api-key': key })).toBe(200);
 
         await p.app.inject({ method: 'POST', url: '/v1/auth/password/forgot', payload: { email: dev.email } });
+        await runJobs(p);
         const resetMail = await mail.waitFor(dev.email, 2);
         expect(resetMail.raw.replace(/=\r?\n/g, '').replace(/\r?\n/g, ' ')).toMatch(/revokes all your API keys/);
         const ok = await p.app.inject({ method: 'POST', url: '/v1/auth/password/reset', payload: { token: tokenIn(resetMail, 'mpr_'), password: 'my new long password' } });

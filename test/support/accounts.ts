@@ -26,13 +26,28 @@ export interface ReceivedMail {
   raw: string;
 }
 
-/** A real SMTP server on 127.0.0.1 that keeps every message it receives. */
-export async function startMailServer(): Promise<{ url: string; messages: ReceivedMail[]; waitFor(to: string, count?: number): Promise<ReceivedMail>; close(): Promise<void> }> {
+/**
+ * A real SMTP server on 127.0.0.1 that keeps every message it receives; `refuse(n)` makes it turn
+ * the next n recipients away with a temporary failure (451), as a busy mail server does.
+ */
+export async function startMailServer(): Promise<{
+  url: string;
+  messages: ReceivedMail[];
+  waitFor(to: string, count?: number): Promise<ReceivedMail>;
+  refuse(count: number): void;
+  close(): Promise<void>;
+}> {
   const messages: ReceivedMail[] = [];
+  let refusals = 0;
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    onRcptTo(_address, _session, callback) {
+      if (refusals <= 0) return callback();
+      refusals -= 1;
+      callback(Object.assign(new Error('Mailbox busy, try again later'), { responseCode: 451 }));
+    },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
@@ -55,8 +70,23 @@ export async function startMailServer(): Promise<{ url: string; messages: Receiv
       }
       throw new Error(`no mail #${count} to ${to} arrived`);
     },
+    refuse: (count) => {
+      refusals = count;
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * Runs the portal's job worker until no job is due: queued mail goes out (a reset request's job
+ * first enqueues its mail, which the next pass sends). Answers how many jobs ran.
+ */
+export async function runJobs(portal: Pick<TestPortal, 'jobWorker'>): Promise<number> {
+  const worker = portal.jobWorker;
+  if (!worker) throw new Error('this portal runs no job worker (JOBS_ENABLED=false)');
+  let total = 0;
+  for (let ran = await worker.runOnce(); ran > 0; ran = await worker.runOnce()) total += ran;
+  return total;
 }
 
 /** The token with the given prefix in a mail (quoted-printable soft breaks undone first). */

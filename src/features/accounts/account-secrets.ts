@@ -23,12 +23,29 @@ export class AccountSecrets {
   private constructor(
     private readonly sealKey: Buffer,
     private readonly hashKey: Buffer,
+    private readonly derive: (purpose: string) => Buffer,
   ) {}
 
   static fromKey(master: Buffer): AccountSecrets {
     if (master.length !== KEY_BYTES) throw new Error(`the account secrets key must be ${KEY_BYTES} bytes, not ${master.length}`);
     const derive = (purpose: string) => Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `mosis-portal ${purpose} v1`, KEY_BYTES));
-    return new AccountSecrets(derive('totp-secret'), derive('recovery-code'));
+    return new AccountSecrets(derive('totp-secret'), derive('recovery-code'), derive);
+  }
+
+  /**
+   * A seal for another kind of secret at rest (mail in the job queue: it holds email tokens), with
+   * a key of its own derived from the same master key: one key for the operator to keep, and a
+   * value sealed for one purpose never opens for another. Unlike `open`, it opens sealed values only.
+   */
+  sealer(purpose: string): Sealer {
+    const key = this.derive(purpose);
+    return {
+      seal: (plaintext, context) => sealWith(key, plaintext, context),
+      open: (sealed, context) => {
+        if (!sealed.startsWith(SEALED_PREFIX)) throw new Error(`a ${purpose} value is not sealed`);
+        return openWith(key, sealed, context);
+      },
+    };
   }
 
   /** The configured key (base64), or the key file in DATA_DIR, made on first start. */
@@ -42,26 +59,13 @@ export class AccountSecrets {
    * copied onto another row does not open there.
    */
   seal(plaintext: string, context: string): string {
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.sealKey, iv);
-    cipher.setAAD(Buffer.from(context));
-    const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return SEALED_PREFIX + Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
+    return sealWith(this.sealKey, plaintext, context);
   }
 
   /** Opens a sealed value; a value from before sealing (no prefix) is answered as it is. */
   open(stored: string, context: string): string {
     if (!this.isSealed(stored)) return stored;
-    const raw = Buffer.from(stored.slice(SEALED_PREFIX.length), 'base64url');
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.sealKey, raw.subarray(0, IV_BYTES));
-      decipher.setAAD(Buffer.from(context));
-      decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
-      return Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]).toString('utf8');
-    } catch (err) {
-      // Not a user's mistake: the key differs from the one the value was sealed with.
-      throw new Error('cannot open a sealed account secret: SECRETS_KEY (or DATA_DIR/secrets/account-secrets.key) is not the key it was sealed with', { cause: err });
-    }
+    return openWith(this.sealKey, stored, context);
   }
 
   isSealed(stored: string): boolean {
@@ -75,6 +79,33 @@ export class AccountSecrets {
 
   isKeyedHash(stored: string): boolean {
     return stored.startsWith(KEYED_PREFIX);
+  }
+}
+
+/** Seals and opens one kind of secret; see AccountSecrets.sealer. */
+export interface Sealer {
+  seal(plaintext: string, context: string): string;
+  open(sealed: string, context: string): string;
+}
+
+function sealWith(key: Buffer, plaintext: string, context: string): string {
+  const iv = randomBytes(IV_BYTES);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(context));
+  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return SEALED_PREFIX + Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
+}
+
+function openWith(key: Buffer, stored: string, context: string): string {
+  const raw = Buffer.from(stored.slice(SEALED_PREFIX.length), 'base64url');
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES));
+    decipher.setAAD(Buffer.from(context));
+    decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
+    return Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]).toString('utf8');
+  } catch (err) {
+    // Not a user's mistake: the key differs from the one the value was sealed with.
+    throw new Error('cannot open a sealed account secret: SECRETS_KEY (or DATA_DIR/secrets/account-secrets.key) is not the key it was sealed with', { cause: err });
   }
 }
 

@@ -25,13 +25,18 @@ import {
   verifyEmailBody,
   webSessionResponse,
 } from './accounts.schemas.js';
-import type { AccountsService, RequestContext, WebSessionStart } from './accounts.service.js';
+import type { AccountsService } from './accounts.service.js';
+import type { EmailTokensService } from './email-tokens.service.js';
+import type { RequestContext } from './request-context.js';
+import type { SessionsService, WebSessionStart } from './sessions.service.js';
 import type { PortalAuthenticator } from './authenticator.js';
 import type { CurrentSession, TwoFactorService } from './two-factor.service.js';
 
 /** What the accounts routes use of the core. */
 export interface AccountsRoutesCore {
   accounts: AccountsService;
+  sessions: SessionsService;
+  emailTokens: EmailTokensService;
   twoFactor: TwoFactorService;
   auth: PortalAuthenticator;
   tokens: AccessTokens;
@@ -58,7 +63,7 @@ export function sendWebSession(reply: FastifyReply, session: WebSessionStart, se
 }
 
 export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core }) => {
-  const { accounts: service, twoFactor, auth, tokens, rateLimiter: limiter } = core;
+  const { accounts: service, sessions, emailTokens, twoFactor, auth, tokens, rateLimiter: limiter } = core;
   const limits = core.config.accounts.rateLimit;
   // Secure cookies when the portal is served over https.
   const secureCookies = core.config.baseUrl.startsWith('https:');
@@ -105,7 +110,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
       preHandler: limit('login', bodyField('email')),
       schema: { tags, summary: 'Sign in with email and password', body: loginBody, response: { 200: sessionResponse, ...problemResponses(400, 401, 403, 429) } },
     },
-    (request) => service.login(request.body, contextOf(request)),
+    (request) => sessions.login(request.body, contextOf(request)),
   );
 
   r.post(
@@ -119,7 +124,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
         response: { 200: webSessionResponse, ...problemResponses(400, 401, 403, 429) },
       },
     },
-    async (request, reply) => sendWebSession(reply, await service.startWebSession(request.body, contextOf(request)), secureCookies),
+    async (request, reply) => sendWebSession(reply, await sessions.startWebSession(request.body, contextOf(request)), secureCookies),
   );
 
   r.post(
@@ -128,7 +133,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
       preHandler: limit('refresh', bodyField('refresh_token')),
       schema: { tags, summary: 'Exchange a refresh token for a new pair', body: refreshBody, response: { 200: sessionResponse, ...problemResponses(400, 401, 429) } },
     },
-    (request) => service.refresh(request.body.refresh_token, contextOf(request)),
+    (request) => sessions.refresh(request.body.refresh_token, contextOf(request)),
   );
 
   r.post(
@@ -139,7 +144,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
     },
     async (request, reply) => {
       const session = currentSession(auth, request);
-      await service.logout(actorOf(request), session, contextOf(request));
+      await sessions.logout(actorOf(request), session, contextOf(request));
       if (session.webSessionId !== undefined) clearSessionCookies(reply, secureCookies);
       return reply.code(204).send();
     },
@@ -160,7 +165,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
       preHandler: limit('verify_email', bodyField('token')),
       schema: { tags, summary: 'Confirm the email address with the token from the verification mail', body: verifyEmailBody, response: { 200: userResponse, ...problemResponses(400, 429) } },
     },
-    (request) => service.verifyEmail(request.body.token, contextOf(request)),
+    (request) => emailTokens.verifyEmail(request.body.token, contextOf(request)),
   );
 
   r.post(
@@ -170,7 +175,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
       schema: { tags, security: authenticated, summary: 'Send the verification mail again', response: { 202: acceptedResponse, ...problemResponses(401, 403, 409, 429) } },
     },
     async (request, reply) => {
-      await service.resendVerification(actorOf(request));
+      await emailTokens.resendVerification(actorOf(request));
       return reply.code(202).send({ accepted: true });
     },
   );
@@ -187,7 +192,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
       },
     },
     async (request, reply) => {
-      service.forgotPassword(request.body.email);
+      await emailTokens.forgotPassword(request.body.email);
       return reply.code(202).send({ accepted: true });
     },
   );
@@ -199,7 +204,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
       schema: { tags, summary: 'Set a new password with the token from the reset mail; ends every session', body: resetPasswordBody, response: { 204: z.undefined().describe('Password set'), ...problemResponses(400, 422, 429) } },
     },
     async (request, reply) => {
-      await service.resetPassword(request.body.token, request.body.password, contextOf(request));
+      await emailTokens.resetPassword(request.body.token, request.body.password, contextOf(request));
       return reply.code(204).send();
     },
   );

@@ -3,7 +3,7 @@ import { decodeCursor, toPage, type Page } from '../../shared/pagination.js';
 import { commonError, type Actor, type Clock, type Ids, type Role } from '../../shared/index.js';
 import { AuditLog } from '../audit/index.js';
 import type { AccountsService } from './accounts.service.js';
-import { toUserResponse } from './accounts.service.js';
+import { toUserResponse } from './user-response.js';
 import * as repo from './accounts.repository.js';
 import { takeOverAccount, type TakeoverReport } from './account-takeover.js';
 import type { AdminUserResponse, ListUsersQuery, UpdateUserInput } from './accounts.schemas.js';

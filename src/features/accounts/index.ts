@@ -1,5 +1,7 @@
 export { AccessTokens } from './access-tokens.js';
 export { AccountsService } from './accounts.service.js';
+export { SessionsService } from './sessions.service.js';
+export { EmailTokensService } from './email-tokens.service.js';
 export { accountsRoutes } from './accounts.routes.js';
 export { PortalAuthenticator } from './authenticator.js';
 export { AccountSecrets } from './account-secrets.js';
@@ -7,7 +9,7 @@ export { TwoFactorService } from './two-factor.service.js';
 export { AdminService, createAdminAccount, type CreateAdminResult } from './admin.service.js';
 export type { TakeoverReport } from './account-takeover.js';
 export { adminRoutes } from './admin.routes.js';
-export { createMailer, type Mailer } from './mailer.js';
 export { preloadPasswordPolicy } from './passwords.js';
 export { OAuthService, githubIdentity } from './oauth.service.js';
 export { oauthRoutes } from './oauth.routes.js';
+export { accountsErrors, PRIVILEGED } from './accounts.errors.js';

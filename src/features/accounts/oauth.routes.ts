@@ -3,9 +3,8 @@ import { z } from 'zod';
 import { clientBudgetKey, rateLimit, type RateLimiter } from '../../http/rate-limit.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
 import { problemResponses } from '../../http/schemas.js';
-import {  } from '../../shared/index.js';
 import { contextOf, sendWebSession } from './accounts.routes.js';
-import type { AccountsService } from './accounts.service.js';
+import type { SessionsService } from './sessions.service.js';
 import { OAUTH_BROWSER_COOKIE_MAX_AGE_SECONDS, OAUTH_PROVIDERS, type OAuthProviderName, type OAuthService } from './oauth.service.js';
 import { accountsError } from './accounts.errors.js';
 
@@ -46,7 +45,7 @@ function browserCookieOptions(provider: OAuthProviderName, secure: boolean) {
 /** What the OAuth routes use of the core. */
 export interface OAuthRoutesCore {
   oauth: OAuthService;
-  accounts: AccountsService;
+  sessions: SessionsService;
   rateLimiter: RateLimiter;
   config: { baseUrl: string; accounts: { rateLimit: { windowMs: number; perIp: number } } };
 }
@@ -54,7 +53,7 @@ export interface OAuthRoutesCore {
 export const oauthRoutes: FeatureRoutes<OAuthRoutesCore> = (app, { core }) => {
   const { oauth } = core;
   const deps = {
-    accounts: core.accounts,
+    sessions: core.sessions,
     limiter: core.rateLimiter,
     limits: core.config.accounts.rateLimit,
     baseUrl: core.config.baseUrl,
@@ -108,7 +107,7 @@ export const oauthRoutes: FeatureRoutes<OAuthRoutesCore> = (app, { core }) => {
       const cookie = browserCookieName(deps.secureCookies);
       void reply.clearCookie(cookie, browserCookieOptions(provider, deps.secureCookies));
       const { user, returnTo: target } = await oauth.callback(provider, currentUrl, request.cookies[cookie], contextOf(request));
-      sendWebSession(reply, await deps.accounts.webSessionFor(user), deps.secureCookies);
+      sendWebSession(reply, await deps.sessions.webSessionFor(user), deps.secureCookies);
       return reply.redirect(target, 302);
     },
   );

@@ -5,7 +5,7 @@ import type { AuditLog } from '../audit/index.js';
 import { takeOverAccount } from './account-takeover.js';
 import { accountErrors, accountsError } from './accounts.errors.js';
 import * as repo from './accounts.repository.js';
-import type { RequestContext } from './accounts.service.js';
+import type { RequestContext } from './request-context.js';
 import type { User } from './accounts.table.js';
 
 export const OAUTH_PROVIDERS = ['github', 'google', 'oidc'] as const;

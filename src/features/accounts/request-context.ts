@@ -1,0 +1,4 @@
+/** Where a request came from, for the audit log. */
+export interface RequestContext {
+  ip: string | null;
+}

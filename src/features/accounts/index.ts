@@ -12,4 +12,3 @@ export { adminRoutes } from './admin.routes.js';
 export { preloadPasswordPolicy } from './passwords.js';
 export { OAuthService, githubIdentity } from './oauth.service.js';
 export { oauthRoutes } from './oauth.routes.js';
-export { accountsErrors, PRIVILEGED } from './accounts.errors.js';

@@ -7,7 +7,7 @@ import { adminJobsRoutes } from './features/admin-jobs/index.js';
 import { appImagesRoutes, appsRoutes, listingsRoutes, mediaRoutes } from './features/apps/index.js';
 import { auditAccessDenials, auditRoutes } from './features/audit/index.js';
 import { apiKeysRoutes, signingKeysRoutes } from './features/keys/index.js';
-import { storeKeysRoutes } from './features/review/index.js';
+import { reviewRoutes, storeKeysRoutes } from './features/review/index.js';
 import { versionsRoutes } from './features/versions/index.js';
 import { createServer, healthRoutes, type FeatureRoutes } from './http/index.js';
 
@@ -29,6 +29,7 @@ const FEATURE_ROUTES: readonly FeatureRoutes<Core>[] = [
   mediaRoutes,
   versionsRoutes,
   storeKeysRoutes,
+  reviewRoutes,
 ];
 
 /**
@@ -43,8 +44,12 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
   healthRoutes(app, core.readiness);
   for (const routes of FEATURE_ROUTES) {
     await app.register((scope, _options, done) => {
-      routes(scope, { core });
-      done();
+      try {
+        routes(scope, { core });
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
     });
   }
   await app.ready();

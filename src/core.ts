@@ -21,7 +21,7 @@ import { AdminJobsService } from './features/admin-jobs/index.js';
 import { AppImagesService, AppsService, ListingsService } from './features/apps/index.js';
 import { AuditLog } from './features/audit/index.js';
 import { ApiKeysService, SigningKeysService } from './features/keys/index.js';
-import { StoreKeys } from './features/review/index.js';
+import { ReviewService, StoreKeys } from './features/review/index.js';
 import { Mailer, createMailTransport } from './features/notifications/index.js';
 import { VersionsService } from './features/versions/index.js';
 import type { ReadinessCheck } from './http/health.js';
@@ -71,6 +71,7 @@ export interface Core {
   readonly tokens: AccessTokens;
   /** The store's Ed25519 keys: sign approved versions, published at /.well-known/mosis-store-keys.json. */
   readonly storeKeys: StoreKeys;
+  readonly review: ReviewService;
   readonly auth: PortalAuthenticator;
   readonly rateLimiter: RateLimiter;
   readonly accounts: AccountsService;
@@ -201,6 +202,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     mailer,
     tokens,
     storeKeys,
+    review: new ReviewService({ db, clock, audit, events, blobs, roles: admin, storeKeys, claimMs: config.review.claimMs }),
     auth,
     rateLimiter: new RateLimiter(clock, deps.rateLimitCapacity),
     accounts,

@@ -11,7 +11,7 @@ export { DEFAULT_LIMITS, type PackageLimits } from './limits.js';
 export type { CheckOptions } from './check.js';
 export { ChecksBusyError, DEFAULT_CHECK_BUDGET, PackageChecker, type CheckBudget } from './check-pool.js';
 export { PackageStreamScan, type ScannedEntries } from './stream-scan.js';
-export { comparePermissions, PERMISSION_APIS } from './permissions.js';
+export { comparePermissions, diffPermissions, PERMISSION_APIS, PERMISSION_RISK, type PermissionRisk } from './permissions.js';
 export { validateManifest, MANIFEST_FILE, PACKAGE_ID } from './manifest.js';
 export {
   parseSignatureManifest,

@@ -33,3 +33,21 @@ export function diffPermissions(previous: readonly Permission[], next: readonly 
     removed: PERMISSIONS.filter((permission) => before.has(permission) && !after.has(permission)),
   };
 }
+
+export type PermissionRisk = 'low' | 'medium' | 'high';
+
+/**
+ * How much a permission lets an app reach of the user's privacy, for the reviewer reading a
+ * version's permission changes: high reaches the person (what they say, see, where they are),
+ * medium reaches data or other parties, low stays inside the app.
+ */
+export const PERMISSION_RISK: Readonly<Record<Permission, { risk: PermissionRisk; why: string }>> = Object.freeze({
+  storage: { risk: 'low', why: "keeps files in the app's own storage" },
+  notifications: { risk: 'low', why: 'shows notifications to the user' },
+  network: { risk: 'medium', why: 'can send anything the app holds to any server' },
+  clipboard: { risk: 'medium', why: 'can read what the user copied in other apps' },
+  sensors: { risk: 'medium', why: 'motion sensors can reveal activity and, with care, typed input' },
+  camera: { risk: 'high', why: 'can see what the camera sees' },
+  microphone: { risk: 'high', why: 'can hear what the microphone hears' },
+  location: { risk: 'high', why: 'knows where the device is' },
+});

@@ -34,6 +34,8 @@ interface Fixtures {
   signingKey: string;
   userA: string;
   deadJob: string;
+  /** A version of B's app waiting for review: what reviewers (here: the admin) work on. */
+  reviewVersion: string;
   image: Buffer;
   /** A's next version of `app`, signed with A's key: an upload the owner could make. */
   nextPackage: Buffer;
@@ -108,6 +110,13 @@ const RULES: Record<string, Rule> = {
   'GET /v1/admin/audit': { kind: 'admin', cases: () => [{ params: {} }] },
   'GET /v1/admin/jobs': { kind: 'admin', cases: () => [{ params: {} }] },
   'POST /v1/admin/jobs/:id/retry': { kind: 'admin', cases: (f) => [{ params: { id: f.deadJob } }] },
+  // Review routes are for reviewers and admins: everyone in this matrix but the admin is refused.
+  'GET /v1/review/queue': { kind: 'admin', cases: () => [{ params: {} }] },
+  'GET /v1/review/:version_id': { kind: 'admin', cases: (f) => [{ params: { version_id: f.reviewVersion } }] },
+  'GET /v1/review/:version_id/package': { kind: 'admin', cases: (f) => [{ params: { version_id: f.reviewVersion } }] },
+  'POST /v1/review/:version_id/claim': { kind: 'admin', cases: (f) => [{ params: { version_id: f.reviewVersion } }] },
+  'DELETE /v1/review/:version_id/claim': { kind: 'admin', cases: (f) => [{ params: { version_id: f.reviewVersion } }] },
+  'POST /v1/review/:version_id/decision': { kind: 'admin', cases: (f) => [{ params: { version_id: f.reviewVersion }, body: json({ decision: 'approve' }) }] },
 
   'GET /v1/media/:sha256': { kind: 'public', why: 'published images by content hash; unguessable and meant to be shown to anyone' },
   'GET /v1/auth/oauth/:provider/start': { kind: 'public', why: 'a provider name, before anyone is signed in' },
@@ -115,9 +124,9 @@ const RULES: Record<string, Rule> = {
   'GET /docs/api/static/*': { kind: 'public', why: 'swagger-ui assets' },
 };
 
-/** Must be classified: names something by a path parameter, or is an admin route. */
+/** Must be classified: names something by a path parameter, or is an admin or review route. */
 function needsRule(route: RouteEntry): boolean {
-  return /[:*]/.test(route.url) || route.url.startsWith('/v1/admin');
+  return /[:*]/.test(route.url) || route.url.startsWith('/v1/admin') || route.url.startsWith('/v1/review');
 }
 
 function paramsOf(url: string): string[] {
@@ -234,6 +243,14 @@ describe('ownership matrix over the route table [sqlite]', () => {
     });
     expect(upload.statusCode, upload.body).toBe(201);
     const nextPackage = await readFile(await makePackage({ id: app.package_id, versionCode: 2, key: signingKey }));
+    const signingKeyOfB = await registerSigningKey(p, b);
+    const uploadOfB = await p.app.inject({
+      method: 'POST',
+      url: `/v1/apps/${appOfB.id}/versions`,
+      headers: { ...b.auth, 'content-type': 'application/octet-stream' },
+      payload: await readFile(await makePackage({ id: appOfB.package_id, versionCode: 1, key: signingKeyOfB })),
+    });
+    expect(uploadOfB.statusCode, uploadOfB.body).toBe(201);
     const apiKey = await createKey(a, { scopes: ['apps:read'] });
     const deadJob = '0193a000-0000-7000-8000-00000000dead';
     const at = clock.now().toISOString();
@@ -253,6 +270,7 @@ describe('ownership matrix over the route table [sqlite]', () => {
       signingKey: signingKey.id,
       userA: a.id,
       deadJob,
+      reviewVersion: uploadOfB.json<{ id: string }>().id,
       image,
       nextPackage,
     };

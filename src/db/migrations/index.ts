@@ -7,6 +7,7 @@ import * as m0005 from './0005_session_assurance.js';
 import * as m0006 from './0006_signing_key_per_owner.js';
 import * as m0007 from './0007_jobs.js';
 import * as m0008 from './0008_events.js';
+import * as m0009 from './0009_review.js';
 
 /**
  * Every migration, by name, in order. Listed statically (not read from the folder) so the same set
@@ -21,4 +22,5 @@ export const migrations: Record<string, Migration> = {
   '0006_signing_key_per_owner': m0006,
   '0007_jobs': m0007,
   '0008_events': m0008,
+  '0009_review': m0009,
 };

@@ -29,6 +29,8 @@ export const AUDIT_ACTIONS = [
   'account.taken_over',
   'register.email_taken',
   'job.retried',
+  'version.approved',
+  'version.rejected',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -5,15 +5,22 @@ export async function insertVersion(db: Executor, version: NewVersion): Promise<
   return db.insertInto('versions').values(version).returningAll().executeTakeFirstOrThrow();
 }
 
-export function findVersion(db: Executor, appId: string, id: string): Promise<Version | undefined> {
-  return db.selectFrom('versions').selectAll().where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();
+/** A version with the name of the reviewer who decided on it (null: undecided, or the account is gone). */
+export type ReviewedVersion = Version & { reviewer_name: string | null };
+
+function versionsWithReviewer(db: Executor) {
+  return db.selectFrom('versions').leftJoin('users as reviewer', 'reviewer.id', 'versions.reviewer_id').selectAll('versions').select('reviewer.name as reviewer_name');
 }
 
-export function listVersions(db: Executor, appId: string, options: { status?: VersionStatus; before?: string; limit: number }): Promise<Version[]> {
-  let query = db.selectFrom('versions').selectAll().where('app_id', '=', appId);
-  if (options.status) query = query.where('status', '=', options.status);
-  if (options.before) query = query.where('id', '<', options.before);
-  return query.orderBy('id', 'desc').limit(options.limit + 1).execute();
+export function findVersion(db: Executor, appId: string, id: string): Promise<ReviewedVersion | undefined> {
+  return versionsWithReviewer(db).where('versions.app_id', '=', appId).where('versions.id', '=', id).executeTakeFirst();
+}
+
+export function listVersions(db: Executor, appId: string, options: { status?: VersionStatus; before?: string; limit: number }): Promise<ReviewedVersion[]> {
+  let query = versionsWithReviewer(db).where('versions.app_id', '=', appId);
+  if (options.status) query = query.where('versions.status', '=', options.status);
+  if (options.before) query = query.where('versions.id', '<', options.before);
+  return query.orderBy('versions.id', 'desc').limit(options.limit + 1).execute();
 }
 
 /** The highest version code that counts (failed uploads do not hold theirs). */
@@ -50,8 +57,9 @@ export async function latestPublishedManifest(db: Executor, appId: string): Prom
   return row?.manifest ?? null;
 }
 
-export async function updateReleaseNotes(db: Executor, appId: string, id: string, releaseNotes: string | null): Promise<Version | undefined> {
-  return db.updateTable('versions').set({ release_notes: releaseNotes }).where('app_id', '=', appId).where('id', '=', id).returningAll().executeTakeFirst();
+export async function updateReleaseNotes(db: Executor, appId: string, id: string, releaseNotes: string | null): Promise<boolean> {
+  const result = await db.updateTable('versions').set({ release_notes: releaseNotes }).where('app_id', '=', appId).where('id', '=', id).executeTakeFirst();
+  return result.numUpdatedRows > 0n;
 }
 
 /** Whether any version (failed ones excepted: their bytes were never kept) still needs this blob. */

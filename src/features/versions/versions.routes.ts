@@ -1,13 +1,17 @@
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { actorOf, requireActor, type Authenticator } from '../../http/auth.js';
 import { pageSchema } from '../../http/pagination.js';
-import { authenticated, problemResponses } from '../../http/schemas.js';
+import { authenticated, problemsOf, JSON_BODY, PAGED, SIGNED_IN, SIGNED_IN_WRITE, UPLOAD } from '../../http/schemas.js';
 import { RAW_UPLOAD_TYPES, uploadStream } from '../../http/upload.js';
 import { appIdParams } from '../apps/index.js';
 import { dryRunResponse, listVersionsQuery, updateVersionBody, uploadQuery, versionParams, versionResponse } from './versions.schemas.js';
 import type { VersionsService } from './versions.service.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
 import { versionsError } from './versions.errors.js';
+import { appsErrors, OWN_APP } from '../apps/index.js';
+import { versionsErrors } from './versions.errors.js';
+
+const problems = problemsOf(versionsErrors, appsErrors);
 
 const HOW_TO_UPLOAD = `Send the package as the multipart/form-data field "package" or as a raw ${RAW_UPLOAD_TYPES.join(', ')} body.`;
 
@@ -30,7 +34,7 @@ export const versionsRoutes: FeatureRoutes<{ versions: VersionsService; auth: Au
           'With dry_run=true every check runs and nothing is stored.',
         params: appIdParams,
         querystring: uploadQuery,
-        response: { 200: dryRunResponse, 201: versionResponse, ...problemResponses(400, 401, 403, 404, 409, 413, 415, 422, 507) },
+        response: { 200: dryRunResponse, 201: versionResponse, ...problems(...SIGNED_IN_WRITE, 'validation_failed', ...OWN_APP, ...UPLOAD, 'package_missing', 'package_invalid', 'version_exists', 'version_code_not_higher', 'uploads_in_progress', 'checks_busy') },
       },
     },
     async (request, reply) => {
@@ -48,7 +52,7 @@ export const versionsRoutes: FeatureRoutes<{ versions: VersionsService; auth: Au
     '/v1/apps/:app_id/versions',
     {
       preHandler: requireActor(auth, 'apps:read'),
-      schema: { tags, security: authenticated, summary: "An app's versions, newest first", params: appIdParams, querystring: listVersionsQuery, response: { 200: pageSchema(versionResponse), ...problemResponses(400, 401, 403, 404) } },
+      schema: { tags, security: authenticated, summary: "An app's versions, newest first", params: appIdParams, querystring: listVersionsQuery, response: { 200: pageSchema(versionResponse), ...problems(...SIGNED_IN, ...PAGED, ...OWN_APP) } },
     },
     (request) => service.list(actorOf(request), request.params.app_id, request.query),
   );
@@ -57,7 +61,7 @@ export const versionsRoutes: FeatureRoutes<{ versions: VersionsService; auth: Au
     '/v1/apps/:app_id/versions/:version_id',
     {
       preHandler: requireActor(auth, 'apps:read'),
-      schema: { tags, security: authenticated, summary: 'One version', params: versionParams, response: { 200: versionResponse, ...problemResponses(401, 403, 404) } },
+      schema: { tags, security: authenticated, summary: 'One version', params: versionParams, response: { 200: versionResponse, ...problems(...SIGNED_IN, 'validation_failed', ...OWN_APP, 'version_not_found') } },
     },
     (request) => service.get(actorOf(request), request.params.app_id, request.params.version_id),
   );
@@ -66,7 +70,7 @@ export const versionsRoutes: FeatureRoutes<{ versions: VersionsService; auth: Au
     '/v1/apps/:app_id/versions/:version_id',
     {
       preHandler: requireActor(auth, 'apps:write'),
-      schema: { tags, security: authenticated, summary: "Edit a version's release notes", params: versionParams, body: updateVersionBody, response: { 200: versionResponse, ...problemResponses(400, 401, 403, 404) } },
+      schema: { tags, security: authenticated, summary: "Edit a version's release notes", params: versionParams, body: updateVersionBody, response: { 200: versionResponse, ...problems(...SIGNED_IN_WRITE, ...JSON_BODY, ...OWN_APP, 'version_not_found') } },
     },
     (request) => service.updateReleaseNotes(actorOf(request), request.params.app_id, request.params.version_id, request.body.release_notes),
   );

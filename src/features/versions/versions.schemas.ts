@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { pageQuery } from '../../http/pagination.js';
-import { CHANNELS, VERSION_STATUSES } from './versions.table.js';
+import { CHANNELS, REVIEW_DECISIONS, VERSION_STATUSES } from './versions.table.js';
 
 export const versionParams = z.object({ app_id: z.string().min(1).max(64), version_id: z.string().min(1).max(64) });
 
@@ -41,7 +41,10 @@ export const versionResponse = z
     permissions: z.array(z.string()),
     release_notes: z.string().nullable(),
     checks: z.array(findingSchema),
-    review: z.null(),
+    review: z
+      .object({ decision: z.enum(REVIEW_DECISIONS), notes: z.string().nullable(), reviewer_name: z.string().nullable(), decided_at: z.string() })
+      .nullable()
+      .describe('The review decision, once a reviewer made one'),
     channel: z.enum(CHANNELS).nullable(),
     rollout_percent: z.number().int().nullable(),
     created_at: z.string(),

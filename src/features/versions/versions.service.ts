@@ -95,7 +95,7 @@ export class VersionsService {
       await this.checkNewVersion(app, staged.sha256, result.manifest);
       if (options.dryRun) return dryRun(staged, result.manifest, result.findings);
       await staged.commit();
-      return toVersionResponse(await this.record(app, staged, result.manifest, result.findings, actor));
+      return toVersionResponse({ ...(await this.record(app, staged, result.manifest, result, actor)), reviewer_name: null });
     } finally {
       await staged.discard();
     }
@@ -117,7 +117,8 @@ export class VersionsService {
   /** Release notes stay editable in every state: they are text for the store, not part of the package. */
   async updateReleaseNotes(actor: Actor, appId: string, versionId: string, releaseNotes: string | null): Promise<VersionResponse> {
     const app = await this.deps.apps.owned(actor, appId);
-    const version = await repo.updateReleaseNotes(this.deps.db, app.id, versionId, releaseNotes === '' ? null : releaseNotes);
+    const updated = await repo.updateReleaseNotes(this.deps.db, app.id, versionId, releaseNotes === '' ? null : releaseNotes);
+    const version = updated ? await repo.findVersion(this.deps.db, app.id, versionId) : undefined;
     if (!version) throw versionNotFound();
     return toVersionResponse(version);
   }
@@ -137,11 +138,11 @@ export class VersionsService {
     if (manifest.version_code <= highest) throw versionCodeNotHigher(manifest.version_code, highest);
   }
 
-  private async record(app: App, staged: StagedBlob, manifest: Manifest, findings: Finding[], actor: Actor): Promise<Version> {
+  private async record(app: App, staged: StagedBlob, manifest: Manifest, result: PackageCheckResult, actor: Actor): Promise<Version> {
     try {
       const version = await this.deps.db.transaction().execute(async (trx) => {
         const row = await repo.insertVersion(trx, {
-          ...this.row(app, staged, findings, 'pending_review'),
+          ...this.row(app, staged, result, 'pending_review'),
           version: manifest.version,
           version_code: manifest.version_code,
           permissions: JSON.stringify(manifest.permissions),
@@ -164,7 +165,7 @@ export class VersionsService {
   private async recordFailure(app: App, staged: StagedBlob, result: PackageCheckResult): Promise<void> {
     const m = result.manifest;
     await repo.insertVersion(this.deps.db, {
-      ...this.row(app, staged, result.findings, 'failed'),
+      ...this.row(app, staged, result, 'failed'),
       version: m?.version ?? '',
       version_code: m?.version_code ?? 0,
       permissions: JSON.stringify(m?.permissions ?? []),
@@ -172,18 +173,22 @@ export class VersionsService {
     });
   }
 
-  private row(app: App, staged: StagedBlob, findings: Finding[], status: VersionStatus) {
+  private row(app: App, staged: StagedBlob, result: PackageCheckResult, status: VersionStatus) {
+    const now = this.deps.clock.now().toISOString();
     return {
       id: this.deps.ids.id(),
       app_id: app.id,
       status,
       sha256: staged.sha256,
       size: staged.size,
-      checks: JSON.stringify(findings),
+      checks: JSON.stringify(result.findings),
+      // Kept for review, which must not re-read a package to list it.
+      files: JSON.stringify(result.files.map((f) => ({ path: f.path, size: f.size }))),
+      checked_at: now,
       release_notes: null,
       channel: null,
       rollout_percent: null,
-      created_at: this.deps.clock.now().toISOString(),
+      created_at: now,
       published_at: null,
     };
   }
@@ -211,7 +216,7 @@ function dryRun(staged: StagedBlob, manifest: Manifest, findings: Finding[]): Dr
   };
 }
 
-export function toVersionResponse(v: Version): VersionResponse {
+export function toVersionResponse(v: repo.ReviewedVersion): VersionResponse {
   return {
     id: v.id,
     app_id: v.app_id,
@@ -223,7 +228,7 @@ export function toVersionResponse(v: Version): VersionResponse {
     permissions: JSON.parse(v.permissions) as string[],
     release_notes: v.release_notes,
     checks: JSON.parse(v.checks) as Finding[],
-    review: null,
+    review: v.review_decision === null || v.decided_at === null ? null : { decision: v.review_decision, notes: v.review_notes, reviewer_name: v.reviewer_name, decided_at: v.decided_at },
     channel: v.channel,
     rollout_percent: v.rollout_percent,
     created_at: v.created_at,

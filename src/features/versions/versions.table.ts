@@ -4,6 +4,9 @@ import type { Insertable, Selectable } from 'kysely';
 export const VERSION_STATUSES = ['processing', 'failed', 'pending_review', 'approved', 'rejected', 'published', 'yanked'] as const;
 export type VersionStatus = (typeof VERSION_STATUSES)[number];
 
+export const REVIEW_DECISIONS = ['approve', 'reject'] as const;
+export type ReviewDecision = (typeof REVIEW_DECISIONS)[number];
+
 export const CHANNELS = ['stable', 'beta'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
@@ -27,6 +30,20 @@ export interface VersionsTable {
   rollout_percent: number | null;
   created_at: string;
   published_at: string | null;
+  /** JSON array of the archive's entries `{name, size}` (null for versions from before it was kept). */
+  files: string | null;
+  /** When the checks finished; a `pending_review` version has waited since then. */
+  checked_at: string | null;
+  /** The reviewer holding a claim on the version, while claim_expires_at is in the future. */
+  claimed_by: string | null;
+  claim_expires_at: string | null;
+  review_decision: ReviewDecision | null;
+  review_notes: string | null;
+  reviewer_id: string | null;
+  decided_at: string | null;
+  /** Base64 Ed25519 store signature (PACKAGE.md), made at approval, and the store key's id. */
+  store_signature: string | null;
+  store_key_id: string | null;
 }
 
 export type Version = Selectable<VersionsTable>;

@@ -15,6 +15,9 @@ export const commonErrors = defineErrors('common', {
   api_key_not_allowed: { status: 403, title: 'API keys cannot be used here' },
   api_key_app_restricted: { status: 403, title: 'The API key is restricted to other apps' },
   csrf_failed: { status: 403, title: 'The CSRF token is missing or wrong' },
+  // The role guard's (http/ requireRole): privileged roles need two-factor authentication.
+  two_factor_required: { status: 403, title: 'Turn on two-factor authentication first' },
+  two_factor_session_required: { status: 403, title: 'This session signed in without a two-factor code' },
   not_found: { status: 404, title: 'There is nothing at this address' },
   method_not_allowed: { status: 405, title: 'This method is not allowed here' },
   payload_too_large: { status: 413, title: 'The request body is too large' },

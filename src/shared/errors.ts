@@ -71,7 +71,13 @@ export interface ErrorCatalogue<Code extends string> {
   readonly denied: (code: Code, detail: string, target: { readonly type: string; readonly id: string }) => AccessDenied;
 }
 
-export type CodeOf<C> = C extends ErrorCatalogue<infer Code> ? Code : never;
+/** Any catalogue, whatever its codes: what lists of catalogues are typed as. */
+export interface AnyErrorCatalogue {
+  readonly owner: string;
+  readonly specs: readonly ErrorSpec[];
+}
+
+export type CodeOf<C> = C extends { readonly specs: readonly ErrorSpec<infer Code>[] } ? Code : never;
 
 /**
  * Declares the error codes of one feature (or layer). Every catalogue is listed in

@@ -1,5 +1,5 @@
 export { AccessDenied, AppError, defineErrors } from './errors.js';
-export type { CodeOf, ErrorCatalogue, ErrorSpec, ErrorStatus, FieldError } from './errors.js';
+export type { AnyErrorCatalogue, CodeOf, ErrorCatalogue, ErrorSpec, ErrorStatus, FieldError } from './errors.js';
 export { commonError, commonErrors, payloadTooLarge } from './common.errors.js';
 export { systemClock } from './clock.js';
 export type { Clock } from './clock.js';

@@ -15,8 +15,6 @@ export const accountsErrors = defineErrors('accounts', {
   invalid_totp_code: { status: 401, title: 'The two-factor code is wrong or was already used' },
   password_required: { status: 401, title: 'This change needs your current password' },
   reauthentication_required: { status: 401, title: 'Sign in again to do this' },
-  two_factor_required: { status: 403, title: 'Turn on two-factor authentication first' },
-  two_factor_session_required: { status: 403, title: 'This session signed in without a two-factor code' },
   totp_already_enabled: { status: 409, title: 'Two-factor authentication is already on' },
   totp_not_set_up: { status: 409, title: 'Two-factor authentication has not been set up' },
   totp_not_enabled: { status: 409, title: 'Two-factor authentication is not on' },

@@ -5,7 +5,7 @@ import { actorOf, requireActor, requireUser } from '../../http/auth.js';
 import { clearSessionCookies, setSessionCookies } from '../../http/cookies.js';
 import { clientBudgetKey, rateLimit, type RateLimiter, type RateRule } from '../../http/rate-limit.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
-import { authenticated, problemResponses } from '../../http/schemas.js';
+import { authenticated, problemsOf, JSON_BODY, USER_ONLY_WRITE } from '../../http/schemas.js';
 import { sha256Hex } from '../../shared/index.js';
 import type { AccessTokens } from './access-tokens.js';
 import {
@@ -31,6 +31,9 @@ import type { RequestContext } from './request-context.js';
 import type { SessionsService, WebSessionStart } from './sessions.service.js';
 import type { PortalAuthenticator } from './authenticator.js';
 import type { CurrentSession, TwoFactorService } from './two-factor.service.js';
+import { accountsErrors } from './accounts.errors.js';
+
+const problems = problemsOf(accountsErrors);
 
 /** What the accounts routes use of the core. */
 export interface AccountsRoutesCore {
@@ -95,7 +98,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
         description:
           'Answers 202 {"accepted": true} whether or not the address already has an account, so sign-up cannot be used to learn who is registered; the owner of an existing account gets a mail instead of a verification link.',
         body: registerBody,
-        response: { 202: acceptedResponse, ...problemResponses(400, 422, 429) },
+        response: { 202: acceptedResponse, ...problems(...JSON_BODY, 'password_policy', 'password_too_common', 'rate_limited') },
       },
     },
     async (request, reply) => {
@@ -108,7 +111,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
     '/v1/auth/login',
     {
       preHandler: limit('login', bodyField('email')),
-      schema: { tags, summary: 'Sign in with email and password', body: loginBody, response: { 200: sessionResponse, ...problemResponses(400, 401, 403, 429) } },
+      schema: { tags, summary: 'Sign in with email and password', body: loginBody, response: { 200: sessionResponse, ...problems(...JSON_BODY, 'invalid_credentials', 'totp_required', 'invalid_totp_code', 'account_suspended', 'rate_limited') } },
     },
     (request) => sessions.login(request.body, contextOf(request)),
   );
@@ -121,7 +124,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
         tags,
         summary: 'Sign in to the web UI: sets an httpOnly session cookie and answers the CSRF token',
         body: loginBody,
-        response: { 200: webSessionResponse, ...problemResponses(400, 401, 403, 429) },
+        response: { 200: webSessionResponse, ...problems(...JSON_BODY, 'invalid_credentials', 'totp_required', 'invalid_totp_code', 'account_suspended', 'rate_limited') },
       },
     },
     async (request, reply) => sendWebSession(reply, await sessions.startWebSession(request.body, contextOf(request)), secureCookies),
@@ -131,7 +134,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
     '/v1/auth/refresh',
     {
       preHandler: limit('refresh', bodyField('refresh_token')),
-      schema: { tags, summary: 'Exchange a refresh token for a new pair', body: refreshBody, response: { 200: sessionResponse, ...problemResponses(400, 401, 429) } },
+      schema: { tags, summary: 'Exchange a refresh token for a new pair', body: refreshBody, response: { 200: sessionResponse, ...problems(...JSON_BODY, 'invalid_refresh_token', 'rate_limited') } },
     },
     (request) => sessions.refresh(request.body.refresh_token, contextOf(request)),
   );
@@ -140,7 +143,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
     '/v1/auth/logout',
     {
       preHandler: requireUser(auth),
-      schema: { tags, security: authenticated, summary: "End this session: its refresh tokens, or the web UI's cookie session", response: { 204: z.undefined().describe('Signed out'), ...problemResponses(401, 403) } },
+      schema: { tags, security: authenticated, summary: "End this session: its refresh tokens, or the web UI's cookie session", response: { 204: z.undefined().describe('Signed out'), ...problems(...USER_ONLY_WRITE) } },
     },
     async (request, reply) => {
       const session = currentSession(auth, request);
@@ -154,7 +157,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
     '/v1/auth/me',
     {
       preHandler: requireActor(auth),
-      schema: { tags, summary: 'The signed-in user', security: authenticated, response: { 200: userResponse, ...problemResponses(401) } },
+      schema: { tags, summary: 'The signed-in user', security: authenticated, response: { 200: userResponse, ...problems('unauthorized') } },
     },
     (request) => service.me(actorOf(request)),
   );
@@ -163,7 +166,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
     '/v1/auth/verify-email',
     {
       preHandler: limit('verify_email', bodyField('token')),
-      schema: { tags, summary: 'Confirm the email address with the token from the verification mail', body: verifyEmailBody, response: { 200: userResponse, ...problemResponses(400, 429) } },
+      schema: { tags, summary: 'Confirm the email address with the token from the verification mail', body: verifyEmailBody, response: { 200: userResponse, ...problems(...JSON_BODY, 'invalid_token', 'rate_limited') } },
     },
     (request) => emailTokens.verifyEmail(request.body.token, contextOf(request)),
   );
@@ -172,7 +175,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
     '/v1/auth/verify-email/resend',
     {
       preHandler: [requireUser(auth), limit('verify_email_resend', signedIn)],
-      schema: { tags, security: authenticated, summary: 'Send the verification mail again', response: { 202: acceptedResponse, ...problemResponses(401, 403, 409, 429) } },
+      schema: { tags, security: authenticated, summary: 'Send the verification mail again', response: { 202: acceptedResponse, ...problems(...USER_ONLY_WRITE, 'email_already_verified', 'rate_limited') } },
     },
     async (request, reply) => {
       await emailTokens.resendVerification(actorOf(request));
@@ -188,7 +191,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
         tags,
         summary: 'Mail a password-reset link; answers the same whether or not the account exists',
         body: forgotPasswordBody,
-        response: { 202: acceptedResponse, ...problemResponses(400, 429) },
+        response: { 202: acceptedResponse, ...problems(...JSON_BODY, 'rate_limited') },
       },
     },
     async (request, reply) => {
@@ -201,7 +204,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
     '/v1/auth/password/reset',
     {
       preHandler: limit('password_reset', bodyField('token')),
-      schema: { tags, summary: 'Set a new password with the token from the reset mail; ends every session', body: resetPasswordBody, response: { 204: z.undefined().describe('Password set'), ...problemResponses(400, 422, 429) } },
+      schema: { tags, summary: 'Set a new password with the token from the reset mail; ends every session', body: resetPasswordBody, response: { 204: z.undefined().describe('Password set'), ...problems(...JSON_BODY, 'invalid_token', 'password_policy', 'password_too_common', 'rate_limited') } },
     },
     async (request, reply) => {
       await emailTokens.resetPassword(request.body.token, request.body.password, contextOf(request));
@@ -218,7 +221,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
         security: authenticated,
         summary: 'Change the password; ends every session, this one included',
         body: changePasswordBody,
-        response: { 204: z.undefined().describe('Password changed'), ...problemResponses(400, 401, 403, 422, 429) },
+        response: { 204: z.undefined().describe('Password changed'), ...problems(...USER_ONLY_WRITE, ...JSON_BODY, 'invalid_credentials', 'password_policy', 'password_too_common', 'rate_limited') },
       },
     },
     async (request, reply) => {
@@ -231,7 +234,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
     '/v1/auth/2fa/setup',
     {
       preHandler: [requireUser(auth), limit('2fa', signedIn)],
-      schema: { tags, security: authenticated, summary: 'Start TOTP enrolment: a new secret to scan', response: { 200: totpSetupResponse, ...problemResponses(401, 403, 409, 429) } },
+      schema: { tags, security: authenticated, summary: 'Start TOTP enrolment: a new secret to scan', response: { 200: totpSetupResponse, ...problems(...USER_ONLY_WRITE, 'totp_already_enabled', 'rate_limited') } },
     },
     (request) => twoFactor.setup(actorOf(request)),
   );
@@ -247,7 +250,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
         description:
           'Accounts with a password send it as `password` (re-authentication). An account without one (signed up through OAuth) must have signed in within the last 10 minutes. Every other session and refresh token of the account ends; this one counts as signed in with the second factor from now on.',
         body: totpEnableBody,
-        response: { 200: recoveryCodesResponse, ...problemResponses(400, 401, 403, 409, 422, 429) },
+        response: { 200: recoveryCodesResponse, ...problems(...USER_ONLY_WRITE, ...JSON_BODY, 'totp_already_enabled', 'totp_not_set_up', 'invalid_totp_code', 'password_required', 'invalid_credentials', 'reauthentication_required', 'rate_limited') },
       },
     },
     (request) => twoFactor.enable(actorOf(request), request.body, currentSession(auth, request), contextOf(request)),
@@ -262,7 +265,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
         security: authenticated,
         summary: 'Turn TOTP off with a current code (or a recovery code) and the password; ends every other session',
         body: totpDisableBody,
-        response: { 204: z.undefined().describe('Two-factor authentication is off'), ...problemResponses(400, 401, 403, 409, 429) },
+        response: { 204: z.undefined().describe('Two-factor authentication is off'), ...problems(...USER_ONLY_WRITE, ...JSON_BODY, 'totp_not_enabled', 'invalid_totp_code', 'password_required', 'invalid_credentials', 'rate_limited') },
       },
     },
     async (request, reply) => {

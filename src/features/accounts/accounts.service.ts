@@ -1,6 +1,6 @@
 import type { Db } from '../../db/index.js';
 import { isUniqueViolation } from '../../db/index.js';
-import { type AppError, usedSecondFactor, type Actor, type Clock, type Ids, type Role } from '../../shared/index.js';
+import { commonError, type AppError, usedSecondFactor, type Actor, type Clock, type Ids, type Role } from '../../shared/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { Mailer } from '../notifications/index.js';
 import { signUpAttemptMail } from './account-mails.js';
@@ -111,10 +111,10 @@ export class AccountsService {
   secondFactorRefusal(user: User, actor: Actor): AppError | null {
     if (!this.deps.require2faRoles.includes(user.role)) return null;
     if (user.totp_enabled_at === null) {
-      return accountsError('two_factor_required', 'Turn on two-factor authentication (/v1/auth/2fa/setup) before using these routes.');
+      return commonError('two_factor_required', 'Turn on two-factor authentication (/v1/auth/2fa/setup) before using these routes.');
     }
     if (!usedSecondFactor(actor.amr)) {
-      return accountsError('two_factor_session_required', 'This session signed in without a two-factor code; sign in again with your code to use these routes.');
+      return commonError('two_factor_session_required', 'This session signed in without a two-factor code; sign in again with your code to use these routes.');
     }
     return null;
   }

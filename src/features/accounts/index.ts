@@ -12,3 +12,4 @@ export { adminRoutes } from './admin.routes.js';
 export { preloadPasswordPolicy } from './passwords.js';
 export { OAuthService, githubIdentity } from './oauth.service.js';
 export { oauthRoutes } from './oauth.routes.js';
+export { accountsErrors } from './accounts.errors.js';

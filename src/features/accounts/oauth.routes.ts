@@ -2,11 +2,13 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { clientBudgetKey, rateLimit, type RateLimiter } from '../../http/rate-limit.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
-import { problemResponses } from '../../http/schemas.js';
+import { problemsOf } from '../../http/schemas.js';
 import { contextOf, sendWebSession } from './accounts.routes.js';
 import type { SessionsService } from './sessions.service.js';
 import { OAUTH_BROWSER_COOKIE_MAX_AGE_SECONDS, OAUTH_PROVIDERS, type OAuthProviderName, type OAuthService } from './oauth.service.js';
-import { accountsError } from './accounts.errors.js';
+import { accountsError, accountsErrors } from './accounts.errors.js';
+
+const problems = problemsOf(accountsErrors);
 
 const providerParams = z.object({ provider: z.enum(OAUTH_PROVIDERS) });
 
@@ -76,7 +78,7 @@ export const oauthRoutes: FeatureRoutes<OAuthRoutesCore> = (app, { core }) => {
         summary: 'Start signing in with GitHub, Google or the configured OpenID issuer (redirects to the provider)',
         params: providerParams,
         querystring: startQuery,
-        response: { 302: z.undefined().describe('To the provider'), ...problemResponses(400, 404, 429, 503) },
+        response: { 302: z.undefined().describe('To the provider'), ...problems('validation_failed', 'oauth_provider_not_enabled', 'oauth_provider_unavailable', 'rate_limited') },
       },
     },
     async (request, reply) => {
@@ -96,7 +98,7 @@ export const oauthRoutes: FeatureRoutes<OAuthRoutesCore> = (app, { core }) => {
         summary: 'Where the provider sends the browser back; starts a web session and redirects into the portal',
         params: providerParams,
         querystring: callbackQuery,
-        response: { 302: z.undefined().describe('Signed in; to return_to'), ...problemResponses(400, 403, 404, 409, 422, 429, 503) },
+        response: { 302: z.undefined().describe('Signed in; to return_to'), ...problems('validation_failed', 'oauth_provider_not_enabled', 'oauth_failed', 'oauth_invalid_state', 'oauth_browser_mismatch', 'oauth_denied', 'oauth_no_email', 'oauth_email_unverified', 'account_suspended', 'totp_required', 'oauth_provider_unavailable', 'rate_limited') },
       },
     },
     async (request, reply) => {

@@ -1,10 +1,13 @@
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { actorOf, requireRole, type Authenticator, type RoleCheck } from '../../http/auth.js';
 import { pageSchema } from '../../http/pagination.js';
-import { authenticated, problemResponses } from '../../http/schemas.js';
+import { authenticated, PAGED, PRIVILEGED, problemsOf } from '../../http/schemas.js';
 import { jobIdParams, jobListQuery, jobResponse } from './admin-jobs.schemas.js';
 import type { AdminJobsService } from './admin-jobs.service.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
+import { jobsErrors } from '../../jobs/index.js';
+
+const problems = problemsOf(jobsErrors);
 
 /** GET /v1/admin/jobs and POST /v1/admin/jobs/{id}/retry. Admins only. */
 export const adminJobsRoutes: FeatureRoutes<{ adminJobs: AdminJobsService; auth: Authenticator; admin: RoleCheck }> = (app, { core }) => {
@@ -21,7 +24,7 @@ export const adminJobsRoutes: FeatureRoutes<{ adminJobs: AdminJobsService; auth:
         security: authenticated,
         summary: 'Background jobs, newest first, by state and kind (payloads are not shown)',
         querystring: jobListQuery,
-        response: { 200: pageSchema(jobResponse), ...problemResponses(400, 401, 403) },
+        response: { 200: pageSchema(jobResponse), ...problems(...PRIVILEGED, ...PAGED) },
       },
     },
     (request) => service.list(request.query),
@@ -35,7 +38,7 @@ export const adminJobsRoutes: FeatureRoutes<{ adminJobs: AdminJobsService; auth:
         security: authenticated,
         summary: 'Put a dead job back in the queue, due now, with all its attempts again',
         params: jobIdParams,
-        response: { 200: jobResponse, ...problemResponses(401, 403, 404, 409) },
+        response: { 200: jobResponse, ...problems(...PRIVILEGED, 'validation_failed', 'job_not_found', 'job_not_dead') },
       },
     },
     (request) => service.retry(actorOf(request), request.params.id, request.ip),

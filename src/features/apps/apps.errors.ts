@@ -18,3 +18,6 @@ export const appsErrors = defineErrors('apps', {
 });
 
 export const appsError = appsErrors.error;
+
+/** What a route on one of the caller's apps may answer (apps.owned): another app, or none of theirs. */
+export const OWN_APP = ['api_key_app_restricted', 'app_not_found'] as const;

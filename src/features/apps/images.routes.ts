@@ -3,12 +3,14 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, requireActor, type Authenticator } from '../../http/auth.js';
-import { authenticated, problemResponses } from '../../http/schemas.js';
+import { authenticated, problemsOf, SIGNED_IN, SIGNED_IN_WRITE, UPLOAD } from '../../http/schemas.js';
 import { uploadStream } from '../../http/upload.js';
 import { appIdParams, appResponse, screenshotResponse } from './apps.schemas.js';
 import { MAX_IMAGE_BYTES, type AppImagesService } from './images.service.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
-import { appsError } from './apps.errors.js';
+import { appsError, appsErrors, OWN_APP } from './apps.errors.js';
+
+const problems = problemsOf(appsErrors);
 
 const IMAGE_TYPES = ['image/png', 'image/jpeg', 'image/webp'];
 const FIELD = 'image';
@@ -38,7 +40,7 @@ function routes(scope: FastifyInstance, service: AppImagesService, auth: Authent
   const r = scope.withTypeProvider<ZodTypeProvider>();
   const tags = ['apps'];
   const security = authenticated;
-  const uploadProblems = problemResponses(400, 401, 403, 404, 409, 413, 415, 422, 507);
+  const uploadProblems = problems(...SIGNED_IN_WRITE, 'validation_failed', ...OWN_APP, ...UPLOAD, 'image_missing', 'image_unsupported_type', 'image_dimensions', 'image_invalid', 'screenshot_limit_reached');
 
   r.post(
     '/v1/apps/:app_id/icon',
@@ -60,7 +62,7 @@ function routes(scope: FastifyInstance, service: AppImagesService, auth: Authent
     '/v1/apps/:app_id/icon',
     {
       preHandler: requireActor(auth, 'apps:write'),
-      schema: { tags, security, summary: "Remove an app's icon", params: appIdParams, response: { 204: z.undefined().describe('Deleted'), ...problemResponses(401, 403, 404) } },
+      schema: { tags, security, summary: "Remove an app's icon", params: appIdParams, response: { 204: z.undefined().describe('Deleted'), ...problems(...SIGNED_IN_WRITE, 'validation_failed', ...OWN_APP, 'icon_not_found') } },
     },
     async (request, reply) => {
       await service.removeIcon(actorOf(request), request.params.app_id);
@@ -93,7 +95,7 @@ function routes(scope: FastifyInstance, service: AppImagesService, auth: Authent
         security,
         summary: "An app's screenshots, oldest first",
         params: appIdParams,
-        response: { 200: z.object({ items: z.array(screenshotResponse), next_cursor: z.null() }), ...problemResponses(401, 403, 404) },
+        response: { 200: z.object({ items: z.array(screenshotResponse), next_cursor: z.null() }), ...problems(...SIGNED_IN, 'validation_failed', ...OWN_APP) },
       },
     },
     (request) => service.listScreenshots(actorOf(request), request.params.app_id),
@@ -103,7 +105,7 @@ function routes(scope: FastifyInstance, service: AppImagesService, auth: Authent
     '/v1/apps/:app_id/screenshots/:screenshot_id',
     {
       preHandler: requireActor(auth, 'apps:write'),
-      schema: { tags, security, summary: 'Delete a screenshot', params: screenshotParams, response: { 204: z.undefined().describe('Deleted'), ...problemResponses(401, 403, 404) } },
+      schema: { tags, security, summary: 'Delete a screenshot', params: screenshotParams, response: { 204: z.undefined().describe('Deleted'), ...problems(...SIGNED_IN_WRITE, 'validation_failed', ...OWN_APP, 'screenshot_not_found') } },
     },
     async (request, reply) => {
       await service.removeScreenshot(actorOf(request), request.params.app_id, request.params.screenshot_id);

@@ -7,3 +7,4 @@ export { listingsRoutes } from './listings.routes.js';
 export { AppImagesService } from './images.service.js';
 export { appImagesRoutes } from './images.routes.js';
 export { mediaRoutes } from './media.routes.js';
+export { appsErrors, OWN_APP } from './apps.errors.js';

@@ -1,11 +1,14 @@
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, requireActor, type Authenticator } from '../../http/auth.js';
-import { authenticated, problemResponses } from '../../http/schemas.js';
+import { authenticated, problemsOf, JSON_BODY, SIGNED_IN, SIGNED_IN_WRITE } from '../../http/schemas.js';
 import { appIdParams } from './apps.schemas.js';
 import { listingParams, listingResponse, listingsResponse, putListingBody } from './listings.schemas.js';
 import type { ListingsService } from './listings.service.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
+import { appsErrors, OWN_APP } from './apps.errors.js';
+
+const problems = problemsOf(appsErrors);
 
 export const listingsRoutes: FeatureRoutes<{ listings: ListingsService; auth: Authenticator }> = (app, { core }) => {
   const { listings: service, auth } = core;
@@ -17,7 +20,7 @@ export const listingsRoutes: FeatureRoutes<{ listings: ListingsService; auth: Au
     '/v1/apps/:app_id/listings',
     {
       preHandler: requireActor(auth, 'apps:read'),
-      schema: { tags, security, summary: "An app's localized listings, by locale", params: appIdParams, response: { 200: listingsResponse, ...problemResponses(401, 403, 404) } },
+      schema: { tags, security, summary: "An app's localized listings, by locale", params: appIdParams, response: { 200: listingsResponse, ...problems(...SIGNED_IN, 'validation_failed', ...OWN_APP) } },
     },
     (request) => service.list(actorOf(request), request.params.app_id),
   );
@@ -32,7 +35,7 @@ export const listingsRoutes: FeatureRoutes<{ listings: ListingsService; auth: Au
         summary: 'Create or replace the listing of one locale',
         params: listingParams,
         body: putListingBody,
-        response: { 200: listingResponse, 201: listingResponse, ...problemResponses(400, 401, 403, 404, 409) },
+        response: { 200: listingResponse, 201: listingResponse, ...problems(...SIGNED_IN_WRITE, ...JSON_BODY, ...OWN_APP, 'listing_limit_reached') },
       },
     },
     async (request, reply) => {
@@ -45,7 +48,7 @@ export const listingsRoutes: FeatureRoutes<{ listings: ListingsService; auth: Au
     '/v1/apps/:app_id/listings/:locale',
     {
       preHandler: requireActor(auth, 'apps:write'),
-      schema: { tags, security, summary: 'Delete the listing of one locale', params: listingParams, response: { 204: z.undefined().describe('Deleted'), ...problemResponses(400, 401, 403, 404) } },
+      schema: { tags, security, summary: 'Delete the listing of one locale', params: listingParams, response: { 204: z.undefined().describe('Deleted'), ...problems(...SIGNED_IN_WRITE, 'validation_failed', ...OWN_APP, 'listing_not_found') } },
     },
     async (request, reply) => {
       await service.remove(actorOf(request), request.params.app_id, request.params.locale);

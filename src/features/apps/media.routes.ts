@@ -1,8 +1,11 @@
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { problemResponses } from '../../http/schemas.js';
+import { problemsOf } from '../../http/schemas.js';
 import type { AppImagesService } from './images.service.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
+import { appsErrors } from './apps.errors.js';
+
+const problems = problemsOf(appsErrors);
 
 const mediaParams = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase SHA-256 hex digest') });
 
@@ -30,7 +33,7 @@ export const mediaRoutes: FeatureRoutes<{ appImages: AppImagesService }> = (app,
         summary: "An app's icon or screenshot",
         description: 'Public. Serves only blobs that are a current icon or screenshot; immutable, cache forever.',
         params: mediaParams,
-        response: { 200: z.unknown().meta({ description: 'The image bytes (image/png or image/webp)' }), 304: z.undefined().describe('Not modified'), ...problemResponses(400, 404) },
+        response: { 200: z.unknown().meta({ description: 'The image bytes (image/png or image/webp)' }), 304: z.undefined().describe('Not modified'), ...problems('validation_failed', 'media_not_found') },
       },
     },
     async (request, reply) => {

@@ -1,10 +1,12 @@
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { requireRole, type Authenticator, type RoleCheck } from '../../http/auth.js';
 import { pageSchema } from '../../http/pagination.js';
-import { authenticated, problemResponses } from '../../http/schemas.js';
+import { authenticated, PAGED, PRIVILEGED, problemsOf } from '../../http/schemas.js';
 import { auditEntryResponse, auditQuery } from './audit.schemas.js';
 import type { AuditLog } from './audit.service.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
+
+const problems = problemsOf();
 
 /** GET /v1/admin/audit. Admins only (the role check is the accounts feature's, through the core). */
 export const auditRoutes: FeatureRoutes<{ audit: AuditLog; auth: Authenticator; admin: RoleCheck }> = (app, { core }) => {
@@ -20,7 +22,7 @@ export const auditRoutes: FeatureRoutes<{ audit: AuditLog; auth: Authenticator; 
         security: authenticated,
         summary: 'The audit log, newest first, with filters',
         querystring: auditQuery,
-        response: { 200: pageSchema(auditEntryResponse), ...problemResponses(400, 401, 403) },
+        response: { 200: pageSchema(auditEntryResponse), ...problems(...PRIVILEGED, ...PAGED) },
       },
     },
     (request) => audit.list(request.query),

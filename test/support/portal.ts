@@ -1,16 +1,17 @@
-import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import pg from 'pg';
 import { afterEach, beforeEach, describe, inject } from 'vitest';
 import { createPortal, type Portal } from '../../src/app.js';
 import type { Core, CoreDeps } from '../../src/core.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { migrateToLatest, openDatabase } from '../../src/db/index.js';
 import { PackageChecker } from '../../src/package/index.js';
+import { createDatabase, takePooledDatabase } from './pg-databases.js';
+
+export { withPg } from './pg-databases.js';
 
 export type TestDialect = 'sqlite' | 'postgres';
 
@@ -52,21 +53,41 @@ function migratedSqliteTemplate(): Promise<string> {
 
 /**
  * Like prepareDatabase, but migrated to the latest version: on SQLite a copy of the process's
- * migrated file; on PostgreSQL an empty schema (startPortal migrates it). Removed by cleanup().
+ * migrated file; on PostgreSQL a copy of the run's migrated template database, from the run's
+ * pool (pg-databases.ts). Removed, or given back to the pool, by cleanup().
  */
 export async function prepareMigratedDatabase(dialect: TestDialect): Promise<TestDatabase> {
-  if (dialect === 'postgres') return prepareDatabase(dialect);
   const dataDir = await mkdtemp(path.join(tmpdir(), 'mosis-portal-test-'));
+  const removeDataDir = () => rm(dataDir, { recursive: true, force: true });
+  if (dialect === 'postgres') {
+    const serverUrl = inject('postgresUrl');
+    if (!serverUrl) throw new Error('PostgreSQL is not available');
+    const pooled = await takePooledDatabase({
+      serverUrl,
+      prefix: inject('postgresDatabasePrefix'),
+      template: inject('postgresTemplate'),
+      fingerprint: inject('postgresTemplateFingerprint'),
+    });
+    return {
+      dialect,
+      dataDir,
+      databaseUrl: pooled.url,
+      cleanup: async () => {
+        await pooled.release();
+        await removeDataDir();
+      },
+    };
+  }
   const file = path.join(dataDir, 'portal.db');
   await copyFile(await migratedSqliteTemplate(), file);
-  return { dialect, dataDir, databaseUrl: `sqlite:${file}`, cleanup: () => rm(dataDir, { recursive: true, force: true }) };
+  return { dialect, dataDir, databaseUrl: `sqlite:${file}`, cleanup: removeDataDir };
 }
 
 /** A database of a test's own, with a temp DATA_DIR. */
 export interface TestDatabase {
   dialect: TestDialect;
   dataDir: string;
-  /** DATABASE_URL: a SQLite file in dataDir, or a PostgreSQL schema of its own. */
+  /** DATABASE_URL: a SQLite file in dataDir, or a PostgreSQL database of its own. */
   databaseUrl: string;
   cleanup(): Promise<void>;
 }
@@ -74,25 +95,19 @@ export interface TestDatabase {
 /** A temp DATA_DIR and an empty database of the given dialect, removed by cleanup(). */
 export async function prepareDatabase(dialect: TestDialect): Promise<TestDatabase> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'mosis-portal-test-'));
-  let schema: string | undefined;
   let databaseUrl = `sqlite:${path.join(dataDir, 'portal.db')}`;
   if (dialect === 'postgres') {
     const url = inject('postgresUrl');
     if (!url) throw new Error('PostgreSQL is not available');
-    schema = `${inject('postgresSchemaPrefix')}${randomBytes(6).toString('hex')}`;
-    await withPg(url, (c) => c.query(`create schema ${schema}`));
-    const u = new URL(url);
-    u.searchParams.set('options', `-c search_path=${schema}`);
-    databaseUrl = u.toString();
+    databaseUrl = await createDatabase(url, inject('postgresDatabasePrefix'));
   }
   return {
     dialect,
     dataDir,
     databaseUrl,
     cleanup: async () => {
-      // PostgreSQL schemas are dropped once, when the whole run ends (global-setup.ts): Kysely's
-      // migrator reads the catalog of every schema, and a schema dropped by another test file at
-      // that moment fails it with "schema does not exist".
+      // PostgreSQL databases are dropped once, when the whole run ends (global-setup.ts): each
+      // DROP DATABASE waits for a checkpoint, which dropping them together shares.
       await rm(dataDir, { recursive: true, force: true });
     },
   };
@@ -100,21 +115,26 @@ export async function prepareDatabase(dialect: TestDialect): Promise<TestDatabas
 
 /**
  * A fresh portal on a database of its own, migrated to the latest version: SQLite in a temp dir
- * (a copy of a file migrated once per process), or a PostgreSQL schema (dropped when the run ends).
+ * (a copy of a file migrated once per process), or a PostgreSQL database copied from the run's
+ * migrated template (dropped when the run ends). With DATABASE_URL in `env`, the portal uses that
+ * database instead, migrated here.
  */
 export async function startPortal(
   dialect: TestDialect,
   env: Record<string, string> = {},
   deps: Omit<CoreDeps, 'logStream'> = {},
 ): Promise<{ portal: TestPortal; stop: () => Promise<void> }> {
-  const database = await prepareMigratedDatabase(dialect);
+  const given = env['DATABASE_URL'] !== undefined;
+  // A PostgreSQL copy nobody would use is not made: the SQLite copy only brings a DATA_DIR.
+  const database = await prepareMigratedDatabase(given ? 'sqlite' : dialect);
   const config = loadConfig({ DATA_DIR: database.dataDir, DATABASE_URL: database.databaseUrl, LOG_LEVEL: 'info', ...env });
   const logStream = new PassThrough();
   const chunks: Buffer[] = [];
   logStream.on('data', (c: Buffer) => chunks.push(c));
   const built = await createPortal(config, { packageChecker: sharedPackageChecker(), ...deps, logStream });
   const { core } = built;
-  await migrateToLatest(core.db);
+  // The copies are migrated already; a database the test brought may not be.
+  if (given) await migrateToLatest(core.db);
   const portal: TestPortal = {
     ...built,
     config,
@@ -147,20 +167,6 @@ export function sharedPackageChecker(): PackageChecker {
   return packageChecker;
 }
 
-export async function withPg<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/**
- * Runs a suite once on SQLite and once on PostgreSQL (skipped, with a notice, when no PostgreSQL
- * server answers). Each test gets its own fresh portal from the returned getter.
- */
 export interface SuiteOptions {
   /** Extra environment for every portal of the suite. */
   env?: () => Record<string, string>;
@@ -168,9 +174,32 @@ export interface SuiteOptions {
   deps?: () => Omit<CoreDeps, 'logStream'>;
 }
 
+/**
+ * Runs a suite once on SQLite and once on PostgreSQL (skipped, with a notice, when no PostgreSQL
+ * server answers). Each test gets its own fresh portal from the returned getter. Only for suites
+ * whose behaviour can differ by dialect (queries, unique violations, transactions, concurrency,
+ * migrations, jobs, events): say which above the call. Everything else uses describeOnSqlite.
+ */
 export function describeEachDatabase(name: string, suite: (portal: () => TestPortal) => void, options: SuiteOptions = {}): void {
+  describeOnDatabases(['sqlite', 'postgres'], name, suite, options);
+}
+
+/**
+ * Runs a suite on SQLite alone: for behaviour the database cannot change (HTTP, validation,
+ * cookies, tokens, crypto, images). Each test gets its own fresh portal from the returned getter.
+ */
+export function describeOnSqlite(name: string, suite: (portal: () => TestPortal) => void, options: SuiteOptions = {}): void {
+  describeOnDatabases(['sqlite'], name, suite, options);
+}
+
+function describeOnDatabases(
+  dialects: readonly TestDialect[],
+  name: string,
+  suite: (portal: () => TestPortal) => void,
+  options: SuiteOptions,
+): void {
   const postgres = inject('postgresUrl') !== null;
-  for (const dialect of ['sqlite', 'postgres'] as const) {
+  for (const dialect of dialects) {
     describe.skipIf(dialect === 'postgres' && !postgres)(`${name} [${dialect}]`, () => {
       let current: { portal: TestPortal; stop: () => Promise<void> } | undefined;
       beforeEach(async () => {

@@ -34,6 +34,7 @@ async function makeLegacy(p: TestPortal, userId: string, secret: string, codes: 
     .execute();
 }
 
+// Both dialects: the upgrade of secrets stored before sealing finds them with LIKE queries.
 describeEachDatabase(
   'accounts: TOTP secrets and recovery codes at rest',
   (portal) => {

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { expectProblem, PASSWORD, registerUser } from '../support/api.js';
 import { runJobs, startMailServer, TestClock, tokenIn } from '../support/accounts.js';
-import { describeEachDatabase, startPortal, type TestPortal } from '../support/portal.js';
+import { describeOnSqlite, startPortal, type TestPortal } from '../support/portal.js';
 import { expectSquatterLockedOut, squatAccount } from '../support/takeover.js';
 
 let clock: TestClock;
@@ -25,7 +25,7 @@ async function login(p: TestPortal, email: string, password = PASSWORD) {
   return p.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, password } });
 }
 
-describeEachDatabase(
+describeOnSqlite(
   'accounts: email verification, password reset, logout',
   (portal) => {
     it('mails a verification link over SMTP; the token verifies once and only before it expires', async () => {
@@ -216,7 +216,7 @@ describeEachDatabase(
   },
 );
 
-describeEachDatabase('accounts: outbox without SMTP', (portal) => {
+describeOnSqlite('accounts: outbox without SMTP', (portal) => {
   it('writes each message to DATA_DIR/outbox as an .eml file and logs the file, not the token', async () => {
     const p = portal();
     const dev = await registerUser(p);
@@ -261,7 +261,7 @@ async function startSilentMailServer(): Promise<{ url: string; stayQuiet(): void
   };
 }
 
-describeEachDatabase(
+describeOnSqlite(
   'accounts: answers that do not wait on mail',
   (portal) => {
     it('answers sign-up, new address or taken, while the mail server has not even said hello', async () => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { AccessTokens } from '../../src/features/accounts/index.js';
 import { expectProblem, PASSWORD, registerUser } from '../support/api.js';
 import { enableTotp, TestClock } from '../support/accounts.js';
-import { describeEachDatabase, prepareDatabase, startPortal, type TestPortal } from '../support/portal.js';
+import { describeOnSqlite, prepareDatabase, startPortal, type TestPortal } from '../support/portal.js';
 
 let clock: TestClock;
 
@@ -32,7 +32,7 @@ async function appCount(p: TestPortal): Promise<number> {
   return (await p.database.db.selectFrom('apps').select('id').execute()).length;
 }
 
-describeEachDatabase(
+describeOnSqlite(
   'accounts: token and abuse defences',
   (portal) => {
     it('refuses alg=none and HS256 tokens signed with the public key, changing nothing', async () => {

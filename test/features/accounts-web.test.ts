@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { expectProblem, PASSWORD, registerUser } from '../support/api.js';
 import { TestClock } from '../support/accounts.js';
-import { describeEachDatabase, startPortal, type TestPortal } from '../support/portal.js';
+import { describeOnSqlite, startPortal, type TestPortal } from '../support/portal.js';
 
 async function webLogin(p: TestPortal, email: string) {
   const res = await p.app.inject({ method: 'POST', url: '/v1/auth/session', payload: { email, password: PASSWORD } });
@@ -11,7 +11,7 @@ async function webLogin(p: TestPortal, email: string) {
   return { res, session, csrfCookie, cookie: `mosis_session=${session?.value ?? ''}`, csrf: res.json<{ csrf_token: string }>().csrf_token };
 }
 
-describeEachDatabase('accounts: web UI sessions', (portal) => {
+describeOnSqlite('accounts: web UI sessions', (portal) => {
   it('sets an httpOnly SameSite=Lax session cookie and a readable CSRF cookie', async () => {
     const p = portal();
     const dev = await registerUser(p);
@@ -109,7 +109,7 @@ describeEachDatabase('accounts: web UI sessions', (portal) => {
 
 let clock: TestClock;
 
-describeEachDatabase(
+describeOnSqlite(
   'accounts: web sessions end when left unused',
   (portal) => {
     const minute = 60_000;

@@ -3,6 +3,7 @@ import { expect, it } from 'vitest';
 import { expectProblem, PASSWORD, registerUser } from '../support/api.js';
 import { describeEachDatabase } from '../support/portal.js';
 
+// Both dialects: a unique email, and two concurrent refreshes racing for one token.
 describeEachDatabase('accounts', (portal) => {
   it('registers a developer without starting a session; the account then signs in; /auth/me shows it', async () => {
     const p = portal();

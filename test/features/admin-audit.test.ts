@@ -15,6 +15,7 @@ interface Entry {
   details: Record<string, unknown>;
 }
 
+// Both dialects: the audit log's filters and pages are queries.
 describeEachDatabase(
   'admin: audit log',
   (portal) => {

@@ -17,6 +17,7 @@ async function userRow(p: TestPortal, id: string) {
   return p.database.db.selectFrom('users').select(['role', 'status', 'email', 'password_hash', 'email_verified_at']).where('id', '=', id).executeTakeFirstOrThrow();
 }
 
+// Both dialects: users are filtered (email LIKE) and paged by queries, and a suspension ends every session in one transaction.
 describeEachDatabase(
   'admin: roles and suspension',
   (portal) => {

@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { createApp, expectProblem, registerUser, type TestUser } from '../support/api.js';
 import { TestClock } from '../support/accounts.js';
-import { describeEachDatabase, type TestPortal } from '../support/portal.js';
+import { describeOnSqlite, type TestPortal } from '../support/portal.js';
 
 const KEY = /^mk_live_[0-9A-Za-z]{43}$/;
 
@@ -17,7 +17,7 @@ async function keyRows(p: TestPortal) {
 
 let clock: TestClock;
 
-describeEachDatabase(
+describeOnSqlite(
   'API keys',
   (portal) => {
     it('creates a key shown once, stores only its hash and lists only its prefix', async () => {

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { expect, it } from 'vitest';
 import { createApp, expectProblem, registerUser, type TestUser } from '../support/api.js';
 import { EXIF_SECRETS, fetchMedia, gif, imageRows, jpegWithExif, multipart, png, pngBomb, storedBlobs, uploadImage, webp } from '../support/images.js';
-import { describeEachDatabase, type TestPortal } from '../support/portal.js';
+import { describeOnSqlite, type TestPortal } from '../support/portal.js';
 
 async function developerWithApp(p: TestPortal): Promise<{ dev: TestUser; appId: string }> {
   const dev = await registerUser(p);
@@ -21,7 +21,7 @@ async function expectNothingStored(p: TestPortal, blobsBefore: string[] = []): P
   expect(await staging(p)).toEqual([]);
 }
 
-describeEachDatabase('app icon', (portal) => {
+describeOnSqlite('app icon', (portal) => {
   it('takes a square PNG, stores a 512×512 PNG by its hash and serves it publicly and immutably', async () => {
     const p = portal();
     const { dev, appId } = await developerWithApp(p);
@@ -142,7 +142,7 @@ describeEachDatabase('app icon', (portal) => {
   });
 });
 
-describeEachDatabase('app screenshots', (portal) => {
+describeOnSqlite('app screenshots', (portal) => {
   it('adds PNG, JPEG and WebP screenshots, re-encoded, listed and shown on the app', async () => {
     const p = portal();
     const { dev, appId } = await developerWithApp(p);
@@ -225,7 +225,7 @@ describeEachDatabase('app screenshots', (portal) => {
   });
 });
 
-describeEachDatabase('media', (portal) => {
+describeOnSqlite('media', (portal) => {
   it('serves only current app images: not other blobs, not unknown or malformed addresses', async () => {
     const p = portal();
     const other = await p.blobs.stage(Readable.from([Buffer.from('a package, not an image')]), { maxBytes: 1024 });

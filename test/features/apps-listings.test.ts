@@ -4,6 +4,7 @@ import { describeEachDatabase, type TestPortal } from '../support/portal.js';
 
 const listingRows = (p: TestPortal) => p.database.db.selectFrom('app_listings').selectAll().orderBy('locale').execute();
 
+// Both dialects: a listing is an upsert per locale (ON CONFLICT), and the locale limit is counted under the app's row lock.
 describeEachDatabase('app listings', (portal) => {
   it('creates (201), replaces (200), lists by locale and deletes localized listings', async () => {
     const p = portal();

@@ -3,6 +3,7 @@ import type { TestPortal } from '../support/portal.js';
 import { createApp, expectProblem, registerUser } from '../support/api.js';
 import { describeEachDatabase } from '../support/portal.js';
 
+// Both dialects: package ids are unique (a unique violation per driver), apps are paged by cursor, and deletes cascade.
 describeEachDatabase('apps', (portal) => {
   it('creates an app for the caller and lists it', async () => {
     const p = portal();

@@ -11,6 +11,7 @@ async function entries(p: TestPortal, action: string) {
 const registerKey = (p: TestPortal, user: TestUser, publicKey: string) =>
   p.app.inject({ method: 'POST', url: '/v1/signing-keys', headers: user.auth, payload: { name: 'laptop', public_key: publicKey } });
 
+// Both dialects: a public key is unique per developer while active (a partial unique index), and denials are counted per window.
 describeEachDatabase('audit of keys, apps and denied access', (portal) => {
   it('lets a second developer register a public key another has registered: squatting blocks nobody', async () => {
     const p = portal();

@@ -13,6 +13,7 @@ async function events(p: TestPortal): Promise<Pick<DomainEvent, 'type' | 'appId'
   return (await readEventsAfter(p.database.db, 0, 100)).map(({ type, appId, actorId, payload }) => ({ type, appId, actorId, payload }));
 }
 
+// Both dialects: each event is appended in the transaction of its change, with ids from each dialect's sequence.
 describeEachDatabase('domain events of apps, listings and versions', (portal) => {
   it('records an app created, its listing changed and removed and a version submitted, in order', async () => {
     const p = portal();

@@ -3,7 +3,7 @@ import { githubIdentity } from '../../src/features/accounts/index.js';
 import { systemClock } from '../../src/shared/index.js';
 import { expectProblem, PASSWORD, registerUser } from '../support/api.js';
 import { authorizeAtProvider, startOpenIdProvider, type TestOpenIdProvider } from '../support/oidc.js';
-import { describeEachDatabase, startPortal, type TestPortal } from '../support/portal.js';
+import { describeOnSqlite, startPortal, type TestPortal } from '../support/portal.js';
 import { expectSquatterLockedOut, squatAccount } from '../support/takeover.js';
 
 const BASE_URL = 'http://localhost:8080';
@@ -47,7 +47,7 @@ async function counts(p: TestPortal) {
   };
 }
 
-describeEachDatabase(
+describeOnSqlite(
   'OAuth / OpenID Connect sign-in',
   (portal) => {
     it('redirects to the provider with state, nonce, PKCE (S256) and the exact redirect URI', async () => {

@@ -17,6 +17,7 @@ async function stillIn(p: TestPortal, route: '/v1/auth/login' | '/v1/auth/sessio
   return (await p.app.inject({ method: 'GET', url: '/v1/auth/me', headers: { cookie: `mosis_session=${cookie}` } })).statusCode === 200;
 }
 
+// Both dialects: concurrent transactions, which each dialect isolates differently.
 describeEachDatabase('sign-in racing a takeover', (portal) => {
   // The password check takes tens of milliseconds; a takeover (or reset) that commits during it
   // ends every session, and must not miss the one that sign-in is about to start.

@@ -2,7 +2,7 @@ import { expect, it } from 'vitest';
 import { totpCode } from '../../src/features/accounts/totp.js';
 import { expectProblem, PASSWORD, registerUser, type TestUser } from '../support/api.js';
 import { enableTotp, TestClock } from '../support/accounts.js';
-import { describeEachDatabase, startPortal, type TestPortal } from '../support/portal.js';
+import { describeOnSqlite, startPortal, type TestPortal } from '../support/portal.js';
 
 let clock: TestClock;
 
@@ -14,7 +14,7 @@ async function refreshTokenCount(p: TestPortal): Promise<number> {
   return (await p.database.db.selectFrom('refresh_tokens').select('id').execute()).length;
 }
 
-describeEachDatabase(
+describeOnSqlite(
   'accounts: TOTP two-factor authentication',
   (portal) => {
     it('enrols only with a code from the new secret, then answers ten recovery codes once', async () => {
@@ -105,7 +105,7 @@ describeEachDatabase(
   },
 );
 
-describeEachDatabase('accounts: 2FA policy is configurable', (portal) => {
+describeOnSqlite('accounts: 2FA policy is configurable', (portal) => {
   it('with REQUIRE_2FA_ROLES=none an admin without TOTP may use admin routes', async () => {
     const strict = portal();
     const admin = await registerUser(strict);

@@ -6,7 +6,7 @@ import { systemIds } from '../../src/shared/index.js';
 import { expectProblem, PASSWORD, registerUser, type TestUser } from '../support/api.js';
 import { enableTotp, runJobs, startMailServer, TestClock, tokenIn } from '../support/accounts.js';
 import { authorizeAtProvider, startOpenIdProvider, type TestOpenIdProvider } from '../support/oidc.js';
-import { describeEachDatabase, startPortal, type TestPortal } from '../support/portal.js';
+import { describeOnSqlite, startPortal, type TestPortal } from '../support/portal.js';
 
 let clock: TestClock;
 
@@ -44,7 +44,7 @@ async function userRow(p: TestPortal, id: string) {
   return p.database.db.selectFrom('users').select(['totp_secret', 'totp_pending_secret', 'totp_enabled_at']).where('id', '=', id).executeTakeFirstOrThrow();
 }
 
-describeEachDatabase(
+describeOnSqlite(
   'accounts: how a session signed in (amr) and what 2FA changes do to sessions',
   (portal) => {
     it('puts the sign-in methods in the access token (amr), and refreshing keeps them', async () => {
@@ -194,7 +194,7 @@ describe('accounts: a password reset revokes API keys', () => {
     await mail.close();
   });
 
-  describeEachDatabase(
+  describeOnSqlite(
     'reset',
     (portal) => {
       it('revokes every API key of the account on reset, and the reset mail says so', async () => {

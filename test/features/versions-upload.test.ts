@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { expect, it } from 'vitest';
 import { createApp, expectProblem, registerUser, type TestUser } from '../support/api.js';
 import { makePackage, registerSigningKey, type DeveloperKey } from '../support/packages.js';
-import { describeEachDatabase, startPortal, type TestPortal } from '../support/portal.js';
+import { describeEachDatabase, describeOnSqlite, startPortal, type TestPortal } from '../support/portal.js';
 
 const ID = 'com.example.notes';
 
@@ -48,6 +48,7 @@ async function versionRows(p: TestPortal) {
   return p.database.db.selectFrom('versions').select(['status', 'version_code', 'sha256']).execute();
 }
 
+// Both dialects: a package is unique per app and a version_code per app (a partial unique index), in the transaction that stores the upload.
 describeEachDatabase('version upload', (portal) => {
   it('takes a raw .mosis body, records a pending_review version and stores the blob by its hash', async () => {
     const p = portal();
@@ -251,7 +252,7 @@ describeEachDatabase('version upload', (portal) => {
   });
 });
 
-describeEachDatabase('version details', (portal) => {
+describeOnSqlite('version details', (portal) => {
   it('lets the owner edit release notes, and nobody else', async () => {
     const p = portal();
     const { dev, key, appId } = await developerWithApp(p);
@@ -308,6 +309,7 @@ describeEachDatabase('version details', (portal) => {
   });
 });
 
+// Both dialects: a duplicate key is a unique violation, recognised per driver.
 describeEachDatabase('signing keys', (portal) => {
   it('registers an Ed25519 key given as raw base64 or PEM, with its fingerprint', async () => {
     const p = portal();

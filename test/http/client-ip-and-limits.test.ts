@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { expectProblem } from '../support/api.js';
-import { describeEachDatabase, startPortal, type TestPortal } from '../support/portal.js';
+import { describeOnSqlite, startPortal, type TestPortal } from '../support/portal.js';
 
 const login = (p: TestPortal, email: string, password: string, remoteAddress: string, headers: Record<string, string> = {}) =>
   p.app.inject({ method: 'POST', url: '/v1/auth/login', remoteAddress, headers, payload: { email, password } });
@@ -10,7 +10,7 @@ async function failedLoginIps(p: TestPortal, email: string): Promise<(string | n
   return rows.filter((r) => (JSON.parse(r.details) as { email?: string }).email === email).map((r) => r.ip);
 }
 
-describeEachDatabase(
+describeOnSqlite(
   'the client IP behind TRUST_PROXY',
   (portal) => {
     it('ignores X-Forwarded-For from a peer that is not a listed proxy: the audit log and the rate limit see the real peer', async () => {

@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { expectProblem, registerUser } from '../support/api.js';
-import { describeEachDatabase } from '../support/portal.js';
+import { describeOnSqlite } from '../support/portal.js';
 
-describeEachDatabase('errors are problem+json', (portal) => {
+describeOnSqlite('errors are problem+json', (portal) => {
   it('answers an unknown path with 404 not_found', async () => {
     const res = await portal().app.inject({ method: 'GET', url: '/v1/nothing-here' });
     expectProblem(res, 404, 'not_found');

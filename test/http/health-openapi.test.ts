@@ -4,6 +4,7 @@ import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { describeEachDatabase } from '../support/portal.js';
 
+// Both dialects: /readyz reads the migrations of the database's own schema, found differently on each.
 describeEachDatabase('operations', (portal) => {
   it('/healthz answers while the process lives', async () => {
     const res = await portal().app.inject({ method: 'GET', url: '/healthz' });

@@ -8,7 +8,7 @@ import { appImagesRoutes, appsRoutes, listingsRoutes, mediaRoutes } from './feat
 import { auditAccessDenials, auditRoutes } from './features/audit/index.js';
 import { apiKeysRoutes, signingKeysRoutes } from './features/keys/index.js';
 import { reviewRoutes, storeKeysRoutes } from './features/review/index.js';
-import { versionsRoutes } from './features/versions/index.js';
+import { releaseRoutes, versionsRoutes } from './features/versions/index.js';
 import { createServer, healthRoutes, type FeatureRoutes } from './http/index.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -28,6 +28,7 @@ const FEATURE_ROUTES: readonly FeatureRoutes<Core>[] = [
   appImagesRoutes,
   mediaRoutes,
   versionsRoutes,
+  releaseRoutes,
   storeKeysRoutes,
   reviewRoutes,
 ];

@@ -23,7 +23,7 @@ import { AuditLog } from './features/audit/index.js';
 import { ApiKeysService, SigningKeysService } from './features/keys/index.js';
 import { ReviewService, StoreKeys } from './features/review/index.js';
 import { Mailer, createMailTransport } from './features/notifications/index.js';
-import { VersionsService } from './features/versions/index.js';
+import { ReleaseService, VersionsService } from './features/versions/index.js';
 import type { ReadinessCheck } from './http/health.js';
 import { loggerOptions } from './http/logging.js';
 import { RateLimiter } from './http/rate-limit.js';
@@ -86,6 +86,7 @@ export interface Core {
   readonly listings: ListingsService;
   readonly appImages: AppImagesService;
   readonly versions: VersionsService;
+  readonly release: ReleaseService;
   readonly adminJobs: AdminJobsService;
   /** What /readyz asks: the database, its migrations, the data directories, the blob store. */
   readonly readiness: readonly ReadinessCheck[];
@@ -158,6 +159,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     maxPackageBytes: config.limits.packageBytes,
     packageLimits: { maxTotalBytes: config.limits.packageInflatedBytes },
   });
+  const release = new ReleaseService({ db, clock, audit, apps, events });
   const adminJobs = new AdminJobsService({ db, jobs: new JobsAdmin({ db, clock }), audit });
   const jobWorker = config.jobs.enabled ? new JobWorker({ db, dialect: database.dialect, queue: jobs, clock, ids, log, concurrency: config.jobs.concurrency }) : null;
 
@@ -202,7 +204,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     mailer,
     tokens,
     storeKeys,
-    review: new ReviewService({ db, clock, audit, events, blobs, roles: admin, storeKeys, claimMs: config.review.claimMs }),
+    review: new ReviewService({ db, clock, audit, events, blobs, roles: admin, storeKeys, release, claimMs: config.review.claimMs }),
     auth,
     rateLimiter: new RateLimiter(clock, deps.rateLimitCapacity),
     accounts,
@@ -217,6 +219,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     listings,
     appImages,
     versions,
+    release,
     adminJobs,
     readiness,
     close: () => (closing ??= close()),

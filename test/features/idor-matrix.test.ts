@@ -34,6 +34,9 @@ interface Fixtures {
   signingKey: string;
   userA: string;
   deadJob: string;
+  /** A's approved version, of a third app of A's (one with a yanked version cannot be deleted): what publish, rollout and yank act on. */
+  releaseApp: string;
+  releaseVersion: string;
   /** A version of B's app waiting for review: what reviewers (here: the admin) work on. */
   reviewVersion: string;
   image: Buffer;
@@ -101,6 +104,22 @@ const RULES: Record<string, Rule> = {
     kind: 'owned',
     childOf: 'app_id',
     cases: (f) => [{ params: { app_id: f.app, version_id: f.version }, body: json({ release_notes: 'Stolen' }) }],
+  },
+  // In the order the owner can make them: publish the approved version, change its rollout, yank it.
+  'POST /v1/apps/:app_id/versions/:version_id/publish': {
+    kind: 'owned',
+    childOf: 'app_id',
+    cases: (f) => [{ params: { app_id: f.releaseApp, version_id: f.releaseVersion }, body: json({ channel: 'stable', rollout_percent: 10 }) }],
+  },
+  'PATCH /v1/apps/:app_id/versions/:version_id/rollout': {
+    kind: 'owned',
+    childOf: 'app_id',
+    cases: (f) => [{ params: { app_id: f.releaseApp, version_id: f.releaseVersion }, body: json({ rollout_percent: 100 }) }],
+  },
+  'POST /v1/apps/:app_id/versions/:version_id/yank': {
+    kind: 'owned',
+    childOf: 'app_id',
+    cases: (f) => [{ params: { app_id: f.releaseApp, version_id: f.releaseVersion }, body: json({ reason: 'Stolen' }) }],
   },
   'DELETE /v1/keys/:id': { kind: 'owned', cases: (f) => [{ params: { id: f.apiKey } }] },
   'DELETE /v1/signing-keys/:id': { kind: 'owned', cases: (f) => [{ params: { id: f.signingKey } }] },
@@ -242,6 +261,17 @@ describe('ownership matrix over the route table [sqlite]', () => {
       payload: await readFile(await makePackage({ id: app.package_id, versionCode: 1, key: signingKey })),
     });
     expect(upload.statusCode, upload.body).toBe(201);
+    const releaseApp = await createApp(p, a, 'com.example.released');
+    const approved = await p.app.inject({
+      method: 'POST',
+      url: `/v1/apps/${releaseApp.id}/versions`,
+      headers: { ...a.auth, 'content-type': 'application/octet-stream' },
+      payload: await readFile(await makePackage({ id: releaseApp.package_id, versionCode: 1, key: signingKey })),
+    });
+    expect(approved.statusCode, approved.body).toBe(201);
+    const releaseVersion = approved.json<{ id: string }>().id;
+    const decision = await p.app.inject({ method: 'POST', url: `/v1/review/${releaseVersion}/decision`, headers: admin.auth, payload: { decision: 'approve' } });
+    expect(decision.statusCode, decision.body).toBe(200);
     const nextPackage = await readFile(await makePackage({ id: app.package_id, versionCode: 2, key: signingKey }));
     const signingKeyOfB = await registerSigningKey(p, b);
     const uploadOfB = await p.app.inject({
@@ -271,6 +301,8 @@ describe('ownership matrix over the route table [sqlite]', () => {
       userA: a.id,
       deadJob,
       reviewVersion: uploadOfB.json<{ id: string }>().id,
+      releaseApp: releaseApp.id,
+      releaseVersion,
       image,
       nextPackage,
     };
@@ -385,7 +417,7 @@ describe('ownership matrix over the route table [sqlite]', () => {
     }
     expect(failed).toEqual([]);
     const apps = await p.database.db.selectFrom('apps').select(['id', 'owner_id']).orderBy('id').execute();
-    expect(apps.map((x) => x.id).sort()).toEqual([f.otherApp, f.appOfB].sort());
+    expect(apps.map((x) => x.id).sort()).toEqual([f.otherApp, f.appOfB, f.releaseApp].sort());
     expect((await p.database.db.selectFrom('users').select('status').where('id', '=', a.id).executeTakeFirstOrThrow()).status).toBe('suspended');
   });
 });

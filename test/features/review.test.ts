@@ -1,45 +1,13 @@
 import { createHash, createPublicKey } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { expect, it } from 'vitest';
-import { totpCode } from '../../src/features/accounts/totp.js';
 import { verifyStoreSignature } from '../../src/package/index.js';
-import { enableTotp, signInAdmin, TestClock, type TestAdmin } from '../support/accounts.js';
-import { createApp, expectProblem, PASSWORD, registerUser, type TestUser } from '../support/api.js';
-import { makePackage, registerSigningKey, type DeveloperKey } from '../support/packages.js';
-import { describeEachDatabase, type TestPortal } from '../support/portal.js';
+import { signInAdmin, TestClock } from '../support/accounts.js';
+import { createApp, expectProblem, registerUser } from '../support/api.js';
+import { registerSigningKey } from '../support/packages.js';
+import { describeEachDatabase } from '../support/portal.js';
+import { signInReviewer, upload, versionRow } from '../support/review.js';
 
 let clock: TestClock;
-
-/** A reviewer: registered, given the role by an admin, TOTP on, signed in with a code. */
-async function signInReviewer(p: TestPortal, admin: TestAdmin, name: string): Promise<TestUser> {
-  const user = await registerUser(p, name);
-  const promote = await p.app.inject({ method: 'PATCH', url: `/v1/admin/users/${user.id}`, headers: admin.auth, payload: { role: 'reviewer' } });
-  expect(promote.statusCode, promote.body).toBe(200);
-  const { secret } = await enableTotp(p, user, clock);
-  clock.advance(30_000);
-  const login = await p.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: user.email, password: PASSWORD, totp_code: totpCode(secret, clock.now()) } });
-  expect(login.statusCode, login.body).toBe(200);
-  const { access_token } = login.json<{ access_token: string }>();
-  return { ...user, accessToken: access_token, auth: { authorization: `Bearer ${access_token}` } };
-}
-
-interface Uploaded {
-  id: string;
-  file: Buffer;
-}
-
-async function upload(p: TestPortal, dev: TestUser, app: { id: string; package_id: string }, key: DeveloperKey, versionCode: number, permissions: string[] = []): Promise<Uploaded> {
-  const file = await readFile(await makePackage({ id: app.package_id, versionCode, key, manifest: { permissions } }));
-  const res = await p.app.inject({ method: 'POST', url: `/v1/apps/${app.id}/versions`, headers: { ...dev.auth, 'content-type': 'application/octet-stream' }, payload: file });
-  expect(res.statusCode, res.body).toBeLessThan(300);
-  const version = res.json<{ id: string; status: string }>();
-  expect(version.status).toBe('pending_review');
-  return { id: version.id, file };
-}
-
-async function versionRow(p: TestPortal, id: string) {
-  return p.database.db.selectFrom('versions').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
-}
 
 describeEachDatabase(
   'review: the reviewer queue',
@@ -50,8 +18,8 @@ describeEachDatabase(
       const dev = await registerUser(p, 'Dana Developer');
       const key = await registerSigningKey(p, dev);
       const app = await createApp(p, dev, 'com.example.notes');
-      const alice = await signInReviewer(p, admin, 'Alice Reviewer');
-      const bob = await signInReviewer(p, admin, 'Bob Reviewer');
+      const alice = await signInReviewer(p, clock, admin, 'Alice Reviewer');
+      const bob = await signInReviewer(p, clock, admin, 'Bob Reviewer');
       return { p, admin, dev, key, app, alice, bob };
     }
 

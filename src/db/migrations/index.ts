@@ -8,6 +8,7 @@ import * as m0006 from './0006_signing_key_per_owner.js';
 import * as m0007 from './0007_jobs.js';
 import * as m0008 from './0008_events.js';
 import * as m0009 from './0009_review.js';
+import * as m0010 from './0010_release.js';
 
 /**
  * Every migration, by name, in order. Listed statically (not read from the folder) so the same set
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '0007_jobs': m0007,
   '0008_events': m0008,
   '0009_review': m0009,
+  '0010_release': m0010,
 };

@@ -29,7 +29,7 @@ export const createAppBody = z
   .strict();
 
 /**
- * Only the listing fields may be edited: strict, so a body that tries to set the owner, status
+ * Only the listing fields and auto_publish may be edited: strict, so a body that tries to set the owner, status
  * or package id is refused as a whole instead of half-applied.
  */
 export const updateAppBody = z
@@ -38,9 +38,10 @@ export const updateAppBody = z
     summary: listingSummary.optional(),
     description: listingDescription.optional(),
     category: category.nullable().optional(),
+    auto_publish: z.boolean().optional().describe('Publish each version the moment it is approved (stable, 100 %)'),
   })
   .strict()
-  .refine((body) => Object.keys(body).length > 0, { message: 'send at least one of name, summary, description, category' });
+  .refine((body) => Object.keys(body).length > 0, { message: 'send at least one of name, summary, description, category, auto_publish' });
 
 export const listAppsQuery = pageQuery.extend({
   status: z.enum(APP_STATUSES).optional(),
@@ -64,6 +65,7 @@ export const appResponse = z
     description: z.string(),
     category: z.string().nullable(),
     status: z.enum(APP_STATUSES),
+    auto_publish: z.boolean(),
     icon_url: z.string().nullable().meta({ description: 'PNG, 512×512; null until an icon is uploaded' }),
     screenshots: z.array(screenshotResponse),
     created_at: z.string(),

@@ -66,17 +66,19 @@ export class AppsService {
     return this.present(await this.owned(actor, appId));
   }
 
-  /** Edits the default listing fields; `category: null` clears the category. */
+  /** Edits the default listing fields (`category: null` clears the category) and auto_publish. */
   async update(actor: Actor, appId: string, input: UpdateAppInput): Promise<AppResponse> {
     const app = await this.owned(actor, appId);
     const at = this.deps.clock.now();
+    const { auto_publish, ...listing } = input;
+    const fields = Object.keys(listing);
     const updated = await this.deps.db.transaction().execute(async (trx) => {
-      const row = await repo.updateApp(trx, app.id, { ...input, updated_at: at.toISOString() });
+      const row = await repo.updateApp(trx, app.id, { ...listing, ...(auto_publish === undefined ? {} : { auto_publish: auto_publish ? 1 : 0 }), updated_at: at.toISOString() });
       if (!row) throw appNotFound();
-      await appendEvent(trx, { type: 'listing.changed', appId: app.id, actorId: actor.userId, payload: { locale: 'default', fields: Object.keys(input) }, at });
+      if (fields.length > 0) await appendEvent(trx, { type: 'listing.changed', appId: app.id, actorId: actor.userId, payload: { locale: 'default', fields }, at });
       return row;
     });
-    this.deps.events.notify();
+    if (fields.length > 0) this.deps.events.notify();
     return this.present(updated);
   }
 
@@ -127,6 +129,7 @@ export function toAppResponse(app: App, images: readonly AppImage[]): AppRespons
     description: app.description,
     category: app.category,
     status: app.status,
+    auto_publish: app.auto_publish === 1,
     icon_url: icon ? mediaUrl(icon.sha256) : null,
     screenshots: own.filter((i) => i.kind === 'screenshot').map(toScreenshotResponse),
     created_at: app.created_at,

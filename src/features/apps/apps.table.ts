@@ -1,4 +1,4 @@
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 /** `draft` until a version is published; the store shows `published` apps only. */
 export const APP_STATUSES = ['draft', 'published', 'suspended'] as const;
@@ -14,6 +14,8 @@ export interface AppsTable {
   description: string;
   category: string | null;
   status: AppStatus;
+  /** 1: an approved version is published at once, at its requested channel and rollout. */
+  auto_publish: Generated<number>;
   created_at: string;
   updated_at: string;
 }

@@ -31,6 +31,7 @@ export const AUDIT_ACTIONS = [
   'job.retried',
   'version.approved',
   'version.rejected',
+  'version.yanked',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

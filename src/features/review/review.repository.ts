@@ -4,7 +4,7 @@ import type { ReviewDecision, Version } from '../versions/index.js';
 /** A version in review with what the reviewer sees next to it: its app and the app's developer. */
 export interface ReviewRow {
   version: Version;
-  app: { id: string; package_id: string; name: string; owner_id: string };
+  app: { id: string; package_id: string; name: string; owner_id: string; auto_publish: boolean };
   developer: { id: string; name: string };
   claimer_name: string | null;
 }
@@ -16,16 +16,16 @@ function reviewSelect(db: Executor) {
     .innerJoin('users as d', 'd.id', 'a.owner_id')
     .leftJoin('users as c', 'c.id', 'v.claimed_by')
     .selectAll('v')
-    .select(['a.package_id as app_package_id', 'a.name as app_name', 'a.owner_id as app_owner_id', 'd.name as developer_name', 'c.name as claimer_name']);
+    .select(['a.package_id as app_package_id', 'a.name as app_name', 'a.owner_id as app_owner_id', 'a.auto_publish as app_auto_publish', 'd.name as developer_name', 'c.name as claimer_name']);
 }
 
 type Selected = Awaited<ReturnType<ReturnType<typeof reviewSelect>['executeTakeFirstOrThrow']>>;
 
 function toReviewRow(row: Selected): ReviewRow {
-  const { app_package_id, app_name, app_owner_id, developer_name, claimer_name, ...version } = row;
+  const { app_package_id, app_name, app_owner_id, app_auto_publish, developer_name, claimer_name, ...version } = row;
   return {
     version,
-    app: { id: version.app_id, package_id: app_package_id, name: app_name, owner_id: app_owner_id },
+    app: { id: version.app_id, package_id: app_package_id, name: app_name, owner_id: app_owner_id, auto_publish: Number(app_auto_publish) === 1 },
     developer: { id: app_owner_id, name: developer_name },
     claimer_name,
   };

@@ -100,7 +100,7 @@ export const reviewDetailResponse = z
 
 export const decisionResponse = z.object({
   version_id: z.string(),
-  status: z.enum(['approved', 'rejected']),
+  status: z.enum(['approved', 'rejected', 'published']).describe('published when the app publishes on approval'),
   review: z.object({ decision: z.enum(REVIEW_DECISIONS), notes: z.string().nullable(), reviewer_name: z.string().nullable(), decided_at: z.string() }),
 });
 

@@ -6,6 +6,7 @@ import { decodeCursor, encodeCursor, type Page } from '../../shared/pagination.j
 import { commonError, type Actor, type AppError, type Clock, type Role } from '../../shared/index.js';
 import type { BlobStore } from '../../storage/index.js';
 import type { AuditLog } from '../audit/index.js';
+import { DEFAULT_RELEASE, type ReleaseService } from '../versions/index.js';
 import type { StoreSignature } from './store-keys.js';
 import { reviewError } from './review.errors.js';
 import * as repo from './review.repository.js';
@@ -26,6 +27,8 @@ export interface ReviewDeps {
   roles: ReviewerCheck;
   /** Signs an approved version with the store key (PACKAGE.md, "Store signature"). */
   storeKeys: { sign(version: { packageId: string; versionCode: number; sha256: string }): Promise<StoreSignature> };
+  /** Publishes an approved version in the decision's transaction, for apps that publish on approval. */
+  release: Pick<ReleaseService, 'publishApproved'>;
   /** How long a claim holds a version for its reviewer (REVIEW_CLAIM_MINUTES). */
   claimMs: number;
 }
@@ -161,11 +164,13 @@ export class ReviewService {
         payload: { version_id: versionId, version: version.version, version_code: version.version_code, decision: input.decision, notes },
         at,
       });
-      return updated;
+      // An app that publishes on approval goes to the store in the same transaction, after its approval.
+      const published = status === 'approved' && app.auto_publish ? await this.deps.release.publishApproved(trx, app, updated, DEFAULT_RELEASE, actor.userId) : null;
+      return published ?? updated;
     });
     if (!decided) throw (await this.whyRefused(versionId)) ?? reviewError('review_not_pending');
     this.deps.events.notify();
-    return { version_id: versionId, status, review: { decision: input.decision, notes, reviewer_name: reviewer.name, decided_at: at.toISOString() } };
+    return { version_id: versionId, status: decided.status === 'published' ? 'published' : status, review: { decision: input.decision, notes, reviewer_name: reviewer.name, decided_at: at.toISOString() } };
   }
 
   private now(): string {

@@ -1,3 +1,6 @@
 export { VersionsService } from './versions.service.js';
 export { versionsRoutes } from './versions.routes.js';
 export { REVIEW_DECISIONS, type ReviewDecision, type Version, type VersionStatus } from './versions.table.js';
+export { ReleaseService, DEFAULT_RELEASE } from './release.service.js';
+export { releaseRoutes } from './release.routes.js';
+export type { Channel } from './versions.table.js';

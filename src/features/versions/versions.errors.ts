@@ -9,6 +9,10 @@ export const versionsErrors = defineErrors('versions', {
   version_code_not_higher: { status: 409, title: 'The version_code is not above the highest this app has' },
   uploads_in_progress: { status: 429, title: 'Too many of your uploads are still being received or checked' },
   checks_busy: { status: 503, title: 'Too many packages are waiting to be checked' },
+  version_not_approved: { status: 409, title: 'Only an approved version can be published' },
+  version_not_published: { status: 409, title: 'The version is not published' },
+  version_not_live: { status: 409, title: 'The version is not live: yanked, superseded or not published' },
+  version_older_than_live: { status: 409, title: 'A newer version is already live on this channel' },
 });
 
 export const versionsError = versionsErrors.error;

@@ -18,6 +18,29 @@ export const updateVersionBody = z
   })
   .strict();
 
+export const publishBody = z
+  .object({
+    channel: z.enum(CHANNELS),
+    rollout_percent: z.number().int().min(1).max(100).describe('Share of devices offered the version, by a stable hash of the device'),
+  })
+  .strict();
+
+export const rolloutBody = z
+  .object({
+    rollout_percent: z.number().int().min(1).max(100).optional(),
+    halted: z.boolean().optional(),
+    reason: z.string().trim().min(1).max(1000).optional().describe('Why the rollout is halted (with halted: true)'),
+  })
+  .strict()
+  .refine((b) => (b.rollout_percent === undefined) !== (b.halted === undefined), { message: 'give either rollout_percent or halted' })
+  .refine((b) => b.reason === undefined || b.halted === true, { message: 'a reason goes with halted: true' });
+
+export const yankBody = z.object({ reason: z.string().trim().min(1).max(1000).describe('Shown to the developer and kept in the audit log') }).strict();
+
+export type PublishInput = z.infer<typeof publishBody>;
+export type RolloutInput = z.infer<typeof rolloutBody>;
+export type YankInput = z.infer<typeof yankBody>;
+
 export const findingSchema = z
   .object({
     tier: z.union([z.literal(1), z.literal(2), z.literal(3)]),
@@ -47,6 +70,12 @@ export const versionResponse = z
       .describe('The review decision, once a reviewer made one'),
     channel: z.enum(CHANNELS).nullable(),
     rollout_percent: z.number().int().nullable(),
+    rollout: z
+      .object({ halted: z.boolean(), halt_reason: z.string().nullable(), halted_at: z.string().nullable() })
+      .nullable()
+      .describe('Set once published: whether the rollout is halted, and why'),
+    superseded_at: z.string().nullable().describe('When a newer version took this one’s place on its channel'),
+    yank: z.object({ reason: z.string(), yanked_at: z.string() }).nullable(),
     created_at: z.string(),
     published_at: z.string().nullable(),
   })

@@ -231,6 +231,9 @@ export function toVersionResponse(v: repo.ReviewedVersion): VersionResponse {
     review: v.review_decision === null || v.decided_at === null ? null : { decision: v.review_decision, notes: v.review_notes, reviewer_name: v.reviewer_name, decided_at: v.decided_at },
     channel: v.channel,
     rollout_percent: v.rollout_percent,
+    rollout: v.published_at === null ? null : { halted: v.halted_at !== null, halt_reason: v.halt_reason, halted_at: v.halted_at },
+    superseded_at: v.superseded_at,
+    yank: v.yanked_at === null ? null : { reason: v.yank_reason ?? '', yanked_at: v.yanked_at },
     created_at: v.created_at,
     published_at: v.published_at,
   };

@@ -44,6 +44,14 @@ export interface VersionsTable {
   /** Base64 Ed25519 store signature (PACKAGE.md), made at approval, and the store key's id. */
   store_signature: string | null;
   store_key_id: string | null;
+  /** A rollout stopped (its developer or the crash guard), and why; null while it runs. */
+  halted_at: string | null;
+  halt_reason: string | null;
+  /** Withdrawn from the store, and the reason given. */
+  yanked_at: string | null;
+  yank_reason: string | null;
+  /** A newer version was published on this channel: this one is no longer live. */
+  superseded_at: string | null;
 }
 
 export type Version = Selectable<VersionsTable>;

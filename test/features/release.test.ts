@@ -1,0 +1,125 @@
+import { expect, it } from 'vitest';
+import { signInAdmin, TestClock } from '../support/accounts.js';
+import { createApp, expectProblem, registerUser } from '../support/api.js';
+import { registerSigningKey } from '../support/packages.js';
+import { describeEachDatabase } from '../support/portal.js';
+import { approve, signInReviewer, upload, versionRow } from '../support/review.js';
+
+let clock: TestClock;
+
+describeEachDatabase(
+  'release: publish, rollout, yank',
+  (portal) => {
+    async function setup() {
+      const p = portal();
+      const admin = await signInAdmin(p, clock);
+      const dev = await registerUser(p, 'Dana Developer');
+      const key = await registerSigningKey(p, dev);
+      const app = await createApp(p, dev, 'com.example.notes');
+      const reviewer = await signInReviewer(p, clock, admin, 'Alice Reviewer');
+      const base = `/v1/apps/${app.id}/versions`;
+      const appStatus = async () => (await p.database.db.selectFrom('apps').select('status').where('id', '=', app.id).executeTakeFirstOrThrow()).status;
+      const eventTypes = async () => (await p.database.db.selectFrom('events').select('type').orderBy('id').execute()).map((e) => e.type);
+      return { p, dev, key, app, reviewer, base, appStatus, eventTypes };
+    }
+
+    it('publishes only an approved version, at a rollout it can raise, lower, halt and resume, behind versions:publish', async () => {
+      const { p, dev, key, app, reviewer, base, appStatus, eventTypes } = await setup();
+      const v1 = await upload(p, dev, app, key, 1);
+      const publish = { channel: 'stable', rollout_percent: 10 };
+
+      expectProblem(await p.app.inject({ method: 'POST', url: `${base}/${v1.id}/publish`, headers: dev.auth, payload: publish }), 409, 'version_not_approved');
+      await approve(p, reviewer, v1.id);
+      const uploadOnly = (await p.app.inject({ method: 'POST', url: '/v1/keys', headers: dev.auth, payload: { name: 'ci', scopes: ['versions:upload', 'apps:read'] } })).json<{ key: string }>().key;
+      expectProblem(await p.app.inject({ method: 'POST', url: `${base}/${v1.id}/publish`, headers: { 'x-api-key': uploadOnly }, payload: publish }), 403, 'insufficient_scope');
+      expectProblem(await p.app.inject({ method: 'POST', url: `${base}/${v1.id}/publish`, headers: dev.auth, payload: { channel: 'nightly', rollout_percent: 10 } }), 400, 'validation_failed');
+      expectProblem(await p.app.inject({ method: 'POST', url: `${base}/${v1.id}/publish`, headers: dev.auth, payload: { channel: 'stable', rollout_percent: 0 } }), 400, 'validation_failed');
+      expect(await versionRow(p, v1.id)).toMatchObject({ status: 'approved', published_at: null });
+      expect(await appStatus()).toBe('draft');
+
+      const releaser = (await p.app.inject({ method: 'POST', url: '/v1/keys', headers: dev.auth, payload: { name: 'release', scopes: ['versions:publish'] } })).json<{ key: string }>().key;
+      const headers = { 'x-api-key': releaser };
+      const published = await p.app.inject({ method: 'POST', url: `${base}/${v1.id}/publish`, headers, payload: publish });
+      expect(published.statusCode, published.body).toBe(200);
+      expect(published.json()).toMatchObject({ status: 'published', channel: 'stable', rollout_percent: 10, published_at: clock.now().toISOString(), rollout: { halted: false }, superseded_at: null, yank: null });
+      expect(await appStatus()).toBe('published');
+      expectProblem(await p.app.inject({ method: 'POST', url: `${base}/${v1.id}/publish`, headers, payload: publish }), 409, 'version_not_approved');
+
+      const raise = await p.app.inject({ method: 'PATCH', url: `${base}/${v1.id}/rollout`, headers, payload: { rollout_percent: 50 } });
+      expect(raise.json()).toMatchObject({ rollout_percent: 50, rollout: { halted: false } });
+      const halt = await p.app.inject({ method: 'PATCH', url: `${base}/${v1.id}/rollout`, headers, payload: { halted: true, reason: 'Crashes on start on old devices.' } });
+      expect(halt.json()).toMatchObject({ rollout_percent: 50, rollout: { halted: true, halt_reason: 'Crashes on start on old devices.' } });
+      const resume = await p.app.inject({ method: 'PATCH', url: `${base}/${v1.id}/rollout`, headers, payload: { halted: false } });
+      expect(resume.json()).toMatchObject({ rollout_percent: 50, rollout: { halted: false, halt_reason: null } });
+      for (const bad of [{}, { rollout_percent: 20, halted: true }, { rollout_percent: 101 }, { rollout_percent: 20, reason: 'x' }]) {
+        expectProblem(await p.app.inject({ method: 'PATCH', url: `${base}/${v1.id}/rollout`, headers, payload: bad }), 400, 'validation_failed');
+      }
+      expect(await versionRow(p, v1.id)).toMatchObject({ rollout_percent: 50, halted_at: null });
+      expect(await eventTypes()).toEqual(['app.created', 'version.submitted', 'version.approved', 'version.published', 'version.rollout_changed', 'version.rollout_changed', 'version.rollout_changed']);
+    });
+
+    it('supersedes the live version of a channel, refuses an older one over a newer, and yanks with a reason', async () => {
+      const { p, dev, key, app, reviewer, base, appStatus, eventTypes } = await setup();
+      const [v1, v2, v3] = [await upload(p, dev, app, key, 1), await upload(p, dev, app, key, 2), await upload(p, dev, app, key, 3)];
+      for (const v of [v1, v2, v3]) await approve(p, reviewer, v.id);
+      const publish = (id: string, channel = 'stable') => p.app.inject({ method: 'POST', url: `${base}/${id}/publish`, headers: dev.auth, payload: { channel, rollout_percent: 100 } });
+
+      expect((await publish(v1.id)).statusCode).toBe(200);
+      expect((await publish(v3.id)).statusCode).toBe(200);
+      expect((await versionRow(p, v1.id)).superseded_at).toBe(clock.now().toISOString());
+      expectProblem(await publish(v2.id), 409, 'version_older_than_live');
+      expect((await versionRow(p, v2.id)).status).toBe('approved');
+      // Another channel has its own live version.
+      expect((await publish(v2.id, 'beta')).statusCode).toBe(200);
+      expect((await versionRow(p, v3.id)).superseded_at).toBeNull();
+      expectProblem(await p.app.inject({ method: 'PATCH', url: `${base}/${v1.id}/rollout`, headers: dev.auth, payload: { rollout_percent: 5 } }), 409, 'version_not_live');
+
+      expectProblem(await p.app.inject({ method: 'POST', url: `${base}/${v3.id}/yank`, headers: dev.auth, payload: {} }), 400, 'validation_failed');
+      const yank = await p.app.inject({ method: 'POST', url: `${base}/${v3.id}/yank`, headers: dev.auth, payload: { reason: 'Loses notes on save.' } });
+      expect(yank.statusCode, yank.body).toBe(200);
+      expect(yank.json()).toMatchObject({ status: 'yanked', yank: { reason: 'Loses notes on save.', yanked_at: clock.now().toISOString() } });
+      expectProblem(await p.app.inject({ method: 'POST', url: `${base}/${v3.id}/yank`, headers: dev.auth, payload: { reason: 'again' } }), 409, 'version_not_published');
+      expectProblem(await p.app.inject({ method: 'PATCH', url: `${base}/${v3.id}/rollout`, headers: dev.auth, payload: { rollout_percent: 5 } }), 409, 'version_not_live');
+      const audit = await p.database.db.selectFrom('audit_log').select(['actor_id', 'target_id', 'details']).where('action', '=', 'version.yanked').execute();
+      expect(audit).toHaveLength(1);
+      expect(audit[0]).toMatchObject({ actor_id: dev.id, target_id: v3.id });
+      expect(JSON.parse(audit[0]?.details ?? '{}')).toMatchObject({ reason: 'Loses notes on save.', version_code: 3 });
+      // Beta still has v2 live: the app stays published; yanking it too leaves nothing live.
+      expect(await appStatus()).toBe('published');
+      expect((await p.app.inject({ method: 'POST', url: `${base}/${v2.id}/yank`, headers: dev.auth, payload: { reason: 'Beta over.' } })).statusCode).toBe(200);
+      expect(await appStatus()).toBe('draft');
+      expect((await eventTypes()).filter((t) => t.startsWith('version.') && t !== 'version.submitted' && t !== 'version.approved')).toEqual([
+        'version.published',
+        'version.published',
+        'version.published',
+        'version.yanked',
+        'version.yanked',
+      ]);
+
+      // Someone else's version is not theirs to publish or yank.
+      const other = await registerUser(p, 'Mallory');
+      expectProblem(await p.app.inject({ method: 'POST', url: `${base}/${v1.id}/yank`, headers: other.auth, payload: { reason: 'mine now' } }), 404, 'app_not_found');
+      expect((await versionRow(p, v1.id)).status).toBe('published');
+    });
+
+    it('publishes at approval when the app asks for it, in the decision’s transaction', async () => {
+      const { p, dev, key, app, reviewer, appStatus, eventTypes } = await setup();
+      const patch = await p.app.inject({ method: 'PATCH', url: `/v1/apps/${app.id}`, headers: dev.auth, payload: { auto_publish: true } });
+      expect(patch.statusCode, patch.body).toBe(200);
+      expect(patch.json()).toMatchObject({ auto_publish: true });
+      const v1 = await upload(p, dev, app, key, 1);
+      const decision = await p.app.inject({ method: 'POST', url: `/v1/review/${v1.id}/decision`, headers: reviewer.auth, payload: { decision: 'approve' } });
+      expect(decision.statusCode, decision.body).toBe(200);
+      expect(decision.json()).toMatchObject({ status: 'published' });
+      expect(await versionRow(p, v1.id)).toMatchObject({ status: 'published', channel: 'stable', rollout_percent: 100, review_decision: 'approve' });
+      expect(await appStatus()).toBe('published');
+      expect(await eventTypes()).toEqual(['app.created', 'version.submitted', 'version.approved', 'version.published']);
+    });
+  },
+  {
+    deps: () => {
+      clock = new TestClock();
+      return { clock };
+    },
+  },
+);

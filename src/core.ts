@@ -23,7 +23,7 @@ import { AuditLog } from './features/audit/index.js';
 import { ApiKeysService, SigningKeysService } from './features/keys/index.js';
 import { ReviewService, StoreKeys } from './features/review/index.js';
 import { Mailer, createMailTransport } from './features/notifications/index.js';
-import { ReleaseService, VersionsService } from './features/versions/index.js';
+import { CrashGuard, NO_HEALTH_DATA, ReleaseService, VersionsService, type VersionHealth } from './features/versions/index.js';
 import type { ReadinessCheck } from './http/health.js';
 import { loggerOptions } from './http/logging.js';
 import { RateLimiter } from './http/rate-limit.js';
@@ -41,6 +41,8 @@ export interface CoreDeps {
   packageChecker?: PackageChecker;
   /** How many rate-limit counters are kept (default 50 000); tests flood a smaller table. */
   rateLimitCapacity?: number;
+  /** Sessions and crashes per version for the crash guard (default: no data, nothing halts). */
+  versionHealth?: VersionHealth;
 }
 
 /**
@@ -87,6 +89,8 @@ export interface Core {
   readonly appImages: AppImagesService;
   readonly versions: VersionsService;
   readonly release: ReleaseService;
+  /** Halts staged rollouts that crash too often (a recurring job; sweep() runs it once). */
+  readonly crashGuard: CrashGuard;
   readonly adminJobs: AdminJobsService;
   /** What /readyz asks: the database, its migrations, the data directories, the blob store. */
   readonly readiness: readonly ReadinessCheck[];
@@ -220,6 +224,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     appImages,
     versions,
     release,
+    crashGuard: new CrashGuard({ db, clock, audit, events, jobs, health: deps.versionHealth ?? NO_HEALTH_DATA }),
     adminJobs,
     readiness,
     close: () => (closing ??= close()),

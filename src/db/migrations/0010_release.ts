@@ -15,17 +15,21 @@ const VERSION_COLUMNS = [
   'superseded_at',
 ] as const;
 
-/** Release (issue 11): publish on a channel, staged rollout, halt, yank, supersede; auto-publish per app. */
+/** Release (issue 11): publish on a channel, staged rollout, halt, yank, supersede; auto-publish and the crash guard per app. */
 export async function up(db: AnyDb): Promise<void> {
   for (const name of VERSION_COLUMNS) await db.schema.alterTable('versions').addColumn(name, 'text').execute();
   // 0/1 on both dialects: one code path, no boolean mapping.
   await db.schema.alterTable('apps').addColumn('auto_publish', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+  // The crash guard's rule per app: a staged rollout halts when crash-free sessions fall below the
+  // percentage over at least this many sessions.
+  await db.schema.alterTable('apps').addColumn('crash_guard_percent', 'real', (c) => c.notNull().defaultTo(97)).execute();
+  await db.schema.alterTable('apps').addColumn('crash_guard_min_sessions', 'integer', (c) => c.notNull().defaultTo(200)).execute();
   // The live versions of an app per channel: what publishing supersedes and the store serves.
   await db.schema.createIndex('versions_live').on('versions').columns(['app_id', 'channel', 'status', 'superseded_at']).execute();
 }
 
 export async function down(db: AnyDb): Promise<void> {
   await db.schema.dropIndex('versions_live').execute();
-  await db.schema.alterTable('apps').dropColumn('auto_publish').execute();
+  for (const name of ['crash_guard_min_sessions', 'crash_guard_percent', 'auto_publish']) await db.schema.alterTable('apps').dropColumn(name).execute();
   for (const name of [...VERSION_COLUMNS].reverse()) await db.schema.alterTable('versions').dropColumn(name).execute();
 }

@@ -18,6 +18,14 @@ export const listingName = z.string().trim().min(1).max(50);
 export const listingSummary = z.string().trim().max(80);
 export const listingDescription = z.string().trim().max(4000);
 
+/** When the crash guard halts a staged rollout of this app. */
+const crashGuard = z
+  .object({
+    crash_free_percent: z.number().min(50).max(100).describe('Halt below this share of crash-free sessions (default 97)'),
+    min_sessions: z.number().int().min(10).max(1_000_000).describe('…once the version has this many sessions (default 200)'),
+  })
+  .strict();
+
 export const createAppBody = z
   .object({
     package_id: packageId,
@@ -39,9 +47,10 @@ export const updateAppBody = z
     description: listingDescription.optional(),
     category: category.nullable().optional(),
     auto_publish: z.boolean().optional().describe('Publish each version the moment it is approved (stable, 100 %)'),
+    crash_guard: crashGuard.optional(),
   })
   .strict()
-  .refine((body) => Object.keys(body).length > 0, { message: 'send at least one of name, summary, description, category, auto_publish' });
+  .refine((body) => Object.keys(body).length > 0, { message: 'send at least one of name, summary, description, category, auto_publish, crash_guard' });
 
 export const listAppsQuery = pageQuery.extend({
   status: z.enum(APP_STATUSES).optional(),
@@ -66,6 +75,7 @@ export const appResponse = z
     category: z.string().nullable(),
     status: z.enum(APP_STATUSES),
     auto_publish: z.boolean(),
+    crash_guard: crashGuard,
     icon_url: z.string().nullable().meta({ description: 'PNG, 512×512; null until an icon is uploaded' }),
     screenshots: z.array(screenshotResponse),
     created_at: z.string(),

@@ -66,14 +66,19 @@ export class AppsService {
     return this.present(await this.owned(actor, appId));
   }
 
-  /** Edits the default listing fields (`category: null` clears the category) and auto_publish. */
+  /** Edits the default listing fields (`category: null` clears the category), auto_publish and the crash guard. */
   async update(actor: Actor, appId: string, input: UpdateAppInput): Promise<AppResponse> {
     const app = await this.owned(actor, appId);
     const at = this.deps.clock.now();
-    const { auto_publish, ...listing } = input;
+    const { auto_publish, crash_guard, ...listing } = input;
     const fields = Object.keys(listing);
     const updated = await this.deps.db.transaction().execute(async (trx) => {
-      const row = await repo.updateApp(trx, app.id, { ...listing, ...(auto_publish === undefined ? {} : { auto_publish: auto_publish ? 1 : 0 }), updated_at: at.toISOString() });
+      const row = await repo.updateApp(trx, app.id, {
+        ...listing,
+        ...(auto_publish === undefined ? {} : { auto_publish: auto_publish ? 1 : 0 }),
+        ...(crash_guard === undefined ? {} : { crash_guard_percent: crash_guard.crash_free_percent, crash_guard_min_sessions: crash_guard.min_sessions }),
+        updated_at: at.toISOString(),
+      });
       if (!row) throw appNotFound();
       if (fields.length > 0) await appendEvent(trx, { type: 'listing.changed', appId: app.id, actorId: actor.userId, payload: { locale: 'default', fields }, at });
       return row;
@@ -129,7 +134,8 @@ export function toAppResponse(app: App, images: readonly AppImage[]): AppRespons
     description: app.description,
     category: app.category,
     status: app.status,
-    auto_publish: app.auto_publish === 1,
+    auto_publish: Number(app.auto_publish) === 1,
+    crash_guard: { crash_free_percent: Number(app.crash_guard_percent), min_sessions: Number(app.crash_guard_min_sessions) },
     icon_url: icon ? mediaUrl(icon.sha256) : null,
     screenshots: own.filter((i) => i.kind === 'screenshot').map(toScreenshotResponse),
     created_at: app.created_at,

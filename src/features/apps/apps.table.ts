@@ -16,6 +16,10 @@ export interface AppsTable {
   status: AppStatus;
   /** 1: an approved version is published at once, at its requested channel and rollout. */
   auto_publish: Generated<number>;
+  /** The crash guard halts a staged rollout below this crash-free-sessions percentage… */
+  crash_guard_percent: Generated<number>;
+  /** …once the version has at least this many sessions. */
+  crash_guard_min_sessions: Generated<number>;
   created_at: string;
   updated_at: string;
 }

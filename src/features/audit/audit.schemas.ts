@@ -32,6 +32,7 @@ export const AUDIT_ACTIONS = [
   'version.approved',
   'version.rejected',
   'version.yanked',
+  'version.halted',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -4,3 +4,4 @@ export { REVIEW_DECISIONS, type ReviewDecision, type Version, type VersionStatus
 export { ReleaseService, DEFAULT_RELEASE } from './release.service.js';
 export { releaseRoutes } from './release.routes.js';
 export type { Channel } from './versions.table.js';
+export { CrashGuard, CRASH_GUARD_JOB, NO_HEALTH_DATA, type SessionHealth, type VersionHealth } from './crash-guard.js';

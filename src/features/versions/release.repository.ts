@@ -65,3 +65,42 @@ export async function followAppStatus(db: Executor, appId: string, at: string): 
   const status = (await hasLiveVersion(db, appId)) ? 'published' : 'draft';
   await db.updateTable('apps').set({ status, updated_at: at }).where('id', '=', appId).where('status', '<>', 'suspended').where('status', '<>', status).execute();
 }
+
+/** A live, running staged rollout with its app's crash-guard rule. */
+export interface GuardedRollout {
+  id: string;
+  app_id: string;
+  version_code: number;
+  rollout_percent: number;
+  crash_guard_percent: number;
+  crash_guard_min_sessions: number;
+}
+
+/** Live versions below 100 % whose rollout is not halted: what the crash guard watches. */
+export async function guardedRollouts(db: Executor): Promise<GuardedRollout[]> {
+  const rows = await db
+    .selectFrom('versions as v')
+    .innerJoin('apps as a', 'a.id', 'v.app_id')
+    .select(['v.id', 'v.app_id', 'v.version_code', 'v.rollout_percent', 'a.crash_guard_percent', 'a.crash_guard_min_sessions'])
+    .where('v.status', '=', 'published')
+    .where('v.superseded_at', 'is', null)
+    .where('v.halted_at', 'is', null)
+    .where('v.rollout_percent', '<', 100)
+    .orderBy('v.id')
+    .execute();
+  // PostgreSQL answers `real` columns as numbers, but be exact about it on both dialects.
+  return rows.map((r) => ({ ...r, rollout_percent: Number(r.rollout_percent), crash_guard_percent: Number(r.crash_guard_percent), crash_guard_min_sessions: Number(r.crash_guard_min_sessions) }));
+}
+
+/** Halts a rollout that is still running; answers whether it did. */
+export async function haltRunning(db: Executor, id: string, reason: string, at: string): Promise<boolean> {
+  const result = await db
+    .updateTable('versions')
+    .set({ halted_at: at, halt_reason: reason })
+    .where('id', '=', id)
+    .where('status', '=', 'published')
+    .where('superseded_at', 'is', null)
+    .where('halted_at', 'is', null)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}

@@ -1,10 +1,9 @@
 import { expect, it } from 'vitest';
 import type { SessionHealth, VersionHealth } from '../../src/features/versions/index.js';
-import { signInAdmin, TestClock } from '../support/accounts.js';
-import { createApp, expectProblem, registerUser } from '../support/api.js';
-import { registerSigningKey } from '../support/packages.js';
+import { TestClock } from '../support/accounts.js';
+import { expectProblem, type TestUser } from '../support/api.js';
 import { describeEachDatabase } from '../support/portal.js';
-import { approve, signInReviewer, upload, versionRow } from '../support/review.js';
+import { approve, reviewWorld, upload, versionRow } from '../support/review.js';
 
 let clock: TestClock;
 /** What "telemetry" answers per version id; the telemetry feature implements VersionHealth later. */
@@ -16,11 +15,8 @@ describeEachDatabase(
   (portal) => {
     async function liveRollout(percent: number) {
       const p = portal();
-      const admin = await signInAdmin(p, clock);
-      const dev = await registerUser(p, 'Dana Developer');
-      const key = await registerSigningKey(p, dev);
-      const app = await createApp(p, dev, 'com.example.notes');
-      const reviewer = await signInReviewer(p, clock, admin, 'Alice Reviewer');
+      const { dev, key, app, reviewers } = await reviewWorld(p, clock, ['Alice Reviewer']);
+      const reviewer = reviewers[0] as TestUser;
       const v1 = await upload(p, dev, app, key, 1);
       await approve(p, reviewer, v1.id);
       const published = await p.app.inject({ method: 'POST', url: `/v1/apps/${app.id}/versions/${v1.id}/publish`, headers: dev.auth, payload: { channel: 'stable', rollout_percent: percent } });

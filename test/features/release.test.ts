@@ -1,9 +1,8 @@
 import { expect, it } from 'vitest';
-import { signInAdmin, TestClock } from '../support/accounts.js';
-import { createApp, expectProblem, registerUser } from '../support/api.js';
-import { registerSigningKey } from '../support/packages.js';
+import { TestClock } from '../support/accounts.js';
+import { expectProblem, registerUser, type TestUser } from '../support/api.js';
 import { describeEachDatabase } from '../support/portal.js';
-import { approve, signInReviewer, upload, versionRow } from '../support/review.js';
+import { approve, reviewWorld, upload, versionRow } from '../support/review.js';
 
 let clock: TestClock;
 
@@ -12,11 +11,8 @@ describeEachDatabase(
   (portal) => {
     async function setup() {
       const p = portal();
-      const admin = await signInAdmin(p, clock);
-      const dev = await registerUser(p, 'Dana Developer');
-      const key = await registerSigningKey(p, dev);
-      const app = await createApp(p, dev, 'com.example.notes');
-      const reviewer = await signInReviewer(p, clock, admin, 'Alice Reviewer');
+      const { dev, key, app, reviewers } = await reviewWorld(p, clock, ['Alice Reviewer']);
+      const reviewer = reviewers[0] as TestUser;
       const base = `/v1/apps/${app.id}/versions`;
       const appStatus = async () => (await p.database.db.selectFrom('apps').select('status').where('id', '=', app.id).executeTakeFirstOrThrow()).status;
       const eventTypes = async () => (await p.database.db.selectFrom('events').select('type').orderBy('id').execute()).map((e) => e.type);

@@ -1,11 +1,11 @@
 import { createHash, createPublicKey } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { verifyStoreSignature } from '../../src/package/index.js';
-import { signInAdmin, TestClock } from '../support/accounts.js';
-import { createApp, expectProblem, registerUser } from '../support/api.js';
+import { TestClock } from '../support/accounts.js';
+import { createApp, expectProblem, registerUser, type TestUser } from '../support/api.js';
 import { registerSigningKey } from '../support/packages.js';
 import { describeEachDatabase } from '../support/portal.js';
-import { signInReviewer, upload, versionRow } from '../support/review.js';
+import { reviewWorld, upload, versionRow } from '../support/review.js';
 
 let clock: TestClock;
 
@@ -14,12 +14,8 @@ describeEachDatabase(
   (portal) => {
     async function setup() {
       const p = portal();
-      const admin = await signInAdmin(p, clock);
-      const dev = await registerUser(p, 'Dana Developer');
-      const key = await registerSigningKey(p, dev);
-      const app = await createApp(p, dev, 'com.example.notes');
-      const alice = await signInReviewer(p, clock, admin, 'Alice Reviewer');
-      const bob = await signInReviewer(p, clock, admin, 'Bob Reviewer');
+      const { admin, dev, key, app, reviewers } = await reviewWorld(p, clock, ['Alice Reviewer', 'Bob Reviewer']);
+      const [alice, bob] = reviewers as [TestUser, TestUser];
       return { p, admin, dev, key, app, alice, bob };
     }
 

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { expect } from 'vitest';
 import { totpCode } from '../../src/features/accounts/totp.js';
-import { enableTotp, type TestAdmin, type TestClock } from './accounts.js';
-import { PASSWORD, registerUser, type TestUser } from './api.js';
-import { makePackage, type DeveloperKey } from './packages.js';
+import { enableTotp, signInAdmin, type TestAdmin, type TestClock } from './accounts.js';
+import { createApp, PASSWORD, registerUser, type TestUser } from './api.js';
+import { makePackage, registerSigningKey, type DeveloperKey } from './packages.js';
 import type { TestPortal } from './portal.js';
 
 /** A reviewer: registered, given the role by an admin, TOTP on, signed in with a code. */
@@ -42,4 +42,18 @@ export async function versionRow(p: TestPortal, id: string) {
 export async function approve(p: TestPortal, reviewer: TestUser, versionId: string): Promise<void> {
   const res = await p.app.inject({ method: 'POST', url: `/v1/review/${versionId}/decision`, headers: reviewer.auth, payload: { decision: 'approve' } });
   expect(res.statusCode, res.body).toBe(200);
+}
+
+/**
+ * The cast of review and release tests: an admin, a developer with a signing key and an app
+ * (com.example.notes), and the named reviewers (2FA on, signed in).
+ */
+export async function reviewWorld<const Names extends readonly string[]>(p: TestPortal, clock: TestClock, reviewerNames: Names) {
+  const admin = await signInAdmin(p, clock);
+  const dev = await registerUser(p, 'Dana Developer');
+  const key = await registerSigningKey(p, dev);
+  const app = await createApp(p, dev, 'com.example.notes');
+  const reviewers: TestUser[] = [];
+  for (const name of reviewerNames) reviewers.push(await signInReviewer(p, clock, admin, name));
+  return { admin, dev, key, app, reviewers };
 }

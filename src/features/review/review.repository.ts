@@ -128,15 +128,3 @@ export function previousDecisions(db: Executor, appId: string, exceptVersionId: 
     .limit(limit)
     .execute();
 }
-
-/** Manifest JSON of the app's latest published version: the baseline for permission changes. */
-export async function lastPublishedManifest(db: Executor, appId: string): Promise<string | null> {
-  const row = await db
-    .selectFrom('versions')
-    .select('manifest')
-    .where('app_id', '=', appId)
-    .where('status', '=', 'published')
-    .orderBy('version_code', 'desc')
-    .executeTakeFirst();
-  return row?.manifest ?? null;
-}

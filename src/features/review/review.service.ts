@@ -6,7 +6,7 @@ import { decodeCursor, encodeCursor, type Page } from '../../shared/pagination.j
 import { commonError, type Actor, type AppError, type Clock, type Role } from '../../shared/index.js';
 import type { BlobStore } from '../../storage/index.js';
 import type { AuditLog } from '../audit/index.js';
-import { DEFAULT_RELEASE, type ReleaseService } from '../versions/index.js';
+import { DEFAULT_RELEASE, latestPublishedManifest, type ReleaseService } from '../versions/index.js';
 import type { StoreSignature } from './store-keys.js';
 import { reviewError } from './review.errors.js';
 import * as repo from './review.repository.js';
@@ -67,7 +67,7 @@ export class ReviewService {
     const row = await this.inReview(versionId);
     const { version, app } = row;
     const manifest = JSON.parse(version.manifest) as Manifest;
-    const baselineJson = await repo.lastPublishedManifest(this.deps.db, app.id);
+    const baselineJson = await latestPublishedManifest(this.deps.db, app.id);
     const baseline = baselineJson === null ? null : (JSON.parse(baselineJson) as Manifest);
     const { added, removed } = diffPermissions(baseline?.permissions ?? [], manifest.permissions);
     const findings = JSON.parse(version.checks) as Finding[];

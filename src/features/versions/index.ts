@@ -5,3 +5,4 @@ export { ReleaseService, DEFAULT_RELEASE } from './release.service.js';
 export { releaseRoutes } from './release.routes.js';
 export type { Channel } from './versions.table.js';
 export { CrashGuard, CRASH_GUARD_JOB, NO_HEALTH_DATA, type SessionHealth, type VersionHealth } from './crash-guard.js';
+export { latestPublishedManifest } from './versions.repository.js';

@@ -75,6 +75,7 @@ async function versionCount(databaseUrl: string, dataDir: string): Promise<numbe
 
 const postgres = inject('postgresUrl') !== null;
 
+// Both dialects: what a killed process leaves in the database, and which blobs the database still refers to.
 for (const dialect of ['sqlite', 'postgres'] as TestDialect[]) {
   describe.skipIf(dialect === 'postgres' && !postgres)(`the mosis-portal process [${dialect}]`, () => {
     it('after kill -9 mid-upload leaves no version row, and the next start removes the staging file', async () => {
@@ -99,28 +100,6 @@ for (const dialect of ['sqlite', 'postgres'] as TestDialect[]) {
         expect(again.output()).toContain('removed staging files of interrupted uploads');
         again.child.kill('SIGTERM');
         expect((await again.exited).code).toBe(0);
-      } finally {
-        await database.cleanup();
-      }
-    });
-
-    it('on SIGTERM finishes the upload in flight, answers it, then exits cleanly', async () => {
-      const database = await prepareDatabase(dialect);
-      try {
-        const server = await startServer({ DATA_DIR: database.dataDir, DATABASE_URL: database.databaseUrl });
-        const { token, key, appId } = await setUp(server);
-        const bytes = await readFile(await makePackage({ id: ID, key }));
-        const { req, answer } = openUpload(server, appId, token);
-        const half = Math.floor(bytes.length / 2);
-        req.write(bytes.subarray(0, half));
-        await until(async () => (await stagingFiles(database.dataDir)).length > 0, 'the upload to start');
-        server.child.kill('SIGTERM');
-        await new Promise((r) => setTimeout(r, 300));
-        req.end(bytes.subarray(half));
-        const res = await answer;
-        expect(res.status, res.body).toBe(201);
-        expect((await server.exited).code).toBe(0);
-        expect(await versionCount(database.databaseUrl, database.dataDir)).toBe(1);
       } finally {
         await database.cleanup();
       }
@@ -154,29 +133,56 @@ for (const dialect of ['sqlite', 'postgres'] as TestDialect[]) {
         await database.cleanup();
       }
     });
-
-    it('removes the staging file when the client disconnects mid-upload, and records nothing', async () => {
-      const database = await prepareDatabase(dialect);
-      try {
-        const server = await startServer({ DATA_DIR: database.dataDir, DATABASE_URL: database.databaseUrl });
-        const { token, appId } = await setUp(server);
-        const { req, answer } = openUpload(server, appId, token);
-        answer.catch(() => undefined);
-        req.write(Buffer.alloc(512 * 1024, 1));
-        await until(async () => (await stagingFiles(database.dataDir)).length > 0, 'the upload to start');
-        req.destroy();
-        await until(async () => (await stagingFiles(database.dataDir)).length === 0, 'the staging file to be removed');
-        const ready = await fetch(`${server.baseUrl}/readyz`);
-        expect(ready.status).toBe(200);
-        server.child.kill('SIGTERM');
-        await server.exited;
-        expect(await versionCount(database.databaseUrl, database.dataDir)).toBe(0);
-      } finally {
-        await database.cleanup();
-      }
-    });
   });
 }
+
+// Draining on SIGTERM and a client going away are the process's and the HTTP server's, not the database's.
+describe('the mosis-portal process, its uploads and its shutdown [sqlite]', () => {
+  const dialect: TestDialect = 'sqlite';
+
+  it('on SIGTERM finishes the upload in flight, answers it, then exits cleanly', async () => {
+    const database = await prepareDatabase(dialect);
+    try {
+      const server = await startServer({ DATA_DIR: database.dataDir, DATABASE_URL: database.databaseUrl });
+      const { token, key, appId } = await setUp(server);
+      const bytes = await readFile(await makePackage({ id: ID, key }));
+      const { req, answer } = openUpload(server, appId, token);
+      const half = Math.floor(bytes.length / 2);
+      req.write(bytes.subarray(0, half));
+      await until(async () => (await stagingFiles(database.dataDir)).length > 0, 'the upload to start');
+      server.child.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 300));
+      req.end(bytes.subarray(half));
+      const res = await answer;
+      expect(res.status, res.body).toBe(201);
+      expect((await server.exited).code).toBe(0);
+      expect(await versionCount(database.databaseUrl, database.dataDir)).toBe(1);
+    } finally {
+      await database.cleanup();
+    }
+  });
+
+  it('removes the staging file when the client disconnects mid-upload, and records nothing', async () => {
+    const database = await prepareDatabase(dialect);
+    try {
+      const server = await startServer({ DATA_DIR: database.dataDir, DATABASE_URL: database.databaseUrl });
+      const { token, appId } = await setUp(server);
+      const { req, answer } = openUpload(server, appId, token);
+      answer.catch(() => undefined);
+      req.write(Buffer.alloc(512 * 1024, 1));
+      await until(async () => (await stagingFiles(database.dataDir)).length > 0, 'the upload to start');
+      req.destroy();
+      await until(async () => (await stagingFiles(database.dataDir)).length === 0, 'the staging file to be removed');
+      const ready = await fetch(`${server.baseUrl}/readyz`);
+      expect(ready.status).toBe(200);
+      server.child.kill('SIGTERM');
+      await server.exited;
+      expect(await versionCount(database.databaseUrl, database.dataDir)).toBe(0);
+    } finally {
+      await database.cleanup();
+    }
+  });
+});
 
 describe('mosis-portal configuration errors', () => {
   it('stops with one clear line naming the bad variable', async () => {

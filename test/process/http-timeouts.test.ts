@@ -41,7 +41,8 @@ function drip(socket: Socket, pieces: string[], everyMs: number): void {
   socket.on('close', () => clearInterval(timer));
 }
 
-describe('the mosis-portal process cuts off slow clients, not slow uploads', () => {
+// Concurrent: each test waits out real timeouts on a connection of its own to the one server.
+describe.concurrent('the mosis-portal process cuts off slow clients, not slow uploads', () => {
   let database: TestDatabase;
   let server: ServerProcess;
   beforeAll(async () => {

@@ -159,8 +159,9 @@ export async function startPortal(
 let packageChecker: PackageChecker | undefined;
 
 /**
- * One checker for every portal of a test file: its worker threads load the checks from the
- * TypeScript sources once, instead of once per test.
+ * One checker for every portal of a test process (its files share it: vitest.config.ts does not
+ * isolate them): its worker threads load the checks from the TypeScript sources once, instead of
+ * once per test.
  */
 export function sharedPackageChecker(): PackageChecker {
   packageChecker ??= new PackageChecker();

@@ -103,6 +103,10 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
   const ids = deps.ids ?? systemIds(clock);
   const log = pino(loggerOptions(config.logLevel), deps.logStream ?? process.stdout);
   for (const dir of [config.dataDir, config.packagesDir, config.backupsDir]) await mkdir(dir, { recursive: true, mode: 0o700 });
+  // Key files first: nothing awaited after the database opens, so a bad key file leaks no connection.
+  const tokens = await AccessTokens.open(config.dataDir, config.baseUrl, clock);
+  const storeKeys = await StoreKeys.open(config.dataDir, clock);
+  const secrets = await AccountSecrets.open(config.dataDir, config.accounts.secretsKey);
   const database = openDatabase(config.database);
   const { db } = database;
   const blobs = new FsBlobStore(config.packagesDir);
@@ -111,9 +115,6 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
   const events = new EventLog({ db, postgresUrl: config.database.dialect === 'postgres' ? config.database.url : undefined, logger: log });
   const audit = new AuditLog({ db, clock, ids });
 
-  const tokens = await AccessTokens.open(config.dataDir, config.baseUrl, clock);
-  const storeKeys = await StoreKeys.open(config.dataDir, clock);
-  const secrets = await AccountSecrets.open(config.dataDir, config.accounts.secretsKey);
   const mailer = new Mailer({
     jobs,
     ids,
@@ -185,11 +186,14 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
   const close = async () => {
     // Running jobs (mail among them) finish or give their jobs back before the database goes;
     // then nothing is left that uses the database.
-    await jobWorker?.stop(Math.floor(config.shutdownTimeoutMs / 2));
-    await events.stop();
-    if (deps.packageChecker === undefined) await checker.close();
-    await database.close();
-    log.flush();
+    try {
+      await jobWorker?.stop(Math.floor(config.shutdownTimeoutMs / 2));
+      await events.stop();
+      if (deps.packageChecker === undefined) await checker.close();
+    } finally {
+      await database.close();
+      log.flush();
+    }
   };
 
   return {

@@ -16,6 +16,12 @@ export interface BlobStore {
   size(sha256: string): Promise<number | null>;
   /** Reads a stored blob, optionally the inclusive byte range [start, end]. */
   read(sha256: string, range?: { start: number; end: number }): Readable;
+  /**
+   * A local file with a stored blob's bytes, for work that needs random access (the package checks
+   * of a stored upload). The filesystem store answers the blob itself; a remote store a temporary
+   * copy. Call release() when done. Null when the blob is not stored.
+   */
+  localFile(sha256: string): Promise<LocalBlobFile | null>;
   delete(sha256: string): Promise<void>;
   /** Every stored hash, for garbage collection. */
   list(): AsyncIterable<string>;
@@ -25,6 +31,11 @@ export interface BlobStore {
   sweepStaging(): Promise<number>;
   /** Throws when the store cannot be written (readiness probe). */
   checkWritable(): Promise<void>;
+}
+
+export interface LocalBlobFile {
+  readonly path: string;
+  release(): Promise<void>;
 }
 
 export interface StageOptions {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { AppError, commonError, payloadTooLarge } from '../shared/index.js';
-import type { BlobStore, StagedBlob, StageOptions } from './blob-store.js';
+import type { BlobStore, LocalBlobFile, StagedBlob, StageOptions } from './blob-store.js';
 
 const HASH = /^[0-9a-f]{64}$/;
 const STAGING = '.staging';
@@ -115,6 +115,12 @@ export class FsBlobStore implements BlobStore {
 
   read(sha256: string, range?: { start: number; end: number }): Readable {
     return createReadStream(this.pathOf(sha256), range);
+  }
+
+  async localFile(sha256: string): Promise<LocalBlobFile | null> {
+    const file = this.pathOf(sha256);
+    // Stored blobs are never rewritten in place (content addressing), so reading it directly is safe.
+    return (await exists(file)) ? { path: file, release: () => Promise.resolve() } : null;
   }
 
   async delete(sha256: string): Promise<void> {

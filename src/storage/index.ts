@@ -1,6 +1,6 @@
-export type { BlobStore, StagedBlob, StageOptions } from './blob-store.js';
+export type { BlobStore, LocalBlobFile, StagedBlob, StageOptions } from './blob-store.js';
 export { FsBlobStore } from './fs-blob-store.js';
 export { BlobReferences, type BlobReferenceCheck } from './blob-references.js';
 export { collectGarbage, type GcResult } from './gc.js';
 export { PRIVATE_UMASK, restrictStateModes } from './private-state.js';
-export { readPrivateJson, writePrivateJson } from './private-file.js';
+export { createPrivateJson, readPrivateJson, writePrivateJson } from './private-file.js';

@@ -179,6 +179,7 @@ describeOnSqlite(
       expectProblem(widened, 403, 'api_key_app_restricted');
       expectProblem(await p.app.inject({ method: 'GET', url: '/v1/keys', headers: allScopes }), 403, 'api_key_app_restricted');
       expectProblem(await p.app.inject({ method: 'GET', url: '/v1/signing-keys', headers: allScopes }), 403, 'api_key_app_restricted');
+      expectProblem(await p.app.inject({ method: 'GET', url: '/v1/auth/me', headers: allScopes }), 403, 'api_key_app_restricted');
       expect(await keyRows(p)).toHaveLength(2);
     });
 

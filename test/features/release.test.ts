@@ -98,6 +98,58 @@ describeEachDatabase(
       expect((await versionRow(p, v1.id)).status).toBe('published');
     });
 
+    it('keeps one live version per channel and a true app status when publishes and yanks race', async () => {
+      const { p, dev, key, app, reviewer, base, appStatus } = await setup();
+      const versions = [];
+      for (let code = 1; code <= 6; code += 1) versions.push(await upload(p, dev, app, key, code));
+      for (const v of versions) await approve(p, reviewer, v.id);
+      const publish = (id: string, channel: string) => p.app.inject({ method: 'POST', url: `${base}/${id}/publish`, headers: dev.auth, payload: { channel, rollout_percent: 100 } });
+      const [first, ...rest] = versions as [(typeof versions)[number], ...typeof versions];
+      expect((await publish(first.id, 'stable')).statusCode).toBe(200);
+      const answers = await Promise.all(rest.map((v) => publish(v.id, 'stable')));
+      for (const res of answers) if (res.statusCode !== 200) expectProblem(res, 409, 'version_older_than_live');
+      const live = await p.database.db.selectFrom('versions').select(['id', 'version_code']).where('status', '=', 'published').where('superseded_at', 'is', null).execute();
+      expect(live).toHaveLength(1);
+      const publishedCodes = answers.filter((r) => r.statusCode === 200).map((r) => r.json<{ version_code: number }>().version_code);
+      expect(live[0]?.version_code).toBe(Math.max(...publishedCodes));
+
+      // Two yanks at once leave nothing live, and the app knows it.
+      const lastLive = live[0]?.id ?? '';
+      const onBeta = answers.findIndex((r) => r.statusCode !== 200);
+      const betaVersion = onBeta >= 0 ? rest[onBeta] : undefined;
+      if (betaVersion) expect((await publish(betaVersion.id, 'beta')).statusCode).toBe(200);
+      const yanks = await Promise.all([lastLive, betaVersion?.id].filter((id): id is string => id !== undefined).map((id) => p.app.inject({ method: 'POST', url: `${base}/${id}/yank`, headers: dev.auth, payload: { reason: 'Recalled.' } })));
+      for (const res of yanks) expect(res.statusCode, res.body).toBe(200);
+      expect(await appStatus()).toBe('draft');
+    });
+
+    it('asks for versions:publish to change auto_publish or the crash guard, and audits the change', async () => {
+      const { p, dev, app } = await setup();
+      const appsWrite = (await p.app.inject({ method: 'POST', url: '/v1/keys', headers: dev.auth, payload: { name: 'ci', scopes: ['apps:write', 'versions:upload'] } })).json<{ key: string }>().key;
+      for (const body of [{ auto_publish: true }, { crash_guard: { crash_free_percent: 50, min_sessions: 1_000_000 } }]) {
+        expectProblem(await p.app.inject({ method: 'PATCH', url: `/v1/apps/${app.id}`, headers: { 'x-api-key': appsWrite }, payload: body }), 403, 'insufficient_scope');
+      }
+      // Listing fields stay the apps:write key's to edit.
+      expect((await p.app.inject({ method: 'PATCH', url: `/v1/apps/${app.id}`, headers: { 'x-api-key': appsWrite }, payload: { name: 'Notes 2' } })).statusCode).toBe(200);
+      expect(await p.database.db.selectFrom('apps').select(['auto_publish', 'crash_guard_percent']).where('id', '=', app.id).executeTakeFirstOrThrow()).toEqual({ auto_publish: 0, crash_guard_percent: 97 });
+      expect((await p.app.inject({ method: 'PATCH', url: `/v1/apps/${app.id}`, headers: dev.auth, payload: { auto_publish: true } })).statusCode).toBe(200);
+      const audit = await p.database.db.selectFrom('audit_log').select(['actor_id', 'details']).where('action', '=', 'app.release_settings_changed').execute();
+      expect(audit).toHaveLength(1);
+      expect(JSON.parse(audit[0]?.details ?? '{}')).toMatchObject({ before: { auto_publish: false }, after: { auto_publish: true } });
+    });
+
+    it('leaves an older version approved, not published, when auto-publish finds a newer one live', async () => {
+      const { p, dev, key, app, reviewer } = await setup();
+      const [v1, v2] = [await upload(p, dev, app, key, 1), await upload(p, dev, app, key, 2)];
+      expect((await p.app.inject({ method: 'PATCH', url: `/v1/apps/${app.id}`, headers: dev.auth, payload: { auto_publish: true } })).statusCode).toBe(200);
+      await approve(p, reviewer, v2.id);
+      const older = await p.app.inject({ method: 'POST', url: `/v1/review/${v1.id}/decision`, headers: reviewer.auth, payload: { decision: 'approve' } });
+      expect(older.statusCode, older.body).toBe(200);
+      expect(older.json()).toMatchObject({ status: 'approved' });
+      expect(await versionRow(p, v1.id)).toMatchObject({ status: 'approved', published_at: null });
+      expect(await versionRow(p, v2.id)).toMatchObject({ status: 'published' });
+    });
+
     it('publishes at approval when the app asks for it, in the decision’s transaction', async () => {
       const { p, dev, key, app, reviewer, appStatus, eventTypes } = await setup();
       const patch = await p.app.inject({ method: 'PATCH', url: `/v1/apps/${app.id}`, headers: dev.auth, payload: { auto_publish: true } });

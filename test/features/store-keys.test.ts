@@ -1,8 +1,11 @@
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { StoreKeys } from '../../src/features/review/index.js';
 import { verifyStoreSignature } from '../../src/package/index.js';
+import { systemClock } from '../../src/shared/index.js';
 import { prepareDatabase, startPortal, type TestPortal } from '../support/portal.js';
 import { runPortal } from '../support/server-process.js';
 
@@ -52,6 +55,20 @@ describe('store signing keys', () => {
       await expect(p.core.storeKeys.sign({ ...version, packageId: 'com.example.notes\n13' })).rejects.toThrow(/not a package id/);
     } finally {
       await stop();
+    }
+  });
+
+  it('agree on one first key when several instances start at once on a fresh DATA_DIR, and leave no temp files', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'mosis-store-keys-'));
+    try {
+      const opened = await Promise.all(Array.from({ length: 12 }, () => StoreKeys.open(dataDir, systemClock)));
+      const ids = new Set((await Promise.all(opened.map((k) => k.published()))).map((keys) => keys.map((k) => k.key_id).join()));
+      expect(ids.size).toBe(1);
+      const file = JSON.parse(await readFile(path.join(dataDir, 'keys', 'store-keys.json'), 'utf8')) as { keys: unknown[] };
+      expect(file.keys).toHaveLength(1);
+      expect(await readdir(path.join(dataDir, 'keys'))).toEqual(['store-keys.json']);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 

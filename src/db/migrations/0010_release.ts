@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 
 // Migrations take Kysely<any> on purpose: they must keep working after the Database type moves on.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -24,8 +24,15 @@ export async function up(db: AnyDb): Promise<void> {
   // percentage over at least this many sessions.
   await db.schema.alterTable('apps').addColumn('crash_guard_percent', 'real', (c) => c.notNull().defaultTo(97)).execute();
   await db.schema.alterTable('apps').addColumn('crash_guard_min_sessions', 'integer', (c) => c.notNull().defaultTo(200)).execute();
-  // The live versions of an app per channel: what publishing supersedes and the store serves.
-  await db.schema.createIndex('versions_live').on('versions').columns(['app_id', 'channel', 'status', 'superseded_at']).execute();
+  // At most one live version per app and channel: what publishing supersedes and the store serves.
+  // The release service serializes per app; this holds even if something slips past it.
+  await db.schema
+    .createIndex('versions_live')
+    .on('versions')
+    .columns(['app_id', 'channel'])
+    .unique()
+    .where(sql<boolean>`status = 'published' and superseded_at is null`)
+    .execute();
 }
 
 export async function down(db: AnyDb): Promise<void> {

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, typ
 import path from 'node:path';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { commonError, type AuthMethod, type Clock, type Role } from '../../shared/index.js';
-import { readPrivateJson, writePrivateJson } from '../../storage/index.js';
+import { createPrivateJson, readPrivateJson, writePrivateJson } from '../../storage/index.js';
 import { isAuthMethod } from './amr.js';
 
 export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
@@ -55,8 +55,9 @@ export class AccessTokens {
     const file = keyFile(dataDir);
     let stored = await readKeys(file);
     if (stored.length === 0) {
-      stored = [newKey(clock)];
-      await writeKeys(file, stored);
+      // Of instances starting at once on a fresh DATA_DIR, one makes the key and the others read it.
+      await createPrivateJson(file, { keys: [newKey(clock)] });
+      stored = await readKeys(file);
     }
     return new AccessTokens(stored.map(toSigningKey).reverse(), file, issuer, clock);
   }

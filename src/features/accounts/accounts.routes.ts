@@ -157,7 +157,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
     '/v1/auth/me',
     {
       preHandler: requireActor(auth),
-      schema: { tags, summary: 'The signed-in user', security: authenticated, response: { 200: userResponse, ...problems('unauthorized') } },
+      schema: { tags, summary: 'The signed-in user', security: authenticated, response: { 200: userResponse, ...problems('unauthorized', 'api_key_app_restricted') } },
     },
     (request) => service.me(actorOf(request)),
   );

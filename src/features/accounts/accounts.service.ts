@@ -1,6 +1,6 @@
 import type { Db } from '../../db/index.js';
 import { isUniqueViolation } from '../../db/index.js';
-import { commonError, type AppError, usedSecondFactor, type Actor, type Clock, type Ids, type Role } from '../../shared/index.js';
+import { assertNotAppRestricted, commonError, type AppError, usedSecondFactor, type Actor, type Clock, type Ids, type Role } from '../../shared/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { Mailer } from '../notifications/index.js';
 import { signUpAttemptMail } from './account-mails.js';
@@ -83,6 +83,8 @@ export class AccountsService {
   }
 
   async me(actor: Actor): Promise<UserResponse> {
+    // A key for some apps is a CI secret, not the account: it does not read the owner's profile.
+    assertNotAppRestricted(actor);
     return toUserResponse(await this.user(actor));
   }
 

@@ -1,7 +1,7 @@
 import { isUniqueViolation, type Db } from '../../db/index.js';
 import { appendEvent, type EventNotifier } from '../../events/index.js';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.js';
-import { appRestriction, assertMayActOnApp, assertNotAppRestricted, type Actor, type Clock, type Ids } from '../../shared/index.js';
+import { appRestriction, commonError, assertMayActOnApp, assertNotAppRestricted, type Actor, type Clock, type Ids } from '../../shared/index.js';
 import type { AuditLog } from '../audit/index.js';
 import * as repo from './apps.repository.js';
 import type { AppResponse, CreateAppInput, ScreenshotResponse, UpdateAppInput } from './apps.schemas.js';
@@ -72,6 +72,11 @@ export class AppsService {
     const at = this.deps.clock.now();
     const { auto_publish, crash_guard, ...listing } = input;
     const fields = Object.keys(listing);
+    const releaseSettings = auto_publish !== undefined || crash_guard !== undefined;
+    // These decide what reaches devices: the publishing scope, as for publish itself.
+    if (releaseSettings && actor.scopes !== null && !actor.scopes.includes('versions:publish')) {
+      throw commonError('insufficient_scope', 'Changing auto_publish or crash_guard needs an API key with the versions:publish scope.');
+    }
     const updated = await this.deps.db.transaction().execute(async (trx) => {
       const row = await repo.updateApp(trx, app.id, {
         ...listing,
@@ -80,6 +85,11 @@ export class AppsService {
         updated_at: at.toISOString(),
       });
       if (!row) throw appNotFound();
+      if (releaseSettings) {
+        const settings = (x: App) => ({ auto_publish: Number(x.auto_publish) === 1, crash_guard: { crash_free_percent: Number(x.crash_guard_percent), min_sessions: Number(x.crash_guard_min_sessions) } });
+        const details = { before: settings(app), after: settings(row) };
+        await this.deps.audit.record({ action: 'app.release_settings_changed', actorId: actor.userId, targetType: 'app', targetId: app.id, details }, trx);
+      }
       if (fields.length > 0) await appendEvent(trx, { type: 'listing.changed', appId: app.id, actorId: actor.userId, payload: { locale: 'default', fields }, at });
       return row;
     });

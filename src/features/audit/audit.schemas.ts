@@ -33,6 +33,9 @@ export const AUDIT_ACTIONS = [
   'version.rejected',
   'version.yanked',
   'version.halted',
+  'version.published',
+  'version.rollout_changed',
+  'app.release_settings_changed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

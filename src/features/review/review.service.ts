@@ -165,7 +165,8 @@ export class ReviewService {
         at,
       });
       // An app that publishes on approval goes to the store in the same transaction, after its approval.
-      const published = status === 'approved' && app.auto_publish ? await this.deps.release.publishApproved(trx, app, updated, DEFAULT_RELEASE, actor.userId) : null;
+      // A newer version already live there: this one stays approved, for its developer to publish or not.
+      const published = status === 'approved' && app.auto_publish ? await this.deps.release.publishApproved(trx, app, updated, DEFAULT_RELEASE, actor.userId, true) : null;
       return published ?? updated;
     });
     if (!decided) throw (await this.whyRefused(versionId)) ?? reviewError('review_not_pending');

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey
 import path from 'node:path';
 import { fingerprint, rawPublicKey, signStoreVersion, type StoreSignedVersion } from '../../package/index.js';
 import type { Clock } from '../../shared/index.js';
-import { readPrivateJson, writePrivateJson } from '../../storage/index.js';
+import { createPrivateJson, readPrivateJson, writePrivateJson } from '../../storage/index.js';
 
 interface StoredStoreKey {
   /** The fingerprint: lowercase hex SHA-256 of the raw public key (as for developer keys). */
@@ -57,8 +57,10 @@ export class StoreKeys {
     const file = keyFile(dataDir);
     let stored = await readKeys(file);
     if (stored.length === 0) {
-      stored = [newKey(clock)];
-      await writePrivateJson(file, { keys: stored });
+      // The first start makes the key; of instances starting at once on one DATA_DIR, one wins
+      // and the others read its key.
+      await createPrivateJson(file, { keys: [newKey(clock)] });
+      stored = await readKeys(file);
     }
     return new StoreKeys(stored.map(load), file);
   }

@@ -1,5 +1,15 @@
+import { PostgresAdapter, sql } from 'kysely';
 import type { Executor } from '../../db/index.js';
 import type { Channel, Version } from './versions.table.js';
+
+/**
+ * Serializes release changes of one app: on PostgreSQL the app's row is locked until the
+ * transaction ends, so two publishes (or yanks) cannot each read the live versions and both act on
+ * a stale view. SQLite has one writer at a time already.
+ */
+export async function lockAppForRelease(db: Executor, appId: string): Promise<void> {
+  if (db.getExecutor().adapter instanceof PostgresAdapter) await sql`select id from apps where id = ${appId} for update`.execute(db);
+}
 
 /** Versions of an app live on a channel: published, not superseded. */
 export function liveOnChannel(db: Executor, appId: string, channel: Channel): Promise<Version[]> {
@@ -101,6 +111,8 @@ export async function haltRunning(db: Executor, id: string, reason: string, at: 
     .where('status', '=', 'published')
     .where('superseded_at', 'is', null)
     .where('halted_at', 'is', null)
+    // Raised to 100 % since the guard looked: nothing is staged any more.
+    .where('rollout_percent', '<', 100)
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }

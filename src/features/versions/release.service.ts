@@ -45,16 +45,23 @@ export class ReleaseService {
    * Publishes an approved version inside the caller's transaction (the review decision of an app
    * that publishes on approval uses it too). The caller notifies the event log after commit.
    */
-  async publishApproved(trx: Executor, app: Pick<App, 'id'>, version: Version, release: { channel: Channel; rolloutPercent: number }, actorId: string): Promise<Version> {
+  async publishApproved(trx: Executor, app: Pick<App, 'id'>, version: Version, release: { channel: Channel; rolloutPercent: number }, actorId: string): Promise<Version>;
+  /** With `onlyIfNewest`: answers null, changing nothing, when a newer version is live on the channel. */
+  async publishApproved(trx: Executor, app: Pick<App, 'id'>, version: Version, release: { channel: Channel; rolloutPercent: number }, actorId: string, onlyIfNewest: true): Promise<Version | null>;
+  async publishApproved(trx: Executor, app: Pick<App, 'id'>, version: Version, release: { channel: Channel; rolloutPercent: number }, actorId: string, onlyIfNewest = false): Promise<Version | null> {
+    await releaseRepo.lockAppForRelease(trx, app.id);
     const at = this.deps.clock.now();
     const live = await releaseRepo.liveOnChannel(trx, app.id, release.channel);
     const newer = live.find((v) => v.id !== version.id && v.version_code > version.version_code);
+    if (newer && onlyIfNewest) return null;
     if (newer) throw versionsError('version_older_than_live', `Version ${newer.version} (code ${newer.version_code}) is already live on ${release.channel}.`);
     const superseded = live.filter((v) => v.id !== version.id).map((v) => v.id);
     await releaseRepo.supersede(trx, superseded, at.toISOString());
     const published = await releaseRepo.publishApproved(trx, version.id, { ...release, at: at.toISOString() });
     if (!published) throw versionsError('version_not_approved', 'This version is no longer approved; it may have been published already.');
     await releaseRepo.followAppStatus(trx, app.id, at.toISOString());
+    const details = { app_id: app.id, version_code: version.version_code, channel: release.channel, rollout_percent: release.rolloutPercent, superseded };
+    await this.deps.audit.record({ action: 'version.published', actorId, targetType: 'version', targetId: version.id, details }, trx);
     await appendEvent(trx, {
       type: 'version.published',
       appId: app.id,
@@ -77,8 +84,11 @@ export class ReleaseService {
           ? { halted_at: at.toISOString(), halt_reason: input.reason ?? 'Halted by the developer.' }
           : { halted_at: null, halt_reason: null };
     await this.deps.db.transaction().execute(async (trx) => {
+      await releaseRepo.lockAppForRelease(trx, app.id);
       const changed = await releaseRepo.changeRollout(trx, version.id, change);
       if (!changed) throw versionsError('version_not_live', 'This version is no longer live.');
+      const details = { app_id: app.id, version_code: version.version_code, rollout_percent: changed.rollout_percent, halted: changed.halted_at !== null, reason: changed.halt_reason };
+      await this.deps.audit.record({ action: 'version.rollout_changed', actorId: actor.userId, targetType: 'version', targetId: version.id, details }, trx);
       await appendEvent(trx, {
         type: 'version.rollout_changed',
         appId: app.id,
@@ -97,6 +107,7 @@ export class ReleaseService {
     if (version.status !== 'published') throw versionsError('version_not_published', `This version is ${version.status}; only a published version can be yanked.`);
     const at = this.deps.clock.now();
     await this.deps.db.transaction().execute(async (trx) => {
+      await releaseRepo.lockAppForRelease(trx, app.id);
       const yanked = await releaseRepo.yank(trx, version.id, input.reason, at.toISOString());
       if (!yanked) throw versionsError('version_not_published', 'This version is no longer published.');
       await releaseRepo.followAppStatus(trx, app.id, at.toISOString());

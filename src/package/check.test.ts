@@ -114,6 +114,14 @@ describe('checkPackage reports every problem of a readable package', () => {
     expect(result.manifest?.id).toBe(APP_ID);
   });
 
+  it('refuses a version_code below the lowest the app accepts, and only then', async () => {
+    const code = (await check(signed(appFiles(), keys))).manifest?.version_code ?? 0;
+    const below = await check(signed(appFiles(), keys), { minVersionCode: code + 1 });
+    expect(below.ok).toBe(false);
+    expect(below.findings).toEqual([expect.objectContaining({ code: 'version_code_not_higher', tier: 1, severity: 'error', file: 'manifest.json' })]);
+    expect((await check(signed(appFiles(), keys), { minVersionCode: code })).findings).toEqual([]);
+  });
+
   it('still checks the entry file and icons when another manifest field is wrong', async () => {
     const manifest = { version_code: 0, icons: { '32': 'icons/icon-32.png', '64': 'icons/icon-32.png', '128': 'icons/missing.png' } };
     const result = await check(signed(appFiles({}, manifest), keys));

@@ -36,6 +36,11 @@ export interface CheckOptions {
   allowedKeys: readonly KeyObject[];
   /** The app's package_id in the portal: a manifest with another id is refused. */
   expectedId?: string;
+  /**
+   * The lowest version_code the app accepts (one above the highest it has): a manifest below it
+   * is refused. Unset in the CLI, which knows no portal.
+   */
+  minVersionCode?: number;
   /** The last published version's manifest: permissions it lacks are flagged for the reviewer. */
   previousManifest?: Manifest | null;
   limits?: Partial<PackageLimits>;
@@ -166,6 +171,12 @@ class PackageCheck {
     if (this.options.expectedId !== undefined && id !== undefined && id !== this.options.expectedId) {
       const message = `${MANIFEST_FILE}: id is ${JSON.stringify(id)} but the package is uploaded to the app ${JSON.stringify(this.options.expectedId)}`;
       this.findings.push(finding('manifest_id_mismatch', message, this.where(MANIFEST_FILE, this.manifest.lineOf(['id']))));
+    }
+    const code = this.manifest.fields.version_code;
+    const min = this.options.minVersionCode;
+    if (min !== undefined && typeof code === 'number' && code < min) {
+      const message = `${MANIFEST_FILE}: version_code ${code} must be at least ${min}, one above the highest this app already has`;
+      this.findings.push(finding('version_code_not_higher', message, this.where(MANIFEST_FILE, this.manifest.lineOf(['version_code']))));
     }
   }
 

@@ -94,6 +94,7 @@ export const FINDING_CODES = {
   manifest_invalid: { tier: 1, severity: 'error' },
   manifest_unknown_field: { tier: 1, severity: 'error' },
   manifest_id_mismatch: { tier: 1, severity: 'error' },
+  version_code_not_higher: { tier: 1, severity: 'error' },
   entry_missing: { tier: 1, severity: 'error' },
   signature_manifest_missing: { tier: 1, severity: 'error' },
   signature_manifest_invalid: { tier: 1, severity: 'error' },

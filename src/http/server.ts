@@ -44,6 +44,18 @@ export async function createServer(config: Config, ids: Ids, options: { logger: 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
+  // Once the portal is shutting down, an answer to a request still in flight also ends its
+  // connection: a keep-alive client would otherwise hold the closing process open until it gave
+  // the idle connection up (5 s for Node's fetch, longer for browsers and load balancers).
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) void reply.header('connection', 'close');
+    done(null, payload);
+  });
   const allowedMethods = trackRoutes(app);
   registerProblemHandlers(app, allowedMethods);
   await registerSecurityHeaders(app, config.baseUrl.startsWith('https:'));

@@ -41,11 +41,11 @@ function openUpload(server: ServerProcess, appId: string, token: string) {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'transfer-encoding': 'chunked' },
   });
-  const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+  const answer = new Promise<{ status: number; connection: string | undefined; body: string }>((resolve, reject) => {
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body: Buffer.concat(chunks).toString('utf8') }));
     });
     req.on('error', reject);
   });
@@ -155,6 +155,8 @@ describe('the mosis-portal process, its uploads and its shutdown [sqlite]', () =
       req.end(bytes.subarray(half));
       const res = await answer;
       expect(res.status, res.body).toBe(201);
+      // The answer ends its keep-alive connection, so the client does not hold the process open.
+      expect(res.connection).toBe('close');
       expect((await server.exited).code).toBe(0);
       expect(await versionCount(database.databaseUrl, database.dataDir)).toBe(1);
     } finally {

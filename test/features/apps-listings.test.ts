@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { createApp, expectProblem, registerUser } from '../support/api.js';
-import { describeEachDatabase, type TestPortal } from '../support/portal.js';
+import { describeEachDatabase, describeOnSqlite, type TestPortal } from '../support/portal.js';
 
 const listingRows = (p: TestPortal) => p.database.db.selectFrom('app_listings').selectAll().orderBy('locale').execute();
 
@@ -33,6 +33,28 @@ describeEachDatabase('app listings', (portal) => {
     expectProblem(await p.app.inject({ method: 'DELETE', url: url('de-CH'), headers: dev.auth }), 404, 'listing_not_found');
   });
 
+  it('refuses a 101st locale (409 listing_limit_reached) but still replaces existing ones', async () => {
+    const p = portal();
+    const dev = await registerUser(p);
+    const app = await createApp(p, dev, 'com.example.notes');
+    const now = new Date().toISOString();
+    // 100 distinct two-letter tags, inserted directly: the limit is what is under test, not PUT.
+    const letters = 'abcdefghij';
+    const locales = [...letters].flatMap((a) => [...letters].map((b) => `${a}${b}`));
+    await p.database.db
+      .insertInto('app_listings')
+      .values(locales.map((locale) => ({ app_id: app.id, locale, name: 'N', summary: '', description: '', created_at: now, updated_at: now })))
+      .execute();
+    const res = await p.app.inject({ method: 'PUT', url: `/v1/apps/${app.id}/listings/zu`, headers: dev.auth, payload: { name: 'N' } });
+    expectProblem(res, 409, 'listing_limit_reached');
+    expect(await listingRows(p)).toHaveLength(100);
+    const replace = await p.app.inject({ method: 'PUT', url: `/v1/apps/${app.id}/listings/aa`, headers: dev.auth, payload: { name: 'Renamed' } });
+    expect(replace.statusCode, replace.body).toBe(200);
+  });
+});
+
+// Locale tags are made canonical, and bad ones and bad bodies refused, before any query: the same on every database.
+describeOnSqlite('app listings: locale tags and refused bodies', (portal) => {
   it.each(['zh-hant-tw', 'es-419', 'IW'])('stores the locale %s in canonical form', async (tag) => {
     const p = portal();
     const dev = await registerUser(p);
@@ -67,24 +89,5 @@ describeEachDatabase('app listings', (portal) => {
     const res = await p.app.inject({ method: 'PUT', url: `/v1/apps/${app.id}/listings/fr`, headers: dev.auth, payload });
     expectProblem(res, 400, 'validation_failed');
     expect(await listingRows(p)).toEqual([]);
-  });
-
-  it('refuses a 101st locale (409 listing_limit_reached) but still replaces existing ones', async () => {
-    const p = portal();
-    const dev = await registerUser(p);
-    const app = await createApp(p, dev, 'com.example.notes');
-    const now = new Date().toISOString();
-    // 100 distinct two-letter tags, inserted directly: the limit is what is under test, not PUT.
-    const letters = 'abcdefghij';
-    const locales = [...letters].flatMap((a) => [...letters].map((b) => `${a}${b}`));
-    await p.database.db
-      .insertInto('app_listings')
-      .values(locales.map((locale) => ({ app_id: app.id, locale, name: 'N', summary: '', description: '', created_at: now, updated_at: now })))
-      .execute();
-    const res = await p.app.inject({ method: 'PUT', url: `/v1/apps/${app.id}/listings/zu`, headers: dev.auth, payload: { name: 'N' } });
-    expectProblem(res, 409, 'listing_limit_reached');
-    expect(await listingRows(p)).toHaveLength(100);
-    const replace = await p.app.inject({ method: 'PUT', url: `/v1/apps/${app.id}/listings/aa`, headers: dev.auth, payload: { name: 'Renamed' } });
-    expect(replace.statusCode, replace.body).toBe(200);
   });
 });

@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import type { TestPortal } from '../support/portal.js';
 import { createApp, expectProblem, registerUser } from '../support/api.js';
-import { describeEachDatabase } from '../support/portal.js';
+import { describeEachDatabase, describeOnSqlite } from '../support/portal.js';
 
 // Both dialects: package ids are unique (a unique violation per driver), apps are paged by cursor, and deletes cascade.
 describeEachDatabase('apps', (portal) => {
@@ -25,24 +25,6 @@ describeEachDatabase('apps', (portal) => {
     expect(one.json()).toEqual(app);
   });
 
-  it('requires a signed-in caller', async () => {
-    const res = await portal().app.inject({ method: 'GET', url: '/v1/apps' });
-    expectProblem(res, 401, 'unauthorized');
-    expect(res.headers['www-authenticate']).toBe('Bearer');
-  });
-
-  it.each(['Com.Example', 'example', 'com..example', '.com.example', 'com.example.', 'com.exa_mple', `com.${'a'.repeat(260)}`])(
-    'refuses the package id %s and stores nothing',
-    async (packageId) => {
-      const p = portal();
-      const dev = await registerUser(p);
-      const res = await p.app.inject({ method: 'POST', url: '/v1/apps', headers: dev.auth, payload: { package_id: packageId, name: 'X' } });
-      const body = expectProblem(res, 400, 'validation_failed');
-      expect(body['errors']).toEqual([expect.objectContaining({ path: 'body.package_id' })]);
-      expect(await p.database.db.selectFrom('apps').select('id').execute()).toHaveLength(0);
-    },
-  );
-
   it('answers 409 package_id_taken when another developer already has the id', async () => {
     const p = portal();
     const a = await registerUser(p, 'A');
@@ -52,20 +34,6 @@ describeEachDatabase('apps', (portal) => {
     expectProblem(res, 409, 'package_id_taken');
     const rows = await p.database.db.selectFrom('apps').select(['owner_id', 'name']).execute();
     expect(rows).toEqual([{ owner_id: a.id, name: 'Notes' }]);
-  });
-
-  it('refuses mass assignment of owner or status', async () => {
-    const p = portal();
-    const dev = await registerUser(p);
-    const other = await registerUser(p, 'Other');
-    const res = await p.app.inject({
-      method: 'POST',
-      url: '/v1/apps',
-      headers: dev.auth,
-      payload: { package_id: 'com.example.notes', name: 'Notes', status: 'published', owner_id: other.id },
-    });
-    expectProblem(res, 400, 'validation_failed');
-    expect(await p.database.db.selectFrom('apps').select('id').execute()).toHaveLength(0);
   });
 
   it("never shows one developer another's apps", async () => {
@@ -119,25 +87,6 @@ describeEachDatabase('apps', (portal) => {
     expect(again.json()).toEqual(cleared.json());
   });
 
-  it.each([
-    ['owner_id', { name: 'X', owner_id: 'someone-else' }],
-    ['status', { status: 'published' }],
-    ['package_id', { package_id: 'com.example.other' }],
-    ['id', { id: 'new-id' }],
-    ['nothing to change', {}],
-    ['an empty name', { name: '   ' }],
-    ['a bad category', { category: 'Not A Slug' }],
-    ['a summary over 80 characters', { summary: 'x'.repeat(81) }],
-  ])('refuses a PATCH with %s (400) and changes nothing', async (_what, payload) => {
-    const p = portal();
-    const dev = await registerUser(p);
-    const app = await createApp(p, dev, 'com.example.notes');
-    const before = await p.database.db.selectFrom('apps').selectAll().execute();
-    const res = await p.app.inject({ method: 'PATCH', url: `/v1/apps/${app.id}`, headers: dev.auth, payload });
-    expectProblem(res, 400, 'validation_failed');
-    expect(await p.database.db.selectFrom('apps').selectAll().execute()).toEqual(before);
-  });
-
   it('deletes a draft app with its versions and listings; the package id is free again', async () => {
     const p = portal();
     const dev = await registerUser(p);
@@ -168,6 +117,60 @@ describeEachDatabase('apps', (portal) => {
     expectProblem(res, 409, 'app_has_published_versions');
     expect(await p.database.db.selectFrom('apps').select('id').execute()).toEqual([{ id: app.id }]);
     expect(await p.database.db.selectFrom('versions').select('status').orderBy('version_code').execute()).toEqual([{ status: 'pending_review' }, { status }]);
+  });
+});
+
+// Refused before any query: authentication and validation, the same on every database.
+describeOnSqlite('apps: refused requests', (portal) => {
+  it('requires a signed-in caller', async () => {
+    const res = await portal().app.inject({ method: 'GET', url: '/v1/apps' });
+    expectProblem(res, 401, 'unauthorized');
+    expect(res.headers['www-authenticate']).toBe('Bearer');
+  });
+
+  it.each(['Com.Example', 'example', 'com..example', '.com.example', 'com.example.', 'com.exa_mple', `com.${'a'.repeat(260)}`])(
+    'refuses the package id %s and stores nothing',
+    async (packageId) => {
+      const p = portal();
+      const dev = await registerUser(p);
+      const res = await p.app.inject({ method: 'POST', url: '/v1/apps', headers: dev.auth, payload: { package_id: packageId, name: 'X' } });
+      const body = expectProblem(res, 400, 'validation_failed');
+      expect(body['errors']).toEqual([expect.objectContaining({ path: 'body.package_id' })]);
+      expect(await p.database.db.selectFrom('apps').select('id').execute()).toHaveLength(0);
+    },
+  );
+
+  it('refuses mass assignment of owner or status', async () => {
+    const p = portal();
+    const dev = await registerUser(p);
+    const other = await registerUser(p, 'Other');
+    const res = await p.app.inject({
+      method: 'POST',
+      url: '/v1/apps',
+      headers: dev.auth,
+      payload: { package_id: 'com.example.notes', name: 'Notes', status: 'published', owner_id: other.id },
+    });
+    expectProblem(res, 400, 'validation_failed');
+    expect(await p.database.db.selectFrom('apps').select('id').execute()).toHaveLength(0);
+  });
+
+  it.each([
+    ['owner_id', { name: 'X', owner_id: 'someone-else' }],
+    ['status', { status: 'published' }],
+    ['package_id', { package_id: 'com.example.other' }],
+    ['id', { id: 'new-id' }],
+    ['nothing to change', {}],
+    ['an empty name', { name: '   ' }],
+    ['a bad category', { category: 'Not A Slug' }],
+    ['a summary over 80 characters', { summary: 'x'.repeat(81) }],
+  ])('refuses a PATCH with %s (400) and changes nothing', async (_what, payload) => {
+    const p = portal();
+    const dev = await registerUser(p);
+    const app = await createApp(p, dev, 'com.example.notes');
+    const before = await p.database.db.selectFrom('apps').selectAll().execute();
+    const res = await p.app.inject({ method: 'PATCH', url: `/v1/apps/${app.id}`, headers: dev.auth, payload });
+    expectProblem(res, 400, 'validation_failed');
+    expect(await p.database.db.selectFrom('apps').selectAll().execute()).toEqual(before);
   });
 });
 

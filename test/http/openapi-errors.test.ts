@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import { allErrorSpecs, loadErrorCatalogues } from '../../src/error-catalogue.js';
-import { describeEachDatabase } from '../support/portal.js';
+import { describeOnSqlite } from '../support/portal.js';
 
 interface ErrorResponse {
   description: string;
@@ -8,7 +8,7 @@ interface ErrorResponse {
 }
 type Operations = Record<string, Record<string, { responses: Record<string, unknown> }>>;
 
-describeEachDatabase('OpenAPI error codes', (portal) => {
+describeOnSqlite('OpenAPI error codes', (portal) => {
   it('lists, per route and status, the codes the route declares, each with its catalogue status and title', async () => {
     const doc = (await portal().app.inject({ method: 'GET', url: '/v1/openapi.json' })).json<{ paths: Operations }>();
     const catalogue = new Map(allErrorSpecs(await loadErrorCatalogues()).map((spec) => [spec.code, spec]));

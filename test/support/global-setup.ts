@@ -1,7 +1,7 @@
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { migrateToLatest, openDatabase } from '../../src/db/index.js';
-import { databaseUrl, dropDatabases, fingerprint, withPg } from './pg-databases.js';
+import { databaseUrl, dropAbandonedDatabases, dropDatabases, fingerprint, withPg } from './pg-databases.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -42,6 +42,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('postgresDatabasePrefix', prefix);
   project.provide('postgresTemplate', template);
   project.provide('postgresTemplateFingerprint', '');
+  // Beside the tests, not before them: dropping a database waits for a checkpoint.
+  const abandoned = available ? dropAbandonedDatabases(url).catch((err: unknown) => console.warn(`could not drop the databases of killed runs: ${String(err)}`)) : undefined;
   if (available) {
     await withPg(url, (c) => c.query(`create database "${template}" template template0`));
     const migrate = async (): Promise<void> => project.provide('postgresTemplateFingerprint', await migrateTemplate(url, template));
@@ -50,6 +52,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.onTestsRerun(migrate);
   }
   return async () => {
+    await abandoned;
     if (available) await dropDatabases(url, prefix);
   };
 }

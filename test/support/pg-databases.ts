@@ -223,3 +223,27 @@ export async function dropDatabases(serverUrl: string, prefix: string): Promise<
   };
   await Promise.all(Array.from({ length: 8 }, dropSome));
 }
+
+/**
+ * Drops the databases runs left behind when they were killed before their teardown: those named
+ * `t_<pid>_…` whose process is gone. Only on a server on this machine, where those pids are this
+ * machine's processes.
+ */
+export async function dropAbandonedDatabases(serverUrl: string): Promise<void> {
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(new URL(serverUrl).hostname)) return;
+  const { rows } = await withPg(serverUrl, (c) => c.query<{ name: string }>("select datname as name from pg_database where datname ~ '^t_[0-9]+_'"));
+  const pids = new Set(rows.map((r) => Number(r.name.split('_')[1])));
+  for (const pid of pids) {
+    if (!isRunning(pid)) await dropDatabases(serverUrl, `t_${pid}_`);
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it runs, as another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

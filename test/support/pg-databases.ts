@@ -136,7 +136,7 @@ async function readySlot(options: PoolOptions, name: string): Promise<void> {
   const { serverUrl, prefix, template } = options;
   const reset = await withPg(databaseUrl(serverUrl, name), async (c) => {
     if ((await fingerprint(c)) !== options.fingerprint) return 'changed';
-    await c.query(await resetSql(c));
+    await c.query(await resetSql(c, options.fingerprint));
     return 'reset';
   }).catch((err: unknown) => ((err as { code?: string }).code === '3D000' ? 'missing' : 'failed'));
   if (reset === 'reset') return;
@@ -165,15 +165,17 @@ async function renameDatabase(serverUrl: string, from: string, to: string): Prom
   });
 }
 
-let resetStatement: string | undefined;
+/** The reset statement for the schema of one fingerprint (a rerun in watch mode may bring another). */
+const resetStatements = new Map<string, string>();
 
 /**
  * One transaction that deletes every row of the portal's tables, children before parents, and
  * restarts every sequence. The tables are the template's (the fingerprints matched), so the
  * statement is worked out once per process.
  */
-async function resetSql(c: pg.Client): Promise<string> {
-  if (resetStatement !== undefined) return resetStatement;
+async function resetSql(c: pg.Client, schemaFingerprint: string): Promise<string> {
+  const known = resetStatements.get(schemaFingerprint);
+  if (known !== undefined) return known;
   const tables = (
     await c.query<{ name: string }>(
       "select relname as name from pg_class where relnamespace = current_schema()::regnamespace and relkind in ('r', 'p') and relname not like 'kysely\\_%'",
@@ -196,14 +198,15 @@ async function resetSql(c: pg.Client): Promise<string> {
     order.push(...ready.sort());
     left = new Set([...left].filter((t) => !ready.includes(t)));
   }
-  resetStatement = [
+  const statement = [
     'begin',
     "set local lock_timeout = '5s'",
     ...order.map((t) => `delete from "${t}"`),
     ...sequences.map((s) => `alter sequence "${s}" restart`),
     'commit',
   ].join(';\n');
-  return resetStatement;
+  resetStatements.set(schemaFingerprint, statement);
+  return statement;
 }
 
 /**

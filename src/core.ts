@@ -30,7 +30,7 @@ import { RateLimiter } from './http/rate-limit.js';
 import { JobQueue, JobsAdmin, JobWorker } from './jobs/index.js';
 import { DEFAULT_CHECK_BUDGET, PackageChecker } from './package/index.js';
 import { systemClock, systemIds, type Clock, type Ids } from './shared/index.js';
-import { BlobReferences, FsBlobStore, type BlobStore } from './storage/index.js';
+import { BlobReferences, collectGarbage, FsBlobStore, type BlobStore } from './storage/index.js';
 
 export interface CoreDeps {
   clock?: Clock;
@@ -98,6 +98,10 @@ export interface Core {
   close(): Promise<void>;
 }
 
+export const GC_JOB = 'storage.gc';
+/** Blobs younger than this are kept even when unreferenced: an upload may be about to record them. */
+export const GC_GRACE_MS = 60 * 60 * 1000;
+
 export async function createCore(config: Config, deps: CoreDeps = {}): Promise<Core> {
   const clock = deps.clock ?? systemClock;
   const ids = deps.ids ?? systemIds(clock);
@@ -162,11 +166,26 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     events,
     checker,
     maxPackageBytes: config.limits.packageBytes,
+    jobs,
+    // The worker is made below; the closure reads it when an upload commits.
+    wake: () => jobWorker?.wake(),
     packageLimits: { maxTotalBytes: config.limits.packageInflatedBytes },
   });
   const release = new ReleaseService({ db, clock, audit, apps, events });
   const adminJobs = new AdminJobsService({ db, jobs: new JobsAdmin({ db, clock }), audit });
   const jobWorker = config.jobs.enabled ? new JobWorker({ db, dialect: database.dialect, queue: jobs, clock, ids, log, concurrency: config.jobs.concurrency }) : null;
+
+  // Packages of failed versions, replaced icons and the like are dropped by a daily sweep (what
+  // `mosis-portal gc` does by hand), so a NAS's disk does not fill with unreferenced blobs.
+  jobs.define(GC_JOB, {
+    schedule: '17 4 * * *',
+    maxAttempts: 3,
+    timeoutMs: 60 * 60_000,
+    handler: async () => {
+      const result = await collectGarbage(blobs, (sha256) => blobReferences.isReferenced(sha256), { graceMs: GC_GRACE_MS, now: clock.now() });
+      if (result.deleted > 0) log.info(result, 'deleted unreferenced blobs');
+    },
+  });
 
   const readiness: ReadinessCheck[] = [
     ['database', () => database.ping()],

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import closeWithGrace from 'close-with-grace';
 import { createPortal } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config/index.js';
-import { createCore, type Core } from './core.js';
+import { createCore, GC_GRACE_MS, type Core } from './core.js';
 import { migrateToLatest, openDatabase } from './db/index.js';
 import { AccessTokens, createAdminAccount, type TakeoverReport } from './features/accounts/index.js';
 import { StoreKeys } from './features/review/index.js';
@@ -70,8 +70,6 @@ async function migrate(config: Config): Promise<void> {
   }
 }
 
-/** Blobs younger than this are kept even when unreferenced: an upload may be about to record them. */
-const GC_GRACE_MS = 60 * 60 * 1000;
 
 /** Runs a CLI verb on a core of its own (no HTTP server, no jobs), migrated first, closed after. */
 async function withCore<T>(config: Config, verb: (core: Core) => Promise<T>): Promise<T> {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { expect, it } from 'vitest';
 import { readEventsAfter, type DomainEvent } from '../../src/events/index.js';
+import { runJobs } from '../support/accounts.js';
 import { createApp, expectProblem, registerUser } from '../support/api.js';
 import { makePackage, registerSigningKey } from '../support/packages.js';
 import { describeEachDatabase, type TestPortal } from '../support/portal.js';
@@ -15,7 +16,7 @@ async function events(p: TestPortal): Promise<Pick<DomainEvent, 'type' | 'appId'
 
 // Both dialects: each event is appended in the transaction of its change, with ids from each dialect's sequence.
 describeEachDatabase('domain events of apps, listings and versions', (portal) => {
-  it('records an app created, its listing changed and removed and a version submitted, in order', async () => {
+  it('records an app created, its listing changed and removed, and a version submitted and checked, in order', async () => {
     const p = portal();
     const dev = await registerUser(p);
     const app = await createApp(p, dev, ID);
@@ -26,8 +27,9 @@ describeEachDatabase('domain events of apps, listings and versions', (portal) =>
     const key = await registerSigningKey(p, dev);
     const body = await readFile(await makePackage({ id: ID, key, versionCode: 3, version: '1.2.0' }));
     const upload = await p.app.inject({ method: 'POST', url: `/v1/apps/${app.id}/versions`, headers: { ...dev.auth, 'content-type': 'application/octet-stream' }, payload: body });
-    expect(upload.statusCode, upload.body).toBe(201);
-    const version = upload.json<{ id: string; sha256: string }>();
+    expect(upload.statusCode, upload.body).toBe(202);
+    const version = upload.json<{ id: string; sha256: string; size: number }>();
+    await runJobs(p);
 
     const on = { appId: app.id, actorId: dev.id };
     expect(await events(p)).toEqual([
@@ -35,7 +37,9 @@ describeEachDatabase('domain events of apps, listings and versions', (portal) =>
       { type: 'listing.changed', ...on, payload: { locale: 'default', fields: ['summary'] } },
       { type: 'listing.changed', ...on, payload: { locale: 'de', created: true } },
       { type: 'listing.changed', ...on, payload: { locale: 'de', removed: true } },
-      { type: 'version.submitted', ...on, payload: { version_id: version.id, version: '1.2.0', version_code: 3, sha256: version.sha256 } },
+      { type: 'version.submitted', ...on, payload: { version_id: version.id, sha256: version.sha256, size: version.size } },
+      // The checks ran as a job: no person acted.
+      { type: 'version.checked', appId: app.id, actorId: null, payload: { version_id: version.id, status: 'pending_review', version: '1.2.0', version_code: 3, blocking_findings: 0 } },
     ]);
   });
 
@@ -47,10 +51,11 @@ describeEachDatabase('domain events of apps, listings and versions', (portal) =>
     expectProblem(await p.app.inject({ method: 'POST', url: '/v1/apps', headers: other.auth, payload: { package_id: ID, name: 'Mine' } }), 409, 'package_id_taken');
     expectProblem(await p.app.inject({ method: 'DELETE', url: `/v1/apps/${app.id}/listings/fr`, headers: dev.auth }), 404, 'listing_not_found');
     expectProblem(await p.app.inject({ method: 'PATCH', url: `/v1/apps/${app.id}`, headers: other.auth, payload: { summary: 'x' } }), 404, 'app_not_found');
-    // A package that fails its checks is recorded as a failed version, but nothing was submitted.
+    // A dry run of a package that fails its checks records nothing either.
     const key = await registerSigningKey(p, dev);
-    const unsigned = await readFile(await makePackage({ id: 'com.example.other', key }));
-    expectProblem(await p.app.inject({ method: 'POST', url: `/v1/apps/${app.id}/versions`, headers: { ...dev.auth, 'content-type': 'application/octet-stream' }, payload: unsigned }), 422, 'package_invalid');
+    const wrongApp = await readFile(await makePackage({ id: 'com.example.other', key }));
+    const dryRun = await p.app.inject({ method: 'POST', url: `/v1/apps/${app.id}/versions?dry_run=true`, headers: { ...dev.auth, 'content-type': 'application/octet-stream' }, payload: wrongApp });
+    expectProblem(dryRun, 422, 'package_invalid');
     expect(await events(p)).toEqual(before);
   });
 

@@ -4,7 +4,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeTable, type RouteEntry } from '../../src/http/index.js';
 import { API_KEY_SCOPES } from '../../src/shared/index.js';
-import { signInAdmin, TestClock } from '../support/accounts.js';
+import { runJobs, signInAdmin, TestClock } from '../support/accounts.js';
 import { createApp, registerUser, type TestUser } from '../support/api.js';
 import { png, storedBlobs, uploadImage } from '../support/images.js';
 import { makePackage, registerSigningKey } from '../support/packages.js';
@@ -260,7 +260,7 @@ describe('ownership matrix over the route table [sqlite]', () => {
       headers: { ...a.auth, 'content-type': 'application/octet-stream' },
       payload: await readFile(await makePackage({ id: app.package_id, versionCode: 1, key: signingKey })),
     });
-    expect(upload.statusCode, upload.body).toBe(201);
+    expect(upload.statusCode, upload.body).toBe(202);
     const releaseApp = await createApp(p, a, 'com.example.released');
     const approved = await p.app.inject({
       method: 'POST',
@@ -268,8 +268,9 @@ describe('ownership matrix over the route table [sqlite]', () => {
       headers: { ...a.auth, 'content-type': 'application/octet-stream' },
       payload: await readFile(await makePackage({ id: releaseApp.package_id, versionCode: 1, key: signingKey })),
     });
-    expect(approved.statusCode, approved.body).toBe(201);
+    expect(approved.statusCode, approved.body).toBe(202);
     const releaseVersion = approved.json<{ id: string }>().id;
+    await runJobs(p);
     const decision = await p.app.inject({ method: 'POST', url: `/v1/review/${releaseVersion}/decision`, headers: admin.auth, payload: { decision: 'approve' } });
     expect(decision.statusCode, decision.body).toBe(200);
     const nextPackage = await readFile(await makePackage({ id: app.package_id, versionCode: 2, key: signingKey }));
@@ -280,7 +281,9 @@ describe('ownership matrix over the route table [sqlite]', () => {
       headers: { ...b.auth, 'content-type': 'application/octet-stream' },
       payload: await readFile(await makePackage({ id: appOfB.package_id, versionCode: 1, key: signingKeyOfB })),
     });
-    expect(uploadOfB.statusCode, uploadOfB.body).toBe(201);
+    expect(uploadOfB.statusCode, uploadOfB.body).toBe(202);
+    // The checks run as jobs: the versions wait for review once they have run.
+    await runJobs(p);
     const apiKey = await createKey(a, { scopes: ['apps:read'] });
     const deadJob = '0193a000-0000-7000-8000-00000000dead';
     const at = clock.now().toISOString();

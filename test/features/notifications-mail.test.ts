@@ -64,7 +64,7 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
           const verified = await second.app.inject({ method: 'POST', url: '/v1/auth/verify-email', payload: { token: tokenIn(message, 'mev_') } });
           expect(verified.statusCode, verified.body).toBe(200);
           // Done, and its payload dropped (JSON null).
-          expect(await second.core.db.selectFrom('jobs').select(['state', 'payload']).execute()).toEqual([{ state: 'done', payload: 'null' }]);
+          expect(await second.core.db.selectFrom('jobs').select(['state', 'payload']).where('kind', '=', MAIL_JOB).execute()).toEqual([{ state: 'done', payload: 'null' }]);
         } finally {
           await second.close();
         }
@@ -149,13 +149,16 @@ describe('notifications: retries, dead mail, sealed payloads [sqlite]', () => {
     const p = current.portal;
     const dev = await registerUser(p);
     mail.refuse(Number.POSITIVE_INFINITY);
+    // (Recurring jobs, the crash guard's among them, run too as the clock moves: count the mail's attempts.)
     for (let attempt = 1; attempt <= 10; attempt += 1) {
-      expect(await runJobs(p)).toBe(1);
+      await runJobs(p);
+      expect((await job(p)).attempts).toBe(attempt);
       clock.advance(31 * 60_000);
     }
     const dead = await job(p);
     expect(dead).toMatchObject({ state: 'dead', attempts: 10, max_attempts: 10 });
-    expect(await runJobs(p)).toBe(0);
+    await runJobs(p);
+    expect(await job(p)).toMatchObject({ state: 'dead', attempts: 10 });
 
     // Hours have passed: the admin signs in now, with a fresh access token.
     const admin = await signInAdmin(p, clock);
@@ -166,7 +169,8 @@ describe('notifications: retries, dead mail, sealed payloads [sqlite]', () => {
     mail.refuse(0);
     const retried = await p.app.inject({ method: 'POST', url: `/v1/admin/jobs/${dead.id}/retry`, headers: admin.auth });
     expect(retried.statusCode, retried.body).toBe(200);
-    expect(await runJobs(p)).toBe(1);
+    await runJobs(p);
+    expect(await job(p)).toMatchObject({ state: 'done' });
     const token = tokenIn(await mail.waitFor(dev.email), 'mev_');
     // The dead row kept its payload all that time: sealed, no token, address or words in clear.
     expect(dead.payload).toMatch(/enc1:/);

@@ -51,7 +51,7 @@ describeEachDatabase(
         expectProblem(await p.app.inject({ method: 'PATCH', url: `${base}/${v1.id}/rollout`, headers, payload: bad }), 400, 'validation_failed');
       }
       expect(await versionRow(p, v1.id)).toMatchObject({ rollout_percent: 50, halted_at: null });
-      expect(await eventTypes()).toEqual(['app.created', 'version.submitted', 'version.approved', 'version.published', 'version.rollout_changed', 'version.rollout_changed', 'version.rollout_changed']);
+      expect(await eventTypes()).toEqual(['app.created', 'version.submitted', 'version.checked', 'version.approved', 'version.published', 'version.rollout_changed', 'version.rollout_changed', 'version.rollout_changed']);
     });
 
     it('supersedes the live version of a channel, refuses an older one over a newer, and yanks with a reason', async () => {
@@ -84,7 +84,7 @@ describeEachDatabase(
       expect(await appStatus()).toBe('published');
       expect((await p.app.inject({ method: 'POST', url: `${base}/${v2.id}/yank`, headers: dev.auth, payload: { reason: 'Beta over.' } })).statusCode).toBe(200);
       expect(await appStatus()).toBe('draft');
-      expect((await eventTypes()).filter((t) => t.startsWith('version.') && t !== 'version.submitted' && t !== 'version.approved')).toEqual([
+      expect((await eventTypes()).filter((t) => t.startsWith('version.') && !['version.submitted', 'version.checked', 'version.approved'].includes(t))).toEqual([
         'version.published',
         'version.published',
         'version.published',
@@ -161,7 +161,7 @@ describeEachDatabase(
       expect(decision.json()).toMatchObject({ status: 'published' });
       expect(await versionRow(p, v1.id)).toMatchObject({ status: 'published', channel: 'stable', rollout_percent: 100, review_decision: 'approve' });
       expect(await appStatus()).toBe('published');
-      expect(await eventTypes()).toEqual(['app.created', 'version.submitted', 'version.approved', 'version.published']);
+      expect(await eventTypes()).toEqual(['app.created', 'version.submitted', 'version.checked', 'version.approved', 'version.published']);
     });
   },
   {

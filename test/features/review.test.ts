@@ -94,8 +94,8 @@ describeEachDatabase(
       expect(audit[0]).toMatchObject({ actor_id: alice.id, target_type: 'version', target_id: v1.id });
       expect(JSON.parse(audit[0]?.details ?? '{}')).toMatchObject({ notes: 'Looks good.', version_code: 1, store_key_id: row.store_key_id });
       const events = await p.database.db.selectFrom('events').select(['type', 'app_id', 'actor_id']).orderBy('id').execute();
-      expect(events.map((e) => e.type)).toEqual(['app.created', 'version.submitted', 'version.approved']);
-      expect(events[2]).toEqual({ type: 'version.approved', app_id: app.id, actor_id: alice.id });
+      expect(events.map((e) => e.type)).toEqual(['app.created', 'version.submitted', 'version.checked', 'version.approved']);
+      expect(events[3]).toEqual({ type: 'version.approved', app_id: app.id, actor_id: alice.id });
     });
 
     it('needs notes to reject, shows earlier decisions on the app, and lets a claim lapse or be given up', async () => {

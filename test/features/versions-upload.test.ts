@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { expect, it } from 'vitest';
+import { collectGarbage } from '../../src/storage/index.js';
+import { runJobs } from '../support/accounts.js';
 import { createApp, expectProblem, registerUser, type TestUser } from '../support/api.js';
 import { makePackage, registerSigningKey, type DeveloperKey } from '../support/packages.js';
 import { describeEachDatabase, describeOnSqlite, startPortal, type TestPortal } from '../support/portal.js';
@@ -44,20 +46,49 @@ async function staging(p: TestPortal): Promise<string[]> {
   return readdir(path.join(p.config.packagesDir, '.staging')).catch(() => []);
 }
 
+interface VersionView {
+  id: string;
+  status: string;
+  sha256: string;
+  version: string;
+  version_code: number;
+  checks: unknown[];
+  [field: string]: unknown;
+}
+
+/** The version as its developer reads it once the check job has run. */
+async function checked(p: TestPortal, dev: TestUser, appId: string, versionId: string): Promise<VersionView> {
+  await runJobs(p);
+  const res = await p.app.inject({ method: 'GET', url: `/v1/apps/${appId}/versions/${versionId}`, headers: dev.auth });
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json();
+}
+
+/** Uploads, expects 202 processing, runs the checks: the version as it ends. */
+async function uploadChecked(p: TestPortal, dev: TestUser, appId: string, body: Buffer | Readable): Promise<VersionView> {
+  const res = await uploadRaw(p, dev, appId, body);
+  expect(res.statusCode, res.body).toBe(202);
+  expect(res.json()).toMatchObject({ status: 'processing' });
+  return checked(p, dev, appId, res.json<{ id: string }>().id);
+}
+
 async function versionRows(p: TestPortal) {
   return p.database.db.selectFrom('versions').select(['status', 'version_code', 'sha256']).execute();
 }
 
 // Both dialects: a package is unique per app and a version_code per app (a partial unique index), in the transaction that stores the upload.
 describeEachDatabase('version upload', (portal) => {
-  it('takes a raw .mosis body, records a pending_review version and stores the blob by its hash', async () => {
+  it('takes a raw .mosis body, stores the blob by its hash, answers 202 processing, and its checks move it to pending_review', async () => {
     const p = portal();
     const { dev, key, appId } = await developerWithApp(p);
     const file = await makePackage({ id: ID, versionCode: 3, version: '1.2.0', key, manifest: { permissions: ['storage'] } });
     const bytes = await readFile(file);
     const res = await uploadRaw(p, dev, appId, createReadStream(file));
-    expect(res.statusCode, res.body).toBe(201);
-    const version = res.json();
+    expect(res.statusCode, res.body).toBe(202);
+    expect(res.json()).toMatchObject({ app_id: appId, status: 'processing', size: bytes.length, version: '', version_code: 0, checks: [] });
+    // Stored before any check ran: the job reads it from the blob store.
+    expect(await storedBlobs(p)).toEqual([res.json().sha256]);
+    const version = await checked(p, dev, appId, res.json().id);
     expect(version).toMatchObject({
       app_id: appId,
       version: '1.2.0',
@@ -92,9 +123,8 @@ describeEachDatabase('version upload', (portal) => {
     const pieces = function* () {
       for (let at = 0; at < bytes.length; at += 333) yield bytes.subarray(at, at + 333);
     };
-    const res = await uploadRaw(p, dev, appId, Readable.from(pieces()));
-    expect(res.statusCode, res.body).toBe(201);
-    expect(res.json()).toMatchObject({ status: 'pending_review', size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+    const version = await uploadChecked(p, dev, appId, Readable.from(pieces()));
+    expect(version).toMatchObject({ status: 'pending_review', size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
     expect(await staging(p)).toEqual([]);
   });
 
@@ -103,8 +133,8 @@ describeEachDatabase('version upload', (portal) => {
     const { dev, key, appId } = await developerWithApp(p);
     const form = multipart('package', 'notes.mosis', await readFile(await makePackage({ id: ID, key })));
     const res = await p.app.inject({ method: 'POST', url: `/v1/apps/${appId}/versions`, headers: { ...dev.auth, 'content-type': form.contentType }, payload: form.body });
-    expect(res.statusCode, res.body).toBe(201);
-    expect(res.json().status).toBe('pending_review');
+    expect(res.statusCode, res.body).toBe(202);
+    expect((await checked(p, dev, appId, res.json().id)).status).toBe('pending_review');
   });
 
   it('refuses a multipart upload without the "package" field and stores nothing', async () => {
@@ -127,39 +157,53 @@ describeEachDatabase('version upload', (portal) => {
     expect(await staging(p)).toEqual([]);
   });
 
-  it('refuses the same package twice with 409', async () => {
+  it('refuses the same package twice with 409, while it is checked and after', async () => {
     const p = portal();
     const { dev, key, appId } = await developerWithApp(p);
     const bytes = await readFile(await makePackage({ id: ID, key }));
-    expect((await uploadRaw(p, dev, appId, bytes)).statusCode).toBe(201);
+    expect((await uploadRaw(p, dev, appId, bytes)).statusCode).toBe(202);
+    expectProblem(await uploadRaw(p, dev, appId, bytes), 409, 'version_exists');
+    await runJobs(p);
     expectProblem(await uploadRaw(p, dev, appId, bytes), 409, 'version_exists');
     expect(await versionRows(p)).toHaveLength(1);
   });
 
-  it('requires a version_code above every existing one', async () => {
+  it('requires a version_code above every existing one, in a dry run and in the checks', async () => {
     const p = portal();
     const { dev, key, appId } = await developerWithApp(p);
-    expect((await uploadRaw(p, dev, appId, await readFile(await makePackage({ id: ID, versionCode: 5, key })))).statusCode).toBe(201);
-    const lower = await uploadRaw(p, dev, appId, await readFile(await makePackage({ id: ID, versionCode: 5, version: '9.9.9', key })));
-    expectProblem(lower, 409, 'version_code_not_higher');
-    expect((await versionRows(p)).map((v) => v.version_code)).toEqual([5]);
-    expect(await storedBlobs(p)).toHaveLength(1);
+    expect((await uploadChecked(p, dev, appId, await readFile(await makePackage({ id: ID, versionCode: 5, key })))).status).toBe('pending_review');
+    const again = await readFile(await makePackage({ id: ID, versionCode: 5, version: '9.9.9', key }));
+    const dry = expectProblem(await uploadRaw(p, dev, appId, again, '?dry_run=true'), 422, 'package_invalid');
+    expect(dry['errors']).toEqual([expect.objectContaining({ code: 'version_code_not_higher', tier: 1 })]);
+    const lower = await uploadChecked(p, dev, appId, again);
+    expect(lower).toMatchObject({ status: 'failed', version_code: 5, checks: [expect.objectContaining({ code: 'version_code_not_higher' })] });
+    expect((await versionRows(p)).filter((v) => v.status !== 'failed').map((v) => v.version_code)).toEqual([5]);
+  });
+
+  it('gives a version_code to one of two uploads checked at once, and fails the other', async () => {
+    const p = portal();
+    const { dev, key, appId } = await developerWithApp(p);
+    for (const version of ['1.0.0', '1.0.1']) expect((await uploadRaw(p, dev, appId, await readFile(await makePackage({ id: ID, versionCode: 2, version, key })))).statusCode).toBe(202);
+    await runJobs(p);
+    const rows = await versionRows(p);
+    expect(rows.map((v) => v.status).sort()).toEqual(['failed', 'pending_review']);
   });
 
   it('records a package that fails its checks as failed, with the findings, and keeps no blob', async () => {
     const p = portal();
     const { dev, key, appId } = await developerWithApp(p);
-    const res = await uploadRaw(p, dev, appId, await readFile(await makePackage({ id: 'com.example.other', key })));
-    const body = expectProblem(res, 422, 'package_invalid');
-    expect(body['errors']).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'manifest_id_mismatch', tier: 1, severity: 'error' })]));
+    const failed = await uploadChecked(p, dev, appId, await readFile(await makePackage({ id: 'com.example.other', key })));
+    expect(failed.status).toBe('failed');
+    expect(failed.checks).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'manifest_id_mismatch', tier: 1, severity: 'error' })]));
     const list = (await p.app.inject({ method: 'GET', url: `/v1/apps/${appId}/versions`, headers: dev.auth })).json();
-    expect(list.items).toHaveLength(1);
-    expect(list.items[0].status).toBe('failed');
-    expect(list.items[0].checks).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'manifest_id_mismatch' })]));
+    expect(list.items).toEqual([failed]);
+    // Its bytes are no longer referenced: gc drops them.
+    expect(await p.core.blobReferences.isReferenced(failed.sha256)).toBe(false);
+    expect(await collectGarbage(p.blobs, (sha) => p.core.blobReferences.isReferenced(sha), { graceMs: 0, now: new Date(Date.now() + 1000) })).toMatchObject({ deleted: 1 });
     expect(await storedBlobs(p)).toEqual([]);
     expect(await staging(p)).toEqual([]);
     // A failed upload does not hold its version code: the fixed package goes up with the same one.
-    expect((await uploadRaw(p, dev, appId, await readFile(await makePackage({ id: ID, key })))).statusCode).toBe(201);
+    expect((await uploadChecked(p, dev, appId, await readFile(await makePackage({ id: ID, key })))).status).toBe('pending_review');
   });
 
   it('refuses a package signed by a key that is not one of the owner\'s active keys', async () => {
@@ -167,9 +211,9 @@ describeEachDatabase('version upload', (portal) => {
     const { dev, appId } = await developerWithApp(p);
     const other = await registerUser(p, 'Other');
     const othersKey = await registerSigningKey(p, other);
-    const res = await uploadRaw(p, dev, appId, await readFile(await makePackage({ id: ID, key: othersKey })));
-    const body = expectProblem(res, 422, 'package_invalid');
-    expect(body['errors']).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'signature_key_not_allowed' })]));
+    const version = await uploadChecked(p, dev, appId, await readFile(await makePackage({ id: ID, key: othersKey })));
+    expect(version.status).toBe('failed');
+    expect(version.checks).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'signature_key_not_allowed' })]));
   });
 
   it('refuses a package signed by a revoked key', async () => {
@@ -178,17 +222,19 @@ describeEachDatabase('version upload', (portal) => {
     const key = await registerSigningKey(p, dev);
     const app = await createApp(p, dev, ID);
     expect((await p.app.inject({ method: 'DELETE', url: `/v1/signing-keys/${key.id}`, headers: dev.auth })).statusCode).toBe(204);
-    const res = await uploadRaw(p, dev, app.id, await readFile(await makePackage({ id: ID, key })));
-    expectProblem(res, 422, 'package_invalid');
+    const version = await uploadChecked(p, dev, app.id, await readFile(await makePackage({ id: ID, key })));
+    expect(version.status).toBe('failed');
+    expect(version.checks).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'signature_key_not_allowed' })]));
   });
 
   it('refuses garbage that is not a ZIP with package_invalid', async () => {
     const p = portal();
     const { dev, appId } = await developerWithApp(p);
-    const res = await uploadRaw(p, dev, appId, Buffer.from('this is not a zip file at all'));
-    const body = expectProblem(res, 422, 'package_invalid');
-    expect(body['errors']).toEqual(expect.arrayContaining([expect.objectContaining({ tier: 1 })]));
-    expect(await storedBlobs(p)).toEqual([]);
+    const dry = expectProblem(await uploadRaw(p, dev, appId, Buffer.from('this is not a zip file at all'), '?dry_run=true'), 422, 'package_invalid');
+    expect(dry['errors']).toEqual(expect.arrayContaining([expect.objectContaining({ tier: 1 })]));
+    const version = await uploadChecked(p, dev, appId, Buffer.from('this is not a zip file at all'));
+    expect(version).toMatchObject({ status: 'failed', version: '', version_code: 0 });
+    expect(version.checks).toEqual(expect.arrayContaining([expect.objectContaining({ tier: 1, severity: 'error' })]));
   });
 
   it("answers 404 for someone else's app before reading the body, and stores nothing", async () => {
@@ -256,7 +302,7 @@ describeOnSqlite('version details', (portal) => {
   it('lets the owner edit release notes, and nobody else', async () => {
     const p = portal();
     const { dev, key, appId } = await developerWithApp(p);
-    const version = (await uploadRaw(p, dev, appId, await readFile(await makePackage({ id: ID, key })))).json();
+    const version = await uploadChecked(p, dev, appId, await readFile(await makePackage({ id: ID, key })));
     const url = `/v1/apps/${appId}/versions/${version.id}`;
     const res = await p.app.inject({ method: 'PATCH', url, headers: dev.auth, payload: { release_notes: 'Fixes the crash on start.' } });
     expect(res.statusCode, res.body).toBe(200);
@@ -299,7 +345,7 @@ describeOnSqlite('version details', (portal) => {
 
       await rm(filler);
       const res = await uploadRaw(q, dev, appId, bytes);
-      expect(res.statusCode, res.body).toBe(201);
+      expect(res.statusCode, res.body).toBe(202);
       expect(await storedBlobs(q)).toEqual([res.json().sha256]);
     } finally {
       await full.stop();

@@ -64,6 +64,15 @@ async function until(condition: () => Promise<boolean>, what: string): Promise<v
   }
 }
 
+async function versionStatuses(databaseUrl: string, dataDir: string): Promise<string[]> {
+  const database = openDatabase(loadConfig({ DATA_DIR: dataDir, DATABASE_URL: databaseUrl }).database);
+  try {
+    return (await database.db.selectFrom('versions').select('status').execute()).map((v) => v.status);
+  } finally {
+    await database.close();
+  }
+}
+
 async function versionCount(databaseUrl: string, dataDir: string): Promise<number> {
   const database = openDatabase(loadConfig({ DATA_DIR: dataDir, DATABASE_URL: databaseUrl }).database);
   try {
@@ -98,6 +107,30 @@ for (const dialect of ['sqlite', 'postgres'] as TestDialect[]) {
         const again = await startServer(env);
         expect(await stagingFiles(database.dataDir)).toEqual([]);
         expect(again.output()).toContain('removed staging files of interrupted uploads');
+        again.child.kill('SIGTERM');
+        expect((await again.exited).code).toBe(0);
+      } finally {
+        await database.cleanup();
+      }
+    });
+
+    it('checks a version accepted before a kill -9 once the portal is back: it ends pending_review, never stuck processing', async () => {
+      const database = await prepareDatabase(dialect);
+      const env = { DATA_DIR: database.dataDir, DATABASE_URL: database.databaseUrl };
+      try {
+        // Serving only (no worker): the upload is accepted and its check job waits in the database.
+        const server = await startServer({ ...env, JOBS_ENABLED: 'false' });
+        const { token, key, appId } = await setUp(server);
+        const { req, answer } = openUpload(server, appId, token);
+        req.end(await readFile(await makePackage({ id: ID, key })));
+        expect((await answer).status).toBe(202);
+        server.child.kill('SIGKILL');
+        await server.exited;
+        expect(await versionStatuses(database.databaseUrl, database.dataDir)).toEqual(['processing']);
+
+        const again = await startServer(env);
+        await until(async () => !(await versionStatuses(database.databaseUrl, database.dataDir)).includes('processing'), 'the check job to run after the restart');
+        expect(await versionStatuses(database.databaseUrl, database.dataDir)).toEqual(['pending_review']);
         again.child.kill('SIGTERM');
         expect((await again.exited).code).toBe(0);
       } finally {
@@ -154,7 +187,7 @@ describe('the mosis-portal process, its uploads and its shutdown [sqlite]', () =
       await new Promise((r) => setTimeout(r, 300));
       req.end(bytes.subarray(half));
       const res = await answer;
-      expect(res.status, res.body).toBe(201);
+      expect(res.status, res.body).toBe(202);
       // The answer ends its keep-alive connection, so the client does not hold the process open.
       expect(res.connection).toBe('close');
       expect((await server.exited).code).toBe(0);

@@ -127,6 +127,11 @@ export class AppsService {
     return app;
   }
 
+  /** The app by id, for background work that acts for its owner (no caller to check). */
+  byId(appId: string): Promise<App | undefined> {
+    return repo.findApp(this.deps.db, appId);
+  }
+
   private async present(app: App): Promise<AppResponse> {
     return toAppResponse(app, await imagesOfApps(this.deps.db, [app.id]));
   }

@@ -6,7 +6,6 @@ export const versionsErrors = defineErrors('versions', {
   package_missing: { status: 400, title: 'The request carries no package' },
   package_invalid: { status: 422, title: 'The package failed a blocking check' },
   version_exists: { status: 409, title: 'This exact package was already uploaded' },
-  version_code_not_higher: { status: 409, title: 'The version_code is not above the highest this app has' },
   uploads_in_progress: { status: 429, title: 'Too many of your uploads are still being received or checked' },
   checks_busy: { status: 503, title: 'Too many packages are waiting to be checked' },
   version_not_approved: { status: 409, title: 'Only an approved version can be published' },

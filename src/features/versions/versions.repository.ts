@@ -67,3 +67,29 @@ export async function isPackageReferenced(db: Executor, sha256: string): Promise
   const row = await db.selectFrom('versions').select('id').where('sha256', '=', sha256).where('status', '<>', 'failed').executeTakeFirst();
   return row !== undefined;
 }
+
+export function findVersionById(db: Executor, id: string): Promise<Version | undefined> {
+  return db.selectFrom('versions').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Versions of a developer's apps still waiting for their checks. */
+export async function countProcessing(db: Executor, ownerId: string): Promise<number> {
+  const row = await db
+    .selectFrom('versions')
+    .innerJoin('apps', 'apps.id', 'versions.app_id')
+    .select((eb) => eb.fn.countAll().as('n'))
+    .where('apps.owner_id', '=', ownerId)
+    .where('versions.status', '=', 'processing')
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+
+/** Records what the checks found on a version still `processing`; false when it no longer is. */
+export async function recordCheck(
+  db: Executor,
+  id: string,
+  check: Pick<Version, 'version' | 'version_code' | 'permissions' | 'manifest' | 'checks' | 'files' | 'checked_at'> & { status: 'pending_review' | 'failed' },
+): Promise<boolean> {
+  const result = await db.updateTable('versions').set(check).where('id', '=', id).where('status', '=', 'processing').executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}

@@ -31,10 +31,12 @@ export const versionsRoutes: FeatureRoutes<{ versions: VersionsService; auth: Au
         summary: 'Upload a .mosis package as a new version',
         description:
           'Send the file as multipart/form-data field `package` or as a raw application/octet-stream body. ' +
-          'With dry_run=true every check runs and nothing is stored.',
+          'The package is stored and answered 202 with the Version `processing`; its checks run in the background and move it to ' +
+          '`pending_review` or `failed` (with its findings): read it back, or follow the event stream. ' +
+          'With dry_run=true every check runs at once (200 with the result, or 422 package_invalid) and nothing is stored.',
         params: appIdParams,
         querystring: uploadQuery,
-        response: { 200: dryRunResponse, 201: versionResponse, ...problems(...SIGNED_IN_WRITE, 'validation_failed', ...OWN_APP, ...UPLOAD, 'package_missing', 'package_invalid', 'version_exists', 'version_code_not_higher', 'uploads_in_progress', 'checks_busy') },
+        response: { 200: dryRunResponse, 202: versionResponse, ...problems(...SIGNED_IN_WRITE, 'validation_failed', ...OWN_APP, ...UPLOAD, 'package_missing', 'package_invalid', 'version_exists', 'uploads_in_progress', 'checks_busy') },
       },
     },
     async (request, reply) => {
@@ -44,7 +46,7 @@ export const versionsRoutes: FeatureRoutes<{ versions: VersionsService; auth: Au
         () => uploadStream(request, { field: 'package', maxBytes: maxPackageBytes, missing: (detail) => versionsError('package_missing', detail), how: HOW_TO_UPLOAD }),
         { dryRun: request.query.dry_run },
       );
-      return reply.code('dry_run' in result ? 200 : 201).send(result);
+      return reply.code('dry_run' in result ? 200 : 202).send(result);
     },
   );
 

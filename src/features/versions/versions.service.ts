@@ -1,8 +1,9 @@
 import type { Readable } from 'node:stream';
 import { isUniqueViolation, type Db } from '../../db/index.js';
 import { appendEvent, type EventNotifier } from '../../events/index.js';
+import type { JobContext, JobQueue } from '../../jobs/index.js';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.js';
-import { ChecksBusyError, PackageStreamScan, type Finding, type PackageChecker, type Manifest, type PackageCheckResult, type PackageLimits } from '../../package/index.js';
+import { ChecksBusyError, finding, PackageStreamScan, type Finding, type PackageChecker, type Manifest, type PackageCheckResult, type PackageLimits } from '../../package/index.js';
 import { type AppError, type Actor, type Clock, type FieldError, type Ids } from '../../shared/index.js';
 import type { BlobReferences, StagedBlob, BlobStore } from '../../storage/index.js';
 import type { App, AppsService } from '../apps/index.js';
@@ -27,7 +28,14 @@ export interface VersionsDeps {
   checker: PackageChecker;
   maxPackageBytes: number;
   packageLimits?: Partial<PackageLimits>;
+  /** The durable queue the checks run on (`versions.check`), and a nudge for the worker. */
+  jobs: JobQueue;
+  wake: () => void;
 }
+
+export const CHECK_JOB = 'versions.check';
+/** Versions of one developer waiting for their checks: more is refused until some are done. */
+const MAX_PROCESSING_PER_DEVELOPER = 4;
 
 const versionNotFound = () => versionsError('version_not_found', 'No version with this id belongs to this app.');
 
@@ -39,13 +47,16 @@ export class VersionsService {
 
   constructor(private readonly deps: VersionsDeps) {
     deps.blobReferences.add('version packages', (sha256) => repo.isPackageReferenced(deps.db, sha256));
+    // Checks that cannot get a thread (ChecksBusyError) or whose worker died try again later; a
+    // package that keeps failing to be checked at all ends `dead`, visible to admins.
+    deps.jobs.define<{ version_id: string }>(CHECK_JOB, { maxAttempts: 8, backoff: { baseMs: 5_000, maxMs: 10 * 60_000 }, timeoutMs: 15 * 60_000, handler: (job) => this.runCheck(job) });
   }
 
   /**
    * Takes a .mosis upload: ownership first (before a byte is read, so nobody fills the disk of
-   * someone else's app), then the body streams to staging while it is hashed and measured, then
-   * the package checks run on the staged file. Only a package that passes is committed to storage
-   * and recorded; a failing one is recorded as `failed` with its findings and its bytes dropped.
+   * someone else's app), then the body streams to staging while it is hashed and measured (413
+   * mid-stream past the limit). The package is stored and recorded `processing`, and a job runs the
+   * checks (runCheck). A dry run checks at once, on the staged file, and stores nothing.
    */
   async upload(actor: Actor, appId: string, openBody: () => Promise<Readable>, options: { dryRun: boolean }): Promise<VersionResponse | DryRunResponse> {
     const app = await this.deps.apps.owned(actor, appId);
@@ -56,7 +67,7 @@ export class VersionsService {
     }
     this.uploadsInFlight.set(app.owner_id, inFlight + 1);
     try {
-      return await this.receive(actor, app, openBody, options);
+      return options.dryRun ? await this.dryRun(app, openBody) : await this.accept(actor, app, openBody);
     } finally {
       const left = (this.uploadsInFlight.get(app.owner_id) ?? 1) - 1;
       if (left === 0) this.uploadsInFlight.delete(app.owner_id);
@@ -64,7 +75,7 @@ export class VersionsService {
     }
   }
 
-  private async receive(actor: Actor, app: App, openBody: () => Promise<Readable>, options: { dryRun: boolean }): Promise<VersionResponse | DryRunResponse> {
+  private async dryRun(app: App, openBody: () => Promise<Readable>): Promise<DryRunResponse> {
     // The entries are digested as the bytes arrive, so the checks need not inflate them again.
     const scan = new PackageStreamScan(this.deps.packageLimits);
     let staged: StagedBlob;
@@ -76,29 +87,124 @@ export class VersionsService {
     }
     const scanned = await scan.end();
     try {
-      const result = await this.deps.checker
-        .check(staged.path, {
-          allowedKeys: await this.deps.signingKeys.activeKeys(app.owner_id),
-          expectedId: app.package_id,
-          previousManifest: await this.previousManifest(app.id),
-          limits: this.deps.packageLimits,
-          scanned,
-        })
-        .catch((error: unknown) => {
-          if (error instanceof ChecksBusyError) throw versionsError('checks_busy', 'Too many packages are waiting to be checked; upload again in a minute.');
-          throw error;
-        });
-      if (!result.ok || !result.manifest) {
-        if (!options.dryRun) await this.recordFailure(app, staged, result);
-        throw packageInvalid(result.findings);
-      }
-      await this.checkNewVersion(app, staged.sha256, result.manifest);
-      if (options.dryRun) return dryRun(staged, result.manifest, result.findings);
-      await staged.commit();
-      return toVersionResponse({ ...(await this.record(app, staged, result.manifest, result, actor)), reviewer_name: null });
+      const minVersionCode = (await repo.highestVersionCode(this.deps.db, app.id)) + 1;
+      const result = await this.deps.checker.check(staged.path, { ...(await this.checkOptions(app)), scanned, minVersionCode }).catch((error: unknown) => {
+        if (error instanceof ChecksBusyError) throw versionsError('checks_busy', 'Too many packages are waiting to be checked; try again in a minute.');
+        throw error;
+      });
+      if (!result.ok || !result.manifest) throw packageInvalid(result.findings);
+      if (await repo.hasPackage(this.deps.db, app.id, staged.sha256)) throw versionsError('version_exists', 'This exact package was already uploaded for this app.');
+      return dryRun(staged, result.manifest, result.findings);
     } finally {
       await staged.discard();
     }
+  }
+
+  /** Stores the package and records it `processing`, with its check job, in one transaction. */
+  private async accept(actor: Actor, app: App, openBody: () => Promise<Readable>): Promise<VersionResponse> {
+    const staged = await this.deps.blobs.stage(await openBody(), { maxBytes: this.deps.maxPackageBytes });
+    try {
+      if (await repo.hasPackage(this.deps.db, app.id, staged.sha256)) throw versionsError('version_exists', 'This exact package was already uploaded for this app.');
+      if ((await repo.countProcessing(this.deps.db, app.owner_id)) >= MAX_PROCESSING_PER_DEVELOPER) {
+        throw versionsError('uploads_in_progress', `${MAX_PROCESSING_PER_DEVELOPER} uploads of yours are still being checked; upload again when one has finished.`);
+      }
+      await staged.commit();
+      const at = this.deps.clock.now();
+      const version = await this.deps.db.transaction().execute(async (trx) => {
+        const row = await repo.insertVersion(trx, {
+          id: this.deps.ids.id(),
+          app_id: app.id,
+          // Known once the checks have read the manifest.
+          version: '',
+          version_code: 0,
+          status: 'processing',
+          sha256: staged.sha256,
+          size: staged.size,
+          permissions: '[]',
+          manifest: '{}',
+          checks: '[]',
+          release_notes: null,
+          channel: null,
+          rollout_percent: null,
+          created_at: at.toISOString(),
+          published_at: null,
+        });
+        await this.deps.jobs.enqueue(trx, { kind: CHECK_JOB, payload: { version_id: row.id } });
+        await appendEvent(trx, { type: 'version.submitted', appId: app.id, actorId: actor.userId, payload: { version_id: row.id, sha256: row.sha256, size: row.size }, at });
+        return row;
+      });
+      this.deps.events.notify();
+      this.deps.wake();
+      return toVersionResponse({ ...version, reviewer_name: null });
+    } finally {
+      await staged.discard();
+    }
+  }
+
+  /**
+   * The check job: runs every package check on the stored package and moves the version to
+   * `pending_review` or `failed` (findings kept), in one transaction with the job's "done", so a
+   * crash anywhere before it leaves the job to run again and the version never stuck in
+   * `processing`. A failed version no longer holds its package; `gc` collects the bytes.
+   */
+  private async runCheck(job: JobContext<{ version_id: string }>): Promise<void> {
+    const { db } = this.deps;
+    const version = await repo.findVersionById(db, job.payload.version_id);
+    if (!version || version.status !== 'processing') return;
+    const app = await this.deps.apps.byId(version.app_id);
+    if (!app) return;
+    const file = await this.deps.blobs.localFile(version.sha256);
+    if (!file) throw new Error(`the package of version ${version.id} is not in the blob store`);
+    let result: PackageCheckResult;
+    try {
+      const options = await this.checkOptions(app);
+      result = await this.deps.checker.check(file.path, { ...options, minVersionCode: (await repo.highestVersionCode(db, app.id)) + 1 });
+    } finally {
+      await file.release();
+    }
+    try {
+      await this.recordCheck(job, version, app, result);
+    } catch (err) {
+      // Another upload of the same version_code was checked first: this one loses the code.
+      if (!isUniqueViolation(err)) throw err;
+      const code = result.manifest?.version_code ?? 0;
+      const lost = finding('version_code_not_higher', `manifest.json: version_code ${code} was taken by another upload of this app checked at the same time`, { file: 'manifest.json' });
+      await this.recordCheck(job, version, app, { ...result, ok: false, findings: [...result.findings, lost] });
+    }
+    this.deps.events.notify();
+  }
+
+  private async recordCheck(job: JobContext<{ version_id: string }>, version: Version, app: App, result: PackageCheckResult): Promise<void> {
+    const at = this.deps.clock.now();
+    const passed = result.ok && result.manifest !== null;
+    const m = result.manifest;
+    await this.deps.db.transaction().execute(async (trx) => {
+      const recorded = await repo.recordCheck(trx, version.id, {
+        status: passed ? 'pending_review' : 'failed',
+        version: m?.version ?? '',
+        version_code: m?.version_code ?? 0,
+        permissions: JSON.stringify(m?.permissions ?? []),
+        manifest: JSON.stringify(m ?? {}),
+        checks: JSON.stringify(result.findings),
+        // Kept for review, which must not re-read a package to list it.
+        files: JSON.stringify(result.files.map((f) => ({ path: f.path, size: f.size }))),
+        checked_at: at.toISOString(),
+      });
+      if (!recorded) return;
+      const blocking = result.findings.filter((f) => f.severity === 'error').length;
+      const payload = { version_id: version.id, status: passed ? 'pending_review' : 'failed', version: m?.version ?? null, version_code: m?.version_code ?? null, blocking_findings: blocking };
+      await appendEvent(trx, { type: 'version.checked', appId: app.id, actorId: null, payload, at });
+      await job.markDone(trx);
+    });
+  }
+
+  private async checkOptions(app: App) {
+    return {
+      allowedKeys: await this.deps.signingKeys.activeKeys(app.owner_id),
+      expectedId: app.package_id,
+      previousManifest: await this.previousManifest(app.id),
+      limits: this.deps.packageLimits,
+    };
   }
 
   async list(actor: Actor, appId: string, query: { status?: VersionStatus; limit: number; cursor?: string }): Promise<Page<VersionResponse>> {
@@ -123,74 +229,9 @@ export class VersionsService {
     return toVersionResponse(version);
   }
 
-  /** For the garbage collector: whether a stored package blob still belongs to a version. */
-
   private async previousManifest(appId: string): Promise<Manifest | null> {
     const json = await repo.latestPublishedManifest(this.deps.db, appId);
     return json === null ? null : (JSON.parse(json) as Manifest);
-  }
-
-  private async checkNewVersion(app: App, sha256: string, manifest: Manifest): Promise<void> {
-    if (await repo.hasPackage(this.deps.db, app.id, sha256)) {
-      throw versionsError('version_exists', 'This exact package was already uploaded for this app.');
-    }
-    const highest = await repo.highestVersionCode(this.deps.db, app.id);
-    if (manifest.version_code <= highest) throw versionCodeNotHigher(manifest.version_code, highest);
-  }
-
-  private async record(app: App, staged: StagedBlob, manifest: Manifest, result: PackageCheckResult, actor: Actor): Promise<Version> {
-    try {
-      const version = await this.deps.db.transaction().execute(async (trx) => {
-        const row = await repo.insertVersion(trx, {
-          ...this.row(app, staged, result, 'pending_review'),
-          version: manifest.version,
-          version_code: manifest.version_code,
-          permissions: JSON.stringify(manifest.permissions),
-          manifest: JSON.stringify(manifest),
-        });
-        const payload = { version_id: row.id, version: row.version, version_code: row.version_code, sha256: row.sha256 };
-        await appendEvent(trx, { type: 'version.submitted', appId: app.id, actorId: actor.userId, payload, at: this.deps.clock.now() });
-        return row;
-      });
-      this.deps.events.notify();
-      return version;
-    } catch (err) {
-      // Two uploads raced for one version code; the unique index let only one in.
-      if (isUniqueViolation(err)) throw versionCodeNotHigher(manifest.version_code, manifest.version_code);
-      throw err;
-    }
-  }
-
-  /** A failed version keeps what could be read of it, so the developer can see why it failed. */
-  private async recordFailure(app: App, staged: StagedBlob, result: PackageCheckResult): Promise<void> {
-    const m = result.manifest;
-    await repo.insertVersion(this.deps.db, {
-      ...this.row(app, staged, result, 'failed'),
-      version: m?.version ?? '',
-      version_code: m?.version_code ?? 0,
-      permissions: JSON.stringify(m?.permissions ?? []),
-      manifest: JSON.stringify(m ?? {}),
-    });
-  }
-
-  private row(app: App, staged: StagedBlob, result: PackageCheckResult, status: VersionStatus) {
-    const now = this.deps.clock.now().toISOString();
-    return {
-      id: this.deps.ids.id(),
-      app_id: app.id,
-      status,
-      sha256: staged.sha256,
-      size: staged.size,
-      checks: JSON.stringify(result.findings),
-      // Kept for review, which must not re-read a package to list it.
-      files: JSON.stringify(result.files.map((f) => ({ path: f.path, size: f.size }))),
-      checked_at: now,
-      release_notes: null,
-      channel: null,
-      rollout_percent: null,
-      created_at: now,
-      published_at: null,
-    };
   }
 }
 
@@ -200,9 +241,6 @@ function packageInvalid(findings: Finding[]): AppError {
   return versionsError('package_invalid', `The package failed ${blocking.length} blocking check${blocking.length === 1 ? '' : 's'}.`, fieldErrors);
 }
 
-function versionCodeNotHigher(code: number, highest: number): AppError {
-  return versionsError('version_code_not_higher', `version_code ${code} must be greater than ${highest}, the highest this app already has.`);
-}
 
 function dryRun(staged: StagedBlob, manifest: Manifest, findings: Finding[]): DryRunResponse {
   return {

@@ -173,7 +173,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
   });
   const release = new ReleaseService({ db, clock, audit, apps, events });
   const adminJobs = new AdminJobsService({ db, jobs: new JobsAdmin({ db, clock }), audit });
-  const jobWorker = config.jobs.enabled ? new JobWorker({ db, dialect: database.dialect, queue: jobs, clock, ids, log, concurrency: config.jobs.concurrency }) : null;
+  const jobWorker = config.jobs.enabled ? new JobWorker({ db, dialect: database.dialect, queue: jobs, clock, ids, log, concurrency: config.jobs.concurrency, leaseMs: config.jobs.leaseMs }) : null;
 
   // Packages of failed versions, replaced icons and the like are dropped by a daily sweep (what
   // `mosis-portal gc` does by hand), so a NAS's disk does not fill with unreferenced blobs.

@@ -61,9 +61,9 @@ describe('loadConfig', () => {
     expect(loadConfig({ PACKAGE_CHECK_TIMEOUT_MS: '5000', PACKAGE_CHECK_QUEUE: '0' }).packageChecks).toEqual({ timeMs: 5000, queue: 0 });
   });
 
-  it('runs two jobs at once by default, and none on an instance that only serves', () => {
-    expect(loadConfig({}).jobs).toEqual({ enabled: true, concurrency: 2 });
-    expect(loadConfig({ JOBS_ENABLED: 'false', JOBS_CONCURRENCY: '8' }).jobs).toEqual({ enabled: false, concurrency: 8 });
+  it('runs two jobs at once by default under a 30 s lease, and none on an instance that only serves', () => {
+    expect(loadConfig({}).jobs).toEqual({ enabled: true, concurrency: 2, leaseMs: 30_000 });
+    expect(loadConfig({ JOBS_ENABLED: 'false', JOBS_CONCURRENCY: '8', JOBS_LEASE_SECONDS: '5' }).jobs).toEqual({ enabled: false, concurrency: 8, leaseMs: 5_000 });
   });
 
   it('is frozen, deep down', () => {
@@ -84,6 +84,7 @@ describe('loadConfig', () => {
     ['PACKAGE_CHECK_THREADS', '0', /PACKAGE_CHECK_THREADS must be an integer between 1 and 64/],
     ['JOBS_ENABLED', 'no', /JOBS_ENABLED must be true or false \(got "no"\)/],
     ['JOBS_CONCURRENCY', '0', /JOBS_CONCURRENCY must be an integer between 1 and 64 \(got "0"\)/],
+    ['JOBS_LEASE_SECONDS', '2', /JOBS_LEASE_SECONDS must be an integer between 3 and 3600 \(got "2"\)/],
     ['TRUST_PROXY', 'maybe', /TRUST_PROXY must be false, a number of proxy hops .* \(got "maybe"\)/],
     ['TRUST_PROXY', 'true', /TRUST_PROXY must be .*"true" is refused because it trusts an X-Forwarded-For from anyone/],
     ['TRUST_PROXY', '10.0.0.0/33', /TRUST_PROXY must be false, a number of proxy hops/],

@@ -42,6 +42,11 @@ export interface Config {
     readonly enabled: boolean;
     /** Jobs this instance runs at once. */
     readonly concurrency: number;
+    /**
+     * How long a claimed job stays this instance's without a heartbeat (renewed every third of it):
+     * after a crash or kill -9, its jobs run elsewhere (or after restart) once this has passed.
+     */
+    readonly leaseMs: number;
   };
   readonly review: {
     /** How long a reviewer's claim holds a version before another reviewer may take it. */
@@ -163,6 +168,7 @@ const envSchema = z.object({
   PACKAGE_CHECK_QUEUE: int(0, 10_000).optional(),
   JOBS_ENABLED: z.enum(['true', 'false'], { message: 'true or false' }).default('true'),
   JOBS_CONCURRENCY: int(1, 64).default(2),
+  JOBS_LEASE_SECONDS: int(3, 3600).default(30),
   REVIEW_CLAIM_MINUTES: int(1, 24 * 60).default(30),
   HTTP_HEADERS_TIMEOUT_MS: int(100, 10 * 60 * 1000).default(30_000),
   HTTP_REQUEST_TIMEOUT_MS: int(100, 7 * 24 * 3600 * 1000).optional(),
@@ -242,7 +248,7 @@ export function loadConfig(env: Env = process.env): Config {
     limits: { packageBytes: e.MAX_PACKAGE_BYTES, packageInflatedBytes: e.MAX_PACKAGE_INFLATED_BYTES, jsonBytes: e.MAX_JSON_BYTES },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     packageChecks: definedOnly({ timeMs: e.PACKAGE_CHECK_TIMEOUT_MS, memoryMb: e.PACKAGE_CHECK_MEMORY_MB, threads: e.PACKAGE_CHECK_THREADS, queue: e.PACKAGE_CHECK_QUEUE }),
-    jobs: { enabled: e.JOBS_ENABLED === 'true', concurrency: e.JOBS_CONCURRENCY },
+    jobs: { enabled: e.JOBS_ENABLED === 'true', concurrency: e.JOBS_CONCURRENCY, leaseMs: e.JOBS_LEASE_SECONDS * 1000 },
     review: { claimMs: e.REVIEW_CLAIM_MINUTES * 60 * 1000 },
     http: { headersMs: e.HTTP_HEADERS_TIMEOUT_MS, requestMs: requestTimeoutMs, idleMs: e.HTTP_IDLE_TIMEOUT_MS, keepAliveMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS },
     accounts: {

@@ -8,7 +8,7 @@ import { passwordResetMail, verificationMail } from './account-mails.js';
 import { takeOverAccount } from './account-takeover.js';
 import * as repo from './accounts.repository.js';
 import type { UserResponse } from './accounts.schemas.js';
-import type { User } from './accounts.table.js';
+import type { EmailTokenPurpose, User } from './accounts.table.js';
 import { checkPasswordPolicy, hashPassword } from './passwords.js';
 import type { RequestContext } from './request-context.js';
 import { endAllSessions } from './sessions.service.js';
@@ -48,17 +48,8 @@ export class EmailTokensService {
   /** Stores a new verification token for the user and queues its mail, both in the caller's transaction. */
   async issueVerification(trx: Executor, user: User, retirePrevious: boolean): Promise<void> {
     const now = this.deps.clock.now();
-    const token = `mev_${this.deps.ids.secret(32)}`;
     if (retirePrevious) await repo.retireEmailTokens(trx, user.id, 'verify_email', now.toISOString());
-    await repo.insertEmailToken(trx, {
-      id: this.deps.ids.id(),
-      user_id: user.id,
-      purpose: 'verify_email',
-      token_hash: sha256Hex(token),
-      expires_at: new Date(now.getTime() + VERIFY_TOKEN_TTL_MS).toISOString(),
-      used_at: null,
-      created_at: now.toISOString(),
-    });
+    const token = await this.storeToken(trx, user, 'verify_email', 'mev_', VERIFY_TOKEN_TTL_MS, now);
     await this.deps.mailer.enqueue(trx, verificationMail(user, token, this.deps.baseUrl));
   }
 
@@ -101,22 +92,28 @@ export class EmailTokensService {
     const user = await repo.findUserByEmail(this.deps.db, job.payload.email);
     if (!user || user.status !== 'active') return;
     const now = this.deps.clock.now();
-    const token = `mpr_${this.deps.ids.secret(32)}`;
     await this.deps.db.transaction().execute(async (trx) => {
       // Only the newest link works: an older one lying in a mailbox is void.
       await repo.retireEmailTokens(trx, user.id, 'password_reset', now.toISOString());
-      await repo.insertEmailToken(trx, {
-        id: this.deps.ids.id(),
-        user_id: user.id,
-        purpose: 'password_reset',
-        token_hash: sha256Hex(token),
-        expires_at: new Date(now.getTime() + RESET_TOKEN_TTL_MS).toISOString(),
-        used_at: null,
-        created_at: now.toISOString(),
-      });
+      const token = await this.storeToken(trx, user, 'password_reset', 'mpr_', RESET_TOKEN_TTL_MS, now);
       await this.deps.mailer.enqueue(trx, passwordResetMail(user, token, this.deps.baseUrl));
       await job.markDone(trx);
     });
+  }
+
+  /** Mints a token for a mail link and stores only its hash; answers the token, for the mail alone. */
+  private async storeToken(trx: Executor, user: User, purpose: EmailTokenPurpose, prefix: string, ttlMs: number, now: Date): Promise<string> {
+    const token = `${prefix}${this.deps.ids.secret(32)}`;
+    await repo.insertEmailToken(trx, {
+      id: this.deps.ids.id(),
+      user_id: user.id,
+      purpose,
+      token_hash: sha256Hex(token),
+      expires_at: new Date(now.getTime() + ttlMs).toISOString(),
+      used_at: null,
+      created_at: now.toISOString(),
+    });
+    return token;
   }
 
   /** Sets a new password from a reset link; every session of the account ends. */

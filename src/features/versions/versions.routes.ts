@@ -3,13 +3,11 @@ import { actorOf, requireActor, type Authenticator } from '../../http/auth.js';
 import { pageSchema } from '../../http/pagination.js';
 import { authenticated, problemsOf, JSON_BODY, PAGED, SIGNED_IN, SIGNED_IN_WRITE, UPLOAD } from '../../http/schemas.js';
 import { RAW_UPLOAD_TYPES, uploadStream } from '../../http/upload.js';
-import { appIdParams } from '../apps/index.js';
+import { appIdParams, appsErrors, OWN_APP } from '../apps/index.js';
 import { dryRunResponse, listVersionsQuery, updateVersionBody, uploadQuery, versionParams, versionResponse } from './versions.schemas.js';
 import type { VersionsService } from './versions.service.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
-import { versionsError } from './versions.errors.js';
-import { appsErrors, OWN_APP } from '../apps/index.js';
-import { versionsErrors } from './versions.errors.js';
+import { versionsError, versionsErrors } from './versions.errors.js';
 
 const problems = problemsOf(versionsErrors, appsErrors);
 

@@ -39,7 +39,7 @@ const MAX_PROCESSING_PER_DEVELOPER = 4;
 
 const versionNotFound = () => versionsError('version_not_found', 'No version with this id belongs to this app.');
 
-/** Uploads of one developer received or checked at once, per portal process. */
+/** Uploads of one developer streaming in (or checked, for a dry run) at once, per portal process. */
 const MAX_UPLOADS_PER_DEVELOPER = 2;
 
 export class VersionsService {
@@ -60,10 +60,10 @@ export class VersionsService {
    */
   async upload(actor: Actor, appId: string, openBody: () => Promise<Readable>, options: { dryRun: boolean }): Promise<VersionResponse | DryRunResponse> {
     const app = await this.deps.apps.owned(actor, appId);
-    // One developer cannot take every place in the check queue (nor fill the staging disk).
+    // One developer cannot fill the staging disk nor take every check thread with dry runs.
     const inFlight = this.uploadsInFlight.get(app.owner_id) ?? 0;
     if (inFlight >= MAX_UPLOADS_PER_DEVELOPER) {
-      throw versionsError('uploads_in_progress', `${MAX_UPLOADS_PER_DEVELOPER} uploads of yours are still being received or checked; upload again when one has finished.`);
+      throw versionsError('uploads_in_progress', `${MAX_UPLOADS_PER_DEVELOPER} uploads of yours are still being received; upload again when one has finished.`);
     }
     this.uploadsInFlight.set(app.owner_id, inFlight + 1);
     try {

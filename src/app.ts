@@ -8,6 +8,7 @@ import { appImagesRoutes, appsRoutes, listingsRoutes, mediaRoutes } from './feat
 import { auditAccessDenials, auditRoutes } from './features/audit/index.js';
 import { apiKeysRoutes, signingKeysRoutes } from './features/keys/index.js';
 import { reviewRoutes, storeKeysRoutes } from './features/review/index.js';
+import { downloadsRoutes, storeRoutes } from './features/store/index.js';
 import { releaseRoutes, versionsRoutes } from './features/versions/index.js';
 import { createServer, healthRoutes, type FeatureRoutes } from './http/index.js';
 
@@ -31,6 +32,8 @@ const FEATURE_ROUTES: readonly FeatureRoutes<Core>[] = [
   releaseRoutes,
   storeKeysRoutes,
   reviewRoutes,
+  storeRoutes,
+  downloadsRoutes,
 ];
 
 /**

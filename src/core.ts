@@ -23,6 +23,7 @@ import { AuditLog } from './features/audit/index.js';
 import { ApiKeysService, SigningKeysService } from './features/keys/index.js';
 import { ReviewService, StoreKeys } from './features/review/index.js';
 import { Mailer, createMailTransport } from './features/notifications/index.js';
+import { DeviceIds, SignedIndex, StoreService, STORE_CHORES_JOB } from './features/store/index.js';
 import { CrashGuard, NO_HEALTH_DATA, ReleaseService, VersionsService, type VersionHealth } from './features/versions/index.js';
 import type { ReadinessCheck } from './http/health.js';
 import { loggerOptions } from './http/logging.js';
@@ -89,6 +90,10 @@ export interface Core {
   readonly appImages: AppImagesService;
   readonly versions: VersionsService;
   readonly release: ReleaseService;
+  /** The device-facing store: its read model, caches and download counts (started by `serve` or its first request). */
+  readonly store: StoreService;
+  /** /v1/store/index.json, signed; rebuilt when the catalog changes. */
+  readonly storeIndex: SignedIndex;
   /** Halts staged rollouts that crash too often (a recurring job; sweep() runs it once). */
   readonly crashGuard: CrashGuard;
   readonly adminJobs: AdminJobsService;
@@ -111,6 +116,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
   const tokens = await AccessTokens.open(config.dataDir, config.baseUrl, clock);
   const storeKeys = await StoreKeys.open(config.dataDir, clock);
   const secrets = await AccountSecrets.open(config.dataDir, config.accounts.secretsKey);
+  const deviceIds = await DeviceIds.open(config.dataDir);
   const database = openDatabase(config.database);
   const { db } = database;
   const blobs = new FsBlobStore(config.packagesDir);
@@ -152,7 +158,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
 
   const apps = new AppsService({ db, clock, ids, audit, events });
   const listings = new ListingsService({ db, clock, apps, events });
-  const appImages = new AppImagesService({ db, clock, ids, blobs, blobReferences, apps });
+  const appImages = new AppImagesService({ db, clock, ids, blobs, blobReferences, apps, events });
   const signingKeys = new SigningKeysService({ db, clock, ids, audit });
   const checker = deps.packageChecker ?? new PackageChecker({ ...DEFAULT_CHECK_BUDGET, ...config.packageChecks });
   const versions = new VersionsService({
@@ -187,6 +193,11 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     },
   });
 
+  const storeIndex = new SignedIndex({ db, storeKeys, dir: path.join(config.dataDir, 'store-index'), log });
+  const store = new StoreService({ db, clock, events, blobs, deviceIds, index: storeIndex, baseUrl: config.baseUrl, log, cacheBytes: config.store.cacheBytes });
+  // Download marks only stop a second count on the same day; yesterday's go.
+  jobs.define(STORE_CHORES_JOB, { schedule: '23 0 * * *', maxAttempts: 3, timeoutMs: 10 * 60_000, handler: () => store.pruneDownloadMarks() });
+
   const readiness: ReadinessCheck[] = [
     ['database', () => database.ping()],
     [
@@ -207,6 +218,8 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     // then nothing is left that uses the database.
     try {
       await jobWorker?.stop(Math.floor(config.shutdownTimeoutMs / 2));
+      // Download counts held in memory are written before the database goes.
+      await store.stop();
       await events.stop();
       if (deps.packageChecker === undefined) await checker.close();
     } finally {
@@ -247,6 +260,8 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     appImages,
     versions,
     release,
+    store,
+    storeIndex,
     crashGuard: new CrashGuard({ db, clock, audit, events, jobs, health: deps.versionHealth ?? NO_HEALTH_DATA }),
     adminJobs,
     readiness,

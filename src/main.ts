@@ -49,6 +49,8 @@ async function serve(config: Config): Promise<void> {
   // Jobs run once the database is migrated; closing the portal stops them before the database closes.
   core.jobWorker?.start();
   await core.events.start();
+  // The store's read model builds in the background; requests are served meanwhile.
+  await core.store.start();
 
   // SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to the timeout), then the
   // jobs, and close the database.

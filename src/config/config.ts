@@ -52,6 +52,12 @@ export interface Config {
     /** How long a reviewer's claim holds a version before another reviewer may take it. */
     readonly claimMs: number;
   };
+  readonly store: {
+    /** Requests per minute one client address may make to /v1/store; 0 turns the limit off. */
+    readonly rateLimitPerMinute: number;
+    /** Bytes of serialized catalog pages, listings and versions the store keeps in memory. */
+    readonly cacheBytes: number;
+  };
 }
 
 /**
@@ -170,6 +176,8 @@ const envSchema = z.object({
   JOBS_CONCURRENCY: int(1, 64).default(2),
   JOBS_LEASE_SECONDS: int(3, 3600).default(30),
   REVIEW_CLAIM_MINUTES: int(1, 24 * 60).default(30),
+  STORE_RATE_LIMIT_PER_MINUTE: int(0, 10_000_000).default(1200),
+  STORE_CACHE_MB: int(1, 4096).default(32),
   HTTP_HEADERS_TIMEOUT_MS: int(100, 10 * 60 * 1000).default(30_000),
   HTTP_REQUEST_TIMEOUT_MS: int(100, 7 * 24 * 3600 * 1000).optional(),
   HTTP_IDLE_TIMEOUT_MS: int(100, 60 * 60 * 1000).default(60_000),
@@ -250,6 +258,7 @@ export function loadConfig(env: Env = process.env): Config {
     packageChecks: definedOnly({ timeMs: e.PACKAGE_CHECK_TIMEOUT_MS, memoryMb: e.PACKAGE_CHECK_MEMORY_MB, threads: e.PACKAGE_CHECK_THREADS, queue: e.PACKAGE_CHECK_QUEUE }),
     jobs: { enabled: e.JOBS_ENABLED === 'true', concurrency: e.JOBS_CONCURRENCY, leaseMs: e.JOBS_LEASE_SECONDS * 1000 },
     review: { claimMs: e.REVIEW_CLAIM_MINUTES * 60 * 1000 },
+    store: { rateLimitPerMinute: e.STORE_RATE_LIMIT_PER_MINUTE, cacheBytes: e.STORE_CACHE_MB * MiB },
     http: { headersMs: e.HTTP_HEADERS_TIMEOUT_MS, requestMs: requestTimeoutMs, idleMs: e.HTTP_IDLE_TIMEOUT_MS, keepAliveMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS },
     accounts: {
       smtpUrl: e.SMTP_URL ?? null,

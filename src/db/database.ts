@@ -17,6 +17,7 @@ import type { SigningKeysTable } from '../features/keys/keys.table.js';
 import type { VersionsTable } from '../features/versions/versions.table.js';
 import type { JobsTable } from '../jobs/jobs.table.js';
 import type { EventsTable } from '../events/events.table.js';
+import type { StoreDownloadMarksTable, StoreDownloadsTable } from '../features/store/store.table.js';
 
 /** Every table of the portal database. Row types live beside the feature that owns them. */
 export interface Database {
@@ -36,6 +37,8 @@ export interface Database {
   web_sessions: WebSessionsTable;
   jobs: JobsTable;
   events: EventsTable;
+  store_download_marks: StoreDownloadMarksTable;
+  store_downloads: StoreDownloadsTable;
 }
 
 export type Db = Kysely<Database>;

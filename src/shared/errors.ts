@@ -14,7 +14,7 @@ export interface FieldError {
 }
 
 /** The statuses the portal answers errors with; a new one needs a reason (and a title in problem.ts). */
-export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 422 | 429 | 500 | 503 | 507;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 415 | 416 | 422 | 429 | 500 | 503 | 507;
 
 /** One declared error: what clients branch on (`code`), its HTTP status and a one-line title. */
 export interface ErrorSpec<Code extends string = string> {

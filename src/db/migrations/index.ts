@@ -10,6 +10,7 @@ import * as m0008 from './0008_events.js';
 import * as m0009 from './0009_review.js';
 import * as m0010 from './0010_release.js';
 import * as m0011 from './0011_checks_job.js';
+import * as m0012 from './0012_store.js';
 
 /**
  * Every migration, by name, in order. Listed statically (not read from the folder) so the same set
@@ -27,4 +28,5 @@ export const migrations: Record<string, Migration> = {
   '0009_review': m0009,
   '0010_release': m0010,
   '0011_checks_job': m0011,
+  '0012_store': m0012,
 };

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import type { Db, Executor } from '../../db/index.js';
+import { appendEvent, type EventNotifier } from '../../events/index.js';
 import { type Actor, type Clock, type Ids } from '../../shared/index.js';
 import type { BlobReferences, BlobStore } from '../../storage/index.js';
 import { touchApp } from './apps.repository.js';
@@ -19,6 +20,8 @@ export interface AppImagesDeps {
   /** Where this feature says which stored images it still needs (for `gc`). */
   blobReferences: BlobReferences;
   apps: AppsService;
+  /** Woken after a commit that appended domain events (the store shows icons and screenshots). */
+  events: EventNotifier;
 }
 
 /** Upload limit per image, enforced while the body streams in. */
@@ -54,8 +57,9 @@ export class AppImagesService {
 
   async removeIcon(actor: Actor, appId: string): Promise<void> {
     const app = await this.deps.apps.owned(actor, appId);
-    if (!(await repo.deleteIcon(this.deps.db, app.id))) throw appsError('icon_not_found', 'This app has no icon.');
-    await touchApp(this.deps.db, app.id, this.deps.clock.now().toISOString());
+    await this.change(app, 'icon', async (tx) => {
+      if (!(await repo.deleteIcon(tx, app.id))) throw appsError('icon_not_found', 'This app has no icon.');
+    });
   }
 
   async addScreenshot(actor: Actor, appId: string, openBody: () => Promise<Readable>): Promise<ScreenshotResponse> {
@@ -76,8 +80,20 @@ export class AppImagesService {
 
   async removeScreenshot(actor: Actor, appId: string, screenshotId: string): Promise<void> {
     const app = await this.deps.apps.owned(actor, appId);
-    if (!(await repo.deleteScreenshot(this.deps.db, app.id, screenshotId))) throw screenshotNotFound();
-    await touchApp(this.deps.db, app.id, this.deps.clock.now().toISOString());
+    await this.change(app, 'screenshot', async (tx) => {
+      if (!(await repo.deleteScreenshot(tx, app.id, screenshotId))) throw screenshotNotFound();
+    });
+  }
+
+  /** Removes an image in one transaction with the app's touch and its listing.changed event. */
+  private async change(app: App, kind: AppImageKind, remove: (tx: Executor) => Promise<void>): Promise<void> {
+    await this.deps.db.transaction().execute(async (tx) => {
+      await remove(tx);
+      const at = this.deps.clock.now();
+      await touchApp(tx, app.id, at.toISOString());
+      await appendEvent(tx, { type: 'listing.changed', appId: app.id, actorId: app.owner_id, payload: { media: kind, removed: true }, at });
+    });
+    this.deps.events.notify();
   }
 
   /**
@@ -108,7 +124,7 @@ export class AppImagesService {
     const encoded = await this.reencodeUpload(openBody, policy);
     const blob = await this.deps.blobs.stage(Readable.from([encoded.data]), { maxBytes: encoded.data.length });
     try {
-      return await this.deps.db.transaction().execute(async (tx) => {
+      const image = await this.deps.db.transaction().execute(async (tx) => {
         const now = this.deps.clock.now().toISOString();
         await touchApp(tx, app.id, now);
         await prepare(tx);
@@ -123,9 +139,12 @@ export class AppImagesService {
           content_type: encoded.contentType,
           created_at: now,
         });
+        await appendEvent(tx, { type: 'listing.changed', appId: app.id, actorId: app.owner_id, payload: { media: kind }, at: new Date(now) });
         await blob.commit();
         return row;
       });
+      this.deps.events.notify();
+      return image;
     } finally {
       await blob.discard();
     }

@@ -1,5 +1,6 @@
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { ifNoneMatch } from '../../http/conditional.js';
 import { problemsOf } from '../../http/schemas.js';
 import type { AppImagesService } from './images.service.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
@@ -8,15 +9,6 @@ import { appsErrors } from './apps.errors.js';
 const problems = problemsOf(appsErrors);
 
 const mediaParams = z.object({ sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a lowercase SHA-256 hex digest') });
-
-/** True when an If-None-Match header names this entity tag (weak or strong) or is `*`. */
-function matches(ifNoneMatch: string | undefined, etag: string): boolean {
-  if (!ifNoneMatch) return false;
-  return ifNoneMatch.split(',').some((t) => {
-    const tag = t.trim().replace(/^W\//, '');
-    return tag === '*' || tag === etag;
-  });
-}
 
 /**
  * Public images of apps by content address. The address is the hash of the bytes, so an answer
@@ -45,7 +37,7 @@ export const mediaRoutes: FeatureRoutes<{ appImages: AppImagesService }> = (app,
         .header('cache-control', 'public, max-age=31536000, immutable')
         // Store fronts on other origins embed these images; everything else stays same-site.
         .header('cross-origin-resource-policy', 'cross-origin');
-      if (matches(request.headers['if-none-match'], etag)) return reply.code(304).send();
+      if (ifNoneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();
       return reply.type(media.contentType).header('content-length', media.size).send(media.open());
     },
   );

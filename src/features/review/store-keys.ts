@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type JsonWebKey, type KeyObject } from 'node:crypto';
 import path from 'node:path';
 import { fingerprint, rawPublicKey, signStoreVersion, type StoreSignedVersion } from '../../package/index.js';
 import type { Clock } from '../../shared/index.js';
@@ -81,6 +81,18 @@ export class StoreKeys {
     const key = this.keys.at(-1);
     if (!key) throw new Error('no store signing key');
     return { key_id: key.stored.key_id, signature: signStoreVersion(key.privateKey, version) };
+  }
+
+  /**
+   * Signs a whole document (the signed store index) with the newest key. Ed25519 needs every byte
+   * at once; the signing runs on libuv's thread pool, so a large index does not stall requests.
+   */
+  async signDocument(bytes: Buffer): Promise<StoreSignature> {
+    await this.reload();
+    const key = this.keys.at(-1);
+    if (!key) throw new Error('no store signing key');
+    const signature = await new Promise<Buffer>((resolve, reject) => sign(null, bytes, key.privateKey, (err, result) => (err ? reject(err) : resolve(result))));
+    return { key_id: key.stored.key_id, signature: signature.toString('base64') };
   }
 
   /** Every key, oldest first, the signing one marked active. */

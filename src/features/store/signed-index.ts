@@ -1,0 +1,170 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { once } from 'node:events';
+import type { Db } from '../../db/index.js';
+import type { StoreKeys } from '../review/index.js';
+import { indexChunk } from './store.repository.js';
+
+export interface SignedIndexFile {
+  file: string;
+  size: number;
+  /** Strong ETag: the SHA-256 of the bytes. */
+  etag: string;
+  signature: string;
+  keyId: string;
+}
+
+export interface SignedIndexOptions {
+  db: Db;
+  storeKeys: StoreKeys;
+  /** Where the index files live (DATA_DIR/store-index): derived data, rebuilt at every start. */
+  dir: string;
+  log: { warn(details: object, message: string): void };
+  /** A change waits this long for the changes that come with it before the index is rebuilt. */
+  settleMs?: number;
+}
+
+const CHUNK = 2000;
+
+/**
+ * /v1/store/index.json: every published, non-yanked version, signed by the store key over its exact
+ * bytes. Rebuilt when the catalog changes (a burst of changes makes one rebuild), streamed from
+ * the database into a file so the index never sits in the heap while it is made; only the signing,
+ * which Ed25519 does over the whole message, reads it back once. The bytes depend only on the
+ * catalog, so instances on one database serve the same index under the same ETag.
+ */
+export class SignedIndex {
+  private current: SignedIndexFile | null = null;
+  private dirty = false;
+  private timer: NodeJS.Timeout | undefined;
+  private building: Promise<void> | undefined;
+  private stopped = false;
+  private firstBuild: Promise<void> | undefined;
+
+  constructor(private readonly options: SignedIndexOptions) {}
+
+  /** The index as last built; null until the first build finished. */
+  get file(): SignedIndexFile | null {
+    return this.current;
+  }
+
+  /** Builds the first index (removing files a previous run left). */
+  start(): Promise<void> {
+    this.firstBuild ??= (async () => {
+      await rm(this.options.dir, { recursive: true, force: true });
+      await mkdir(this.options.dir, { recursive: true, mode: 0o700 });
+      this.dirty = true;
+      await this.rebuild();
+    })();
+    return this.firstBuild;
+  }
+
+  /** The catalog changed: rebuild once things settle. */
+  changed(): void {
+    if (this.stopped || this.firstBuild === undefined) return;
+    this.dirty = true;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.rebuild(), this.options.settleMs ?? 500);
+    this.timer.unref();
+  }
+
+  /** Resolves once no change is waiting and no build is running (tests; shutdown). */
+  async settled(): Promise<void> {
+    await this.firstBuild;
+    while (this.dirty || this.building) {
+      if (this.dirty && !this.building) await this.rebuild();
+      else await this.building;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.building?.catch(() => undefined);
+  }
+
+  private rebuild(): Promise<void> {
+    if (this.building) return this.building;
+    this.building = (async () => {
+      while (this.dirty && !this.stopped) {
+        this.dirty = false;
+        try {
+          await this.build();
+        } catch (err) {
+          this.options.log.warn({ err }, 'store: cannot build the signed index, keeping the previous one');
+          return;
+        }
+      }
+    })().finally(() => {
+      this.building = undefined;
+    });
+    return this.building;
+  }
+
+  private async build(): Promise<void> {
+    const { dir } = this.options;
+    const temp = path.join(dir, `building-${randomBytes(6).toString('hex')}.json`);
+    const out = createWriteStream(temp, { mode: 0o600 });
+    const write = async (text: string): Promise<void> => {
+      if (!out.write(text)) await once(out, 'drain');
+    };
+    try {
+      await write('{"format":1,"apps":[');
+      let after = { packageId: '', versionCode: -1 };
+      let openApp: string | null = null;
+      for (;;) {
+        const rows = await indexChunk(this.options.db, after, CHUNK);
+        let text = '';
+        for (const row of rows) {
+          if (row.package_id !== openApp) {
+            text += `${openApp === null ? '' : ']},'}{"package_id":${JSON.stringify(row.package_id)},"versions":[`;
+            openApp = row.package_id;
+          } else {
+            text += ',';
+          }
+          text += JSON.stringify({
+            version: row.version,
+            version_code: row.version_code,
+            channel: row.channel,
+            sha256: row.sha256,
+            size: row.size,
+            permissions: JSON.parse(row.permissions) as unknown,
+            min_mosis_version: row.min_mosis_version,
+            store_signature: row.store_signature,
+            store_key_id: row.store_key_id,
+          });
+        }
+        if (text) await write(text);
+        const last = rows.at(-1);
+        if (!last || rows.length < CHUNK) break;
+        after = { packageId: last.package_id, versionCode: last.version_code };
+      }
+      await write(`${openApp === null ? '' : ']}'}]}`);
+      out.end();
+      await once(out, 'close');
+      const bytes = await readFile(temp);
+      const etag = createHash('sha256').update(bytes).digest('hex');
+      const { signature, key_id } = await this.options.storeKeys.signDocument(bytes);
+      const file = path.join(dir, `index-${etag}.json`);
+      await rename(temp, file);
+      const previous = this.current;
+      this.current = { file, size: bytes.length, etag, signature, keyId: key_id };
+      // An older file may still be streaming to a client: unlinking keeps its open handle readable.
+      if (previous && previous.file !== file) await rm(previous.file, { force: true });
+      await this.removeStrays(file);
+    } catch (err) {
+      out.destroy();
+      await rm(temp, { force: true });
+      throw err;
+    }
+  }
+
+  private async removeStrays(keep: string): Promise<void> {
+    for (const name of await readdir(this.options.dir)) {
+      const file = path.join(this.options.dir, name);
+      if (file !== keep && name.startsWith('index-')) await rm(file, { force: true });
+    }
+  }
+}

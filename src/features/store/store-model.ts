@@ -1,0 +1,359 @@
+import { mayGet, platformRank, rolloutBasisPoints, type DeviceProfile } from './rollout.js';
+import type { IndexedApps } from './store.repository.js';
+
+/** The catalog orders a device can ask for. */
+export const STORE_SORTS = ['popular', 'new', 'updated', 'name'] as const;
+export type StoreSort = (typeof STORE_SORTS)[number];
+
+/**
+ * A published app as the read model keeps it: only what ordering, filtering and choosing a version
+ * need. Names for display, descriptions and images live in the database and the bounded caches.
+ */
+export interface StoreApp {
+  readonly packageId: string;
+  readonly appId: string;
+  /** Lower-cased default name: the `name` order. */
+  readonly nameKey: string;
+  readonly category: string | null;
+  /** Translations' locales (canonical tags); absent when there are none, as for most apps. */
+  readonly locales: readonly string[] | undefined;
+  /** Seconds since the epoch of the first and the latest publication. */
+  readonly firstPublished: number;
+  readonly lastPublished: number;
+  /** Downloads in the last 30 days; refreshed in place by setDownloads (which re-sorts "popular"). */
+  downloads: number;
+  /** Changes whenever anything about the app changes: cached details are keyed by it. */
+  readonly rev: number;
+  /** Its published versions in VersionColumns, newest first. */
+  start: number;
+  readonly count: number;
+}
+
+const BETA = 1;
+const HALTED = 2;
+const FULL = 4;
+
+/**
+ * Published versions of every app as columns of typed arrays, 19 bytes a version: at 500 000
+ * versions under 10 MiB, where an object per version would take several times that. An app's
+ * versions are one run, newest first; a patch appends a new run and leaves the old one as waste,
+ * reclaimed by compaction once it is half of the columns.
+ */
+class VersionColumns {
+  code = new Int32Array(1024);
+  minPlatform = new Float64Array(1024);
+  basisPoints = new Uint16Array(1024);
+  flags = new Uint8Array(1024);
+  length = 0;
+  wasted = 0;
+
+  append(versions: readonly { code: number; minPlatform: number; basisPoints: number; flags: number }[]): number {
+    this.reserve(this.length + versions.length);
+    const start = this.length;
+    for (const v of versions) {
+      this.code[this.length] = v.code;
+      this.minPlatform[this.length] = v.minPlatform;
+      this.basisPoints[this.length] = v.basisPoints;
+      this.flags[this.length] = v.flags;
+      this.length += 1;
+    }
+    return start;
+  }
+
+  /** Rewrites the columns with only the runs of these apps, moving each app's start. */
+  compact(apps: Iterable<StoreApp>): void {
+    const old = { code: this.code, minPlatform: this.minPlatform, basisPoints: this.basisPoints, flags: this.flags };
+    const live = this.length - this.wasted;
+    const capacity = Math.max(1024, Math.ceil(live * 1.25));
+    this.code = new Int32Array(capacity);
+    this.minPlatform = new Float64Array(capacity);
+    this.basisPoints = new Uint16Array(capacity);
+    this.flags = new Uint8Array(capacity);
+    this.length = 0;
+    for (const app of apps) {
+      const start = this.length;
+      for (let i = app.start; i < app.start + app.count; i += 1) {
+        this.code[this.length] = old.code[i] ?? 0;
+        this.minPlatform[this.length] = old.minPlatform[i] ?? 0;
+        this.basisPoints[this.length] = old.basisPoints[i] ?? 0;
+        this.flags[this.length] = old.flags[i] ?? 0;
+        this.length += 1;
+      }
+      app.start = start;
+    }
+    this.wasted = 0;
+  }
+
+  bytes(): number {
+    return this.code.byteLength + this.minPlatform.byteLength + this.basisPoints.byteLength + this.flags.byteLength;
+  }
+
+  private reserve(size: number): void {
+    if (size <= this.code.length) return;
+    const capacity = Math.max(size, this.code.length * 2);
+    const grow = <T extends Int32Array | Float64Array | Uint16Array | Uint8Array>(old: T, make: (n: number) => T): T => {
+      const next = make(capacity);
+      next.set(old);
+      return next;
+    };
+    this.code = grow(this.code, (n) => new Int32Array(n));
+    this.minPlatform = grow(this.minPlatform, (n) => new Float64Array(n));
+    this.basisPoints = grow(this.basisPoints, (n) => new Uint16Array(n));
+    this.flags = grow(this.flags, (n) => new Uint8Array(n));
+  }
+}
+
+const compareKey = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Each order ends on the package id, so every app has one exact place and a cursor one exact position. */
+const COMPARATORS: Record<StoreSort, (a: StoreApp, b: StoreApp) => number> = {
+  popular: (a, b) => b.downloads - a.downloads || compareKey(a.packageId, b.packageId),
+  new: (a, b) => b.firstPublished - a.firstPublished || compareKey(a.packageId, b.packageId),
+  updated: (a, b) => b.lastPublished - a.lastPublished || compareKey(a.packageId, b.packageId),
+  name: (a, b) => compareKey(a.nameKey, b.nameKey) || compareKey(a.packageId, b.packageId),
+};
+
+/** Where a cursor points: the sort value and package id of the last item a page showed. */
+export type SortPosition = { value: number | string; packageId: string };
+
+export function sortValue(app: StoreApp, sort: StoreSort): number | string {
+  switch (sort) {
+    case 'popular':
+      return app.downloads;
+    case 'new':
+      return app.firstPublished;
+    case 'updated':
+      return app.lastPublished;
+    case 'name':
+      return app.nameKey;
+  }
+}
+
+/** A probe with the sort value of a cursor, to binary-search an order with its comparator. */
+function probe(sort: StoreSort, position: SortPosition): StoreApp {
+  const { value, packageId } = position;
+  const num = typeof value === 'number' ? value : 0;
+  const str = typeof value === 'string' ? value : '';
+  return { packageId, appId: '', nameKey: str, category: null, locales: undefined, firstPublished: num, lastPublished: num, downloads: num, rev: 0, start: 0, count: 0 } satisfies StoreApp;
+}
+
+/** First index whose app sorts after `target` (or at it, with `inclusive`). */
+function lowerBound(order: readonly StoreApp[], target: StoreApp, compare: (a: StoreApp, b: StoreApp) => number): number {
+  let lo = 0;
+  let hi = order.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compare(order[mid] as StoreApp, target) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+let revisions = 0;
+
+/**
+ * The read model of the store: every published app with the compact facts of its published
+ * versions, in each catalog order. Built from the database in chunks, then patched app by app from
+ * the event log; nothing here queries.
+ */
+export class StoreModel {
+  private readonly apps = new Map<string, StoreApp>();
+  private readonly columns = new VersionColumns();
+  private orders: Record<StoreSort, StoreApp[]> | null = null;
+
+  get size(): number {
+    return this.apps.size;
+  }
+
+  /** True once every order exists (after finishBuild). */
+  get ordered(): boolean {
+    return this.orders !== null;
+  }
+
+  get(packageId: string): StoreApp | undefined {
+    return this.apps.get(packageId);
+  }
+
+  values(): IterableIterator<StoreApp> {
+    return this.apps.values();
+  }
+
+  /**
+   * Adds the apps of a build chunk; an app already present (looked up on demand, or patched) is
+   * left as it is: it was read at least as late as this chunk.
+   */
+  addBuilt(rows: IndexedApps, downloads: ReadonlyMap<string, number>): void {
+    for (const app of toStoreApps(rows, this.columns, downloads, (packageId) => this.apps.has(packageId))) this.apps.set(app.packageId, app);
+  }
+
+  /** Sorts every order once the whole catalog is in. */
+  finishBuild(): void {
+    const all = [...this.apps.values()];
+    const orders = {} as Record<StoreSort, StoreApp[]>;
+    for (const sort of STORE_SORTS) orders[sort] = [...all].sort(COMPARATORS[sort]);
+    this.orders = orders;
+  }
+
+  /**
+   * Replaces what the model holds of these apps with what the database says now: `rows` are the
+   * ones still published, `checked` every package id (or app id) that was looked at, so an app that
+   * left the store is removed. Answers whether anything changed.
+   */
+  patch(rows: IndexedApps, gone: Iterable<StoreApp>): void {
+    for (const old of gone) this.remove(old);
+    for (const app of toStoreApps(rows, this.columns, new Map(), () => false)) {
+      const old = this.apps.get(app.packageId);
+      if (old) {
+        app.downloads = old.downloads;
+        this.remove(old);
+      }
+      this.apps.set(app.packageId, app);
+      if (this.orders) for (const sort of STORE_SORTS) insertSorted(this.orders[sort], app, COMPARATORS[sort]);
+    }
+    if (this.columns.wasted > 50_000 && this.columns.wasted * 2 > this.columns.length) this.columns.compact(this.apps.values());
+  }
+
+  /** Finds an app by its app id (patches are addressed by app id); a scan, off the request path. */
+  byAppId(appId: string): StoreApp | undefined {
+    for (const app of this.apps.values()) if (app.appId === appId) return app;
+    return undefined;
+  }
+
+  /** New download counts for "popular"; apps not named have none. */
+  setDownloads(downloads: ReadonlyMap<string, number>): void {
+    for (const app of this.apps.values()) app.downloads = downloads.get(app.packageId) ?? 0;
+    if (this.orders) this.orders.popular.sort(COMPARATORS.popular);
+  }
+
+  /**
+   * Up to `limit` apps of an order after a position, filtered by category, and whether more follow.
+   * A rare category walks the order until it has a page (a cache fill, never a request's hot path).
+   */
+  page(sort: StoreSort, category: string | null, after: SortPosition | null, limit: number): { apps: StoreApp[]; more: boolean } {
+    const order = this.orders?.[sort] ?? [];
+    const compare = COMPARATORS[sort];
+    let i = 0;
+    if (after) {
+      const target = probe(sort, after);
+      i = lowerBound(order, target, compare);
+      if (i < order.length && compare(order[i] as StoreApp, target) === 0) i += 1;
+    }
+    const apps: StoreApp[] = [];
+    for (; i < order.length; i += 1) {
+      const app = order[i] as StoreApp;
+      if (category !== null && app.category !== category) continue;
+      if (apps.length === limit) return { apps, more: true };
+      apps.push(app);
+    }
+    return { apps, more: false };
+  }
+
+  /** Published apps per category (apps without one are not counted), by category name. */
+  categories(): { category: string; apps: number }[] {
+    const counts = new Map<string, number>();
+    for (const app of this.apps.values()) if (app.category !== null) counts.set(app.category, (counts.get(app.category) ?? 0) + 1);
+    return [...counts].sort(([a], [b]) => compareKey(a, b)).map(([category, apps]) => ({ category, apps }));
+  }
+
+  /** The newest version this device may get, as its version code; null when there is none. */
+  chooseVersion(app: StoreApp, device: DeviceProfile): number | null {
+    const c = this.columns;
+    for (let i = app.start; i < app.start + app.count; i += 1) {
+      const flags = c.flags[i] ?? 0;
+      const candidate = { versionCode: c.code[i] ?? 0, beta: (flags & BETA) !== 0, halted: (flags & HALTED) !== 0, basisPoints: c.basisPoints[i] ?? 0, minPlatform: c.minPlatform[i] ?? 0 };
+      if (mayGet(candidate, device, app.packageId)) return candidate.versionCode;
+    }
+    return null;
+  }
+
+  /** The newest stable version every device on a recent enough platform gets: what a catalog item shows. */
+  fullRelease(app: StoreApp): number | null {
+    const c = this.columns;
+    for (let i = app.start; i < app.start + app.count; i += 1) {
+      const flags = c.flags[i] ?? 0;
+      if ((flags & (BETA | HALTED)) === 0 && (flags & FULL) !== 0) return c.code[i] ?? null;
+    }
+    return null;
+  }
+
+  /** Whether this code is one of the app's published (not yanked) versions. */
+  hasVersion(app: StoreApp, versionCode: number): boolean {
+    for (let i = app.start; i < app.start + app.count; i += 1) if (this.columns.code[i] === versionCode) return true;
+    return false;
+  }
+
+  /** Bytes held by the version columns (the rest of the model is measured by the benchmark). */
+  stats(): { apps: number; versions: number; columnBytes: number } {
+    return { apps: this.apps.size, versions: this.columns.length - this.columns.wasted, columnBytes: this.columns.bytes() };
+  }
+
+  private remove(app: StoreApp): void {
+    if (this.apps.get(app.packageId) === app) this.apps.delete(app.packageId);
+    this.columns.wasted += app.count;
+    if (!this.orders) return;
+    for (const sort of STORE_SORTS) {
+      const order = this.orders[sort];
+      const i = lowerBound(order, app, COMPARATORS[sort]);
+      if (order[i] === app) order.splice(i, 1);
+    }
+  }
+}
+
+function insertSorted(order: StoreApp[], app: StoreApp, compare: (a: StoreApp, b: StoreApp) => number): void {
+  order.splice(lowerBound(order, app, compare), 0, app);
+}
+
+const seconds = (iso: string | null): number => (iso === null ? 0 : Math.floor(Date.parse(iso) / 1000));
+
+/** Rows of the database as StoreApps, their versions appended to the columns (apps `skip` names are left out). */
+function toStoreApps(rows: IndexedApps, columns: VersionColumns, downloads: ReadonlyMap<string, number>, skip: (packageId: string) => boolean): StoreApp[] {
+  const versionsByApp = new Map<string, IndexedApps['versions']>();
+  for (const v of rows.versions) {
+    const list = versionsByApp.get(v.app_id);
+    if (list) list.push(v);
+    else versionsByApp.set(v.app_id, [v]);
+  }
+  const localesByApp = new Map<string, string[]>();
+  for (const l of rows.locales) {
+    const list = localesByApp.get(l.app_id);
+    if (list) list.push(l.locale);
+    else localesByApp.set(l.app_id, [l.locale]);
+  }
+  const result: StoreApp[] = [];
+  for (const row of rows.apps) {
+    if (skip(row.package_id)) continue;
+    const all = versionsByApp.get(row.id) ?? [];
+    let first = Number.POSITIVE_INFINITY;
+    let last = 0;
+    for (const v of all) {
+      const at = seconds(v.published_at);
+      if (at > 0) {
+        first = Math.min(first, at);
+        last = Math.max(last, at);
+      }
+    }
+    const published = all
+      .filter((v) => v.status === 'published')
+      .sort((a, b) => b.version_code - a.version_code)
+      .map((v) => {
+        const basisPoints = rolloutBasisPoints(v.rollout_percent ?? 100);
+        const flags = (v.channel === 'beta' ? BETA : 0) | (v.halted_at === null ? 0 : HALTED) | (basisPoints >= 10_000 ? FULL : 0);
+        return { code: v.version_code, minPlatform: v.min_mosis_version === null ? 0 : (platformRank(v.min_mosis_version) ?? 0), basisPoints, flags };
+      });
+    revisions += 1;
+    result.push({
+      packageId: row.package_id,
+      appId: row.id,
+      nameKey: row.name.toLowerCase(),
+      category: row.category,
+      locales: localesByApp.get(row.id),
+      firstPublished: Number.isFinite(first) ? first : 0,
+      lastPublished: last,
+      downloads: downloads.get(row.package_id) ?? 0,
+      rev: revisions,
+      start: columns.append(published),
+      count: published.length,
+    });
+  }
+  return result;
+}

@@ -1,0 +1,509 @@
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { Db } from '../../db/index.js';
+import { latestEventId, type EventLog, type Subscription } from '../../events/index.js';
+import { commonError, type Clock } from '../../shared/index.js';
+import type { BlobStore } from '../../storage/index.js';
+import { ByteCache } from './byte-cache.js';
+import type { DeviceIds } from './device-ids.js';
+import { DownloadCounter } from './download-counter.js';
+import { chooseLocale } from './locale-choice.js';
+import type { DeviceProfile } from './rollout.js';
+import type { SignedIndex } from './signed-index.js';
+import { storeError } from './store.errors.js';
+import { StoreModel, sortValue, STORE_SORTS, type SortPosition, type StoreApp, type StoreSort } from './store-model.js';
+import * as repo from './store.repository.js';
+
+export interface StoreDeps {
+  db: Db;
+  clock: Clock;
+  events: EventLog;
+  blobs: BlobStore;
+  deviceIds: DeviceIds;
+  index: SignedIndex;
+  baseUrl: string;
+  log: { warn(details: object, message: string): void; info(details: object, message: string): void };
+  /** Bytes of serialized pages, listings and versions kept in memory. */
+  cacheBytes: number;
+}
+
+/** A serialized answer with its strong ETag. */
+export interface CachedBody {
+  readonly body: string;
+  readonly etag: string;
+  readonly bytes: number;
+}
+
+/** A published version as devices see it, serialized once, with what a download needs. */
+interface VersionEntry {
+  readonly json: string;
+  readonly row: repo.StoreVersionRow;
+  readonly bytes: number;
+}
+
+interface ListingEntry {
+  /** The detail's JSON without its closing brace: the caller's version is appended. */
+  readonly head: string;
+  readonly etag: string;
+  readonly bytes: number;
+}
+
+interface SearchEntry {
+  readonly packageIds: readonly string[];
+  readonly bytes: number;
+}
+
+export interface CatalogQuery {
+  q?: string | undefined;
+  category?: string | undefined;
+  sort?: StoreSort | 'relevance' | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** What a download route needs to serve and count a package. */
+export interface StorePackage {
+  appId: string;
+  versionId: string;
+  packageId: string;
+  versionCode: number;
+  sha256: string;
+  size: number;
+  publishedAt: string | null;
+  storeSignature: string | null;
+  storeKeyId: string | null;
+}
+
+const BUILD_CHUNK = 2000;
+const POPULAR_REFRESH_MS = 60_000;
+const POPULAR_DAYS = 30;
+
+const etagOf = (body: string): string => `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+const iso = (seconds: number): string | null => (seconds > 0 ? new Date(seconds * 1000).toISOString() : null);
+
+/**
+ * The store as devices read it. Answers come from the read model and from caches of serialized
+ * bodies; the database is asked only to fill a cache, to search, and to build or patch the model.
+ * The model is built in chunks when the store first starts, so a cold instance answers details and
+ * update checks at once (looking those apps up itself); catalog pages wait for the build.
+ */
+export class StoreService {
+  readonly model = new StoreModel();
+  private readonly pages: ByteCache<CachedBody>;
+  private readonly listings: ByteCache<ListingEntry>;
+  private readonly versions: ByteCache<VersionEntry>;
+  private readonly searches: ByteCache<SearchEntry>;
+  readonly downloads: DownloadCounter;
+  private started: Promise<void> | undefined;
+  private built: Promise<void> | undefined;
+  private subscription: Subscription | undefined;
+  private popularTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(private readonly deps: StoreDeps) {
+    // Pages and listings churn with changes; version bodies never change, so they get the larger share.
+    const quarter = Math.floor(deps.cacheBytes / 4);
+    this.pages = new ByteCache(quarter);
+    this.listings = new ByteCache(quarter);
+    this.searches = new ByteCache(Math.floor(quarter / 2));
+    this.versions = new ByteCache(deps.cacheBytes - 2 * quarter - Math.floor(quarter / 2));
+    this.downloads = new DownloadCounter({ db: deps.db, logger: deps.log });
+  }
+
+  /**
+   * Starts the store once: the model's build in the background, then following the event log from
+   * where the build began, and the signed index. Called by `serve`, and by the first store request.
+   */
+  start(): Promise<void> {
+    this.started ??= (async () => {
+      await this.deps.events.start();
+      const position = await latestEventId(this.deps.db);
+      this.built = this.build().then(() => {
+        if (this.stopped) return;
+        this.subscription = this.deps.events.follow(position, (event) => this.onEvent(event.appId));
+        this.popularTimer = setInterval(() => void this.refreshPopular(), POPULAR_REFRESH_MS);
+        this.popularTimer.unref();
+      });
+      this.built.catch((err: unknown) => this.deps.log.warn({ err }, 'store: the read model could not be built'));
+      void this.deps.index.start().catch((err: unknown) => this.deps.log.warn({ err }, 'store: the signed index could not be built'));
+    })();
+    return this.started;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.popularTimer);
+    await this.built?.catch(() => undefined);
+    await this.subscription?.stop();
+    await this.deps.index.stop();
+    await this.downloads.flush();
+  }
+
+  /** Resolves once the model reflects every event committed before the call (tests, and read-your-writes). */
+  async settled(): Promise<void> {
+    await this.start();
+    await this.built;
+    const target = await latestEventId(this.deps.db);
+    this.deps.events.notify();
+    while (!this.stopped && (this.subscription?.position ?? 0) < target) await new Promise((resolve) => setTimeout(resolve, 2));
+    await this.deps.index.settled();
+  }
+
+  // ---- catalog ----
+
+  async catalog(query: CatalogQuery, languages: readonly string[]): Promise<CachedBody> {
+    await this.start();
+    await this.built;
+    const category = query.category ?? null;
+    const terms = query.q === undefined ? [] : repo.searchTerms(query.q);
+    const searching = query.q !== undefined;
+    const sort = query.sort ?? (searching ? 'relevance' : 'popular');
+    if (sort === 'relevance' && !searching) throw commonError('validation_failed', 'sort=relevance needs q.', [{ path: 'querystring.sort', message: 'relevance is only for a search (q)' }]);
+    const key = `${searching ? terms.join(' ') : ''}\n${sort}\n${category ?? ''}\n${query.cursor ?? ''}\n${query.limit}\n${languages.join(',')}`;
+    const cached = this.pages.get(key);
+    if (cached) return cached;
+
+    let apps: StoreApp[];
+    let next: string | null = null;
+    if (searching) {
+      const offset = query.cursor === undefined ? 0 : decodeOffset(query.cursor);
+      let matches = await this.search(terms, category);
+      if (sort !== 'relevance') matches = [...matches].sort((a, b) => compareBy(sort, a, b));
+      apps = matches.slice(offset, offset + query.limit);
+      if (offset + query.limit < matches.length) next = encodeCursorValue([offset + query.limit]);
+    } else {
+      const after = query.cursor === undefined ? null : decodePosition(query.cursor, sort as StoreSort);
+      const page = this.model.page(sort as StoreSort, category, after, query.limit);
+      apps = page.apps;
+      const last = apps.at(-1);
+      if (page.more && last) next = encodeCursorValue([sortValue(last, sort as StoreSort), last.packageId]);
+    }
+    const items = await this.items(apps, languages);
+    const body = `{"items":[${items.join(',')}],"next_cursor":${JSON.stringify(next)}}`;
+    const entry = { body, etag: etagOf(body), bytes: body.length };
+    this.pages.set(key, entry);
+    return entry;
+  }
+
+  async categories(): Promise<CachedBody> {
+    await this.start();
+    await this.built;
+    const cached = this.pages.get('categories');
+    if (cached) return cached;
+    const body = JSON.stringify({ items: this.model.categories() });
+    const entry = { body, etag: etagOf(body), bytes: body.length };
+    this.pages.set('categories', entry);
+    return entry;
+  }
+
+  // ---- one app ----
+
+  async detail(packageId: string, languages: readonly string[], device: DeviceProfile): Promise<CachedBody> {
+    const app = (await this.lookup([packageId])).get(packageId);
+    if (!app) throw storeError('store_app_not_found', `No published app has the package id ${packageId}.`);
+    const locale = chooseLocale(languages, app.locales);
+    const listing = await this.listing(app, locale);
+    if (!listing) throw storeError('store_app_not_found', `No published app has the package id ${packageId}.`);
+    const code = this.model.chooseVersion(app, device);
+    const version = code === null ? undefined : (await this.versionEntries([[app, code]])).get(`${app.packageId}\n${code}`);
+    const body = `${listing.head},"version":${version?.json ?? 'null'}}`;
+    return { body, etag: `"${listing.etag.slice(1, -1)}.${code ?? 0}"`, bytes: body.length };
+  }
+
+  /** For each installed app, in the order given, the update this device may get; unknown packages are skipped. */
+  async updates(installed: readonly { package_id: string; version_code: number }[], device: DeviceProfile): Promise<string> {
+    const apps = await this.lookup(installed.map((i) => i.package_id));
+    const wanted: [StoreApp, number][] = [];
+    const seen = new Set<string>();
+    for (const { package_id, version_code } of installed) {
+      const app = apps.get(package_id);
+      if (!app || seen.has(package_id)) continue;
+      seen.add(package_id);
+      const code = this.model.chooseVersion(app, device);
+      if (code !== null && code > version_code) wanted.push([app, code]);
+    }
+    const entries = await this.versionEntries(wanted);
+    const parts: string[] = [];
+    for (const [app, code] of wanted) {
+      const entry = entries.get(`${app.packageId}\n${code}`);
+      if (entry) parts.push(entry.json);
+    }
+    return `{"updates":[${parts.join(',')}]}`;
+  }
+
+  /** A published, non-yanked version's file, for a download; 404 for anything else. */
+  async package(packageId: string, versionCode: number): Promise<StorePackage & { open: (range?: { start: number; end: number }) => Readable }> {
+    const app = (await this.lookup([packageId])).get(packageId);
+    const entry = app && this.model.hasVersion(app, versionCode) ? (await this.versionEntries([[app, versionCode]])).get(`${packageId}\n${versionCode}`) : undefined;
+    if (!entry) throw storeError('store_package_not_found', `Version ${versionCode} of ${packageId} is not in the store.`);
+    const { row } = entry;
+    return {
+      appId: row.app_id,
+      versionId: row.id,
+      packageId,
+      versionCode,
+      sha256: row.sha256,
+      size: row.size,
+      publishedAt: row.published_at,
+      storeSignature: row.store_signature,
+      storeKeyId: row.store_key_id,
+      open: (range) => this.deps.blobs.read(row.sha256, range),
+    };
+  }
+
+  /** Counts a download once per device (or, without a device id, per client IP) per version per UTC day. */
+  countDownload(pkg: StorePackage, deviceId: string | null, ip: string): void {
+    const deviceHash = this.deps.deviceIds.hash(deviceId === null ? `ip:${ip}` : `device:${deviceId}`);
+    const day = this.deps.clock.now().toISOString().slice(0, 10);
+    this.downloads.count({ appId: pkg.appId, versionId: pkg.versionId, versionCode: pkg.versionCode, deviceHash, day });
+  }
+
+  /** Daily downloads of one app by version, for its developer (ownership is the caller's to check). */
+  async downloadsOf(appId: string, days: number): Promise<{ day: string; version_code: number; downloads: number }[]> {
+    const since = this.day(-(days - 1));
+    const rows = await this.deps.db
+      .selectFrom('store_downloads')
+      .select(['day', 'version_code', 'downloads'])
+      .where('app_id', '=', appId)
+      .where('day', '>=', since)
+      .orderBy('day')
+      .orderBy('version_code')
+      .execute();
+    return rows.map((r) => ({ day: r.day, version_code: Number(r.version_code), downloads: Number(r.downloads) }));
+  }
+
+  /** The daily chores: marks older than yesterday go (only today's stop a count). */
+  async pruneDownloadMarks(): Promise<void> {
+    await this.downloads.prune(this.day(0));
+  }
+
+  // ---- the model ----
+
+  private async build(): Promise<void> {
+    const started = Date.now();
+    const downloads = await repo.downloadsSince(this.deps.db, this.day(-(POPULAR_DAYS - 1)));
+    let after = '';
+    for (;;) {
+      if (this.stopped) return;
+      const chunk = await repo.indexedAppsAfter(this.deps.db, after, BUILD_CHUNK);
+      this.model.addBuilt(chunk, downloads);
+      const last = chunk.apps.at(-1);
+      if (!last || chunk.apps.length < BUILD_CHUNK) break;
+      after = last.package_id;
+      // Requests are served between chunks.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    this.model.finishBuild();
+    const stats = this.model.stats();
+    this.deps.log.info({ ...stats, ms: Date.now() - started }, 'store: read model built');
+  }
+
+  /**
+   * Apps by package id from the model. Before the build is done, an app it has not reached yet is
+   * looked up in the database and added, so a cold instance answers at once.
+   */
+  private async lookup(packageIds: readonly string[]): Promise<Map<string, StoreApp>> {
+    void this.start();
+    const found = new Map<string, StoreApp>();
+    const missing: string[] = [];
+    for (const id of packageIds) {
+      const app = this.model.get(id);
+      if (app) found.set(id, app);
+      else missing.push(id);
+    }
+    if (missing.length > 0 && !this.model.ordered) {
+      const rows = await repo.indexedApps(this.deps.db, { packageIds: missing });
+      if (!this.model.ordered) this.model.addBuilt(rows, new Map());
+      for (const id of missing) {
+        const app = this.model.get(id);
+        if (app) found.set(id, app);
+      }
+    }
+    return found;
+  }
+
+  /** An event about an app: read the app again and replace it in the model, then drop what was served of it. */
+  private async onEvent(appId: string | null): Promise<void> {
+    if (appId === null) return;
+    const rows = await repo.indexedApps(this.deps.db, { appIds: [appId] });
+    const old = this.model.byAppId(appId);
+    this.model.patch(rows, old && rows.apps.length === 0 ? [old] : []);
+    this.pages.clear();
+    this.searches.clear();
+    this.deps.index.changed();
+  }
+
+  private async refreshPopular(): Promise<void> {
+    try {
+      this.model.setDownloads(await repo.downloadsSince(this.deps.db, this.day(-(POPULAR_DAYS - 1))));
+      this.pages.clear();
+    } catch (err) {
+      this.deps.log.warn({ err }, 'store: cannot refresh download counts');
+    }
+  }
+
+  private async search(terms: readonly string[], category: string | null): Promise<StoreApp[]> {
+    const key = `${terms.join(' ')}\n${category ?? ''}`;
+    let entry = this.searches.get(key);
+    if (!entry) {
+      const packageIds = await repo.searchPackages(this.deps.db, terms, category);
+      entry = { packageIds, bytes: packageIds.reduce((n, id) => n + id.length + 8, 0) };
+      this.searches.set(key, entry);
+    }
+    const apps: StoreApp[] = [];
+    for (const id of entry.packageIds) {
+      const app = this.model.get(id);
+      if (app) apps.push(app);
+    }
+    return apps;
+  }
+
+  // ---- serialized bodies ----
+
+  private async items(apps: readonly StoreApp[], languages: readonly string[]): Promise<string[]> {
+    const listings = await repo.listingsOf(this.deps.db, apps.map((a) => a.packageId), false);
+    const codes = apps.map((app) => [app, this.model.fullRelease(app)] as const);
+    const versions = await this.versionEntries(codes.filter((c): c is readonly [StoreApp, number] => c[1] !== null));
+    const items: string[] = [];
+    for (const [app, code] of codes) {
+      const rows = listings.get(app.packageId);
+      if (!rows) continue;
+      const locale = chooseLocale(languages, app.locales);
+      const text = (locale && rows.translations.find((t) => t.locale === locale)) || rows.app;
+      const version = code === null ? undefined : versions.get(`${app.packageId}\n${code}`)?.row;
+      items.push(
+        JSON.stringify({
+          package_id: app.packageId,
+          name: text.name,
+          summary: text.summary,
+          category: app.category,
+          locale,
+          icon_url: rows.icon === null ? null : this.mediaUrl(rows.icon),
+          downloads: app.downloads,
+          published_at: iso(app.firstPublished),
+          updated_at: iso(app.lastPublished),
+          version: version?.version ?? null,
+          version_code: version?.version_code ?? null,
+          size: version?.size ?? null,
+          sha256: version?.sha256 ?? null,
+        }),
+      );
+    }
+    return items;
+  }
+
+  private async listing(app: StoreApp, locale: string | null): Promise<ListingEntry | null> {
+    const key = `${app.packageId}\n${locale ?? ''}\n${app.rev}\n${app.downloads}`;
+    const cached = this.listings.get(key);
+    if (cached) return cached;
+    const rows = (await repo.listingsOf(this.deps.db, [app.packageId], true)).get(app.packageId);
+    if (!rows) return null;
+    const text = (locale && rows.translations.find((t) => t.locale === locale)) || rows.app;
+    const json = JSON.stringify({
+      package_id: app.packageId,
+      name: text.name,
+      summary: text.summary,
+      description: text.description,
+      category: app.category,
+      locale,
+      locales: rows.translations.map((t) => t.locale),
+      icon_url: rows.icon === null ? null : this.mediaUrl(rows.icon),
+      screenshots: rows.screenshots.map((s) => ({ url: this.mediaUrl(s.sha256), width: s.width, height: s.height })),
+      downloads: app.downloads,
+      published_at: iso(app.firstPublished),
+      updated_at: iso(app.lastPublished),
+    });
+    const head = json.slice(0, -1);
+    const entry = { head, etag: etagOf(json), bytes: head.length };
+    this.listings.set(key, entry);
+    return entry;
+  }
+
+  /** Serialized versions by `package\ncode`, from the cache or, for the ones it lacks, one query. */
+  private async versionEntries(wanted: readonly (readonly [StoreApp, number])[]): Promise<Map<string, VersionEntry>> {
+    const found = new Map<string, VersionEntry>();
+    const missing = new Set<string>();
+    for (const [app, code] of wanted) {
+      const key = `${app.packageId}\n${code}`;
+      const entry = this.versions.get(key);
+      if (entry) found.set(key, entry);
+      else missing.add(app.packageId);
+    }
+    if (missing.size === 0) return found;
+    const need = new Set(wanted.map(([app, code]) => `${app.packageId}\n${code}`));
+    for (const row of await repo.publishedVersionsOf(this.deps.db, [...missing])) {
+      const key = `${row.package_id}\n${row.version_code}`;
+      if (!need.has(key) || found.has(key)) continue;
+      const json = JSON.stringify({
+        package_id: row.package_id,
+        version: row.version,
+        version_code: row.version_code,
+        channel: row.channel,
+        size: row.size,
+        sha256: row.sha256,
+        min_mosis_version: row.min_mosis_version,
+        permissions: JSON.parse(row.permissions) as unknown,
+        release_notes: row.release_notes,
+        published_at: row.published_at,
+        download_url: `${this.deps.baseUrl}/v1/store/packages/${row.package_id}/${row.version_code}.mosis`,
+        store_signature: row.store_signature,
+        store_key_id: row.store_key_id,
+      });
+      const entry = { json, row, bytes: json.length + 400 };
+      this.versions.set(key, entry);
+      found.set(key, entry);
+    }
+    return found;
+  }
+
+  private mediaUrl(sha256: string): string {
+    return `${this.deps.baseUrl}/v1/media/${sha256}`;
+  }
+
+  private day(offset: number): string {
+    return new Date(this.deps.clock.now().getTime() + offset * 86_400_000).toISOString().slice(0, 10);
+  }
+
+  /** For metrics and the benchmark: what the model and its caches hold. */
+  stats(): Record<string, unknown> {
+    return { ...this.model.stats(), pages: this.pages.size, listings: this.listings.size, versions: this.versions.size, searches: this.searches.size };
+  }
+}
+
+function compareBy(sort: StoreSort, a: StoreApp, b: StoreApp): number {
+  const x = sortValue(a, sort);
+  const y = sortValue(b, sort);
+  if (x === y) return a.packageId < b.packageId ? -1 : 1;
+  if (sort === 'name') return x < y ? -1 : 1;
+  return (y as number) - (x as number);
+}
+
+function encodeCursorValue(value: unknown[]): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+function decodeCursorValue(cursor: string): unknown {
+  if (cursor.length > 512) throw commonError('invalid_cursor');
+  try {
+    return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw commonError('invalid_cursor');
+  }
+}
+
+function decodeOffset(cursor: string): number {
+  const value = decodeCursorValue(cursor);
+  if (Array.isArray(value) && value.length === 1 && Number.isSafeInteger(value[0]) && (value[0] as number) >= 0 && (value[0] as number) <= repo.MAX_SEARCH_MATCHES) return value[0] as number;
+  throw commonError('invalid_cursor');
+}
+
+function decodePosition(cursor: string, sort: StoreSort): SortPosition {
+  const value = decodeCursorValue(cursor);
+  if (Array.isArray(value) && value.length === 2 && typeof value[1] === 'string' && value[1].length <= 255) {
+    const [sortKey, packageId] = value as [unknown, string];
+    if (sort === 'name' ? typeof sortKey === 'string' && sortKey.length <= 1000 : Number.isSafeInteger(sortKey)) return { value: sortKey as number | string, packageId };
+  }
+  throw commonError('invalid_cursor');
+}
+
+export { STORE_SORTS };

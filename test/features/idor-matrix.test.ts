@@ -99,6 +99,7 @@ const RULES: Record<string, Rule> = {
     cases: (f) => [{ params: { app_id: f.app }, body: { payload: f.nextPackage, contentType: 'application/octet-stream' } }],
   },
   'GET /v1/apps/:app_id/versions': { kind: 'owned', cases: (f) => [{ params: { app_id: f.app } }] },
+  'GET /v1/apps/:app_id/downloads': { kind: 'owned', cases: (f) => [{ params: { app_id: f.app } }] },
   'GET /v1/apps/:app_id/versions/:version_id': { kind: 'owned', childOf: 'app_id', cases: (f) => [{ params: { app_id: f.app, version_id: f.version } }] },
   'PATCH /v1/apps/:app_id/versions/:version_id': {
     kind: 'owned',
@@ -137,6 +138,8 @@ const RULES: Record<string, Rule> = {
   'DELETE /v1/review/:version_id/claim': { kind: 'admin', cases: (f) => [{ params: { version_id: f.reviewVersion } }] },
   'POST /v1/review/:version_id/decision': { kind: 'admin', cases: (f) => [{ params: { version_id: f.reviewVersion }, body: json({ decision: 'approve' }) }] },
 
+  'GET /v1/store/apps/:package_id': { kind: 'public', why: 'the store: published listings are for every device' },
+  'GET /v1/store/packages/:package_id/:file': { kind: 'public', why: 'the store: published packages are for every device' },
   'GET /v1/media/:sha256': { kind: 'public', why: 'published images by content hash; unguessable and meant to be shown to anyone' },
   'GET /v1/auth/oauth/:provider/start': { kind: 'public', why: 'a provider name, before anyone is signed in' },
   'GET /v1/auth/oauth/:provider/callback': { kind: 'public', why: "the provider's redirect back, checked against the state cookie" },

@@ -1,3 +1,4 @@
+import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { LoggerOptions } from 'pino';
 import type { LogLevel } from '../config/index.js';
 
@@ -57,4 +58,26 @@ export function loggerOptions(level: LogLevel): LoggerOptions {
     redact: { paths: REDACT, censor: '[redacted]' },
     serializers: { req: serializeRequest },
   };
+}
+
+/**
+ * One log line per request, written when it ends: its method, URL (secrets redacted), client,
+ * status, response time and request id. Fastify's default is two lines (one as the request
+ * arrives, one as it ends); serializing and writing the second cost a fifth of a small answer.
+ * A request whose client goes away before the answer is logged as aborted (`logAbortedRequest`).
+ * Routes quieter than info (the health checks) write nothing unless they fail.
+ */
+export class RequestLog extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return;
+    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  }
+}
+
+/** The onRequestAbort hook's line: no answer went out, so `requestCompleted` never runs. */
+export function logAbortedRequest(request: FastifyRequest): void {
+  request.log.info({ req: request }, 'request aborted by the client');
 }

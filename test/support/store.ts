@@ -50,5 +50,32 @@ export async function storeWorld(p: TestPortal, clock: TestClock) {
     return createApp(p, dev, packageId, extra);
   }
 
-  return { ...world, reviewer, release, newApp };
+  /**
+   * Version `versionCode` of each app into the store through the same API as release(), in bulk:
+   * packages built at once, checks run in one pass, the model settled once at the end. With
+   * `spacingMs`, the clock moves that far before each publish, so the apps' publication times
+   * follow the order given.
+   */
+  async function releaseMany(apps: readonly { id: string; package_id: string }[], versionCode = 1, spacingMs = 0): Promise<Map<string, { id: string; file: Buffer }>> {
+    const files = await Promise.all(apps.map(async (app) => readFile(await makePackage({ id: app.package_id, versionCode, key }))));
+    const uploaded = new Map<string, { id: string; file: Buffer }>();
+    for (const [i, app] of apps.entries()) {
+      const file = files[i] as Buffer;
+      const res = await p.app.inject({ method: 'POST', url: `/v1/apps/${app.id}/versions`, headers: { ...dev.auth, 'content-type': 'application/octet-stream' }, payload: file });
+      expect(res.statusCode, res.body).toBe(202);
+      uploaded.set(app.package_id, { id: res.json<{ id: string }>().id, file });
+    }
+    await runJobs(p);
+    for (const app of apps) {
+      const version = uploaded.get(app.package_id) as { id: string };
+      await approve(p, reviewer, version.id);
+      clock.advance(spacingMs);
+      const published = await p.app.inject({ method: 'POST', url: `/v1/apps/${app.id}/versions/${version.id}/publish`, headers: dev.auth, payload: { channel: 'stable', rollout_percent: 100 } });
+      expect(published.statusCode, published.body).toBe(200);
+    }
+    await p.core.store.settled();
+    return uploaded;
+  }
+
+  return { ...world, reviewer, release, releaseMany, newApp };
 }

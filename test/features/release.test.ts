@@ -79,10 +79,14 @@ describeEachDatabase(
       const audit = await p.database.db.selectFrom('audit_log').select(['actor_id', 'target_id', 'details']).where('action', '=', 'version.yanked').execute();
       expect(audit).toHaveLength(1);
       expect(audit[0]).toMatchObject({ actor_id: dev.id, target_id: v3.id });
-      expect(JSON.parse(audit[0]?.details ?? '{}')).toMatchObject({ reason: 'Loses notes on save.', version_code: 3 });
-      // Beta still has v2 live: the app stays published; yanking it too leaves nothing live.
+      expect(JSON.parse(audit[0]?.details ?? '{}')).toMatchObject({ reason: 'Loses notes on save.', version_code: 3, restored: v1.id });
+      // v3 was stable's live version: v1, which it superseded, is live again (devices get it once more).
+      expect(await versionRow(p, v1.id)).toMatchObject({ status: 'published', superseded_at: null });
       expect(await appStatus()).toBe('published');
+      // Beta's only version goes with nothing to restore; stable keeps the app published until v1 goes too.
       expect((await p.app.inject({ method: 'POST', url: `${base}/${v2.id}/yank`, headers: dev.auth, payload: { reason: 'Beta over.' } })).statusCode).toBe(200);
+      expect(await appStatus()).toBe('published');
+      expect((await p.app.inject({ method: 'POST', url: `${base}/${v1.id}/yank`, headers: dev.auth, payload: { reason: 'All gone.' } })).statusCode).toBe(200);
       expect(await appStatus()).toBe('draft');
       expect((await eventTypes()).filter((t) => t.startsWith('version.') && !['version.submitted', 'version.checked', 'version.approved'].includes(t))).toEqual([
         'version.published',
@@ -90,12 +94,13 @@ describeEachDatabase(
         'version.published',
         'version.yanked',
         'version.yanked',
+        'version.yanked',
       ]);
 
       // Someone else's version is not theirs to publish or yank.
       const other = await registerUser(p, 'Mallory');
-      expectProblem(await p.app.inject({ method: 'POST', url: `${base}/${v1.id}/yank`, headers: other.auth, payload: { reason: 'mine now' } }), 404, 'app_not_found');
-      expect((await versionRow(p, v1.id)).status).toBe('published');
+      expectProblem(await p.app.inject({ method: 'POST', url: `${base}/${v2.id}/yank`, headers: other.auth, payload: { reason: 'mine now' } }), 404, 'app_not_found');
+      expect((await versionRow(p, v2.id)).status).toBe('yanked');
     });
 
     it('keeps one live version per channel and a true app status when publishes and yanks race', async () => {
@@ -113,13 +118,21 @@ describeEachDatabase(
       const publishedCodes = answers.filter((r) => r.statusCode === 200).map((r) => r.json<{ version_code: number }>().version_code);
       expect(live[0]?.version_code).toBe(Math.max(...publishedCodes));
 
-      // Two yanks at once leave nothing live, and the app knows it.
+      // Yanks at once: each channel keeps at most one live version (a yanked live one gives way to
+      // the newest published before it), and the app's status says whether any is left.
       const lastLive = live[0]?.id ?? '';
       const onBeta = answers.findIndex((r) => r.statusCode !== 200);
       const betaVersion = onBeta >= 0 ? rest[onBeta] : undefined;
       if (betaVersion) expect((await publish(betaVersion.id, 'beta')).statusCode).toBe(200);
-      const yanks = await Promise.all([lastLive, betaVersion?.id].filter((id): id is string => id !== undefined).map((id) => p.app.inject({ method: 'POST', url: `${base}/${id}/yank`, headers: dev.auth, payload: { reason: 'Recalled.' } })));
-      for (const res of yanks) expect(res.statusCode, res.body).toBe(200);
+      const yank = (ids: string[]) => Promise.all(ids.map((id) => p.app.inject({ method: 'POST', url: `${base}/${id}/yank`, headers: dev.auth, payload: { reason: 'Recalled.' } })));
+      for (const res of await yank([lastLive, betaVersion?.id].filter((id): id is string => id !== undefined))) expect(res.statusCode, res.body).toBe(200);
+      const liveNow = async () => p.database.db.selectFrom('versions').select(['channel', 'version_code']).where('status', '=', 'published').where('superseded_at', 'is', null).execute();
+      const published = await p.database.db.selectFrom('versions').select(['id', 'version_code']).where('status', '=', 'published').orderBy('version_code', 'desc').execute();
+      expect(await liveNow()).toEqual(published.length > 0 ? [{ channel: 'stable', version_code: published[0]?.version_code }] : []);
+      expect(await appStatus()).toBe(published.length > 0 ? 'published' : 'draft');
+      // Every remaining published version yanked at once: nothing is live, and the app knows it.
+      for (const res of await yank(published.map((v) => v.id))) if (res.statusCode !== 200) expectProblem(res, 409, 'version_not_published');
+      expect(await liveNow()).toEqual([]);
       expect(await appStatus()).toBe('draft');
     });
 

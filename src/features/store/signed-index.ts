@@ -26,7 +26,8 @@ export interface SignedIndexOptions {
   settleMs?: number;
 }
 
-const CHUNK = 2000;
+/** Apps per query: a few thousand versions, a few milliseconds of the event loop each. */
+const CHUNK = 500;
 
 /**
  * /v1/store/index.json: every published, non-yanked version, signed by the store key over its exact
@@ -112,10 +113,11 @@ export class SignedIndex {
     };
     try {
       await write('{"format":1,"apps":[');
-      let after = { packageId: '', versionCode: -1 };
+      let after: string | null = '';
       let openApp: string | null = null;
-      for (;;) {
-        const rows = await indexChunk(this.options.db, after, CHUNK);
+      while (after !== null) {
+        const chunk = await indexChunk(this.options.db, after, CHUNK);
+        const { rows } = chunk;
         let text = '';
         for (const row of rows) {
           if (row.package_id !== openApp) {
@@ -137,9 +139,7 @@ export class SignedIndex {
           });
         }
         if (text) await write(text);
-        const last = rows.at(-1);
-        if (!last || rows.length < CHUNK) break;
-        after = { packageId: last.package_id, versionCode: last.version_code };
+        after = chunk.next;
       }
       await write(`${openApp === null ? '' : ']}'}]}`);
       out.end();

@@ -182,8 +182,8 @@ export class StoreModel {
    * Adds the apps of a build chunk; an app already present (looked up on demand, or patched) is
    * left as it is: it was read at least as late as this chunk.
    */
-  addBuilt(rows: IndexedApps, downloads: ReadonlyMap<string, number>): void {
-    for (const app of toStoreApps(rows, this.columns, downloads, (packageId) => this.apps.has(packageId))) this.apps.set(app.packageId, app);
+  addBuilt(rows: IndexedApps): void {
+    for (const app of toStoreApps(rows, this.columns, (packageId) => this.apps.has(packageId))) this.apps.set(app.packageId, app);
   }
 
   /** Sorts every order once the whole catalog is in. */
@@ -196,17 +196,13 @@ export class StoreModel {
 
   /**
    * Replaces what the model holds of these apps with what the database says now: `rows` are the
-   * ones still published, `checked` every package id (or app id) that was looked at, so an app that
-   * left the store is removed. Answers whether anything changed.
+   * ones still published; `gone` are apps that left the store and are removed.
    */
   patch(rows: IndexedApps, gone: Iterable<StoreApp>): void {
     for (const old of gone) this.remove(old);
-    for (const app of toStoreApps(rows, this.columns, new Map(), () => false)) {
+    for (const app of toStoreApps(rows, this.columns, () => false)) {
       const old = this.apps.get(app.packageId);
-      if (old) {
-        app.downloads = old.downloads;
-        this.remove(old);
-      }
+      if (old) this.remove(old);
       this.apps.set(app.packageId, app);
       if (this.orders) for (const sort of STORE_SORTS) insertSorted(this.orders[sort], app, COMPARATORS[sort]);
     }
@@ -219,10 +215,18 @@ export class StoreModel {
     return undefined;
   }
 
-  /** New download counts for "popular"; apps not named have none. */
-  setDownloads(downloads: ReadonlyMap<string, number>): void {
-    for (const app of this.apps.values()) app.downloads = downloads.get(app.packageId) ?? 0;
-    if (this.orders) this.orders.popular.sort(COMPARATORS.popular);
+  /** New download counts by app id (an app without an entry has none), then "popular" re-sorted; answers whether any changed. */
+  setDownloads(downloads: ReadonlyMap<string, number>): boolean {
+    let changed = false;
+    for (const app of this.apps.values()) {
+      const count = downloads.get(app.appId) ?? 0;
+      if (app.downloads !== count) {
+        app.downloads = count;
+        changed = true;
+      }
+    }
+    if (changed) this.orders?.popular.sort(COMPARATORS.popular);
+    return changed;
   }
 
   /**
@@ -306,7 +310,7 @@ function insertSorted(order: StoreApp[], app: StoreApp, compare: (a: StoreApp, b
 const seconds = (iso: string | null): number => (iso === null ? 0 : Math.floor(Date.parse(iso) / 1000));
 
 /** Rows of the database as StoreApps, their versions appended to the columns (apps `skip` names are left out). */
-function toStoreApps(rows: IndexedApps, columns: VersionColumns, downloads: ReadonlyMap<string, number>, skip: (packageId: string) => boolean): StoreApp[] {
+function toStoreApps(rows: IndexedApps, columns: VersionColumns, skip: (packageId: string) => boolean): StoreApp[] {
   const versionsByApp = new Map<string, IndexedApps['versions']>();
   for (const v of rows.versions) {
     const list = versionsByApp.get(v.app_id);
@@ -349,7 +353,7 @@ function toStoreApps(rows: IndexedApps, columns: VersionColumns, downloads: Read
       locales: localesByApp.get(row.id),
       firstPublished: Number.isFinite(first) ? first : 0,
       lastPublished: last,
-      downloads: downloads.get(row.package_id) ?? 0,
+      downloads: rows.downloads.get(row.id) ?? 0,
       rev: revisions,
       start: columns.append(published),
       count: published.length,

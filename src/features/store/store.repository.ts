@@ -39,10 +39,15 @@ export interface IndexedApps {
   apps: IndexedAppRow[];
   versions: IndexedVersionRow[];
   locales: { app_id: string; locale: string }[];
+  /** Downloads since the day asked for, by app id (apps without any are absent). */
+  downloads: Map<string, number>;
 }
 
-/** Published apps after `afterPackageId` in package id order, with their versions and locales: one chunk of a build. */
-export async function indexedAppsAfter(db: Executor, afterPackageId: string, limit: number): Promise<IndexedApps> {
+/**
+ * Published apps after `afterPackageId` in package id order, with their versions, locales and
+ * downloads since `sinceDay`: one chunk of a build.
+ */
+export async function indexedAppsAfter(db: Executor, afterPackageId: string, limit: number, sinceDay: string): Promise<IndexedApps> {
   const apps = await db
     .selectFrom('apps')
     .select(['id', 'package_id', 'name', 'category'])
@@ -51,46 +56,58 @@ export async function indexedAppsAfter(db: Executor, afterPackageId: string, lim
     .orderBy('package_id')
     .limit(limit)
     .execute();
-  return withVersions(db, apps);
+  return withVersions(db, apps, sinceDay);
 }
 
 /** The same for named apps (a patch after an event, or a lookup before the build reached them). */
-export async function indexedApps(db: Executor, by: { appIds: readonly string[] } | { packageIds: readonly string[] }): Promise<IndexedApps> {
+export async function indexedApps(db: Executor, by: { appIds: readonly string[] } | { packageIds: readonly string[] }, sinceDay: string): Promise<IndexedApps> {
   const ids = 'appIds' in by ? by.appIds : by.packageIds;
-  if (ids.length === 0) return { apps: [], versions: [], locales: [] };
+  if (ids.length === 0) return { apps: [], versions: [], locales: [], downloads: new Map() };
   const apps = await db
     .selectFrom('apps')
     .select(['id', 'package_id', 'name', 'category'])
     .where('status', '=', 'published')
     .where('appIds' in by ? 'id' : 'package_id', 'in', [...ids])
     .execute();
-  return withVersions(db, apps);
+  return withVersions(db, apps, sinceDay);
 }
 
-async function withVersions(db: Executor, apps: IndexedAppRow[]): Promise<IndexedApps> {
-  if (apps.length === 0) return { apps, versions: [], locales: [] };
+async function withVersions(db: Executor, apps: IndexedAppRow[], sinceDay: string): Promise<IndexedApps> {
+  if (apps.length === 0) return { apps, versions: [], locales: [], downloads: new Map() };
   const appIds = apps.map((a) => a.id);
+  // By app id alone, the status filtered here: with a status condition SQLite's planner prefers
+  // the review queue's (status, …) index and walks every published version of the portal.
   const versions = await db
     .selectFrom('versions as v')
     .select(['v.app_id', 'v.version_code', 'v.status', 'v.channel', 'v.rollout_percent', 'v.halted_at', 'v.published_at', minMosisVersion(db).as('min_mosis_version')])
     .where('v.app_id', 'in', appIds)
-    .where('v.status', 'in', ['published', 'yanked'])
     .execute();
   const locales = await db.selectFrom('app_listings').select(['app_id', 'locale']).where('app_id', 'in', appIds).execute();
-  return { apps, versions: versions.map((v) => ({ ...v, version_code: Number(v.version_code), rollout_percent: v.rollout_percent === null ? null : Number(v.rollout_percent) })), locales };
+  return {
+    apps,
+    downloads: await downloadsSince(db, appIds, sinceDay),
+    versions: versions
+      .filter((v) => v.status === 'published' || v.status === 'yanked')
+      .map((v) => ({ ...v, version_code: Number(v.version_code), rollout_percent: v.rollout_percent === null ? null : Number(v.rollout_percent) })),
+    locales,
+  };
 }
 
-/** Downloads per published app since a day (inclusive): what "popular" sorts by. */
-export async function downloadsSince(db: Executor, day: string): Promise<Map<string, number>> {
+/**
+ * Downloads of these apps since a day (inclusive), by app id: what "popular" sorts by. Asked per
+ * chunk of apps, so each query walks the primary key (app_id, day) of a few hundred apps instead of
+ * every app's last month at once.
+ */
+export async function downloadsSince(db: Executor, appIds: readonly string[], day: string): Promise<Map<string, number>> {
+  if (appIds.length === 0) return new Map();
   const rows = await db
-    .selectFrom('store_downloads as d')
-    .innerJoin('apps as a', 'a.id', 'd.app_id')
-    .select(['a.package_id', (eb) => eb.fn.sum<number | string>('d.downloads').as('downloads')])
-    .where('d.day', '>=', day)
-    .where('a.status', '=', 'published')
-    .groupBy('a.package_id')
+    .selectFrom('store_downloads')
+    .select(['app_id', (eb) => eb.fn.sum<number | string>('downloads').as('downloads')])
+    .where('app_id', 'in', [...appIds])
+    .where('day', '>=', day)
+    .groupBy('app_id')
     .execute();
-  return new Map(rows.map((r) => [r.package_id, Number(r.downloads)]));
+  return new Map(rows.map((r) => [r.app_id, Number(r.downloads)]));
 }
 
 /** A published version as devices are told about it. */
@@ -114,13 +131,16 @@ export interface StoreVersionRow {
 /** Published (not yanked) versions of these packages; the caller picks the codes it needs. */
 export async function publishedVersionsOf(db: Executor, packageIds: readonly string[]): Promise<StoreVersionRow[]> {
   if (packageIds.length === 0) return [];
+  const apps = await db.selectFrom('apps').select(['id', 'package_id']).where('package_id', 'in', [...packageIds]).where('status', '=', 'published').execute();
+  if (apps.length === 0) return [];
+  const packageOf = new Map(apps.map((a) => [a.id, a.package_id]));
+  // By app id alone, the status filtered here (see withVersions).
   const rows = await db
     .selectFrom('versions as v')
-    .innerJoin('apps as a', 'a.id', 'v.app_id')
     .select([
       'v.app_id',
-      'a.package_id',
       'v.id',
+      'v.status',
       'v.version',
       'v.version_code',
       'v.channel',
@@ -133,11 +153,11 @@ export async function publishedVersionsOf(db: Executor, packageIds: readonly str
       'v.store_key_id',
       minMosisVersion(db).as('min_mosis_version'),
     ])
-    .where('a.package_id', 'in', [...packageIds])
-    .where('a.status', '=', 'published')
-    .where('v.status', '=', 'published')
+    .where('v.app_id', 'in', [...packageOf.keys()])
     .execute();
-  return rows.map((r) => ({ ...r, version_code: Number(r.version_code), size: Number(r.size) }));
+  return rows
+    .filter((r) => r.status === 'published')
+    .map(({ status: _status, ...r }) => ({ ...r, package_id: packageOf.get(r.app_id) ?? '', version_code: Number(r.version_code), size: Number(r.size) }));
 }
 
 /** One published version of a package, for a download. */
@@ -195,37 +215,16 @@ export async function listingsOf(db: Executor, packageIds: readonly string[], wi
   return found;
 }
 
-/** Published, non-yanked versions in package id order after a position: one chunk of the signed index. */
-export async function indexChunk(db: Executor, after: { packageId: string; versionCode: number }, limit: number): Promise<StoreVersionRow[]> {
-  const rows = await db
-    .selectFrom('versions as v')
-    .innerJoin('apps as a', 'a.id', 'v.app_id')
-    .select([
-      'v.app_id',
-      'a.package_id',
-      'v.id',
-      'v.version',
-      'v.version_code',
-      'v.channel',
-      'v.size',
-      'v.sha256',
-      'v.permissions',
-      'v.release_notes',
-      'v.published_at',
-      'v.store_signature',
-      'v.store_key_id',
-      minMosisVersion(db).as('min_mosis_version'),
-    ])
-    .where('a.status', '=', 'published')
-    .where('v.status', '=', 'published')
-    .where((eb) =>
-      eb.or([eb('a.package_id', '>', after.packageId), eb.and([eb('a.package_id', '=', after.packageId), eb('v.version_code', '>', after.versionCode)])]),
-    )
-    .orderBy('a.package_id')
-    .orderBy('v.version_code')
-    .limit(limit)
-    .execute();
-  return rows.map((r) => ({ ...r, version_code: Number(r.version_code), size: Number(r.size) }));
+/**
+ * The published, non-yanked versions of the next `limit` published apps after a package id, by
+ * package id and version code: one chunk of the signed index. `next` is where the next chunk starts
+ * (null after the last).
+ */
+export async function indexChunk(db: Executor, afterPackageId: string, limit: number): Promise<{ rows: StoreVersionRow[]; next: string | null }> {
+  const apps = await db.selectFrom('apps').select('package_id').where('status', '=', 'published').where('package_id', '>', afterPackageId).orderBy('package_id').limit(limit).execute();
+  const rows = await publishedVersionsOf(db, apps.map((a) => a.package_id));
+  rows.sort((a, b) => (a.package_id < b.package_id ? -1 : a.package_id > b.package_id ? 1 : a.version_code - b.version_code));
+  return { rows, next: apps.length < limit ? null : (apps.at(-1)?.package_id ?? null) };
 }
 
 /** Most matches a search returns: deeper pages are not what a store's search is for. */

@@ -1,4 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -193,10 +194,10 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
           .code(206)
           .header('content-range', `bytes ${range.start}-${range.end}/${pkg.size}`)
           .header('content-length', range.end - range.start + 1);
-        return reply.send(request.method === 'HEAD' ? undefined : pkg.open({ start: range.start, end: range.end }));
+        return reply.send(request.method === 'HEAD' ? emptyBody() : pkg.open({ start: range.start, end: range.end }));
       }
       void reply.header('content-length', pkg.size);
-      return reply.send(request.method === 'HEAD' ? undefined : pkg.open());
+      return reply.send(request.method === 'HEAD' ? emptyBody() : pkg.open());
     },
   );
 
@@ -215,7 +216,7 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
       const etag = `"${index.etag}"`;
       void reply.header('etag', etag).header('cache-control', 'public, no-cache');
       if (ifNoneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();
-      if (request.method === 'HEAD') return reply.type(JSON_TYPE).header('content-length', index.size).send();
+      if (request.method === 'HEAD') return reply.type(JSON_TYPE).header('content-length', index.size).header('x-mosis-store-key', index.keyId).send(emptyBody());
       // A rebuild may replace the file between reading its name and opening it: take the new one.
       let handle: FileHandle;
       for (;;) {
@@ -245,6 +246,14 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
     },
   );
 };
+
+/**
+ * What a HEAD answer sends: Fastify's HEAD route drops a body, but sets Content-Length to 0 for no
+ * body and reads a real stream to its end; an empty stream keeps the GET's Content-Length.
+ */
+function emptyBody(): Readable {
+  return Readable.from([]);
+}
 
 async function currentIndex(store: StoreService, index: SignedIndex, reply: FastifyReply) {
   await store.start();

@@ -74,8 +74,9 @@ export interface StorePackage {
   storeKeyId: string | null;
 }
 
-const BUILD_CHUNK = 2000;
-const POPULAR_REFRESH_MS = 60_000;
+/** Apps per query of a build or a refresh: each blocks the event loop a few milliseconds on SQLite. */
+const BUILD_CHUNK = 250;
+const POPULAR_REFRESH_MS = 5 * 60_000;
 const POPULAR_DAYS = 30;
 
 const etagOf = (body: string): string => `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
@@ -99,6 +100,12 @@ export class StoreService {
   private subscription: Subscription | undefined;
   private popularTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /**
+   * Bumped whenever the model changes. A page or search made across an await is cached only if no
+   * change came in meanwhile, so a body built from the old catalog cannot outlive the change.
+   */
+  private generation = 0;
+  private refreshing = false;
 
   constructor(private readonly deps: StoreDeps) {
     // Pages and listings churn with changes; version bodies never change, so they get the larger share.
@@ -162,6 +169,7 @@ export class StoreService {
     const key = `${searching ? terms.join(' ') : ''}\n${sort}\n${category ?? ''}\n${query.cursor ?? ''}\n${query.limit}\n${languages.join(',')}`;
     const cached = this.pages.get(key);
     if (cached) return cached;
+    const generation = this.generation;
 
     let apps: StoreApp[];
     let next: string | null = null;
@@ -181,7 +189,7 @@ export class StoreService {
     const items = await this.items(apps, languages);
     const body = `{"items":[${items.join(',')}],"next_cursor":${JSON.stringify(next)}}`;
     const entry = { body, etag: etagOf(body), bytes: body.length };
-    this.pages.set(key, entry);
+    if (generation === this.generation) this.pages.set(key, entry);
     return entry;
   }
 
@@ -281,12 +289,12 @@ export class StoreService {
 
   private async build(): Promise<void> {
     const started = Date.now();
-    const downloads = await repo.downloadsSince(this.deps.db, this.day(-(POPULAR_DAYS - 1)));
+    const since = this.popularSince();
     let after = '';
     for (;;) {
       if (this.stopped) return;
-      const chunk = await repo.indexedAppsAfter(this.deps.db, after, BUILD_CHUNK);
-      this.model.addBuilt(chunk, downloads);
+      const chunk = await repo.indexedAppsAfter(this.deps.db, after, BUILD_CHUNK, since);
+      this.model.addBuilt(chunk);
       const last = chunk.apps.at(-1);
       if (!last || chunk.apps.length < BUILD_CHUNK) break;
       after = last.package_id;
@@ -312,8 +320,8 @@ export class StoreService {
       else missing.push(id);
     }
     if (missing.length > 0 && !this.model.ordered) {
-      const rows = await repo.indexedApps(this.deps.db, { packageIds: missing });
-      if (!this.model.ordered) this.model.addBuilt(rows, new Map());
+      const rows = await repo.indexedApps(this.deps.db, { packageIds: missing }, this.popularSince());
+      if (!this.model.ordered) this.model.addBuilt(rows);
       for (const id of missing) {
         const app = this.model.get(id);
         if (app) found.set(id, app);
@@ -325,30 +333,55 @@ export class StoreService {
   /** An event about an app: read the app again and replace it in the model, then drop what was served of it. */
   private async onEvent(appId: string | null): Promise<void> {
     if (appId === null) return;
-    const rows = await repo.indexedApps(this.deps.db, { appIds: [appId] });
+    const rows = await repo.indexedApps(this.deps.db, { appIds: [appId] }, this.popularSince());
     const old = this.model.byAppId(appId);
     this.model.patch(rows, old && rows.apps.length === 0 ? [old] : []);
-    this.pages.clear();
-    this.searches.clear();
+    this.changed();
     this.deps.index.changed();
   }
 
+  /**
+   * Re-reads every app's downloads of the last 30 days, a chunk of apps at a time (requests are
+   * served between chunks), then re-sorts "popular" once.
+   */
   private async refreshPopular(): Promise<void> {
+    if (this.refreshing) return;
+    this.refreshing = true;
     try {
-      this.model.setDownloads(await repo.downloadsSince(this.deps.db, this.day(-(POPULAR_DAYS - 1))));
-      this.pages.clear();
+      const since = this.popularSince();
+      const appIds = [...this.model.values()].map((a) => a.appId);
+      const downloads = new Map<string, number>();
+      for (let i = 0; i < appIds.length && !this.stopped; i += BUILD_CHUNK) {
+        for (const [appId, count] of await repo.downloadsSince(this.deps.db, appIds.slice(i, i + BUILD_CHUNK), since)) downloads.set(appId, count);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      // Applied at once: the "popular" order must never see counts it was not sorted by.
+      if (!this.stopped && this.model.setDownloads(downloads)) this.changed();
     } catch (err) {
       this.deps.log.warn({ err }, 'store: cannot refresh download counts');
+    } finally {
+      this.refreshing = false;
     }
+  }
+
+  private popularSince(): string {
+    return this.day(-(POPULAR_DAYS - 1));
+  }
+
+  private changed(): void {
+    this.generation += 1;
+    this.pages.clear();
+    this.searches.clear();
   }
 
   private async search(terms: readonly string[], category: string | null): Promise<StoreApp[]> {
     const key = `${terms.join(' ')}\n${category ?? ''}`;
     let entry = this.searches.get(key);
     if (!entry) {
+      const generation = this.generation;
       const packageIds = await repo.searchPackages(this.deps.db, terms, category);
       entry = { packageIds, bytes: packageIds.reduce((n, id) => n + id.length + 8, 0) };
-      this.searches.set(key, entry);
+      if (generation === this.generation) this.searches.set(key, entry);
     }
     const apps: StoreApp[] = [];
     for (const id of entry.packageIds) {

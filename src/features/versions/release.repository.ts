@@ -65,6 +65,26 @@ export function yank(db: Executor, id: string, reason: string, at: string): Prom
     .executeTakeFirst();
 }
 
+/**
+ * After the live version of a channel was yanked, the newest published version before it is live
+ * again (devices are offered it once more); answers its id, or null when there is none.
+ */
+export async function restorePreviousLive(db: Executor, appId: string, channel: Channel): Promise<string | null> {
+  const previous = await db
+    .selectFrom('versions')
+    .select('id')
+    .where('app_id', '=', appId)
+    .where('channel', '=', channel)
+    .where('status', '=', 'published')
+    .where('superseded_at', 'is not', null)
+    .orderBy('version_code', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  if (!previous) return null;
+  await db.updateTable('versions').set({ superseded_at: null }).where('id', '=', previous.id).execute();
+  return previous.id;
+}
+
 export async function hasLiveVersion(db: Executor, appId: string): Promise<boolean> {
   const row = await db.selectFrom('versions').select('id').where('app_id', '=', appId).where('status', '=', 'published').where('superseded_at', 'is', null).executeTakeFirst();
   return row !== undefined;

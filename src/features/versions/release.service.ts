@@ -110,10 +110,12 @@ export class ReleaseService {
       await releaseRepo.lockAppForRelease(trx, app.id);
       const yanked = await releaseRepo.yank(trx, version.id, input.reason, at.toISOString());
       if (!yanked) throw versionsError('version_not_published', 'This version is no longer published.');
+      // The channel's live version is gone: the one it superseded is what devices get again.
+      const restored = yanked.superseded_at === null && yanked.channel !== null ? await releaseRepo.restorePreviousLive(trx, app.id, yanked.channel) : null;
       await releaseRepo.followAppStatus(trx, app.id, at.toISOString());
-      const details = { app_id: app.id, package_id: app.package_id, version: version.version, version_code: version.version_code, reason: input.reason };
+      const details = { app_id: app.id, package_id: app.package_id, version: version.version, version_code: version.version_code, reason: input.reason, restored };
       await this.deps.audit.record({ action: 'version.yanked', actorId: actor.userId, targetType: 'version', targetId: version.id, ip, details }, trx);
-      await appendEvent(trx, { type: 'version.yanked', appId: app.id, actorId: actor.userId, payload: { version_id: version.id, version_code: version.version_code, reason: input.reason }, at });
+      await appendEvent(trx, { type: 'version.yanked', appId: app.id, actorId: actor.userId, payload: { version_id: version.id, version_code: version.version_code, reason: input.reason, restored }, at });
     });
     this.deps.events.notify();
     return this.present(app.id, version.id);

@@ -20,3 +20,4 @@ export {
   SIGNATURE_MANIFEST_FILE,
   type SignatureManifestEntry,
 } from './signature.js';
+export { signEd25519Stream } from './stream-sign.js';

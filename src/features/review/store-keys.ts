@@ -1,6 +1,7 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { fingerprint, rawPublicKey, signStoreVersion, type StoreSignedVersion } from '../../package/index.js';
+import { fingerprint, rawPublicKey, signEd25519Stream, signStoreVersion, type StoreSignedVersion } from '../../package/index.js';
 import type { Clock } from '../../shared/index.js';
 import { createPrivateJson, readPrivateJson, writePrivateJson } from '../../storage/index.js';
 
@@ -84,14 +85,14 @@ export class StoreKeys {
   }
 
   /**
-   * Signs a whole document (the signed store index) with the newest key. Ed25519 needs every byte
-   * at once; the signing runs on libuv's thread pool, so a large index does not stall requests.
+   * Signs a file (the signed store index) with the newest key, over its exact bytes, reading it
+   * twice as a stream: Ed25519 over hundreds of megabytes without holding them.
    */
-  async signDocument(bytes: Buffer): Promise<StoreSignature> {
+  async signFile(file: string): Promise<StoreSignature> {
     await this.reload();
     const key = this.keys.at(-1);
     if (!key) throw new Error('no store signing key');
-    const signature = await new Promise<Buffer>((resolve, reject) => sign(null, bytes, key.privateKey, (err, result) => (err ? reject(err) : resolve(result))));
+    const signature = await signEd25519Stream(key.privateKey, () => createReadStream(file, { highWaterMark: 1 << 20 }));
     return { key_id: key.stored.key_id, signature: signature.toString('base64') };
   }
 

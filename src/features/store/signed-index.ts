@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { once } from 'node:events';
 import type { Db } from '../../db/index.js';
@@ -21,19 +21,27 @@ export interface SignedIndexOptions {
   storeKeys: StoreKeys;
   /** Where the index files live (DATA_DIR/store-index): derived data, rebuilt at every start. */
   dir: string;
-  log: { warn(details: object, message: string): void };
+  log: { warn(details: object, message: string): void; info(details: object, message: string): void };
   /** A change waits this long for the changes that come with it before the index is rebuilt. */
   settleMs?: number;
+  /** Rebuilds start at least this far apart: at the seed's catalog size one reads every version. */
+  minIntervalMs?: number;
 }
 
 /** Apps per query: a few thousand versions, a few milliseconds of the event loop each. */
 const CHUNK = 500;
 
+async function sha256Of(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
 /**
  * /v1/store/index.json: every published, non-yanked version, signed by the store key over its exact
- * bytes. Rebuilt when the catalog changes (a burst of changes makes one rebuild), streamed from
- * the database into a file so the index never sits in the heap while it is made; only the signing,
- * which Ed25519 does over the whole message, reads it back once. The bytes depend only on the
+ * bytes. Rebuilt when the catalog changes (a burst of changes makes one rebuild, and rebuilds are
+ * at least a minute apart), streamed from the database into a file and signed by reading the file
+ * back, so the index never sits in the heap. The bytes depend only on the
  * catalog, so instances on one database serve the same index under the same ETag.
  */
 export class SignedIndex {
@@ -43,6 +51,7 @@ export class SignedIndex {
   private building: Promise<void> | undefined;
   private stopped = false;
   private firstBuild: Promise<void> | undefined;
+  private lastStarted = 0;
 
   constructor(private readonly options: SignedIndexOptions) {}
 
@@ -67,7 +76,8 @@ export class SignedIndex {
     if (this.stopped || this.firstBuild === undefined) return;
     this.dirty = true;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.rebuild(), this.options.settleMs ?? 500);
+    const wait = Math.max(this.options.settleMs ?? 500, this.lastStarted + (this.options.minIntervalMs ?? 60_000) - Date.now());
+    this.timer = setTimeout(() => void this.rebuild(), wait);
     this.timer.unref();
   }
 
@@ -88,6 +98,7 @@ export class SignedIndex {
 
   private rebuild(): Promise<void> {
     if (this.building) return this.building;
+    clearTimeout(this.timer);
     this.building = (async () => {
       while (this.dirty && !this.stopped) {
         this.dirty = false;
@@ -105,6 +116,8 @@ export class SignedIndex {
   }
 
   private async build(): Promise<void> {
+    const started = Date.now();
+    this.lastStarted = started;
     const { dir } = this.options;
     const temp = path.join(dir, `building-${randomBytes(6).toString('hex')}.json`);
     const out = createWriteStream(temp, { mode: 0o600 });
@@ -144,16 +157,17 @@ export class SignedIndex {
       await write(`${openApp === null ? '' : ']}'}]}`);
       out.end();
       await once(out, 'close');
-      const bytes = await readFile(temp);
-      const etag = createHash('sha256').update(bytes).digest('hex');
-      const { signature, key_id } = await this.options.storeKeys.signDocument(bytes);
+      const etag = await sha256Of(temp);
+      const { size } = await stat(temp);
+      const { signature, key_id } = await this.options.storeKeys.signFile(temp);
       const file = path.join(dir, `index-${etag}.json`);
       await rename(temp, file);
       const previous = this.current;
-      this.current = { file, size: bytes.length, etag, signature, keyId: key_id };
+      this.current = { file, size, etag, signature, keyId: key_id };
       // An older file may still be streaming to a client: unlinking keeps its open handle readable.
       if (previous && previous.file !== file) await rm(previous.file, { force: true });
       await this.removeStrays(file);
+      this.options.log.info({ bytes: size, ms: Date.now() - started }, 'store: signed index built');
     } catch (err) {
       out.destroy();
       await rm(temp, { force: true });

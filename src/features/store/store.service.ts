@@ -127,12 +127,13 @@ export class StoreService {
       const position = await latestEventId(this.deps.db);
       this.built = this.build().then(() => {
         if (this.stopped) return;
+        // After the model: both read the whole catalog, and the model is what requests wait for.
+        void this.deps.index.start().catch((err: unknown) => this.deps.log.warn({ err }, 'store: the signed index could not be built'));
         this.subscription = this.deps.events.follow(position, (event) => this.onEvent(event.appId));
         this.popularTimer = setInterval(() => void this.refreshPopular(), POPULAR_REFRESH_MS);
         this.popularTimer.unref();
       });
       this.built.catch((err: unknown) => this.deps.log.warn({ err }, 'store: the read model could not be built'));
-      void this.deps.index.start().catch((err: unknown) => this.deps.log.warn({ err }, 'store: the signed index could not be built'));
     })();
     return this.started;
   }

@@ -1,0 +1,92 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, inject, it } from 'vitest';
+import { TestClock } from '../support/accounts.js';
+import { expectProblem } from '../support/api.js';
+import { startPortal, type TestPortal } from '../support/portal.js';
+import { approve, upload } from '../support/review.js';
+import { storeWorld } from '../support/store.js';
+
+/** Polls every 50 ms until `ready` holds of what B answers; the milliseconds it took, or a failure after 3 s. */
+async function until(what: string, ready: () => Promise<boolean>): Promise<number> {
+  const started = Date.now();
+  while (!(await ready())) {
+    if (Date.now() - started > 3000) throw new Error(`instance B never showed ${what}`);
+    await sleep(50);
+  }
+  return Date.now() - started;
+}
+
+async function offered(p: TestPortal, packageId: string): Promise<number[]> {
+  const res = await p.app.inject({ method: 'GET', url: `/v1/store/apps/updates?pkgs=${packageId}:0`, headers: { 'x-mosis-device': 'device-b-1' } });
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json<{ updates: { version_code: number }[] }>().updates.map((u) => u.version_code);
+}
+
+async function detailVersion(p: TestPortal, packageId: string): Promise<number | null | 'missing'> {
+  const res = await p.app.inject({ method: 'GET', url: `/v1/store/apps/${packageId}`, headers: { 'x-mosis-device': 'device-b-1' } });
+  if (res.statusCode === 404) return 'missing';
+  expect(res.statusCode, res.body).toBe(200);
+  return res.json<{ version: { version_code: number } | null }>().version?.version_code ?? null;
+}
+
+// PostgreSQL only: instances share a database there, and learn of each other's commits through LISTEN/NOTIFY.
+describe.skipIf(inject('postgresUrl') === null)('store: two instances on one PostgreSQL database', () => {
+  it('serves a publish, a new version and a yank made through instance A from instance B within a second', async () => {
+    const clock = new TestClock();
+    const a = await startPortal('postgres', {}, { clock });
+    let b: Awaited<ReturnType<typeof startPortal>> | undefined;
+    try {
+      const config = a.portal.config.database;
+      if (config.dialect !== 'postgres') throw new Error('instance A is not on PostgreSQL');
+      // Instances share the database and the package files (PACKAGES_DIR); each has its own DATA_DIR.
+      b = await startPortal('postgres', { DATABASE_URL: config.url, PACKAGES_DIR: a.portal.config.packagesDir }, { clock });
+      const A = a.portal;
+      const B = b.portal;
+      expect(B.dataDir).not.toBe(A.dataDir);
+      await A.core.store.start();
+      await B.core.store.start();
+      // B's model is built and follows the log before anything is published.
+      await B.core.store.settled();
+
+      const world = await storeWorld(A, clock);
+      const { app, dev } = world;
+      const pkg = app.package_id;
+      expectProblem(await B.app.inject({ method: 'GET', url: `/v1/store/apps/${pkg}` }), 404, 'store_app_not_found');
+      expect(await offered(B, pkg)).toEqual([]);
+
+      const publish = async (versionCode: number) => {
+        const version = await upload(A, dev, app, world.key, versionCode);
+        await approve(A, world.reviewer, version.id);
+        const res = await A.app.inject({ method: 'POST', url: `/v1/apps/${app.id}/versions/${version.id}/publish`, headers: dev.auth, payload: { channel: 'stable', rollout_percent: 100 } });
+        expect(res.statusCode, res.body).toBe(200);
+        return version;
+      };
+
+      await publish(1);
+      const first = await until('version 1', async () => (await offered(B, pkg)).join() === '1' && (await detailVersion(B, pkg)) === 1);
+      expect(first).toBeLessThan(1000);
+      const listed = await B.app.inject({ method: 'GET', url: '/v1/store/apps' });
+      expect(listed.json<{ items: { package_id: string; version_code: number }[] }>().items).toMatchObject([{ package_id: pkg, version_code: 1 }]);
+
+      const v2 = await publish(2);
+      const second = await until('version 2', async () => (await offered(B, pkg)).join() === '2' && (await detailVersion(B, pkg)) === 2);
+      expect(second).toBeLessThan(1000);
+      const download = await B.app.inject({ method: 'GET', url: `/v1/store/packages/${pkg}/2.mosis` });
+      expect(download.statusCode).toBe(200);
+      expect(download.rawPayload.equals(v2.file)).toBe(true);
+
+      const halt = await A.app.inject({ method: 'PATCH', url: `/v1/apps/${app.id}/versions/${v2.id}/rollout`, headers: dev.auth, payload: { halted: true, reason: 'Crashes on start.' } });
+      expect(halt.statusCode, halt.body).toBe(200);
+      const halted = await until('the halt', async () => (await offered(B, pkg)).join() === '1' && (await detailVersion(B, pkg)) === 1);
+      expect(halted).toBeLessThan(1000);
+
+      const yank = await A.app.inject({ method: 'POST', url: `/v1/apps/${app.id}/versions/${v2.id}/yank`, headers: dev.auth, payload: { reason: 'Crashes on start.' } });
+      expect(yank.statusCode, yank.body).toBe(200);
+      const yanked = await until('the yank', async () => (await B.app.inject({ method: 'GET', url: `/v1/store/packages/${pkg}/2.mosis` })).statusCode === 404);
+      expect(yanked).toBeLessThan(1000);
+    } finally {
+      await b?.stop();
+      await a.stop();
+    }
+  });
+});

@@ -63,7 +63,7 @@ export function loggerOptions(level: LogLevel): LoggerOptions {
 /**
  * One log line per request, written when it ends: its method, URL (secrets redacted), client,
  * status, response time and request id. Fastify's default is two lines (one as the request
- * arrives, one as it ends); serializing and writing the second cost a fifth of a small answer.
+ * arrives, one as it ends): 13% of the CPU of a small logged answer, half of it the second line.
  * A request whose client goes away before the answer is logged as aborted (`logAbortedRequest`).
  * Routes quieter than info (the health checks) write nothing unless they fail.
  */

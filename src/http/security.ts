@@ -19,8 +19,8 @@ const CONTENT_SECURITY_POLICY = [
 /**
  * The security headers of every response, errors included: the headers @fastify/helmet sent with
  * the portal's options (test/http/security-headers.test.ts holds them to it), written down once.
- * Helmet rebuilt its middleware chain, and parsed its CSP directives, on every request: more than
- * a tenth of the CPU a small answer costs.
+ * Helmet rebuilt its middleware chain, and parsed its CSP directives, on every request: a tenth of
+ * the CPU of a /healthz answer.
  */
 export function securityHeaders(https: boolean): Readonly<Record<string, string>> {
   return Object.freeze({

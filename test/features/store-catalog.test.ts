@@ -216,7 +216,7 @@ describeEachDatabase(
       const put = (locale: string, payload: object) => p.app.inject({ method: 'PUT', url: `/v1/apps/${weather.id}/listings/${locale}`, headers: world.dev.auth, payload });
       expect((await put('de', { name: 'Wetter', summary: 'Vorhersagen', description: 'Regenradar.' })).statusCode).toBe(201);
       expect((await put('fr-CA', { name: 'Météo', summary: 'Prévisions', description: 'Radar de pluie.' })).statusCode).toBe(201);
-      await world.release(weather, 1);
+      const w1 = await world.release(weather, 1);
       await world.release(world.app, 1);
 
       const item = async (language?: string) => {
@@ -272,6 +272,22 @@ describeEachDatabase(
       await p.core.store.settled();
       expect(await item('de')).toMatchObject({ name: 'Wetterdienst', locale: 'de' });
       expect(ids(await getJson(p, '/v1/store/apps?q=wetterdienst'))).toEqual(['com.example.weather']);
+      // A translation added after publication.
+      expect((await put('it', { name: 'Meteo', summary: 'Previsioni' })).statusCode).toBe(201);
+      await p.core.store.settled();
+      expect(await item('it-IT')).toMatchObject({ name: 'Meteo', locale: 'it' });
+      expect((await detail()).json()).toMatchObject({ locales: ['de', 'fr-CA', 'it'] });
+
+      // Release notes of a published version can still be edited: devices are told the new ones.
+      const notesUrl = `/v1/apps/${weather.id}/versions/${w1.id}`;
+      const before = await p.app.inject({ method: 'GET', url: '/v1/store/apps/updates?pkgs=com.example.weather:0' });
+      expect(before.json()).toMatchObject({ updates: [{ version_code: 1, release_notes: null }] });
+      const notes = await p.app.inject({ method: 'PATCH', url: notesUrl, headers: world.dev.auth, payload: { release_notes: 'Storm warnings for the Alps.' } });
+      expect(notes.statusCode, notes.body).toBe(200);
+      await p.core.store.settled();
+      const updates = await p.app.inject({ method: 'GET', url: '/v1/store/apps/updates?pkgs=com.example.weather:0' });
+      expect(updates.json()).toMatchObject({ updates: [{ version_code: 1, release_notes: 'Storm warnings for the Alps.' }] });
+      expect((await detail()).json()).toMatchObject({ version: { version_code: 1, release_notes: 'Storm warnings for the Alps.' } });
     });
   },
   { deps: () => ({ clock: (clock = new TestClock()) }) },

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { TestClock } from '../support/accounts.js';
 import { expectProblem, PASSWORD, registerUser, type TestUser } from '../support/api.js';
-import { describeOnSqlite, type TestPortal } from '../support/portal.js';
+import { describeOnSqlite, startPortal, type TestPortal } from '../support/portal.js';
 import { approve, upload } from '../support/review.js';
 import { storeWorld } from '../support/store.js';
 
@@ -244,6 +244,42 @@ describeOnSqlite(
       // Nor a plain, unkeyed hash of it.
       const plain = createHash('sha256').update(`device:${devices.alpha}`).digest('base64url').slice(0, 32);
       expect(marks.map((m) => m.device_hash)).not.toContain(plain);
+    });
+
+    it('counts a download without a device id once per client address, and refuses a malformed device id', async () => {
+      const { p, world, get } = await published();
+      for (let i = 0; i < 3; i += 1) expect((await get()).statusCode).toBe(200);
+      expect((await p.app.inject({ method: 'GET', url: `/v1/store/packages/${world.app.package_id}/1.mosis`, remoteAddress: '203.0.113.9' })).statusCode).toBe(200);
+      for (const headers of [{ 'x-mosis-device': 'has space' }, { 'x-mosis-device': 'x'.repeat(129) }, { 'x-mosis-version': 'one' }, { 'x-mosis-channel': 'alpha' }]) {
+        expectProblem(await get(headers), 400, 'validation_failed');
+      }
+      await p.core.store.downloads.flush();
+      const stats = await p.app.inject({ method: 'GET', url: `/v1/apps/${world.app.id}/downloads`, headers: world.dev.auth });
+      expect(stats.json()).toEqual({ items: [{ day: clock.now().toISOString().slice(0, 10), version_code: 1, downloads: 2 }] });
+      const marks = JSON.stringify(await p.database.db.selectFrom('store_download_marks').selectAll().execute());
+      expect(marks).not.toContain('127.0.0.1');
+      expect(marks).not.toContain('203.0.113.9');
+    });
+
+    it('limits every store route per client address (STORE_RATE_LIMIT_PER_MINUTE), answering 429 with Retry-After', async () => {
+      const limited = await startPortal('sqlite', { STORE_RATE_LIMIT_PER_MINUTE: '3' }, { clock });
+      try {
+        const ask = (url: string, remoteAddress = '198.51.100.7') => limited.portal.app.inject({ method: 'GET', url, remoteAddress });
+        expect((await ask('/v1/store/categories')).statusCode).toBe(200);
+        expect((await ask('/v1/store/apps')).statusCode).toBe(200);
+        expectProblem(await ask('/v1/store/packages/com.example.notes/1.mosis'), 404, 'store_package_not_found');
+        for (const url of ['/v1/store/categories', '/v1/store/apps/updates?pkgs=com.example.notes:0', '/v1/store/packages/com.example.notes/1.mosis', '/v1/store/index.json']) {
+          const res = await ask(url);
+          expectProblem(res, 429, 'rate_limited');
+          expect(Number(res.headers['retry-after'])).toBeGreaterThan(0);
+          expect(Number(res.headers['retry-after'])).toBeLessThanOrEqual(60);
+        }
+        // Another address has its own budget; the rest of the API is not the store's to limit.
+        expect((await ask('/v1/store/categories', '198.51.100.8')).statusCode).toBe(200);
+        expect((await ask('/.well-known/mosis-store-keys.json')).statusCode).toBe(200);
+      } finally {
+        await limited.stop();
+      }
     });
   },
   { deps: () => ({ clock: (clock = new TestClock()) }) },

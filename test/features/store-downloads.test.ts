@@ -250,7 +250,8 @@ describeOnSqlite(
       const { p, world, get } = await published();
       for (let i = 0; i < 3; i += 1) expect((await get()).statusCode).toBe(200);
       expect((await p.app.inject({ method: 'GET', url: `/v1/store/packages/${world.app.package_id}/1.mosis`, remoteAddress: '203.0.113.9' })).statusCode).toBe(200);
-      for (const headers of [{ 'x-mosis-device': 'has space' }, { 'x-mosis-device': 'x'.repeat(129) }, { 'x-mosis-version': 'one' }, { 'x-mosis-channel': 'alpha' }]) {
+      const malformed: Record<string, string>[] = [{ 'x-mosis-device': 'has space' }, { 'x-mosis-device': 'x'.repeat(129) }, { 'x-mosis-version': 'one' }, { 'x-mosis-channel': 'alpha' }];
+      for (const headers of malformed) {
         expectProblem(await get(headers), 400, 'validation_failed');
       }
       await p.core.store.downloads.flush();

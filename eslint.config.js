@@ -32,7 +32,8 @@ export default tseslint.config(
     },
   },
   {
-    files: ['eslint.config.js', '.dependency-cruiser.cjs'],
+    // Plain JavaScript outside the TypeScript project (the benchmarks' bare reference servers).
+    files: ['eslint.config.js', '.dependency-cruiser.cjs', 'bench/**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
 );

@@ -112,6 +112,9 @@ describeEachDatabase(
       expect(codes(await check(p, `${pkg}:1`))).toEqual([]);
       expect(codes(await check(p, `${pkg}:0`))).toEqual([`${pkg}:1`]);
       expect((await detail()).json()).toMatchObject({ version: { version_code: 1 } });
+      // A catalog item shows the version everyone gets: the full release, not the staged one.
+      const item = async () => (await p.app.inject({ method: 'GET', url: '/v1/store/apps?sort=name' })).json<{ items: { package_id: string; version_code: number | null }[] }>().items.find((i) => i.package_id === pkg);
+      expect(await item()).toMatchObject({ version_code: 1, version: '1.0.1' });
 
       const rollout = (payload: object) => p.app.inject({ method: 'PATCH', url: `/v1/apps/${app.id}/versions/${v2.id}/rollout`, headers: world.dev.auth, payload });
       expect((await rollout({ rollout_percent: 60 })).statusCode).toBe(200);
@@ -129,6 +132,15 @@ describeEachDatabase(
         expect(await check(p, `${pkg}:2`, { 'x-mosis-device': d })).toEqual([]);
       }
       expect((await detail(insider)).json()).toMatchObject({ version: { version_code: 1 } });
+      expect(await item()).toMatchObject({ version_code: 1 });
+
+      // Resumed and raised to everyone: every device, and the catalog, get version 2.
+      expect((await rollout({ halted: false })).statusCode).toBe(200);
+      expect((await rollout({ rollout_percent: 100 })).statusCode).toBe(200);
+      await p.core.store.settled();
+      expect(codes(await check(p, `${pkg}:1`))).toEqual([`${pkg}:2`]);
+      expect(codes(await check(p, `${pkg}:1`, { 'x-mosis-device': outside }))).toEqual([`${pkg}:2`]);
+      expect(await item()).toMatchObject({ version_code: 2, version: '1.0.2' });
     });
 
     it('follows channel, platform version and yanks; answers both request forms alike; refuses malformed ones', async () => {
@@ -169,6 +181,17 @@ describeEachDatabase(
       for (let i = 0; i < 50; i += 1) {
         expect(await offered(0, { 'x-mosis-device': `dev-${i}`, 'x-mosis-version': '9.0.0', ...beta })).toEqual([`${pkg}:2`]);
       }
+
+      // An app with only a beta: listed, but stable devices get nothing of it.
+      const betaOnly = await world.newApp('com.example.betaonly');
+      await world.release(betaOnly, 1, { channel: 'beta' });
+      const betaDetail = (headers: Record<string, string>) => p.app.inject({ method: 'GET', url: `/v1/store/apps/${betaOnly.package_id}`, headers });
+      expect((await betaDetail({})).json()).toMatchObject({ package_id: betaOnly.package_id, version: null });
+      expect((await betaDetail(beta)).json()).toMatchObject({ version: { version_code: 1, channel: 'beta' } });
+      const betaItem = (await p.app.inject({ method: 'GET', url: '/v1/store/apps?sort=name' })).json<{ items: { package_id: string }[] }>().items.find((i) => i.package_id === betaOnly.package_id);
+      expect(betaItem).toMatchObject({ version: null, version_code: null, size: null, sha256: null });
+      expect(codes(await check(p, `${betaOnly.package_id}:0`))).toEqual([]);
+      expect(codes(await check(p, `${betaOnly.package_id}:0`, beta))).toEqual([`${betaOnly.package_id}:1`]);
 
       // The POST form answers exactly what the GET form does, in request order; unknown packages are skipped.
       const other = await world.newApp('com.example.other');

@@ -207,6 +207,15 @@ describeEachDatabase(
       } finally {
         await fresh.stop();
       }
+
+      // A cursor is a position, not an offset: apps published between two pages neither repeat nor shift what follows.
+      const page1 = await getJson<{ items: Item[]; next_cursor: string }>(p, '/v1/store/apps?sort=name&limit=4');
+      const aardvark = await world.newApp('com.example.aardvark', { name: 'Aardvark' });
+      const zither = await world.newApp('com.example.zither', { name: 'Zither' });
+      await world.releaseMany([aardvark, zither]);
+      const rest = await getJson<{ items: Item[]; next_cursor: string | null }>(p, `/v1/store/apps?sort=name&limit=100&cursor=${encodeURIComponent(page1.next_cursor)}`);
+      expect([...ids(page1), ...ids(rest)]).toEqual([...byName, 'com.example.zither']);
+      expect(rest.next_cursor).toBeNull();
     });
 
     it('reads listings in the caller’s language, answers 304 to ETags, and shows a listing change once settled', async () => {

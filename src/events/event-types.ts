@@ -13,6 +13,7 @@ export const EVENT_TYPES = [
   'version.published',
   'version.yanked',
   'version.rollout_changed',
+  'version.notes_changed',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -48,6 +48,8 @@ const RELOAD_INTERVAL_MS = 5_000;
  */
 export class StoreKeys {
   private lastReload = Date.now();
+  private publishedList: PublishedStoreKey[] = [];
+  private publishedFor: LoadedKey[] | null = null;
 
   private constructor(
     private keys: LoadedKey[],
@@ -96,18 +98,22 @@ export class StoreKeys {
     return { key_id: key.stored.key_id, signature: signature.toString('base64') };
   }
 
-  /** Every key, oldest first, the signing one marked active. */
+  /** Every key, oldest first, the signing one marked active; made once per set of keys (devices ask often). */
   async published(): Promise<PublishedStoreKey[]> {
     await this.reload();
-    const newest = this.keys.at(-1);
-    return this.keys.map((k) => ({
-      key_id: k.stored.key_id,
-      alg: 'Ed25519',
-      public_key: rawPublicKey(k.publicKey).toString('base64'),
-      active: k === newest,
-      created_at: k.stored.created_at,
-      retired_at: k.stored.retired_at ?? null,
-    }));
+    if (this.publishedFor !== this.keys) {
+      const newest = this.keys.at(-1);
+      this.publishedList = this.keys.map((k) => ({
+        key_id: k.stored.key_id,
+        alg: 'Ed25519',
+        public_key: rawPublicKey(k.publicKey).toString('base64'),
+        active: k === newest,
+        created_at: k.stored.created_at,
+        retired_at: k.stored.retired_at ?? null,
+      }));
+      this.publishedFor = this.keys;
+    }
+    return this.publishedList;
   }
 
   private async reload(): Promise<void> {

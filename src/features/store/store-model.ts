@@ -1,5 +1,5 @@
 import { mayGet, platformRank, rolloutBasisPoints, type DeviceProfile } from './rollout.js';
-import type { IndexedApps } from './store.repository.js';
+import type { IndexedAppRow, IndexedApps, IndexedVersionRow } from './store.repository.js';
 
 /** The catalog orders a device can ask for. */
 export const STORE_SORTS = ['popular', 'new', 'updated', 'name'] as const;
@@ -186,11 +186,23 @@ export class StoreModel {
     for (const app of toStoreApps(rows, this.columns, (packageId) => this.apps.has(packageId))) this.apps.set(app.packageId, app);
   }
 
-  /** Sorts every order once the whole catalog is in. */
-  finishBuild(): void {
+  /** Adds one app of a full build, unless it is present already (looked up on demand meanwhile). */
+  addScanned(row: IndexedAppRow, versions: readonly CompactVersion[], locales: string[] | undefined, downloads: number): void {
+    if (this.apps.has(row.package_id)) return;
+    this.apps.set(row.package_id, toStoreApp(row, versions, locales, downloads, this.columns));
+  }
+
+  /** Sorts every order once the whole catalog is in, one order per turn of the event loop. */
+  async finishBuild(nextTurn: () => Promise<unknown>): Promise<void> {
     const all = [...this.apps.values()];
     const orders = {} as Record<StoreSort, StoreApp[]>;
-    for (const sort of STORE_SORTS) orders[sort] = [...all].sort(COMPARATORS[sort]);
+    for (const sort of STORE_SORTS) {
+      orders[sort] = [...all].sort(COMPARATORS[sort]);
+      await nextTurn();
+    }
+    // Apps added on demand while the orders were sorted are placed now, in the same turn the orders appear.
+    const sorted = new Set(all);
+    for (const app of this.apps.values()) if (!sorted.has(app)) for (const sort of STORE_SORTS) insertSorted(orders[sort], app, COMPARATORS[sort]);
     this.orders = orders;
   }
 
@@ -309,13 +321,63 @@ function insertSorted(order: StoreApp[], app: StoreApp, compare: (a: StoreApp, b
 
 const seconds = (iso: string | null): number => (iso === null ? 0 : Math.floor(Date.parse(iso) / 1000));
 
-/** Rows of the database as StoreApps, their versions appended to the columns (apps `skip` names are left out). */
+/** What the model takes of one published or yanked version (yanked ones only date the app). */
+export interface CompactVersion {
+  code: number;
+  published: boolean;
+  /** Seconds since the epoch of its publication (0: none). */
+  at: number;
+  basisPoints: number;
+  flags: number;
+  minPlatform: number;
+}
+
+export function compactVersion(v: IndexedVersionRow): CompactVersion {
+  const basisPoints = rolloutBasisPoints(v.rollout_percent ?? 100);
+  return {
+    code: v.version_code,
+    published: v.status === 'published',
+    at: seconds(v.published_at),
+    basisPoints,
+    flags: (v.channel === 'beta' ? BETA : 0) | (v.halted_at === null ? 0 : HALTED) | (basisPoints >= 10_000 ? FULL : 0),
+    minPlatform: v.min_mosis_version === null ? 0 : (platformRank(v.min_mosis_version) ?? 0),
+  };
+}
+
+/** One app as the model keeps it, its published versions appended to the columns newest first. */
+function toStoreApp(row: IndexedAppRow, versions: readonly CompactVersion[], locales: string[] | undefined, downloads: number, columns: VersionColumns): StoreApp {
+  let first = Number.POSITIVE_INFINITY;
+  let last = 0;
+  for (const v of versions) {
+    if (v.at > 0) {
+      first = Math.min(first, v.at);
+      last = Math.max(last, v.at);
+    }
+  }
+  const published = versions.filter((v) => v.published).sort((a, b) => b.code - a.code);
+  revisions += 1;
+  return {
+    packageId: row.package_id,
+    appId: row.id,
+    nameKey: row.name.toLowerCase(),
+    category: row.category,
+    locales,
+    firstPublished: Number.isFinite(first) ? first : 0,
+    lastPublished: last,
+    downloads,
+    rev: revisions,
+    start: columns.append(published),
+    count: published.length,
+  };
+}
+
+/** Rows of the database as StoreApps (apps `skip` names are left out). */
 function toStoreApps(rows: IndexedApps, columns: VersionColumns, skip: (packageId: string) => boolean): StoreApp[] {
-  const versionsByApp = new Map<string, IndexedApps['versions']>();
+  const versionsByApp = new Map<string, CompactVersion[]>();
   for (const v of rows.versions) {
     const list = versionsByApp.get(v.app_id);
-    if (list) list.push(v);
-    else versionsByApp.set(v.app_id, [v]);
+    if (list) list.push(compactVersion(v));
+    else versionsByApp.set(v.app_id, [compactVersion(v)]);
   }
   const localesByApp = new Map<string, string[]>();
   for (const l of rows.locales) {
@@ -323,41 +385,5 @@ function toStoreApps(rows: IndexedApps, columns: VersionColumns, skip: (packageI
     if (list) list.push(l.locale);
     else localesByApp.set(l.app_id, [l.locale]);
   }
-  const result: StoreApp[] = [];
-  for (const row of rows.apps) {
-    if (skip(row.package_id)) continue;
-    const all = versionsByApp.get(row.id) ?? [];
-    let first = Number.POSITIVE_INFINITY;
-    let last = 0;
-    for (const v of all) {
-      const at = seconds(v.published_at);
-      if (at > 0) {
-        first = Math.min(first, at);
-        last = Math.max(last, at);
-      }
-    }
-    const published = all
-      .filter((v) => v.status === 'published')
-      .sort((a, b) => b.version_code - a.version_code)
-      .map((v) => {
-        const basisPoints = rolloutBasisPoints(v.rollout_percent ?? 100);
-        const flags = (v.channel === 'beta' ? BETA : 0) | (v.halted_at === null ? 0 : HALTED) | (basisPoints >= 10_000 ? FULL : 0);
-        return { code: v.version_code, minPlatform: v.min_mosis_version === null ? 0 : (platformRank(v.min_mosis_version) ?? 0), basisPoints, flags };
-      });
-    revisions += 1;
-    result.push({
-      packageId: row.package_id,
-      appId: row.id,
-      nameKey: row.name.toLowerCase(),
-      category: row.category,
-      locales: localesByApp.get(row.id),
-      firstPublished: Number.isFinite(first) ? first : 0,
-      lastPublished: last,
-      downloads: rows.downloads.get(row.id) ?? 0,
-      rev: revisions,
-      start: columns.append(published),
-      count: published.length,
-    });
-  }
-  return result;
+  return rows.apps.filter((row) => !skip(row.package_id)).map((row) => toStoreApp(row, versionsByApp.get(row.id) ?? [], localesByApp.get(row.id), rows.downloads.get(row.id) ?? 0, columns));
 }

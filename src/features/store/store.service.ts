@@ -5,6 +5,7 @@ import { latestEventId, type EventLog, type Subscription } from '../../events/in
 import { commonError, type Clock } from '../../shared/index.js';
 import type { BlobStore } from '../../storage/index.js';
 import { ByteCache } from './byte-cache.js';
+import { buildModel } from './model-build.js';
 import type { DeviceIds } from './device-ids.js';
 import { DownloadCounter } from './download-counter.js';
 import { chooseLocale } from './locale-choice.js';
@@ -74,8 +75,8 @@ export interface StorePackage {
   storeKeyId: string | null;
 }
 
-/** Apps per query of a build or a refresh: each blocks the event loop a few milliseconds on SQLite. */
-const BUILD_CHUNK = 250;
+/** Apps per query of a download-count refresh: each blocks the event loop a few milliseconds on SQLite. */
+const REFRESH_CHUNK = 500;
 const POPULAR_REFRESH_MS = 5 * 60_000;
 const POPULAR_DAYS = 30;
 
@@ -108,7 +109,7 @@ export class StoreService {
   private refreshing = false;
 
   constructor(private readonly deps: StoreDeps) {
-    // Pages and listings churn with changes; version bodies never change, so they get the larger share.
+    // Pages and listings churn with every change; version bodies only with their app's, so they get the larger share.
     const quarter = Math.floor(deps.cacheBytes / 4);
     this.pages = new ByteCache(quarter);
     this.listings = new ByteCache(quarter);
@@ -214,7 +215,7 @@ export class StoreService {
     const listing = await this.listing(app, locale);
     if (!listing) throw storeError('store_app_not_found', `No published app has the package id ${packageId}.`);
     const code = this.model.chooseVersion(app, device);
-    const version = code === null ? undefined : (await this.versionEntries([[app, code]])).get(`${app.packageId}\n${code}`);
+    const version = code === null ? undefined : (await this.versionEntries([[app, code]])).get(versionKey(app, code));
     const body = `${listing.head},"version":${version?.json ?? 'null'}}`;
     return { body, etag: `"${listing.etag.slice(1, -1)}.${code ?? 0}"`, bytes: body.length };
   }
@@ -234,7 +235,7 @@ export class StoreService {
     const entries = await this.versionEntries(wanted);
     const parts: string[] = [];
     for (const [app, code] of wanted) {
-      const entry = entries.get(`${app.packageId}\n${code}`);
+      const entry = entries.get(versionKey(app, code));
       if (entry) parts.push(entry.json);
     }
     return `{"updates":[${parts.join(',')}]}`;
@@ -243,7 +244,7 @@ export class StoreService {
   /** A published, non-yanked version's file, for a download; 404 for anything else. */
   async package(packageId: string, versionCode: number): Promise<StorePackage & { open: (range?: { start: number; end: number }) => Readable }> {
     const app = (await this.lookup([packageId])).get(packageId);
-    const entry = app && this.model.hasVersion(app, versionCode) ? (await this.versionEntries([[app, versionCode]])).get(`${packageId}\n${versionCode}`) : undefined;
+    const entry = app && this.model.hasVersion(app, versionCode) ? (await this.versionEntries([[app, versionCode]])).get(versionKey(app, versionCode)) : undefined;
     if (!entry) throw storeError('store_package_not_found', `Version ${versionCode} of ${packageId} is not in the store.`);
     const { row } = entry;
     return {
@@ -290,21 +291,8 @@ export class StoreService {
 
   private async build(): Promise<void> {
     const started = Date.now();
-    const since = this.popularSince();
-    let after = '';
-    for (;;) {
-      if (this.stopped) return;
-      const chunk = await repo.indexedAppsAfter(this.deps.db, after, BUILD_CHUNK, since);
-      this.model.addBuilt(chunk);
-      const last = chunk.apps.at(-1);
-      if (!last || chunk.apps.length < BUILD_CHUNK) break;
-      after = last.package_id;
-      // Requests are served between chunks.
-      await new Promise((resolve) => setImmediate(resolve));
-    }
-    this.model.finishBuild();
-    const stats = this.model.stats();
-    this.deps.log.info({ ...stats, ms: Date.now() - started }, 'store: read model built');
+    if (!(await buildModel(this.model, this.deps.db, this.popularSince(), () => this.stopped))) return;
+    this.deps.log.info({ ...this.model.stats(), ms: Date.now() - started }, 'store: read model built');
   }
 
   /**
@@ -352,8 +340,8 @@ export class StoreService {
       const since = this.popularSince();
       const appIds = [...this.model.values()].map((a) => a.appId);
       const downloads = new Map<string, number>();
-      for (let i = 0; i < appIds.length && !this.stopped; i += BUILD_CHUNK) {
-        for (const [appId, count] of await repo.downloadsSince(this.deps.db, appIds.slice(i, i + BUILD_CHUNK), since)) downloads.set(appId, count);
+      for (let i = 0; i < appIds.length && !this.stopped; i += REFRESH_CHUNK) {
+        for (const [appId, count] of await repo.downloadsSince(this.deps.db, appIds.slice(i, i + REFRESH_CHUNK), since)) downloads.set(appId, count);
         await new Promise((resolve) => setImmediate(resolve));
       }
       // Applied at once: the "popular" order must never see counts it was not sorted by.
@@ -404,7 +392,7 @@ export class StoreService {
       if (!rows) continue;
       const locale = chooseLocale(languages, app.locales);
       const text = (locale && rows.translations.find((t) => t.locale === locale)) || rows.app;
-      const version = code === null ? undefined : versions.get(`${app.packageId}\n${code}`)?.row;
+      const version = code === null ? undefined : versions.get(versionKey(app, code))?.row;
       items.push(
         JSON.stringify({
           package_id: app.packageId,
@@ -453,21 +441,21 @@ export class StoreService {
     return entry;
   }
 
-  /** Serialized versions by `package\ncode`, from the cache or, for the ones it lacks, one query. */
+  /** Serialized versions by versionKey, from the cache or, for the ones it lacks, one query. */
   private async versionEntries(wanted: readonly (readonly [StoreApp, number])[]): Promise<Map<string, VersionEntry>> {
     const found = new Map<string, VersionEntry>();
     const missing = new Set<string>();
     for (const [app, code] of wanted) {
-      const key = `${app.packageId}\n${code}`;
+      const key = versionKey(app, code);
       const entry = this.versions.get(key);
       if (entry) found.set(key, entry);
       else missing.add(app.packageId);
     }
     if (missing.size === 0) return found;
-    const need = new Set(wanted.map(([app, code]) => `${app.packageId}\n${code}`));
+    const need = new Map(wanted.map(([app, code]) => [`${app.packageId}\n${code}`, versionKey(app, code)]));
     for (const row of await repo.publishedVersionsOf(this.deps.db, [...missing])) {
-      const key = `${row.package_id}\n${row.version_code}`;
-      if (!need.has(key) || found.has(key)) continue;
+      const key = need.get(`${row.package_id}\n${row.version_code}`);
+      if (key === undefined || found.has(key)) continue;
       const json = JSON.stringify({
         package_id: row.package_id,
         version: row.version,
@@ -502,6 +490,14 @@ export class StoreService {
   stats(): Record<string, unknown> {
     return { ...this.model.stats(), pages: this.pages.size, listings: this.listings.size, versions: this.versions.size, searches: this.searches.size };
   }
+}
+
+/**
+ * A version body's cache key: the app's revision is part of it, so anything that changes the app
+ * (release notes edited, a yank, a rollout) makes its versions be read again.
+ */
+function versionKey(app: StoreApp, code: number): string {
+  return `${app.packageId}\n${code}\n${app.rev}`;
 }
 
 function compareBy(sort: StoreSort, a: StoreApp, b: StoreApp): number {

@@ -223,9 +223,16 @@ export class VersionsService {
   /** Release notes stay editable in every state: they are text for the store, not part of the package. */
   async updateReleaseNotes(actor: Actor, appId: string, versionId: string, releaseNotes: string | null): Promise<VersionResponse> {
     const app = await this.deps.apps.owned(actor, appId);
-    const updated = await repo.updateReleaseNotes(this.deps.db, app.id, versionId, releaseNotes === '' ? null : releaseNotes);
-    const version = updated ? await repo.findVersion(this.deps.db, app.id, versionId) : undefined;
-    if (!version) throw versionNotFound();
+    const notes = releaseNotes === '' ? null : releaseNotes;
+    const version = await this.deps.db.transaction().execute(async (trx) => {
+      if (!(await repo.updateReleaseNotes(trx, app.id, versionId, notes))) throw versionNotFound();
+      const row = await repo.findVersion(trx, app.id, versionId);
+      if (!row) throw versionNotFound();
+      // Devices read the notes of published versions from the store, which follows this event.
+      await appendEvent(trx, { type: 'version.notes_changed', appId: app.id, actorId: actor.userId, payload: { version_id: row.id, version_code: row.version_code }, at: this.deps.clock.now() });
+      return row;
+    });
+    this.deps.events.notify();
     return toVersionResponse(version);
   }
 

@@ -177,7 +177,7 @@ const envSchema = z.object({
   JOBS_LEASE_SECONDS: int(3, 3600).default(30),
   REVIEW_CLAIM_MINUTES: int(1, 24 * 60).default(30),
   STORE_RATE_LIMIT_PER_MINUTE: int(0, 10_000_000).default(1200),
-  STORE_CACHE_MB: int(1, 4096).default(32),
+  STORE_CACHE_MB: int(1, 4096).default(16),
   HTTP_HEADERS_TIMEOUT_MS: int(100, 10 * 60 * 1000).default(30_000),
   HTTP_REQUEST_TIMEOUT_MS: int(100, 7 * 24 * 3600 * 1000).optional(),
   HTTP_IDLE_TIMEOUT_MS: int(100, 60 * 60 * 1000).default(60_000),

@@ -105,6 +105,9 @@ describeEachDatabase(
       // Every word must match.
       expect(await search('budget planner')).toEqual(['com.example.planner']);
       expect(await search('calc', '&category=education')).toEqual(['com.example.scilab']);
+      // Matches in another order: by name (Calculator, Pocket Ledger, Science Lab), newest first.
+      expect(await search('calc', '&sort=name')).toEqual(['com.example.calculator', 'com.example.ledger', 'com.example.scilab']);
+      expect(await search('calc', '&sort=new')).toEqual(['com.example.ledger', 'com.example.scilab', 'com.example.calculator']);
       expect(await search('nothingmatchesthis')).toEqual([]);
       for (const q of ["'); drop table apps; --", '"', '*', 'NEAR(', 'calc"*', 'a OR b', 'NOT calc', '-calc', 'calc:*', '\\', '%', '_', '(', ')', '&|!', 'ü', '日本']) {
         const res = await p.app.inject({ method: 'GET', url: `/v1/store/apps?q=${encodeURIComponent(q)}` });

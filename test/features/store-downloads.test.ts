@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -234,6 +234,11 @@ describeOnSqlite(
       expect(one.json()).toEqual({ items: [{ day: day2, version_code: 1, downloads: 1 }] });
 
       expectProblem(await stats(await registerUser(p, 'Other Developer')), 404, 'app_not_found');
+      for (const days of ['0', '366', 'x']) {
+        expectProblem(await p.app.inject({ method: 'GET', url: `/v1/apps/${world.app.id}/downloads?days=${days}`, headers: dev.auth }), 400, 'validation_failed');
+      }
+      // The key of the device hashes is the portal's alone.
+      expect((await stat(path.join(p.dataDir, 'keys', 'device-ids.json'))).mode & 0o777).toBe(0o600);
       expectProblem(await p.app.inject({ method: 'GET', url: `/v1/apps/${world.app.id}/downloads` }), 401, 'unauthorized');
 
       const marks = await p.database.db.selectFrom('store_download_marks').selectAll().execute();

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import path from 'node:path';
 import { once } from 'node:events';
 import type { Db } from '../../db/index.js';
@@ -8,12 +9,19 @@ import type { StoreKeys } from '../review/index.js';
 import { indexChunk } from './store.repository.js';
 
 export interface SignedIndexFile {
-  file: string;
   size: number;
   /** Strong ETag: the SHA-256 of the bytes. */
   etag: string;
   signature: string;
   keyId: string;
+}
+
+/** An index file held open: whoever deletes or replaces the name, readers keep reading these bytes. */
+interface HeldIndex extends SignedIndexFile {
+  file: string;
+  handle: FileHandle;
+  readers: number;
+  superseded: boolean;
 }
 
 export interface SignedIndexOptions {
@@ -45,7 +53,7 @@ async function sha256Of(file: string): Promise<string> {
  * catalog, so instances on one database serve the same index under the same ETag.
  */
 export class SignedIndex {
-  private current: SignedIndexFile | null = null;
+  private current: HeldIndex | null = null;
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
   private building: Promise<void> | undefined;
@@ -60,11 +68,29 @@ export class SignedIndex {
     return this.current;
   }
 
-  /** Builds the first index (removing files a previous run left). */
+  /**
+   * The current index and a stream of its bytes, or null before the first build. The file stays
+   * open until the last reader is done, so a rebuild (here or by another instance sharing DATA_DIR)
+   * never cuts a download short or swaps its bytes.
+   */
+  open(): { index: SignedIndexFile; body: Readable } | null {
+    const held = this.current;
+    if (!held) return null;
+    held.readers += 1;
+    // Positional reads (start given) on a shared descriptor: concurrent readers do not disturb each other.
+    const body = createReadStream('', { fd: held.handle.fd, start: 0, end: Math.max(0, held.size - 1), autoClose: false });
+    body.once('close', () => {
+      held.readers -= 1;
+      void this.release(held);
+    });
+    return { index: held, body };
+  }
+
+  /** Builds the first index (removing what earlier runs left). */
   start(): Promise<void> {
     this.firstBuild ??= (async () => {
-      await rm(this.options.dir, { recursive: true, force: true });
       await mkdir(this.options.dir, { recursive: true, mode: 0o700 });
+      await this.removeLeftovers();
       this.dirty = true;
       await this.rebuild();
     })();
@@ -94,6 +120,15 @@ export class SignedIndex {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.building?.catch(() => undefined);
+    const held = this.current;
+    if (held) {
+      held.superseded = true;
+      await this.release(held);
+    }
+  }
+
+  private async release(held: HeldIndex): Promise<void> {
+    if (held.superseded && held.readers === 0) await held.handle.close().catch(() => undefined);
   }
 
   private rebuild(): Promise<void> {
@@ -162,11 +197,15 @@ export class SignedIndex {
       const { signature, key_id } = await this.options.storeKeys.signFile(temp);
       const file = path.join(dir, `index-${etag}.json`);
       await rename(temp, file);
+      const handle = await open(file, 'r');
       const previous = this.current;
-      this.current = { file, size, etag, signature, keyId: key_id };
-      // An older file may still be streaming to a client: unlinking keeps its open handle readable.
-      if (previous && previous.file !== file) await rm(previous.file, { force: true });
-      await this.removeStrays(file);
+      this.current = { file, size, etag, signature, keyId: key_id, handle, readers: 0, superseded: false };
+      if (previous) {
+        previous.superseded = true;
+        // Readers of the old file keep its descriptor; the name can go (unless it is the same bytes).
+        if (previous.file !== file) await rm(previous.file, { force: true });
+        await this.release(previous);
+      }
       this.options.log.info({ bytes: size, ms: Date.now() - started }, 'store: signed index built');
     } catch (err) {
       out.destroy();
@@ -175,10 +214,16 @@ export class SignedIndex {
     }
   }
 
-  private async removeStrays(keep: string): Promise<void> {
+  /**
+   * Index files of earlier runs (or of other instances sharing DATA_DIR: they hold their files
+   * open, so removing the names does them no harm), and builds left unfinished for an hour.
+   */
+  private async removeLeftovers(): Promise<void> {
     for (const name of await readdir(this.options.dir)) {
       const file = path.join(this.options.dir, name);
-      if (file !== keep && name.startsWith('index-')) await rm(file, { force: true });
+      const modified = (await stat(file).catch(() => null))?.mtimeMs ?? 0;
+      const stale = name.startsWith('index-') || (name.startsWith('building-') && Date.now() - modified > 3_600_000);
+      if (stale) await rm(file, { force: true });
     }
   }
 }

@@ -1,4 +1,3 @@
-import { open, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -212,29 +211,20 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
       },
     },
     async (request, reply) => {
-      let index = await currentIndex(store, storeIndex, reply);
+      const index = await currentIndex(store, storeIndex, reply);
       const etag = `"${index.etag}"`;
-      void reply.header('etag', etag).header('cache-control', 'public, no-cache');
+      void reply.header('etag', etag).header('cache-control', 'public, no-cache').header('x-mosis-store-key', index.keyId);
       if (ifNoneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();
-      if (request.method === 'HEAD') return reply.type(JSON_TYPE).header('content-length', index.size).header('x-mosis-store-key', index.keyId).send(emptyBody());
-      // A rebuild may replace the file between reading its name and opening it: take the new one.
-      let handle: FileHandle;
-      for (;;) {
-        try {
-          handle = await open(index.file);
-          break;
-        } catch (err) {
-          const next = storeIndex.file;
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || !next || next.file === index.file) throw err;
-          index = next;
-        }
-      }
+      if (request.method === 'HEAD') return reply.type(JSON_TYPE).header('content-length', index.size).send(emptyBody());
+      // The file held open now, with the headers of exactly these bytes (a rebuild may have just swapped it).
+      const opened = storeIndex.open();
+      if (!opened) throw storeError('store_index_building', 'The signed index is being built; try again in a few seconds.');
       return reply
         .type(JSON_TYPE)
-        .header('etag', `"${index.etag}"`)
-        .header('x-mosis-store-key', index.keyId)
-        .header('content-length', index.size)
-        .send(handle.createReadStream());
+        .header('etag', `"${opened.index.etag}"`)
+        .header('x-mosis-store-key', opened.index.keyId)
+        .header('content-length', opened.index.size)
+        .send(opened.body);
     },
   );
   r.get(

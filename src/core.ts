@@ -23,7 +23,7 @@ import { AuditLog } from './features/audit/index.js';
 import { ApiKeysService, SigningKeysService } from './features/keys/index.js';
 import { ReviewService, StoreKeys } from './features/review/index.js';
 import { Mailer, createMailTransport } from './features/notifications/index.js';
-import { DeviceIds, SignedIndex, StoreService, STORE_CHORES_JOB } from './features/store/index.js';
+import { DeviceIds, SignedIndex, StoreService, STORE_CHORES_JOB, storeSearch } from './features/store/index.js';
 import { CrashGuard, NO_HEALTH_DATA, ReleaseService, VersionsService, type VersionHealth } from './features/versions/index.js';
 import type { ReadinessCheck } from './http/health.js';
 import { loggerOptions } from './http/logging.js';
@@ -194,7 +194,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
   });
 
   const storeIndex = new SignedIndex({ db, storeKeys, dir: path.join(config.dataDir, 'store-index'), log });
-  const store = new StoreService({ db, clock, events, blobs, deviceIds, index: storeIndex, baseUrl: config.baseUrl, log, cacheBytes: config.store.cacheBytes });
+  const store = new StoreService({ db, clock, events, blobs, deviceIds, index: storeIndex, search: storeSearch(config.database, db), baseUrl: config.baseUrl, log, cacheBytes: config.store.cacheBytes });
   // Download marks only stop a second count on the same day; yesterday's go.
   jobs.define(STORE_CHORES_JOB, { schedule: '23 0 * * *', maxAttempts: 3, timeoutMs: 10 * 60_000, handler: () => store.pruneDownloadMarks() });
 

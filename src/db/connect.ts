@@ -31,6 +31,16 @@ export function openDatabase(config: DatabaseConfig): PortalDatabase {
   };
 }
 
+/**
+ * A read-only connection to the portal's SQLite file, for work done off the main thread (the
+ * store's search): WAL lets it read beside the writer, and it can never write.
+ */
+export function openSqliteReader(file: string): Kysely<Database> {
+  const sqlite = new SQLite(file, { readonly: true, fileMustExist: true });
+  sqlite.pragma('busy_timeout = 5000');
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+}
+
 function sqliteDialect(file: string): SqliteDialect {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const created = !existsSync(file);

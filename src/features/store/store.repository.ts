@@ -286,10 +286,12 @@ export async function searchPackages(db: Executor, terms: readonly string[], cat
   }
   const query = terms.map((t) => `"${t}"*`).join(' ');
   // bm25 weights in column order: package_id, name, summary, description, category. Lower is better.
-  // Materialized: SQLite only evaluates bm25() in a query it does not flatten into the join.
+  // Materialized: SQLite only evaluates bm25() in a query it does not flatten into the join. Without
+  // a category the best documents are enough to find the best apps, and FTS5 keeps only those.
+  const bestDocuments = category === null ? sql`order by bm25(store_search, 6.0, 10.0, 4.0, 1.0, 3.0) limit ${MAX_SEARCH_MATCHES * 3}` : sql``;
   const result = await sql<{ package_id: string }>`
     with matched as materialized (
-      select rowid as doc_id, bm25(store_search, 6.0, 10.0, 4.0, 1.0, 3.0) as rank from store_search where store_search match ${query}
+      select rowid as doc_id, bm25(store_search, 6.0, 10.0, 4.0, 1.0, 3.0) as rank from store_search where store_search match ${query} ${bestDocuments}
     )
     select a.package_id from (
       select d.app_id, min(matched.rank) as rank from matched join store_search_docs d on d.doc_id = matched.doc_id group by d.app_id
@@ -299,8 +301,12 @@ export async function searchPackages(db: Executor, terms: readonly string[], cat
   return result.rows.map((r) => r.package_id);
 }
 
-/** A search box's text as terms: words of letters and digits, lower case, at most 8 of at most 32 characters. */
+/**
+ * A search box's text as terms: words of letters and digits, lower case, at most 8 of at most 32
+ * characters. One-letter words are left out: as a prefix each matches most of the catalog and
+ * would only cost ranking work.
+ */
 export function searchTerms(q: string): string[] {
   const words = q.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
-  return [...new Set(words.map((w) => w.slice(0, 32)))].slice(0, 8);
+  return [...new Set(words.filter((w) => [...w].length >= 2).map((w) => w.slice(0, 32)))].slice(0, 8);
 }

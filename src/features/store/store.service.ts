@@ -10,6 +10,7 @@ import type { DeviceIds } from './device-ids.js';
 import { DownloadCounter } from './download-counter.js';
 import { chooseLocale } from './locale-choice.js';
 import type { DeviceProfile } from './rollout.js';
+import type { StoreSearch } from './search.js';
 import type { SignedIndex } from './signed-index.js';
 import { storeError } from './store.errors.js';
 import { StoreModel, sortValue, STORE_SORTS, type SortPosition, type StoreApp, type StoreSort } from './store-model.js';
@@ -22,6 +23,8 @@ export interface StoreDeps {
   blobs: BlobStore;
   deviceIds: DeviceIds;
   index: SignedIndex;
+  /** Full-text search (off the main thread on SQLite). */
+  search: StoreSearch;
   baseUrl: string;
   log: { warn(details: object, message: string): void; info(details: object, message: string): void };
   /** Bytes of serialized pages, listings and versions kept in memory. */
@@ -145,6 +148,7 @@ export class StoreService {
     await this.built?.catch(() => undefined);
     await this.subscription?.stop();
     await this.deps.index.stop();
+    await this.deps.search.close();
     await this.downloads.flush();
   }
 
@@ -368,7 +372,7 @@ export class StoreService {
     let entry = this.searches.get(key);
     if (!entry) {
       const generation = this.generation;
-      const packageIds = await repo.searchPackages(this.deps.db, terms, category);
+      const packageIds = await this.deps.search.search(terms, category);
       entry = { packageIds, bytes: packageIds.reduce((n, id) => n + id.length + 8, 0) };
       if (generation === this.generation) this.searches.set(key, entry);
     }

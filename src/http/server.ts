@@ -22,7 +22,7 @@ export async function createServer(config: Config, _ids: Ids, options: { logger:
   const newRequestId = requestIds();
   const app = Fastify({
     loggerInstance: options.logger,
-    logController: new RequestLog(),
+    logController: new RequestLog(options.logger),
     bodyLimit: config.limits.jsonBytes,
     trustProxy: trustProxy(config.trustProxy),
     // A load balancer's request id is kept so one id follows the request through both logs.

@@ -23,7 +23,7 @@ import { AuditLog } from './features/audit/index.js';
 import { ApiKeysService, SigningKeysService } from './features/keys/index.js';
 import { ReviewService, StoreKeys } from './features/review/index.js';
 import { Mailer, createMailTransport } from './features/notifications/index.js';
-import { DeviceIds, SignedIndex, StoreService, STORE_CHORES_JOB, storeSearch } from './features/store/index.js';
+import { DeviceIds, IndexWriter, SignedIndex, StoreService, STORE_CHORES_JOB, storeSearch } from './features/store/index.js';
 import { CrashGuard, NO_HEALTH_DATA, ReleaseService, VersionsService, type VersionHealth } from './features/versions/index.js';
 import type { ReadinessCheck } from './http/health.js';
 import { loggerOptions } from './http/logging.js';
@@ -193,8 +193,10 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     },
   });
 
-  const storeIndex = new SignedIndex({ db, storeKeys, dir: path.join(config.dataDir, 'store-index'), log });
-  const store = new StoreService({ db, clock, events, blobs, deviceIds, index: storeIndex, search: storeSearch(config.database, db), baseUrl: config.baseUrl, log, cacheBytes: config.store.cacheBytes });
+  // The writer reads the catalog's size from the store, made just below.
+  const indexWriter: IndexWriter = new IndexWriter(config.database, db, (): number => store.model.stats().versions);
+  const storeIndex: SignedIndex = new SignedIndex({ write: (file: string): Promise<void> => indexWriter.write(file), storeKeys, dir: path.join(config.dataDir, 'store-index'), log });
+  const store: StoreService = new StoreService({ db, clock, events, blobs, deviceIds, index: storeIndex, search: storeSearch(config.database, db), baseUrl: config.baseUrl, log, cacheBytes: config.store.cacheBytes });
   // Download marks only stop a second count on the same day; yesterday's go.
   jobs.define(STORE_CHORES_JOB, { schedule: '23 0 * * *', maxAttempts: 3, timeoutMs: 10 * 60_000, handler: () => store.pruneDownloadMarks() });
 
@@ -220,6 +222,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
       await jobWorker?.stop(Math.floor(config.shutdownTimeoutMs / 2));
       // Download counts held in memory are written before the database goes.
       await store.stop();
+      await indexWriter.close();
       await events.stop();
       if (deps.packageChecker === undefined) await checker.close();
     } finally {

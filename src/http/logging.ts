@@ -27,8 +27,10 @@ const REDACT = [
   '*.otpauth_url',
 ];
 
-// One-time values that arrive in query strings (an OAuth callback's code and state, a link's token).
-const SECRET_QUERY = /([?&](?:code|state|token|key)=)[^&#]*/gi;
+// One-time values that arrive in query strings (an OAuth callback's code and state, a link's
+// token), and a device's installed apps (the store's update check) which with its address would
+// profile the device.
+const SECRET_QUERY = /([?&](?:code|state|token|key|pkgs)=)[^&#]*/gi;
 
 interface LoggedRequest {
   method: string;

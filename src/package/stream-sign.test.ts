@@ -21,6 +21,16 @@ describe('signEd25519Stream', () => {
     }
   });
 
+  it('refuses to sign when the second read sees other bytes than the first (the nonce would leak the key)', async () => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    let reads = 0;
+    const changing = () => {
+      reads += 1;
+      return chunks(Buffer.from(reads === 1 ? 'index version one' : 'index version two'), 4);
+    };
+    await expect(signEd25519Stream(privateKey, changing)).rejects.toThrow('the message changed while it was signed');
+  });
+
   it('refuses a key that is not Ed25519', async () => {
     const { privateKey } = generateKeyPairSync('x25519');
     await expect(signEd25519Stream(privateKey, () => chunks(Buffer.from('x'), 1))).rejects.toThrow();

@@ -14,17 +14,27 @@ export async function signEd25519Stream(privateKey: KeyObject, read: () => Async
   const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url');
   const { prefix, scalar, pointBytes } = ed25519.utils.getExtendedPublicKey(seed);
   const L = ed25519.CURVE.n;
-  const r = mod(littleEndian(await sha512(prefix, read())), L);
+  const first = await sha512(prefix, read());
+  const r = mod(littleEndian(first.digest), L);
   const R = ed25519.ExtendedPoint.BASE.multiply(r).toRawBytes();
-  const k = mod(littleEndian(await sha512(Buffer.concat([R, pointBytes]), read())), L);
+  const second = await sha512(Buffer.concat([R, pointBytes]), read());
+  // The nonce came from the first read: were the second read's bytes other, the signature (with
+  // another signature over them) would give the private key away. Refuse instead.
+  if (!first.content.equals(second.content)) throw new Error('the message changed while it was signed');
+  const k = mod(littleEndian(second.digest), L);
   const S = mod(r + k * scalar, L);
   return Buffer.concat([Buffer.from(R), toLittleEndian(S, 32)]);
 }
 
-async function sha512(head: Uint8Array, message: AsyncIterable<Buffer>): Promise<Buffer> {
+/** SHA-512 of head ‖ message, and a SHA-256 of the message alone to compare the two reads. */
+async function sha512(head: Uint8Array, message: AsyncIterable<Buffer>): Promise<{ digest: Buffer; content: Buffer }> {
   const hash = createHash('sha512').update(head);
-  for await (const chunk of message) hash.update(chunk);
-  return hash.digest();
+  const content = createHash('sha256');
+  for await (const chunk of message) {
+    hash.update(chunk);
+    content.update(chunk);
+  }
+  return { digest: hash.digest(), content: content.digest() };
 }
 
 function mod(a: bigint, m: bigint): bigint {

@@ -12,7 +12,8 @@ export function byteRange(header: string | undefined, size: number): RangeAnswer
   const match = /^\s*bytes\s*=\s*(.*)$/i.exec(header);
   // Another unit is ignored, as the RFC says.
   if (!match) return { kind: 'whole' };
-  const specs = (match[1] ?? '').split(',').map((s) => s.trim());
+  // Empty elements (a trailing comma) are allowed by the RFC's list syntax.
+  const specs = (match[1] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
   if (specs.length === 0 || specs.length > 100) return { kind: 'unsatisfiable' };
   const parsed: { start: number; end: number }[] = [];
   for (const spec of specs) {

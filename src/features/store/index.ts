@@ -2,6 +2,7 @@ export { StoreService } from './store.service.js';
 export { storeRoutes } from './store.routes.js';
 export { downloadsRoutes } from './downloads.routes.js';
 export { SignedIndex } from './signed-index.js';
+export { IndexWriter } from './index-writer.js';
 export { storeSearch } from './search.js';
 export { DeviceIds } from './device-ids.js';
 export { storeErrors } from './store.errors.js';

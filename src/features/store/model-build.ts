@@ -14,7 +14,7 @@ const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 class StagedVersions {
   private app = new Int32Array(4096);
   private code = new Int32Array(4096);
-  private at = new Int32Array(4096);
+  private at = new Float64Array(4096);
   private minPlatform = new Float64Array(4096);
   private basisPoints = new Uint16Array(4096);
   private flags = new Uint8Array(4096);
@@ -80,7 +80,7 @@ class StagedVersions {
     };
     this.app = double(this.app, (n) => new Int32Array(n));
     this.code = double(this.code, (n) => new Int32Array(n));
-    this.at = double(this.at, (n) => new Int32Array(n));
+    this.at = double(this.at, (n) => new Float64Array(n));
     this.minPlatform = double(this.minPlatform, (n) => new Float64Array(n));
     this.basisPoints = double(this.basisPoints, (n) => new Uint16Array(n));
     this.flags = double(this.flags, (n) => new Uint8Array(n));

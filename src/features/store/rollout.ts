@@ -23,12 +23,15 @@ export function rolloutBasisPoints(percent: number): number {
   return Math.max(0, Math.min(BUCKETS, Math.round(percent * 100)));
 }
 
-/** Largest value of one component of a platform version; larger ones are clamped (no real platform gets there). */
-const COMPONENT_LIMIT = 999_999;
+/**
+ * Largest value of one component of a platform version; larger ones are clamped (no real platform
+ * gets there). Three components of at most 99 999 combine below 2^53, so the number stays exact.
+ */
+const COMPONENT_LIMIT = 99_999;
 
 /**
  * A platform version (`1.4.2`, `1.4.2-beta.1`; the suffix is ignored) as one comparable number, or
- * null when it is not one. Components above 999 999 are clamped, so the number stays exact.
+ * null when it is not one. Components above 99 999 are clamped, so the number stays exact.
  */
 export function platformRank(version: string): number | null {
   const match = /^(\d{1,9})\.(\d{1,9})\.(\d{1,9})(?:[-+][0-9A-Za-z.-]{0,64})?$/.exec(version);

@@ -1,12 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
+import { finished } from 'node:stream';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import path from 'node:path';
-import { once } from 'node:events';
-import type { Db } from '../../db/index.js';
 import type { StoreKeys } from '../review/index.js';
-import { indexChunk } from './store.repository.js';
 
 export interface SignedIndexFile {
   size: number;
@@ -25,7 +23,8 @@ interface HeldIndex extends SignedIndexFile {
 }
 
 export interface SignedIndexOptions {
-  db: Db;
+  /** Writes the index's bytes to a file (index-file.ts; on a thread of its own for a large catalog). */
+  write: (file: string) => Promise<void>;
   storeKeys: StoreKeys;
   /** Where the index files live (DATA_DIR/store-index): derived data, rebuilt at every start. */
   dir: string;
@@ -36,8 +35,6 @@ export interface SignedIndexOptions {
   minIntervalMs?: number;
 }
 
-/** Apps per query: a few thousand versions, a few milliseconds of the event loop each. */
-const CHUNK = 500;
 
 async function sha256Of(file: string): Promise<string> {
   const hash = createHash('sha256');
@@ -79,7 +76,12 @@ export class SignedIndex {
     held.readers += 1;
     // Positional reads (start given) on a shared descriptor: concurrent readers do not disturb each other.
     const body = createReadStream('', { fd: held.handle.fd, start: 0, end: Math.max(0, held.size - 1), autoClose: false });
-    body.once('close', () => {
+    // Ended, failed or cut off by the client: exactly once. (Without autoClose a stream read to
+    // its end never emits 'close'.)
+    let done = false;
+    finished(body, () => {
+      if (done) return;
+      done = true;
       held.readers -= 1;
       void this.release(held);
     });
@@ -111,8 +113,11 @@ export class SignedIndex {
   async settled(): Promise<void> {
     await this.firstBuild;
     while (this.dirty || this.building) {
-      if (this.dirty && !this.building) await this.rebuild();
-      else await this.building;
+      if (this.dirty && !this.building) {
+        await this.rebuild();
+        // A build that failed leaves the change waiting: do not spin on it.
+        if (this.dirty) return;
+      } else await this.building;
     }
   }
 
@@ -135,17 +140,18 @@ export class SignedIndex {
     if (this.building) return this.building;
     clearTimeout(this.timer);
     this.building = (async () => {
-      while (this.dirty && !this.stopped) {
-        this.dirty = false;
-        try {
-          await this.build();
-        } catch (err) {
-          this.options.log.warn({ err }, 'store: cannot build the signed index, keeping the previous one');
-          return;
-        }
+      this.dirty = false;
+      try {
+        await this.build();
+      } catch (err) {
+        // Tried again at the next change, or by settled().
+        this.dirty = true;
+        this.options.log.warn({ err }, 'store: cannot build the signed index, keeping the previous one');
       }
     })().finally(() => {
       this.building = undefined;
+      // Changes during the build wait for the next slot like any other.
+      if (this.dirty && !this.stopped) this.changed();
     });
     return this.building;
   }
@@ -155,43 +161,8 @@ export class SignedIndex {
     this.lastStarted = started;
     const { dir } = this.options;
     const temp = path.join(dir, `building-${randomBytes(6).toString('hex')}.json`);
-    const out = createWriteStream(temp, { mode: 0o600 });
-    const write = async (text: string): Promise<void> => {
-      if (!out.write(text)) await once(out, 'drain');
-    };
     try {
-      await write('{"format":1,"apps":[');
-      let after: string | null = '';
-      let openApp: string | null = null;
-      while (after !== null) {
-        const chunk = await indexChunk(this.options.db, after, CHUNK);
-        const { rows } = chunk;
-        let text = '';
-        for (const row of rows) {
-          if (row.package_id !== openApp) {
-            text += `${openApp === null ? '' : ']},'}{"package_id":${JSON.stringify(row.package_id)},"versions":[`;
-            openApp = row.package_id;
-          } else {
-            text += ',';
-          }
-          text += JSON.stringify({
-            version: row.version,
-            version_code: row.version_code,
-            channel: row.channel,
-            sha256: row.sha256,
-            size: row.size,
-            permissions: JSON.parse(row.permissions) as unknown,
-            min_mosis_version: row.min_mosis_version,
-            store_signature: row.store_signature,
-            store_key_id: row.store_key_id,
-          });
-        }
-        if (text) await write(text);
-        after = chunk.next;
-      }
-      await write(`${openApp === null ? '' : ']}'}]}`);
-      out.end();
-      await once(out, 'close');
+      await this.options.write(temp);
       const etag = await sha256Of(temp);
       const { size } = await stat(temp);
       const { signature, key_id } = await this.options.storeKeys.signFile(temp);
@@ -208,7 +179,6 @@ export class SignedIndex {
       }
       this.options.log.info({ bytes: size, ms: Date.now() - started }, 'store: signed index built');
     } catch (err) {
-      out.destroy();
       await rm(temp, { force: true });
       throw err;
     }

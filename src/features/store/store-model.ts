@@ -170,6 +170,14 @@ export class StoreModel {
     return this.orders !== null;
   }
 
+  /** Forgets everything (a build that failed midway starts over). */
+  clear(): void {
+    this.apps.clear();
+    this.columns.length = 0;
+    this.columns.wasted = 0;
+    this.orders = null;
+  }
+
   get(packageId: string): StoreApp | undefined {
     return this.apps.get(packageId);
   }

@@ -272,6 +272,9 @@ export async function searchPackages(db: Executor, terms: readonly string[], cat
   const byCategory = category === null ? sql`` : sql`and a.category = ${category}`;
   if (isPostgres(db)) {
     const query = terms.map((t) => `${t}:*`).join(' & ');
+    // Bounded in the server too: a search is worth seconds at most, never a pooled connection held longer.
+    if (!db.isTransaction) return db.transaction().execute((trx) => searchPackages(trx, terms, category));
+    await sql`set local statement_timeout = 5000`.execute(db);
     const result = await sql<{ package_id: string }>`
       select a.package_id from (
         select id as app_id, ts_rank(search_document, to_tsquery('simple', ${query})) as rank from apps
@@ -308,5 +311,6 @@ export async function searchPackages(db: Executor, terms: readonly string[], cat
  */
 export function searchTerms(q: string): string[] {
   const words = q.normalize('NFKC').toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
-  return [...new Set(words.filter((w) => [...w].length >= 2).map((w) => w.slice(0, 32)))].slice(0, 8);
+  // Sorted: every word must match whatever the order, so "b a" and "a b" are one search (and one cache entry).
+  return [...new Set(words.filter((w) => [...w].length >= 2).map((w) => w.slice(0, 32)))].slice(0, 8).sort();
 }

@@ -54,15 +54,26 @@ function sendCached(request: FastifyRequest, reply: FastifyReply, answer: Cached
 export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: SignedIndex; rateLimiter: RateLimiter; config: Config }> = (app, { core }) => {
   const { store, storeIndex, rateLimiter, config } = core;
   const perMinute = config.store.rateLimitPerMinute;
-  if (perMinute > 0) {
-    app.addHook('onRequest', async (request, reply) => {
-      const wait = rateLimiter.hit(`store:${clientBudgetKey(request.ip)}`, perMinute, 60_000);
+  /**
+   * Counts `units` requests against the client's budget (`name` names a budget of its own); an
+   * expensive request (a long update check, a search) counts as several cheap ones.
+   */
+  const charge = (request: FastifyRequest, reply: FastifyReply, units: number, name = 'store', max = perMinute): void => {
+    if (perMinute === 0) return;
+    const key = `${name}:${clientBudgetKey(request.ip)}`;
+    for (let i = 0; i < units; i += 1) {
+      const wait = rateLimiter.hit(key, max, 60_000);
       if (wait !== null) {
         void reply.header('retry-after', String(wait));
         throw commonError('rate_limited', `Too many requests; retry after ${wait} seconds.`);
       }
-    });
-  }
+    }
+  };
+  app.addHook('onRequest', async (request, reply) => charge(request, reply, 1));
+  // A store that is starting, or whose search is busy, says when to come back.
+  app.addHook('onError', async (_request, reply, error) => {
+    if ((error as { statusCode?: number }).statusCode === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', '5');
+  });
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.get(
@@ -78,6 +89,8 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
       },
     },
     async (request, reply) => {
+      // A search runs a full-text query: it also draws on a smaller budget of its own.
+      if (request.query.q !== undefined) charge(request, reply, 1, 'store-search', Math.max(1, Math.ceil(perMinute / 10)));
       const answer = await store.catalog(request.query, preferredLanguages(request.headers['accept-language']));
       void reply.header('vary', 'accept-language');
       return sendCached(request, reply, answer, 'public, max-age=60');
@@ -92,7 +105,9 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
     async (request, reply) => sendCached(request, reply, await store.categories(), 'public, max-age=60'),
   );
 
-  const updates = async (installed: { package_id: string; version_code: number }[], headers: DeviceHeaders, reply: FastifyReply) => {
+  const updates = async (installed: { package_id: string; version_code: number }[], headers: DeviceHeaders, request: FastifyRequest, reply: FastifyReply) => {
+    // Every hundred apps beyond the first hundred count as another request.
+    charge(request, reply, Math.ceil(installed.length / 100) - 1);
     const body = await store.updates(installed, deviceOf(headers));
     // Each device gets its own answer (rollout); nothing shared may keep it.
     return reply.header('cache-control', 'private, no-cache').type(JSON_TYPE).send(body);
@@ -107,7 +122,7 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
     async (request, reply) => {
       const parsed = parsePairs(request.query.pkgs);
       if ('error' in parsed) throw commonError('validation_failed', 'The pkgs parameter is invalid.', [{ path: 'querystring.pkgs', message: parsed.error }]);
-      return updates(parsed.pairs, request.headers, reply);
+      return updates(parsed.pairs, request.headers, request, reply);
     },
   );
   r.post(
@@ -115,7 +130,7 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
     {
       schema: { tags, summary: 'Updates for installed apps (up to 2 000)', description: updatesDescription, body: updatesBody, headers: deviceHeaders, response: { 200: updatesResponse, ...problems('validation_failed', 'malformed_json', 'payload_too_large', 'unsupported_media_type', 'rate_limited') } },
     },
-    async (request, reply) => updates(request.body.installed, request.headers, reply),
+    async (request, reply) => updates(request.body.installed, request.headers, request, reply),
   );
 
   r.get(
@@ -187,16 +202,20 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
         throw storeError('range_not_satisfiable', `The file has ${pkg.size} bytes; ask for one range inside them.`);
       }
       void reply.type(PACKAGE_TYPE);
-      if (request.method === 'GET') store.countDownload(pkg, request.headers['x-mosis-device'] ?? null, request.ip);
+      // Counted once the bytes went out: not for a HEAD, a failed read or a client that left.
+      const counted = (body: Readable): Readable => {
+        body.once('end', () => store.countDownload(pkg, request.headers['x-mosis-device'] ?? null, request.ip));
+        return body;
+      };
       if (range.kind === 'part') {
         void reply
           .code(206)
           .header('content-range', `bytes ${range.start}-${range.end}/${pkg.size}`)
           .header('content-length', range.end - range.start + 1);
-        return reply.send(request.method === 'HEAD' ? emptyBody() : pkg.open({ start: range.start, end: range.end }));
+        return reply.send(request.method === 'HEAD' ? emptyBody() : counted(pkg.open({ start: range.start, end: range.end })));
       }
       void reply.header('content-length', pkg.size);
-      return reply.send(request.method === 'HEAD' ? emptyBody() : pkg.open());
+      return reply.send(request.method === 'HEAD' ? emptyBody() : counted(pkg.open()));
     },
   );
 

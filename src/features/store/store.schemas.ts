@@ -84,7 +84,8 @@ export const updatesBody = z.object({
 
 export const packageParams = z.object({
   package_id: packageId,
-  file: z.string().regex(/^\d{1,10}\.mosis(\.sig)?$/, 'must be <version_code>.mosis or <version_code>.mosis.sig'),
+  // One spelling per file: no leading zeros.
+  file: z.string().regex(/^(0|[1-9]\d{0,9})\.mosis(\.sig)?$/, 'must be <version_code>.mosis or <version_code>.mosis.sig'),
 });
 
 export const downloadsQuery = z.object({ days: z.coerce.number().int().min(1).max(365).default(30) });

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Db } from '../../db/index.js';
-import { latestEventId, type EventLog, type Subscription } from '../../events/index.js';
+import { latestEventId, type DomainEvent, type EventLog, type Subscription } from '../../events/index.js';
 import { commonError, type Clock } from '../../shared/index.js';
 import type { BlobStore } from '../../storage/index.js';
 import { ByteCache } from './byte-cache.js';
@@ -81,6 +81,10 @@ export interface StorePackage {
 /** Apps per query of a download-count refresh: each blocks the event loop a few milliseconds on SQLite. */
 const REFRESH_CHUNK = 500;
 const POPULAR_REFRESH_MS = 5 * 60_000;
+/** Packages whose versions one query reads when filling the version cache. */
+const VERSION_SLICE = 100;
+/** How long a catalog request waits for the first build before it is told to come back. */
+const BUILD_WAIT_MS = 10_000;
 const POPULAR_DAYS = 30;
 
 const etagOf = (body: string): string => `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
@@ -110,6 +114,8 @@ export class StoreService {
    */
   private generation = 0;
   private refreshing = false;
+  /** Pauses in progress, ended by stop(). */
+  private readonly wakers = new Set<() => void>();
 
   constructor(private readonly deps: StoreDeps) {
     // Pages and listings churn with every change; version bodies only with their app's, so they get the larger share.
@@ -133,7 +139,7 @@ export class StoreService {
         if (this.stopped) return;
         // After the model: both read the whole catalog, and the model is what requests wait for.
         void this.deps.index.start().catch((err: unknown) => this.deps.log.warn({ err }, 'store: the signed index could not be built'));
-        this.subscription = this.deps.events.follow(position, (event) => this.onEvent(event.appId));
+        this.subscription = this.deps.events.follow(position, (event) => this.onEvent(event));
         this.popularTimer = setInterval(() => void this.refreshPopular(), POPULAR_REFRESH_MS);
         this.popularTimer.unref();
       });
@@ -144,6 +150,7 @@ export class StoreService {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const wake of this.wakers) wake();
     clearInterval(this.popularTimer);
     await this.built?.catch(() => undefined);
     await this.subscription?.stop();
@@ -165,8 +172,7 @@ export class StoreService {
   // ---- catalog ----
 
   async catalog(query: CatalogQuery, languages: readonly string[]): Promise<CachedBody> {
-    await this.start();
-    await this.built;
+    await this.whenBuilt();
     const category = query.category ?? null;
     const terms = query.q === undefined ? [] : repo.searchTerms(query.q);
     const searching = query.q !== undefined;
@@ -194,14 +200,13 @@ export class StoreService {
     }
     const items = await this.items(apps, languages);
     const body = `{"items":[${items.join(',')}],"next_cursor":${JSON.stringify(next)}}`;
-    const entry = { body, etag: etagOf(body), bytes: body.length };
+    const entry = { body, etag: etagOf(body), bytes: body.length + 200 };
     if (generation === this.generation) this.pages.set(key, entry);
     return entry;
   }
 
   async categories(): Promise<CachedBody> {
-    await this.start();
-    await this.built;
+    await this.whenBuilt();
     const cached = this.pages.get('categories');
     if (cached) return cached;
     const body = JSON.stringify({ items: this.model.categories() });
@@ -216,12 +221,14 @@ export class StoreService {
     const app = (await this.lookup([packageId])).get(packageId);
     if (!app) throw storeError('store_app_not_found', `No published app has the package id ${packageId}.`);
     const locale = chooseLocale(languages, app.locales);
+    // Chosen before any await: a patch meanwhile may move the app's versions in the columns.
+    const code = this.model.chooseVersion(app, device);
     const listing = await this.listing(app, locale);
     if (!listing) throw storeError('store_app_not_found', `No published app has the package id ${packageId}.`);
-    const code = this.model.chooseVersion(app, device);
     const version = code === null ? undefined : (await this.versionEntries([[app, code]])).get(versionKey(app, code));
     const body = `${listing.head},"version":${version?.json ?? 'null'}}`;
-    return { body, etag: `"${listing.etag.slice(1, -1)}.${code ?? 0}"`, bytes: body.length };
+    // The revision covers what the version body holds (its notes change the app's revision).
+    return { body, etag: `"${listing.etag.slice(1, -1)}.${code ?? 0}.${app.rev}"`, bytes: body.length };
   }
 
   /** For each installed app, in the order given, the update this device may get; unknown packages are skipped. */
@@ -293,10 +300,46 @@ export class StoreService {
 
   // ---- the model ----
 
+  /** Waits for the model's first build, for a while: a store whose database is away answers 503, not never. */
+  private async whenBuilt(): Promise<void> {
+    await this.start();
+    if (this.model.ordered) return;
+    let timer: NodeJS.Timeout | undefined;
+    const waited = await Promise.race([
+      this.built?.then(() => true),
+      new Promise<false>((resolve) => {
+        timer = setTimeout(() => resolve(false), BUILD_WAIT_MS);
+      }),
+    ]).finally(() => clearTimeout(timer));
+    if (!waited || !this.model.ordered) throw storeError('store_starting', 'The store is loading its catalog; try again in a few seconds.');
+  }
+
+  /** Builds the model, trying again (with a growing pause) while the database fails. */
   private async build(): Promise<void> {
-    const started = Date.now();
-    if (!(await buildModel(this.model, this.deps.db, this.popularSince(), () => this.stopped))) return;
-    this.deps.log.info({ ...this.model.stats(), ms: Date.now() - started }, 'store: read model built');
+    for (let attempt = 0; !this.stopped; attempt += 1) {
+      const started = Date.now();
+      try {
+        if (!(await buildModel(this.model, this.deps.db, this.popularSince(), () => this.stopped))) return;
+        this.deps.log.info({ ...this.model.stats(), ms: Date.now() - started }, 'store: read model built');
+        return;
+      } catch (err) {
+        this.deps.log.warn({ err, attempt }, 'store: cannot build the read model, trying again');
+        this.model.clear();
+        await this.pause(attempt);
+      }
+    }
+  }
+
+  /** 100 ms, doubling to 5 s; cut short by stop(). */
+  private async pause(attempt: number): Promise<void> {
+    const ms = Math.min(5_000, 100 * 2 ** Math.min(attempt, 6));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wakers.add(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /**
@@ -323,14 +366,28 @@ export class StoreService {
     return found;
   }
 
-  /** An event about an app: read the app again and replace it in the model, then drop what was served of it. */
-  private async onEvent(appId: string | null): Promise<void> {
+  /**
+   * An event about an app: read the app again and replace it in the model, then drop what was
+   * served of it. A database that fails is tried again until it answers: the subscription must not
+   * end (every later change would be missed) nor skip this one (a yank would go unseen).
+   */
+  private async onEvent(event: DomainEvent): Promise<void> {
+    const { appId } = event;
     if (appId === null) return;
-    const rows = await repo.indexedApps(this.deps.db, { appIds: [appId] }, this.popularSince());
-    const old = this.model.byAppId(appId);
-    this.model.patch(rows, old && rows.apps.length === 0 ? [old] : []);
+    for (let attempt = 0; !this.stopped; attempt += 1) {
+      try {
+        const rows = await repo.indexedApps(this.deps.db, { appIds: [appId] }, this.popularSince());
+        const old = this.model.byAppId(appId);
+        this.model.patch(rows, old && rows.apps.length === 0 ? [old] : []);
+        break;
+      } catch (err) {
+        this.deps.log.warn({ err, attempt, event: event.id }, 'store: cannot read a changed app, trying again');
+        await this.pause(attempt);
+      }
+    }
     this.changed();
-    this.deps.index.changed();
+    // The index lists published, non-yanked versions: only these change it.
+    if (event.type === 'version.published' || event.type === 'version.yanked') this.deps.index.changed();
   }
 
   /**
@@ -373,7 +430,8 @@ export class StoreService {
     if (!entry) {
       const generation = this.generation;
       const packageIds = await this.deps.search.search(terms, category);
-      entry = { packageIds, bytes: packageIds.reduce((n, id) => n + id.length + 8, 0) };
+      // Counted with what the heap pays per entry and per string, not the characters alone.
+      entry = { packageIds, bytes: 200 + packageIds.reduce((n, id) => n + id.length + 40, 0) };
       if (generation === this.generation) this.searches.set(key, entry);
     }
     const apps: StoreApp[] = [];
@@ -387,8 +445,8 @@ export class StoreService {
   // ---- serialized bodies ----
 
   private async items(apps: readonly StoreApp[], languages: readonly string[]): Promise<string[]> {
-    const listings = await repo.listingsOf(this.deps.db, apps.map((a) => a.packageId), false);
     const codes = apps.map((app) => [app, this.model.fullRelease(app)] as const);
+    const listings = await repo.listingsOf(this.deps.db, apps.map((a) => a.packageId), false);
     const versions = await this.versionEntries(codes.filter((c): c is readonly [StoreApp, number] => c[1] !== null));
     const items: string[] = [];
     for (const [app, code] of codes) {
@@ -440,7 +498,7 @@ export class StoreService {
       updated_at: iso(app.lastPublished),
     });
     const head = json.slice(0, -1);
-    const entry = { head, etag: etagOf(json), bytes: head.length };
+    const entry = { head, etag: etagOf(json), bytes: head.length + 200 };
     this.listings.set(key, entry);
     return entry;
   }
@@ -457,7 +515,14 @@ export class StoreService {
     }
     if (missing.size === 0) return found;
     const need = new Map(wanted.map(([app, code]) => [`${app.packageId}\n${code}`, versionKey(app, code)]));
-    for (const row of await repo.publishedVersionsOf(this.deps.db, [...missing])) {
+    // A long update check with a cold cache reads in slices, with a turn of the event loop between.
+    const packages = [...missing];
+    const rows: repo.StoreVersionRow[] = [];
+    for (let i = 0; i < packages.length; i += VERSION_SLICE) {
+      if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+      rows.push(...(await repo.publishedVersionsOf(this.deps.db, packages.slice(i, i + VERSION_SLICE))));
+    }
+    for (const row of rows) {
       const key = need.get(`${row.package_id}\n${row.version_code}`);
       if (key === undefined || found.has(key)) continue;
       const json = JSON.stringify({

@@ -1,0 +1,46 @@
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Piscina } from 'piscina';
+import type { DatabaseConfig } from '../../config/index.js';
+import type { Db } from '../../db/index.js';
+import { writeIndexFile } from './index-file.js';
+import type { IndexTask } from './index-worker.js';
+
+/** Up to this many versions the index is written on the main thread: a few milliseconds of work. */
+export const IN_PROCESS_VERSIONS = 5_000;
+
+/**
+ * Writes the signed index: a small catalog's on the main thread, a large one's on a thread of its
+ * own with its own database connection (made when first needed, gone when idle).
+ */
+export class IndexWriter {
+  private pool: Piscina<IndexTask, void> | undefined;
+
+  constructor(
+    private readonly database: DatabaseConfig,
+    private readonly db: Db,
+    /** How many versions the catalog has now. */
+    private readonly versions: () => number,
+  ) {}
+
+  write(file: string): Promise<void> {
+    if (this.versions() <= IN_PROCESS_VERSIONS) return writeIndexFile(this.db, file);
+    return this.threads().run({ database: this.database, file });
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.destroy();
+  }
+
+  private threads(): Piscina<IndexTask, void> {
+    const typescript = import.meta.url.endsWith('.ts');
+    this.pool ??= new Piscina<IndexTask, void>({
+      filename: new URL(typescript ? './index-worker.ts' : './index-worker.js', import.meta.url).href,
+      ...(typescript ? { execArgv: ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] } : {}),
+      minThreads: 0,
+      maxThreads: 1,
+      idleTimeout: 10_000,
+    });
+    return this.pool;
+  }
+}

@@ -21,10 +21,11 @@ export class IndexWriter {
     private readonly db: Db,
     /** How many versions the catalog has now. */
     private readonly versions: () => number,
+    private readonly inProcessVersions = IN_PROCESS_VERSIONS,
   ) {}
 
   write(file: string): Promise<void> {
-    if (this.versions() <= IN_PROCESS_VERSIONS) return writeIndexFile(this.db, file);
+    if (this.versions() <= this.inProcessVersions) return writeIndexFile(this.db, file);
     return this.threads().run({ database: this.database, file });
   }
 

@@ -1,37 +1,43 @@
 /**
- * A least-recently-used cache of serialized answers, bounded by the bytes of what it holds (string
- * length, a fair measure of JSON that is mostly ASCII) rather than by a count, so a flood of
- * distinct keys (random cursors, languages) evicts old entries instead of growing the heap.
+ * A cache of serialized answers, bounded by the bytes of what it holds (string length plus a fixed
+ * overhead the caller counts in), so a flood of distinct keys (random cursors, languages) evicts
+ * old entries instead of growing the heap. Eviction is "second chance": a hit only marks the entry
+ * used (a map lookup and a flag, on the hot path of every store answer), and the eviction walk
+ * spares a used entry once, moving it to the back.
  */
 export class ByteCache<V extends { readonly bytes: number }> {
-  private readonly entries = new Map<string, V>();
+  private readonly entries = new Map<string, { value: V; used: boolean }>();
   private held = 0;
 
   constructor(private readonly maxBytes: number) {}
 
   get(key: string): V | undefined {
-    const value = this.entries.get(key);
-    if (value === undefined) return undefined;
-    // Map keeps insertion order: re-inserting makes this the most recently used.
-    this.entries.delete(key);
-    this.entries.set(key, value);
-    return value;
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    entry.used = true;
+    return entry.value;
   }
 
   set(key: string, value: V): void {
     const old = this.entries.get(key);
     if (old !== undefined) {
-      this.held -= old.bytes + key.length;
+      this.held -= old.value.bytes + key.length;
       this.entries.delete(key);
     }
     const size = value.bytes + key.length;
     if (size > this.maxBytes) return;
-    this.entries.set(key, value);
+    this.entries.set(key, { value, used: false });
     this.held += size;
+    // Each entry is spared at most once per walk, so this ends.
     for (const [oldest, entry] of this.entries) {
       if (this.held <= this.maxBytes) break;
       this.entries.delete(oldest);
-      this.held -= entry.bytes + oldest.length;
+      if (entry.used && oldest !== key) {
+        entry.used = false;
+        this.entries.set(oldest, entry);
+      } else {
+        this.held -= entry.value.bytes + oldest.length;
+      }
     }
   }
 

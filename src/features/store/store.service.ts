@@ -346,8 +346,10 @@ export class StoreService {
    * Apps by package id from the model. Before the build is done, an app it has not reached yet is
    * looked up in the database and added, so a cold instance answers at once.
    */
-  private async lookup(packageIds: readonly string[]): Promise<Map<string, StoreApp>> {
+  private async lookup(packageIds: readonly string[]): Promise<ReadonlyMap<string, StoreApp> | StoreModel> {
     void this.start();
+    // Built: the model answers every lookup itself (no copy of what a request names).
+    if (this.model.ordered) return this.model;
     const found = new Map<string, StoreApp>();
     const missing: string[] = [];
     for (const id of packageIds) {

@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createHash, verify } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,22 +7,12 @@ import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
 import { TestClock } from '../support/accounts.js';
 import { expectProblem, PASSWORD, registerUser, type TestUser } from '../support/api.js';
-import { describeOnSqlite, startPortal, type TestPortal } from '../support/portal.js';
+import { describeOnSqlite, startPortal } from '../support/portal.js';
 import { approve, upload } from '../support/review.js';
-import { storeWorld } from '../support/store.js';
+import { storeWorld, wellKnownKey } from '../support/store.js';
 
 let clock: TestClock;
 
-const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
-
-/** The store key a device would build from /.well-known/mosis-store-keys.json: nothing of the portal's code involved. */
-async function wellKnownKey(p: TestPortal, keyId: string): Promise<KeyObject> {
-  const res = await p.app.inject({ method: 'GET', url: '/.well-known/mosis-store-keys.json' });
-  expect(res.statusCode, res.body).toBe(200);
-  const entry = res.json<{ keys: { key_id: string; public_key: string }[] }>().keys.find((k) => k.key_id === keyId);
-  expect(entry, `key ${keyId} is published`).toBeDefined();
-  return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from((entry as { public_key: string }).public_key, 'base64')]), format: 'der', type: 'spki' });
-}
 
 function curlInstalled(): boolean {
   try {

@@ -1,22 +1,12 @@
-import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
+import { createHash, verify, type KeyObject } from 'node:crypto';
 import { expect, it } from 'vitest';
 import { TestClock } from '../support/accounts.js';
 import { describeOnSqlite, type TestPortal } from '../support/portal.js';
 import { approve, upload } from '../support/review.js';
-import { storeWorld } from '../support/store.js';
+import { storeWorld, wellKnownKey } from '../support/store.js';
 
 let clock: TestClock;
 
-const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
-
-/** The store key as a device builds it from /.well-known/mosis-store-keys.json, with node:crypto alone. */
-async function wellKnownKey(p: TestPortal, keyId: string): Promise<KeyObject> {
-  const res = await p.app.inject({ method: 'GET', url: '/.well-known/mosis-store-keys.json' });
-  expect(res.statusCode, res.body).toBe(200);
-  const entry = res.json<{ keys: { key_id: string; public_key: string }[] }>().keys.find((k) => k.key_id === keyId);
-  expect(entry, `key ${keyId} is published`).toBeDefined();
-  return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from((entry as { public_key: string }).public_key, 'base64')]), format: 'der', type: 'spki' });
-}
 
 interface IndexVersion {
   version: string;

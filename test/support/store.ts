@@ -4,6 +4,7 @@ import { createApp, type TestUser } from './api.js';
 import type { TestPortal } from './portal.js';
 import { approve, reviewWorld, upload } from './review.js';
 import { makePackage } from './packages.js';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { readFile } from 'node:fs/promises';
 import { appendEvent } from '../../src/events/index.js';
@@ -120,4 +121,15 @@ export async function storeWorld(p: TestPortal, clock: TestClock) {
   }
 
   return { ...world, reviewer, release, releaseMany, newApp };
+}
+
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+
+/** The store key a device builds from /.well-known/mosis-store-keys.json: node:crypto alone, nothing of the portal's code. */
+export async function wellKnownKey(p: TestPortal, keyId: string): Promise<KeyObject> {
+  const res = await p.app.inject({ method: 'GET', url: '/.well-known/mosis-store-keys.json' });
+  expect(res.statusCode, res.body).toBe(200);
+  const entry = res.json<{ keys: { key_id: string; public_key: string }[] }>().keys.find((k) => k.key_id === keyId);
+  expect(entry, `key ${keyId} is published`).toBeDefined();
+  return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from((entry as { public_key: string }).public_key, 'base64')]), format: 'der', type: 'spki' });
 }

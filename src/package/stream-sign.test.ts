@@ -1,9 +1,12 @@
 import { generateKeyPairSync, randomBytes, sign, verify } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { signEd25519Stream } from './stream-sign.js';
 
-async function* chunks(message: Buffer, size: number): AsyncIterable<Buffer> {
-  for (let i = 0; i < message.length; i += size) yield message.subarray(i, i + size);
+function chunks(message: Buffer, size: number): AsyncIterable<Buffer> {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < message.length; i += size) parts.push(message.subarray(i, i + size));
+  return Readable.from(parts);
 }
 
 describe('signEd25519Stream', () => {

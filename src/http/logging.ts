@@ -67,8 +67,11 @@ export function loggerOptions(level: LogLevel): LoggerOptions {
  * status, response time and request id. Fastify's default is two lines (one as the request
  * arrives, one as it ends): 13% of the CPU of a small logged answer, half of it the second line.
  * A request whose client goes away before the answer is logged as aborted (`logAbortedRequest`).
- * Routes quieter than info (the health checks) write nothing unless they fail.
+ * Routes quieter than info (the health checks, the store's reads) write a line only for an answer
+ * of 400 or above or one slower than a second.
  */
+const SLOW_MS = 1000;
+
 export class RequestLog extends LogController {
   /**
    * The completed-request line's logger, without the redaction paths: that line carries only the
@@ -87,9 +90,16 @@ export class RequestLog extends LogController {
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (this.isLogDisabled(request)) return;
-    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
-    // The request's own logger knows the route's level (the health checks log only warnings).
-    else if ((reply.log as Logger).isLevelEnabled('info')) this.completed.info({ reqId: request.id, req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime }, 'request completed');
+    if (error) {
+      reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored');
+      return;
+    }
+    const line = { reqId: request.id, req: request, res: { statusCode: reply.statusCode }, responseTime: reply.elapsedTime };
+    // The request's own logger knows the route's level. Quiet routes (the health checks, the
+    // store's device reads: thousands a minute, a line each would be most of the log and a fifth
+    // of their CPU) still write the answers worth a look: refused, failed or slow.
+    if ((reply.log as Logger).isLevelEnabled('info')) this.completed.info(line, 'request completed');
+    else if (reply.statusCode >= 400 || reply.elapsedTime >= SLOW_MS) this.completed.warn(line, 'request completed');
   }
 }
 

@@ -44,6 +44,16 @@ describeEachDatabase(
       await p.core.store.downloads.flush();
       const stats = await p.app.inject({ method: 'GET', url: `/v1/apps/${app.id}/downloads`, headers: world.dev.auth });
       expect(stats.json()).toMatchObject({ items: [{ version_code: 1, downloads: 1 }] });
+
+      // Device reads log only what is worth a look (here the 404); the developer's routes log every request.
+      const lines = p
+        .logs()
+        .split('\n')
+        .filter((l) => l.includes('"request completed"'))
+        .map((l) => JSON.parse(l) as { level: number; req: { url: string }; res: { statusCode: number } });
+      const store = lines.filter((l) => l.req.url.startsWith('/v1/store/'));
+      expect(store.map((l) => [l.level, l.res.statusCode, l.req.url])).toEqual([[40, 404, `/v1/store/apps/${app.package_id}`]]);
+      expect(lines.some((l) => l.level === 30 && l.req.url === `/v1/apps/${app.id}/downloads`)).toBe(true);
     });
   },
   { deps: () => ({ clock: (clock = new TestClock()) }) },

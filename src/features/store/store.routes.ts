@@ -32,6 +32,12 @@ const problems = problemsOf(storeErrors, commonErrors);
 const tags = ['store'];
 const JSON_TYPE = 'application/json; charset=utf-8';
 const PACKAGE_TYPE = 'application/vnd.mosis.package';
+/**
+ * Device reads log only refused, failed and slow answers (http/logging.ts): every device calls
+ * them, a line each would fill a NAS's log and cost a fifth of their CPU. Downloads are counted
+ * (GET /v1/apps/{id}/downloads), and errors keep their full line.
+ */
+const QUIET = 'warn';
 
 type DeviceHeaders = z.infer<typeof deviceHeaders>;
 
@@ -79,6 +85,7 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
   r.get(
     '/v1/store/apps',
     {
+      logLevel: QUIET,
       schema: {
         tags,
         summary: 'Published apps: browse by category and order, or search',
@@ -100,6 +107,7 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
   r.get(
     '/v1/store/categories',
     {
+      logLevel: QUIET,
       schema: { tags, summary: 'Categories with the number of published apps in each', response: { 200: categoriesResponse, 304: z.undefined().describe('Not modified'), ...problems('rate_limited') } },
     },
     async (request, reply) => sendCached(request, reply, await store.categories(), 'public, max-age=60'),
@@ -117,6 +125,7 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
   r.get(
     '/v1/store/apps/updates',
     {
+      logLevel: QUIET,
       schema: { tags, summary: 'Updates for installed apps (up to 200)', description: updatesDescription, querystring: updatesQuery, headers: deviceHeaders, response: { 200: updatesResponse, ...problems('validation_failed', 'rate_limited') } },
     },
     async (request, reply) => {
@@ -128,6 +137,7 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
   r.post(
     '/v1/store/apps/updates',
     {
+      logLevel: QUIET,
       schema: { tags, summary: 'Updates for installed apps (up to 2 000)', description: updatesDescription, body: updatesBody, headers: deviceHeaders, response: { 200: updatesResponse, ...problems('validation_failed', 'malformed_json', 'payload_too_large', 'unsupported_media_type', 'rate_limited') } },
     },
     async (request, reply) => updates(request.body.installed, request.headers, request, reply),
@@ -136,6 +146,7 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
   r.get(
     '/v1/store/apps/:package_id',
     {
+      logLevel: QUIET,
       schema: {
         tags,
         summary: "A published app's listing and the version this device may get",
@@ -154,6 +165,7 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
   r.get(
     '/v1/store/packages/:package_id/:file',
     {
+      logLevel: QUIET,
       schema: {
         tags,
         summary: 'Download a version (<version_code>.mosis) or its store signature (<version_code>.mosis.sig)',
@@ -222,6 +234,7 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
   r.get(
     '/v1/store/index.json',
     {
+      logLevel: QUIET,
       schema: {
         tags,
         summary: 'Every published, non-yanked version, signed',
@@ -248,7 +261,7 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
   );
   r.get(
     '/v1/store/index.json.sig',
-    { schema: { tags, summary: 'The Ed25519 signature of index.json, base64', response: { 200: z.string(), ...problems('store_index_building', 'rate_limited') } } },
+    { logLevel: QUIET, schema: { tags, summary: 'The Ed25519 signature of index.json, base64', response: { 200: z.string(), ...problems('store_index_building', 'rate_limited') } } },
     async (_request, reply) => {
       const index = await currentIndex(store, storeIndex, reply);
       return reply.header('etag', `"${index.etag}.sig"`).header('cache-control', 'public, no-cache').header('x-mosis-store-key', index.keyId).type('text/plain; charset=utf-8').send(index.signature);

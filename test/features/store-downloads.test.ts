@@ -147,6 +147,18 @@ describeOnSqlite(
       expect((await p.app.inject({ method: 'HEAD', url: `/v1/store/packages/${pkg}/2.mosis` })).statusCode).toBe(404);
       expectProblem(await p.app.inject({ method: 'GET', url: `/v1/store/packages/${pkg}/1.txt` }), 400, 'validation_failed');
       expect((await p.app.inject({ method: 'GET', url: `/v1/store/packages/${pkg}/1.mosis` })).statusCode).toBe(200);
+      expectProblem(await p.app.inject({ method: 'GET', url: '/v1/store/apps/com.example.unknown' }), 404, 'store_app_not_found');
+
+      // Device reads log only what is worth a look (the refusals, at warn); the developer's routes log every request.
+      const lines = p
+        .logs()
+        .split('\n')
+        .filter((l) => l.includes('"request completed"'))
+        .map((l) => JSON.parse(l) as { level: number; req: { url: string; method: string }; res: { statusCode: number } });
+      const store = lines.filter((l) => l.req.url.startsWith('/v1/store/'));
+      expect(store.length).toBe(9);
+      expect(store.every((l) => l.level === 40 && l.res.statusCode >= 400)).toBe(true);
+      expect(lines.some((l) => l.level === 30 && l.req.method === 'POST' && l.req.url.endsWith('/yank'))).toBe(true);
     });
 
     it('still serves the superseded version after the newest is yanked (candidates include superseded versions)', async () => {

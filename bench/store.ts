@@ -168,18 +168,40 @@ async function quiet(): Promise<{ busy_before: number; waited_s: number }> {
   return { busy_before: round(busy, 2), waited_s: round((Date.now() - started) / 1000) };
 }
 
-async function wrk(url: string, opts: { script?: string; connections?: number; seconds?: number } = {}): Promise<WrkResult & { busy_before: number; waited_s: number }> {
+/** CPU seconds (user + system) a process has used so far. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+/** Busy and total CPU seconds of the whole machine so far (all cores). */
+async function machineSeconds(): Promise<{ busy: number; total: number }> {
+  const cpu = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = cpu.reduce((a, b) => a + b, 0);
+  return { busy: (total - cpu[3]! - cpu[4]!) / 100, total: total / 100 };
+}
+
+async function wrk(server: Server, url: string, opts: { script?: string; connections?: number; seconds?: number } = {}): Promise<WrkResult & { busy_before: number; waited_s: number; other_cpu_share: number; server_cpu_s: number; wrk_cpu_s: number }> {
   const connections = opts.connections ?? CONNECTIONS;
   // wrk's default 2 s timeout would cut 50 MiB downloads short; a request that slow is a result too.
   const args = (seconds: number) => ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '30s', '--latency', ...(opts.script ? ['-s', opts.script] : []), url];
   // Warm-up: JIT, caches and connections settle before the measured run.
   const machine = await quiet();
   await execFileAsync('wrk', args(2));
-  const { stdout } = await execFileAsync('wrk', args(opts.seconds ?? SECONDS));
+  const [m0, s0, own0] = [await machineSeconds(), await cpuSeconds(server.pid), process.cpuUsage()];
+  // Through bash, whose `times` reports the CPU its child (wrk) used.
+  const { stdout } = await execFileAsync('bash', ['-c', 'wrk "$@"; times', 'wrk', ...args(opts.seconds ?? SECONDS)]);
+  const [m1, s1, own] = [await machineSeconds(), await cpuSeconds(server.pid), process.cpuUsage(own0)];
+  const times = [...(stdout.trim().split('\n').at(-1) ?? '').matchAll(/(\d+)m([\d.]+)s/g)].map((t) => Number(t[1]) * 60 + Number(t[2]));
+  const wrkCpu = (times[0] ?? 0) + (times[1] ?? 0);
+  const serverCpu = s1 - s0;
+  // What else ran on the machine during the measurement, as a share of all its cores' time.
+  const other = Math.max(0, m1.busy - m0.busy - serverCpu - wrkCpu - (own.user + own.system) / 1e6) / Math.max(0.001, m1.total - m0.total);
   const result = parseWrk(stdout);
+  if (Number.isNaN(result.rps)) throw new Error(`wrk failed on ${url}: ${stdout}`);
   if (result.non_2xx > 0 || result.socket_errors > 0) console.warn(`${url}: ${result.non_2xx} non-2xx, ${result.socket_errors} socket errors`);
-  if (machine.busy_before > 0.15) console.warn(`${url}: measured while the machine was ${Math.round(machine.busy_before * 100)} % busy with other work`);
-  return { ...result, ...machine };
+  if (other > 0.1) console.warn(`${url}: other work took ${Math.round(other * 100)} % of the machine during the measurement`);
+  return { ...result, ...machine, other_cpu_share: round(other, 2), server_cpu_s: round(serverCpu), wrk_cpu_s: round(wrkCpu) };
 }
 
 /** A wrk script: detail requests for random apps of the catalog from one of 1 000 devices. */
@@ -225,7 +247,7 @@ async function downloads(server: Server, url: string, script?: string): Promise<
   let peak = before;
   const sampler = setInterval(() => void rssMiB(server.pid).then((v) => (peak = Math.max(peak, v)), () => undefined), 20);
   try {
-    const result = await wrk(url, { connections: DOWNLOADS, ...(script ? { script } : {}) });
+    const result = await wrk(server, url, { connections: DOWNLOADS, ...(script ? { script } : {}) });
     peak = Math.max(peak, field(await status(server.pid), 'VmHWM'));
     return { ...result, rss_before_mib: round(before), rss_peak_mib: round(peak), rss_growth_mib: round(peak - before) };
   } finally {
@@ -355,10 +377,10 @@ async function references(work: string, peerDb: string, packageFile: string) {
     await waitFor(`${peer.base}/hello`);
     await checkPage(`${peer.base}/v1/store/apps?cursor=${APPS / 2}`);
     go = {
-      constant: await wrk(`${peer.base}/hello`),
-      page_first: await wrk(`${peer.base}/v1/store/apps?cursor=0`),
-      page_deep: await wrk(`${peer.base}/v1/store/apps?cursor=${APPS / 2}`),
-      detail: await wrk(`${peer.base}/v1/store/apps/`, { script: await script(work, 'peer-detail.lua', detailScript('/v1/store/apps/com.bench.app', APPS, false)) }),
+      constant: await wrk(peer, `${peer.base}/hello`),
+      page_first: await wrk(peer, `${peer.base}/v1/store/apps?cursor=0`),
+      page_deep: await wrk(peer, `${peer.base}/v1/store/apps?cursor=${APPS / 2}`),
+      detail: await wrk(peer, `${peer.base}/v1/store/apps/`, { script: await script(work, 'peer-detail.lua', detailScript('/v1/store/apps/com.bench.app', APPS, false)) }),
       rss_mib: round(await rssMiB(peer.pid)),
     };
   } finally {
@@ -370,7 +392,7 @@ async function references(work: string, peerDb: string, packageFile: string) {
   let fastify;
   try {
     await waitFor(`${bare.base}/hello`);
-    fastify = { constant: await wrk(`${bare.base}/hello`) };
+    fastify = { constant: await wrk(bare, `${bare.base}/hello`) };
   } finally {
     await stop(bare);
   }
@@ -405,8 +427,9 @@ async function main(): Promise<void> {
   const work = await mkdtemp(path.join(RESULTS, 'store-'));
   const emptyDir = path.join(work, 'empty');
   const seededDir = path.join(work, 'seeded');
-  // Inside bench/results, so the copy still finds the project's node_modules.
-  DIST = path.join(work, 'dist');
+  // Inside bench/results, so the copy still finds the project's node_modules. Not named dist/: a
+  // `pkill -f dist/main.js` meant for someone else's portal took this one down mid-run once.
+  DIST = path.join(work, 'build');
   await cp(path.join(ROOT, 'dist'), DIST, { recursive: true });
   await cp(path.join(ROOT, 'package.json'), path.join(work, 'package.json')); // the portal reads its version from ../package.json
   const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
@@ -487,14 +510,14 @@ async function main(): Promise<void> {
       if (head.status !== 200 || headContentLength !== seed.download.size) console.warn(`${downloadUrl}: HEAD ${head.status} with content-length ${headContentLength}, ${seed.download.size} expected`);
 
       portalRuns = {
-        name_first: await wrk(pages.name_first),
-        name_deep: await wrk(pages.name_deep),
-        popular_first: await wrk(pages.popular_first),
-        popular_deep: await wrk(pages.popular_deep),
-        detail: await wrk(`${portal.base}/v1/store/apps/`, { script: await script(work, 'detail.lua', detailScript('/v1/store/apps/com.bench.app', APPS, true)) }),
+        name_first: await wrk(portal, pages.name_first),
+        name_deep: await wrk(portal, pages.name_deep),
+        popular_first: await wrk(portal, pages.popular_first),
+        popular_deep: await wrk(portal, pages.popular_deep),
+        detail: await wrk(portal, `${portal.base}/v1/store/apps/`, { script: await script(work, 'detail.lua', detailScript('/v1/store/apps/com.bench.app', APPS, true)) }),
         // The same over 100 apps only: what a detail costs once the portal's caches hold it.
-        detail_hot: await wrk(`${portal.base}/v1/store/apps/`, { script: await script(work, 'detail-hot.lua', detailScript('/v1/store/apps/com.bench.app', 100, true)) }),
-        updates: await wrk(`${portal.base}/v1/store/apps/updates`, { script: await script(work, 'updates.lua', updatesScript(body)) }),
+        detail_hot: await wrk(portal, `${portal.base}/v1/store/apps/`, { script: await script(work, 'detail-hot.lua', detailScript('/v1/store/apps/com.bench.app', 100, true)) }),
+        updates: await wrk(portal, `${portal.base}/v1/store/apps/updates`, { script: await script(work, 'updates.lua', updatesScript(body)) }),
         download: await downloads(portal, downloadUrl, await script(work, 'download.lua', downloadScript)),
       };
       afterLoadMemory = await memory(portal, portal.probe);
@@ -542,7 +565,8 @@ async function main(): Promise<void> {
       seconds: SECONDS,
       // dist/ as built from this commit, plus whatever src/ changes were uncommitted when it was built.
       portal_build: { commit, src_uncommitted_changes: dirty },
-      busiest_measurement: Math.max(...[refsBefore, refsAfter].flatMap((x) => [x.go.constant, x.go.page_first, x.go.page_deep, x.go.detail, x.fastify.constant, x.stream]).concat(Object.values(portalRuns)).map((w) => w.busy_before)),
+      // The largest share of the machine other processes took during any one measurement.
+      busiest_measurement: Math.max(...[refsBefore, refsAfter].flatMap((x) => [x.go.constant, x.go.page_first, x.go.page_deep, x.go.detail, x.fastify.constant, x.stream]).concat(Object.values(portalRuns)).map((w) => w.other_cpu_share)),
       seed: { apps: seed.apps, versions: seed.versions, download_rows: seed.downloadRows, seconds: round(seed.seconds), db_mib: round(seed.dbMiB, 0), package_mib: PACKAGE_MIB, updates_expected: seed.expectedUpdates, updates_seen: updatesSeen, download_head_content_length: headContentLength },
       references: { before: refsBefore, after: refsAfter },
       portal: { cold_start: cold, memory: { empty: emptyMemory, seeded: seededMemory, seeded_after_load: afterLoadMemory, model }, runs: portalRuns },

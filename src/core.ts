@@ -199,8 +199,8 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
   const indexWriter: IndexWriter = new IndexWriter(config.database, db, (): number => store.model.stats().versions);
   const storeIndex: SignedIndex = new SignedIndex({ write: (file: string): Promise<void> => indexWriter.write(file), storeKeys, dir: path.join(config.dataDir, 'store-index'), log });
   const store: StoreService = new StoreService({ db, clock, events, blobs, deviceIds, index: storeIndex, search: storeSearch(config.database, db), baseUrl: config.baseUrl, log, cacheBytes: config.store.cacheBytes });
-  // Download marks only stop a second count on the same day; yesterday's go.
-  jobs.define(STORE_CHORES_JOB, { schedule: '23 0 * * *', maxAttempts: 3, timeoutMs: 10 * 60_000, handler: () => store.pruneDownloadMarks() });
+  // Download marks only stop a second count on the same day (yesterday's go); SQLite's statistics.
+  jobs.define(STORE_CHORES_JOB, { schedule: '23 0 * * *', maxAttempts: 3, timeoutMs: 10 * 60_000, handler: () => store.dailyChores() });
 
   const readiness: ReadinessCheck[] = [
     ['database', () => database.ping()],

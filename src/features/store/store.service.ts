@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
+import { PostgresAdapter, sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 import { latestEventId, type DomainEvent, type EventLog, type Subscription } from '../../events/index.js';
 import { commonError, type Clock } from '../../shared/index.js';
@@ -293,9 +294,13 @@ export class StoreService {
     return rows.map((r) => ({ day: r.day, version_code: Number(r.version_code), downloads: Number(r.downloads) }));
   }
 
-  /** The daily chores: marks older than yesterday go (only today's stop a count). */
-  async pruneDownloadMarks(): Promise<void> {
+  /**
+   * The daily chores: marks older than yesterday go (only today's stop a count), and on SQLite the
+   * planner's statistics are brought up to date (the catalog grows; see db/connect.ts).
+   */
+  async dailyChores(): Promise<void> {
     await this.downloads.prune(this.day(0));
+    if (!(this.deps.db.getExecutor().adapter instanceof PostgresAdapter)) await sql`pragma optimize`.execute(this.deps.db);
   }
 
   // ---- the model ----

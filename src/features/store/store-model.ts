@@ -106,7 +106,7 @@ class VersionColumns {
 const compareKey = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Each order ends on the package id, so every app has one exact place and a cursor one exact position. */
-const COMPARATORS: Record<StoreSort, (a: StoreApp, b: StoreApp) => number> = {
+export const COMPARATORS: Record<StoreSort, (a: StoreApp, b: StoreApp) => number> = {
   popular: (a, b) => b.downloads - a.downloads || compareKey(a.packageId, b.packageId),
   new: (a, b) => b.firstPublished - a.firstPublished || compareKey(a.packageId, b.packageId),
   updated: (a, b) => b.lastPublished - a.lastPublished || compareKey(a.packageId, b.packageId),

@@ -191,12 +191,6 @@ export async function publishedVersionsOf(db: Executor, packageIds: readonly str
     .map(({ status: _status, ...r }) => ({ ...r, package_id: packageOf.get(r.app_id) ?? '', version_code: Number(r.version_code), size: Number(r.size) }));
 }
 
-/** One published version of a package, for a download. */
-export async function publishedVersion(db: Executor, packageId: string, versionCode: number): Promise<StoreVersionRow | undefined> {
-  const rows = await publishedVersionsOf(db, [packageId]);
-  return rows.find((r) => r.version_code === versionCode);
-}
-
 /** The listing text of an app in every locale, and its images: what a detail page or a catalog item shows. */
 export interface ListingRows {
   app: { id: string; package_id: string; name: string; summary: string; description: string; category: string | null };

@@ -14,7 +14,7 @@ import type { DeviceProfile } from './rollout.js';
 import type { StoreSearch } from './search.js';
 import type { SignedIndex } from './signed-index.js';
 import { storeError } from './store.errors.js';
-import { StoreModel, sortValue, STORE_SORTS, type SortPosition, type StoreApp, type StoreSort } from './store-model.js';
+import { COMPARATORS, StoreModel, sortValue, type SortPosition, type StoreApp, type StoreSort } from './store-model.js';
 import * as repo from './store.repository.js';
 
 export interface StoreDeps {
@@ -189,7 +189,7 @@ export class StoreService {
     if (searching) {
       const offset = query.cursor === undefined ? 0 : decodeOffset(query.cursor);
       let matches = await this.search(terms, category);
-      if (sort !== 'relevance') matches = [...matches].sort((a, b) => compareBy(sort, a, b));
+      if (sort !== 'relevance') matches = [...matches].sort(COMPARATORS[sort]);
       apps = matches.slice(offset, offset + query.limit);
       if (offset + query.limit < matches.length) next = encodeCursorValue([offset + query.limit]);
     } else {
@@ -576,14 +576,6 @@ function versionKey(app: StoreApp, code: number): string {
   return `${app.packageId}\n${code}\n${app.rev}`;
 }
 
-function compareBy(sort: StoreSort, a: StoreApp, b: StoreApp): number {
-  const x = sortValue(a, sort);
-  const y = sortValue(b, sort);
-  if (x === y) return a.packageId < b.packageId ? -1 : 1;
-  if (sort === 'name') return x < y ? -1 : 1;
-  return (y as number) - (x as number);
-}
-
 function encodeCursorValue(value: unknown[]): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
@@ -612,4 +604,3 @@ function decodePosition(cursor: string, sort: StoreSort): SortPosition {
   throw commonError('invalid_cursor');
 }
 
-export { STORE_SORTS };

@@ -193,6 +193,14 @@ export function describeOnSqlite(name: string, suite: (portal: () => TestPortal)
   describeOnDatabases(['sqlite'], name, suite, options);
 }
 
+/**
+ * Runs a suite on PostgreSQL alone: for what needs queries running side by side on separate
+ * connections (SQLite's one connection runs one query at a time).
+ */
+export function describeOnPostgres(name: string, suite: (portal: () => TestPortal) => void, options: SuiteOptions = {}): void {
+  describeOnDatabases(['postgres'], name, suite, options);
+}
+
 function describeOnDatabases(
   dialects: readonly TestDialect[],
   name: string,

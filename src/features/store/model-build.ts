@@ -1,5 +1,5 @@
 import type { Db } from '../../db/index.js';
-import { compactVersion, type CompactVersion, type StoreModel } from './store-model.js';
+import { compactVersion, epochSeconds, type CompactVersion, type StoreModel } from './store-model.js';
 import * as repo from './store.repository.js';
 
 /** Rows per query of a full build: each query holds the event loop a few milliseconds. */
@@ -89,13 +89,19 @@ class StagedVersions {
 }
 
 /**
- * Builds the model from the whole catalog: published apps, then every version, translation and
- * download count, each table read in its key order a chunk at a time with a turn of the event
- * loop between chunks, so requests are served throughout. Answers false when stopped midway.
+ * Builds the model from the whole catalog in two steps, each table read in its key order a chunk
+ * at a time with a turn of the event loop between chunks, so requests are served throughout:
+ * 1. the catalog: published apps with when each was first and last published (an index alone),
+ *    their translations' locales and download counts, sorted into every order; `ordered` is called
+ *    and catalog pages are served from here on;
+ * 2. every version (the bulk: 500 000 rows at the seed's size), put into the apps' columns.
+ * Meanwhile a request that needs an app's versions reads that app itself (StoreService.lookup).
+ * Answers false when stopped midway.
  */
-export async function buildModel(model: StoreModel, db: Db, downloadsSince: string, stopped: () => boolean): Promise<boolean> {
+export async function buildModel(model: StoreModel, db: Db, downloadsSince: string, stopped: () => boolean, ordered: () => void): Promise<boolean> {
   const apps: repo.IndexedAppRow[] = [];
   const indexOf = new Map<string, number>();
+  const spans = new Map<string, { first: number; last: number }>();
   for (let after = ''; ; ) {
     if (stopped()) return false;
     const rows = await repo.publishedAppsAfter(db, after, SCAN_CHUNK);
@@ -103,26 +109,12 @@ export async function buildModel(model: StoreModel, db: Db, downloadsSince: stri
       indexOf.set(row.id, apps.length);
       apps.push(row);
     }
+    for (const [appId, span] of await repo.publicationSpans(db, rows.map((r) => r.id))) spans.set(appId, { first: epochSeconds(span.first), last: epochSeconds(span.last) });
     const last = rows.at(-1);
     if (!last || rows.length < SCAN_CHUNK) break;
     after = last.id;
     await nextTurn();
   }
-
-  const staged = new StagedVersions();
-  for (let after = ''; ; ) {
-    if (stopped()) return false;
-    const rows = await repo.versionsAfter(db, after, SCAN_CHUNK);
-    for (const row of rows) {
-      const app = indexOf.get(row.app_id);
-      if (app !== undefined && (row.status === 'published' || row.status === 'yanked')) staged.push(app, compactVersion(row));
-    }
-    const last = rows.at(-1);
-    if (!last || rows.length < SCAN_CHUNK) break;
-    after = last.id;
-    await nextTurn();
-  }
-  staged.finish(apps.length);
 
   const locales = new Map<string, string[]>();
   for (let after = { appId: '', locale: '' }; ; ) {
@@ -152,9 +144,32 @@ export async function buildModel(model: StoreModel, db: Db, downloadsSince: stri
   }
 
   for (const [i, row] of apps.entries()) {
-    model.addScanned(row, staged.of(i), locales.get(row.id), downloads.get(row.id) ?? 0);
+    model.addScanned(row, spans.get(row.id) ?? { first: 0, last: 0 }, locales.get(row.id), downloads.get(row.id) ?? 0);
     if (i % SCAN_CHUNK === SCAN_CHUNK - 1) await nextTurn();
   }
   await model.finishBuild(nextTurn);
+  ordered();
+
+  const staged = new StagedVersions();
+  for (let after = ''; ; ) {
+    if (stopped()) return false;
+    const rows = await repo.versionsAfter(db, after, SCAN_CHUNK);
+    for (const row of rows) {
+      const app = indexOf.get(row.app_id);
+      if (app !== undefined && (row.status === 'published' || row.status === 'yanked')) staged.push(app, compactVersion(row));
+    }
+    const last = rows.at(-1);
+    if (!last || rows.length < SCAN_CHUNK) break;
+    after = last.id;
+    await nextTurn();
+  }
+  staged.finish(apps.length);
+  for (const [i, row] of apps.entries()) {
+    const app = model.get(row.package_id);
+    // An app looked up meanwhile has its versions already, read later than these.
+    if (app && app.appId === row.id) model.loadVersions(app, staged.of(i));
+    if (i % SCAN_CHUNK === SCAN_CHUNK - 1) await nextTurn();
+  }
+  model.finishVersions();
   return true;
 }

@@ -24,9 +24,14 @@ export interface StoreApp {
   downloads: number;
   /** Changes whenever anything about the app changes: cached details are keyed by it. */
   readonly rev: number;
-  /** Its published versions in VersionColumns, newest first. */
+  /** Its published versions in VersionColumns, newest first (set once they are read: `loaded`). */
   start: number;
-  readonly count: number;
+  count: number;
+  /**
+   * Whether its versions are in the columns. A cold build orders the catalog first and reads the
+   * versions after; until then an app is unloaded, and whoever needs its versions reads them (StoreService.lookup).
+   */
+  loaded: boolean;
 }
 
 const BETA = 1;
@@ -134,7 +139,7 @@ function probe(sort: StoreSort, position: SortPosition): StoreApp {
   const { value, packageId } = position;
   const num = typeof value === 'number' ? value : 0;
   const str = typeof value === 'string' ? value : '';
-  return { packageId, appId: '', nameKey: str, category: null, locales: undefined, firstPublished: num, lastPublished: num, downloads: num, rev: 0, start: 0, count: 0 } satisfies StoreApp;
+  return { packageId, appId: '', nameKey: str, category: null, locales: undefined, firstPublished: num, lastPublished: num, downloads: num, rev: 0, start: 0, count: 0, loaded: true } satisfies StoreApp;
 }
 
 /** First index whose app sorts after `target` (or at it, with `inclusive`). */
@@ -160,14 +165,20 @@ export class StoreModel {
   private readonly apps = new Map<string, StoreApp>();
   private readonly columns = new VersionColumns();
   private orders: Record<StoreSort, StoreApp[]> | null = null;
+  private whole = false;
 
   get size(): number {
     return this.apps.size;
   }
 
-  /** True once every order exists (after finishBuild). */
+  /** True once every order exists (after finishBuild): catalog pages can be served. */
   get ordered(): boolean {
     return this.orders !== null;
+  }
+
+  /** True once every app's versions are in too (after finishVersions): nothing is looked up any more. */
+  get complete(): boolean {
+    return this.whole;
   }
 
   /** Forgets everything (a build that failed midway starts over). */
@@ -176,6 +187,7 @@ export class StoreModel {
     this.columns.length = 0;
     this.columns.wasted = 0;
     this.orders = null;
+    this.whole = false;
   }
 
   get(packageId: string): StoreApp | undefined {
@@ -187,17 +199,59 @@ export class StoreModel {
   }
 
   /**
-   * Adds the apps of a build chunk; an app already present (looked up on demand, or patched) is
-   * left as it is: it was read at least as late as this chunk.
+   * Adds apps a request looked up before the build was complete: an app the build has not reached
+   * is added whole, one it ordered gets its versions; one already loaded (looked up or patched
+   * before) is left as it is, having been read at least as late as these rows.
    */
-  addBuilt(rows: IndexedApps): void {
-    for (const app of toStoreApps(rows, this.columns, (packageId) => this.apps.has(packageId))) this.apps.set(app.packageId, app);
+  addLooked(rows: IndexedApps): void {
+    for (const found of byApp(rows)) {
+      const existing = this.apps.get(found.row.package_id);
+      if (existing) {
+        this.loadVersions(existing, found.versions);
+        continue;
+      }
+      const app = toStoreApp(found.row, found.versions, found.locales, found.downloads, this.columns);
+      this.apps.set(app.packageId, app);
+      if (this.orders) for (const sort of STORE_SORTS) insertSorted(this.orders[sort], app, COMPARATORS[sort]);
+    }
   }
 
-  /** Adds one app of a full build, unless it is present already (looked up on demand meanwhile). */
-  addScanned(row: IndexedAppRow, versions: readonly CompactVersion[], locales: string[] | undefined, downloads: number): void {
+  /**
+   * Adds one app of a cold build without its versions (they come with loadVersions), unless it is
+   * present already (looked up on demand meanwhile). Publication times are the app's own span.
+   */
+  addScanned(row: IndexedAppRow, span: { first: number; last: number }, locales: string[] | undefined, downloads: number): void {
     if (this.apps.has(row.package_id)) return;
-    this.apps.set(row.package_id, toStoreApp(row, versions, locales, downloads, this.columns));
+    revisions += 1;
+    this.apps.set(row.package_id, {
+      packageId: row.package_id,
+      appId: row.id,
+      nameKey: row.name.toLowerCase(),
+      category: row.category,
+      locales,
+      firstPublished: span.first,
+      lastPublished: span.last,
+      downloads,
+      rev: revisions,
+      start: 0,
+      count: 0,
+      loaded: false,
+    });
+  }
+
+  /** Puts an ordered app's versions (published and yanked) in, unless it has them already. */
+  loadVersions(app: StoreApp, versions: readonly CompactVersion[]): void {
+    if (app.loaded) return;
+    const published = versions.filter((v) => v.published).sort((a, b) => b.code - a.code);
+    app.start = this.columns.append(published);
+    app.count = published.length;
+    app.loaded = true;
+  }
+
+  /** Marks the build complete: every app present has its versions. */
+  finishVersions(): void {
+    for (const app of this.apps.values()) if (!app.loaded) this.loadVersions(app, []);
+    this.whole = true;
   }
 
   /** Sorts every order once the whole catalog is in, one order per turn of the event loop. */
@@ -220,7 +274,8 @@ export class StoreModel {
    */
   patch(rows: IndexedApps, gone: Iterable<StoreApp>): void {
     for (const old of gone) this.remove(old);
-    for (const app of toStoreApps(rows, this.columns, () => false)) {
+    for (const found of byApp(rows)) {
+      const app = toStoreApp(found.row, found.versions, found.locales, found.downloads, this.columns);
       const old = this.apps.get(app.packageId);
       if (old) this.remove(old);
       this.apps.set(app.packageId, app);
@@ -327,7 +382,8 @@ function insertSorted(order: StoreApp[], app: StoreApp, compare: (a: StoreApp, b
   order.splice(lowerBound(order, app, compare), 0, app);
 }
 
-const seconds = (iso: string | null): number => (iso === null ? 0 : Math.floor(Date.parse(iso) / 1000));
+/** An ISO timestamp as whole seconds since the epoch (0: none). */
+export const epochSeconds = (iso: string | null): number => (iso === null ? 0 : Math.floor(Date.parse(iso) / 1000));
 
 /** What the model takes of one published or yanked version (yanked ones only date the app). */
 export interface CompactVersion {
@@ -345,7 +401,7 @@ export function compactVersion(v: IndexedVersionRow): CompactVersion {
   return {
     code: v.version_code,
     published: v.status === 'published',
-    at: seconds(v.published_at),
+    at: epochSeconds(v.published_at),
     basisPoints,
     flags: (v.channel === 'beta' ? BETA : 0) | (v.halted_at === null ? 0 : HALTED) | (basisPoints >= 10_000 ? FULL : 0),
     minPlatform: v.min_mosis_version === null ? 0 : (platformRank(v.min_mosis_version) ?? 0),
@@ -376,11 +432,12 @@ function toStoreApp(row: IndexedAppRow, versions: readonly CompactVersion[], loc
     rev: revisions,
     start: columns.append(published),
     count: published.length,
+    loaded: true,
   };
 }
 
-/** Rows of the database as StoreApps (apps `skip` names are left out). */
-function toStoreApps(rows: IndexedApps, columns: VersionColumns, skip: (packageId: string) => boolean): StoreApp[] {
+/** Rows of the database grouped by app. */
+function byApp(rows: IndexedApps): { row: IndexedAppRow; versions: CompactVersion[]; locales: string[] | undefined; downloads: number }[] {
   const versionsByApp = new Map<string, CompactVersion[]>();
   for (const v of rows.versions) {
     const list = versionsByApp.get(v.app_id);
@@ -393,5 +450,5 @@ function toStoreApps(rows: IndexedApps, columns: VersionColumns, skip: (packageI
     if (list) list.push(l.locale);
     else localesByApp.set(l.app_id, [l.locale]);
   }
-  return rows.apps.filter((row) => !skip(row.package_id)).map((row) => toStoreApp(row, versionsByApp.get(row.id) ?? [], localesByApp.get(row.id), rows.downloads.get(row.id) ?? 0, columns));
+  return rows.apps.map((row) => ({ row, versions: versionsByApp.get(row.id) ?? [], locales: localesByApp.get(row.id), downloads: rows.downloads.get(row.id) ?? 0 }));
 }

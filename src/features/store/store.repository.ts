@@ -64,6 +64,22 @@ export async function versionsAfter(db: Executor, afterId: string, limit: number
   return rows.map((v) => ({ ...v, version_code: Number(v.version_code), rollout_percent: v.rollout_percent === null ? null : Number(v.rollout_percent) }));
 }
 
+/**
+ * When each of these apps was first and last published (yanked versions count: they were in the
+ * store), by app id; from the versions_published index alone, without reading a version row.
+ */
+export async function publicationSpans(db: Executor, appIds: readonly string[]): Promise<Map<string, { first: string; last: string }>> {
+  if (appIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('versions')
+    .select(['app_id', (eb) => eb.fn.min<string>('published_at').as('first'), (eb) => eb.fn.max<string>('published_at').as('last')])
+    .where('app_id', 'in', [...appIds])
+    .where('published_at', 'is not', null)
+    .groupBy('app_id')
+    .execute();
+  return new Map(rows.map((r) => [r.app_id, { first: r.first, last: r.last }]));
+}
+
 /** Every translation's locale after a position (app id, locale), in that order. */
 export function localesAfter(db: Executor, after: { appId: string; locale: string }, limit: number): Promise<{ app_id: string; locale: string }[]> {
   return db

@@ -95,7 +95,8 @@ const iso = (seconds: number): string | null => (seconds > 0 ? new Date(seconds 
  * The store as devices read it. Answers come from the read model and from caches of serialized
  * bodies; the database is asked only to fill a cache, to search, and to build or patch the model.
  * The model is built in chunks when the store first starts, so a cold instance answers details and
- * update checks at once (looking those apps up itself); catalog pages wait for the build.
+ * update checks at once (looking those apps up itself); catalog pages wait for the catalog's
+ * orders, the build's first step (a second or two at the seed's size), not for every version.
  */
 export class StoreService {
   readonly model = new StoreModel();
@@ -117,6 +118,8 @@ export class StoreService {
   private refreshing = false;
   /** Pauses in progress, ended by stop(). */
   private readonly wakers = new Set<() => void>();
+  /** Catalog requests waiting for the orders, woken when they exist (or the store stops). */
+  private readonly orderWaiters = new Set<() => void>();
 
   constructor(private readonly deps: StoreDeps) {
     // Pages and listings churn with every change; version bodies only with their app's, so they get the larger share.
@@ -152,6 +155,7 @@ export class StoreService {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const wake of this.wakers) wake();
+    this.ordersReady();
     clearInterval(this.popularTimer);
     await this.built?.catch(() => undefined);
     await this.subscription?.stop();
@@ -305,18 +309,24 @@ export class StoreService {
 
   // ---- the model ----
 
-  /** Waits for the model's first build, for a while: a store whose database is away answers 503, not never. */
+  /** Waits for the catalog's orders, for a while: a store whose database is away answers 503, not never. */
   private async whenBuilt(): Promise<void> {
     await this.start();
     if (this.model.ordered) return;
-    let timer: NodeJS.Timeout | undefined;
-    const waited = await Promise.race([
-      this.built?.then(() => true),
-      new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), BUILD_WAIT_MS);
-      }),
-    ]).finally(() => clearTimeout(timer));
-    if (!waited || !this.model.ordered) throw storeError('store_starting', 'The store is loading its catalog; try again in a few seconds.');
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.orderWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, BUILD_WAIT_MS);
+      this.orderWaiters.add(done);
+    });
+    if (!this.model.ordered) throw storeError('store_starting', 'The store is loading its catalog; try again in a few seconds.');
+  }
+
+  private ordersReady(): void {
+    for (const done of [...this.orderWaiters]) done();
   }
 
   /** Builds the model, trying again (with a growing pause) while the database fails. */
@@ -324,7 +334,11 @@ export class StoreService {
     for (let attempt = 0; !this.stopped; attempt += 1) {
       const started = Date.now();
       try {
-        if (!(await buildModel(this.model, this.deps.db, this.popularSince(), () => this.stopped))) return;
+        const ordered = () => {
+          this.deps.log.info({ apps: this.model.size, ms: Date.now() - started }, 'store: catalog ordered');
+          this.ordersReady();
+        };
+        if (!(await buildModel(this.model, this.deps.db, this.popularSince(), () => this.stopped, ordered))) return;
         this.deps.log.info({ ...this.model.stats(), ms: Date.now() - started }, 'store: read model built');
         return;
       } catch (err) {
@@ -348,26 +362,27 @@ export class StoreService {
   }
 
   /**
-   * Apps by package id from the model. Before the build is done, an app it has not reached yet is
-   * looked up in the database and added, so a cold instance answers at once.
+   * Apps by package id from the model, with their versions. Before the build is complete, an app
+   * it has not reached (or whose versions it has not read yet) is read from the database and put
+   * in, so a cold instance answers at once.
    */
   private async lookup(packageIds: readonly string[]): Promise<ReadonlyMap<string, StoreApp> | StoreModel> {
     void this.start();
-    // Built: the model answers every lookup itself (no copy of what a request names).
-    if (this.model.ordered) return this.model;
+    // Complete: the model answers every lookup itself (no copy of what a request names).
+    if (this.model.complete) return this.model;
     const found = new Map<string, StoreApp>();
     const missing: string[] = [];
     for (const id of packageIds) {
       const app = this.model.get(id);
-      if (app) found.set(id, app);
+      if (app?.loaded) found.set(id, app);
       else missing.push(id);
     }
-    if (missing.length > 0 && !this.model.ordered) {
+    if (missing.length > 0) {
       const rows = await repo.indexedApps(this.deps.db, { packageIds: missing }, this.popularSince());
-      if (!this.model.ordered) this.model.addBuilt(rows);
+      if (!this.model.complete) this.model.addLooked(rows);
       for (const id of missing) {
         const app = this.model.get(id);
-        if (app) found.set(id, app);
+        if (app?.loaded) found.set(id, app);
       }
     }
     return found;
@@ -451,7 +466,10 @@ export class StoreService {
 
   // ---- serialized bodies ----
 
-  private async items(apps: readonly StoreApp[], languages: readonly string[]): Promise<string[]> {
+  private async items(ordered: readonly StoreApp[], languages: readonly string[]): Promise<string[]> {
+    // While a cold build reads versions, a page's apps may lack theirs.
+    const found = ordered.every((app) => app.loaded) ? null : await this.lookup(ordered.map((a) => a.packageId));
+    const apps = found === null ? ordered : ordered.flatMap((app) => found.get(app.packageId) ?? []);
     const codes = apps.map((app) => [app, this.model.fullRelease(app)] as const);
     const listings = await repo.listingsOf(this.deps.db, apps.map((a) => a.packageId), false);
     const versions = await this.versionEntries(codes.filter((c): c is readonly [StoreApp, number] => c[1] !== null));

@@ -175,14 +175,14 @@ export interface StoreVersionRow {
   min_mosis_version: string | null;
 }
 
-/** Published (not yanked) versions of these packages; the caller picks the codes it needs. */
-export async function publishedVersionsOf(db: Executor, packageIds: readonly string[]): Promise<StoreVersionRow[]> {
-  if (packageIds.length === 0) return [];
-  const apps = await db.selectFrom('apps').select(['id', 'package_id']).where('package_id', 'in', [...packageIds]).where('status', '=', 'published').execute();
-  if (apps.length === 0) return [];
-  const packageOf = new Map(apps.map((a) => [a.id, a.package_id]));
-  // By app id alone, the status filtered here (see withVersions).
-  const rows = await db
+/** An app of the read model, as the queries that fill its caches address it. */
+export interface AppRef {
+  appId: string;
+  packageId: string;
+}
+
+function storeVersionColumns(db: Executor) {
+  return db
     .selectFrom('versions as v')
     .select([
       'v.app_id',
@@ -199,12 +199,36 @@ export async function publishedVersionsOf(db: Executor, packageIds: readonly str
       'v.store_signature',
       'v.store_key_id',
       minMosisVersion(db).as('min_mosis_version'),
-    ])
-    .where('v.app_id', 'in', [...packageOf.keys()])
-    .execute();
+    ]);
+}
+
+type VersionRowOut = Awaited<ReturnType<ReturnType<typeof storeVersionColumns>['execute']>>[number];
+
+function published(rows: VersionRowOut[], packageOf: ReadonlyMap<string, string>): StoreVersionRow[] {
   return rows
     .filter((r) => r.status === 'published')
     .map(({ status: _status, ...r }) => ({ ...r, package_id: packageOf.get(r.app_id) ?? '', version_code: Number(r.version_code), size: Number(r.size) }));
+}
+
+/** Every published (not yanked) version of these apps: one chunk of the signed index. */
+export async function publishedVersionsOf(db: Executor, apps: readonly AppRef[]): Promise<StoreVersionRow[]> {
+  if (apps.length === 0) return [];
+  const packageOf = new Map(apps.map((a) => [a.appId, a.packageId]));
+  // By app id alone, the status filtered here (see withVersions).
+  return published(await storeVersionColumns(db).where('v.app_id', 'in', [...packageOf.keys()]).execute(), packageOf);
+}
+
+/**
+ * Exactly these versions (app, version code), if published and not yanked: what a detail or an
+ * update check shows, one row each by the (app_id, version_code) index.
+ */
+export async function publishedVersions(db: Executor, wanted: readonly (readonly [AppRef, number])[]): Promise<StoreVersionRow[]> {
+  if (wanted.length === 0) return [];
+  const packageOf = new Map(wanted.map(([a]) => [a.appId, a.packageId]));
+  const rows = await storeVersionColumns(db)
+    .where((eb) => eb(eb.refTuple('v.app_id', 'v.version_code'), 'in', wanted.map(([a, code]) => eb.tuple(a.appId, code))))
+    .execute();
+  return published(rows, packageOf);
 }
 
 /** The listing text of an app in every locale, and its images: what a detail page or a catalog item shows. */
@@ -215,14 +239,17 @@ export interface ListingRows {
   screenshots: { sha256: string; width: number; height: number }[];
 }
 
-/** Listings of published apps by package id; `withDescriptions: false` leaves the long texts out (catalog items). */
-export async function listingsOf(db: Executor, packageIds: readonly string[], withDescriptions: boolean): Promise<Map<string, ListingRows>> {
+/**
+ * Listings of published apps by package id; `withDescriptions: false` leaves the long texts out
+ * (catalog items). Translations are read only for apps that have some (the model knows which).
+ */
+export async function listingsOf(db: Executor, refs: readonly (AppRef & { translated: boolean })[], withDescriptions: boolean): Promise<Map<string, ListingRows>> {
   const found = new Map<string, ListingRows>();
-  if (packageIds.length === 0) return found;
+  if (refs.length === 0) return found;
   const apps = await db
     .selectFrom('apps')
     .select(['id', 'package_id', 'name', 'summary', 'category', withDescriptions ? 'description' : sql<string>`''`.as('description')])
-    .where('package_id', 'in', [...packageIds])
+    .where('id', 'in', refs.map((r) => r.appId))
     .where('status', '=', 'published')
     .execute();
   if (apps.length === 0) return found;
@@ -233,13 +260,16 @@ export async function listingsOf(db: Executor, packageIds: readonly string[], wi
     found.set(app.package_id, rows);
   }
   const appIds = [...byId.keys()];
-  const translations = await db
-    .selectFrom('app_listings')
-    .select(['app_id', 'locale', 'name', 'summary', withDescriptions ? 'description' : sql<string>`''`.as('description')])
-    .where('app_id', 'in', appIds)
-    .orderBy('locale')
-    .execute();
-  for (const t of translations) byId.get(t.app_id)?.translations.push(t);
+  const translated = refs.filter((r) => r.translated && byId.has(r.appId)).map((r) => r.appId);
+  if (translated.length > 0) {
+    const translations = await db
+      .selectFrom('app_listings')
+      .select(['app_id', 'locale', 'name', 'summary', withDescriptions ? 'description' : sql<string>`''`.as('description')])
+      .where('app_id', 'in', translated)
+      .orderBy('locale')
+      .execute();
+    for (const t of translations) byId.get(t.app_id)?.translations.push(t);
+  }
   const images = await db
     .selectFrom('app_images')
     .select(['app_id', 'kind', 'sha256', 'width', 'height'])
@@ -262,8 +292,8 @@ export async function listingsOf(db: Executor, packageIds: readonly string[], wi
  * (null after the last).
  */
 export async function indexChunk(db: Executor, afterPackageId: string, limit: number): Promise<{ rows: StoreVersionRow[]; next: string | null }> {
-  const apps = await db.selectFrom('apps').select('package_id').where('status', '=', 'published').where('package_id', '>', afterPackageId).orderBy('package_id').limit(limit).execute();
-  const rows = await publishedVersionsOf(db, apps.map((a) => a.package_id));
+  const apps = await db.selectFrom('apps').select(['id', 'package_id']).where('status', '=', 'published').where('package_id', '>', afterPackageId).orderBy('package_id').limit(limit).execute();
+  const rows = await publishedVersionsOf(db, apps.map((a) => ({ appId: a.id, packageId: a.package_id })));
   rows.sort((a, b) => (a.package_id < b.package_id ? -1 : a.package_id > b.package_id ? 1 : a.version_code - b.version_code));
   return { rows, next: apps.length < limit ? null : (apps.at(-1)?.package_id ?? null) };
 }

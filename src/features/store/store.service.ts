@@ -30,6 +30,8 @@ export interface StoreDeps {
   log: { warn(details: object, message: string): void; info(details: object, message: string): void };
   /** Bytes of serialized pages, listings and versions kept in memory. */
   cacheBytes: number;
+  /** How long a catalog request waits for the first build (default BUILD_WAIT_MS); tests make it short. */
+  buildWaitMs?: number;
 }
 
 /** A serialized answer with its strong ETag. */
@@ -82,7 +84,7 @@ export interface StorePackage {
 /** Apps per query of a download-count refresh: each blocks the event loop a few milliseconds on SQLite. */
 const REFRESH_CHUNK = 500;
 const POPULAR_REFRESH_MS = 5 * 60_000;
-/** Packages whose versions one query reads when filling the version cache. */
+/** Versions one query reads when filling the version cache. */
 const VERSION_SLICE = 100;
 /** How long a catalog request waits for the first build before it is told to come back. */
 const BUILD_WAIT_MS = 10_000;
@@ -319,7 +321,7 @@ export class StoreService {
         this.orderWaiters.delete(done);
         resolve();
       };
-      const timer = setTimeout(done, BUILD_WAIT_MS);
+      const timer = setTimeout(done, this.deps.buildWaitMs ?? BUILD_WAIT_MS);
       this.orderWaiters.add(done);
     });
     if (!this.model.ordered) throw storeError('store_starting', 'The store is loading its catalog; try again in a few seconds.');
@@ -471,7 +473,7 @@ export class StoreService {
     const found = ordered.every((app) => app.loaded) ? null : await this.lookup(ordered.map((a) => a.packageId));
     const apps = found === null ? ordered : ordered.flatMap((app) => found.get(app.packageId) ?? []);
     const codes = apps.map((app) => [app, this.model.fullRelease(app)] as const);
-    const listings = await repo.listingsOf(this.deps.db, apps.map((a) => a.packageId), false);
+    const listings = await repo.listingsOf(this.deps.db, apps.map(listingRef), false);
     const versions = await this.versionEntries(codes.filter((c): c is readonly [StoreApp, number] => c[1] !== null));
     const items: string[] = [];
     for (const [app, code] of codes) {
@@ -505,7 +507,7 @@ export class StoreService {
     const key = `${app.packageId}\n${locale ?? ''}\n${app.rev}\n${app.downloads}`;
     const cached = this.listings.get(key);
     if (cached) return cached;
-    const rows = (await repo.listingsOf(this.deps.db, [app.packageId], true)).get(app.packageId);
+    const rows = (await repo.listingsOf(this.deps.db, [listingRef(app)], true)).get(app.packageId);
     if (!rows) return null;
     const text = (locale && rows.translations.find((t) => t.locale === locale)) || rows.app;
     const json = JSON.stringify({
@@ -531,21 +533,20 @@ export class StoreService {
   /** Serialized versions by versionKey, from the cache or, for the ones it lacks, one query. */
   private async versionEntries(wanted: readonly (readonly [StoreApp, number])[]): Promise<Map<string, VersionEntry>> {
     const found = new Map<string, VersionEntry>();
-    const missing = new Set<string>();
-    for (const [app, code] of wanted) {
-      const key = versionKey(app, code);
+    const missing: (readonly [StoreApp, number])[] = [];
+    for (const pair of wanted) {
+      const key = versionKey(pair[0], pair[1]);
       const entry = this.versions.get(key);
       if (entry) found.set(key, entry);
-      else missing.add(app.packageId);
+      else missing.push(pair);
     }
-    if (missing.size === 0) return found;
+    if (missing.length === 0) return found;
     const need = new Map(wanted.map(([app, code]) => [`${app.packageId}\n${code}`, versionKey(app, code)]));
     // A long update check with a cold cache reads in slices, with a turn of the event loop between.
-    const packages = [...missing];
     const rows: repo.StoreVersionRow[] = [];
-    for (let i = 0; i < packages.length; i += VERSION_SLICE) {
+    for (let i = 0; i < missing.length; i += VERSION_SLICE) {
       if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-      rows.push(...(await repo.publishedVersionsOf(this.deps.db, packages.slice(i, i + VERSION_SLICE))));
+      rows.push(...(await repo.publishedVersions(this.deps.db, missing.slice(i, i + VERSION_SLICE))));
     }
     for (const row of rows) {
       const key = need.get(`${row.package_id}\n${row.version_code}`);
@@ -584,6 +585,11 @@ export class StoreService {
   stats(): Record<string, unknown> {
     return { ...this.model.stats(), pages: this.pages.size, listings: this.listings.size, versions: this.versions.size, searches: this.searches.size };
   }
+}
+
+/** How the listing queries address an app: by id, and whether it has translations to read. */
+function listingRef(app: StoreApp): repo.AppRef & { translated: boolean } {
+  return { appId: app.appId, packageId: app.packageId, translated: app.locales !== undefined };
 }
 
 /**

@@ -9,6 +9,7 @@ import { TestClock } from '../support/accounts.js';
 import { expectProblem, PASSWORD, registerUser, type TestUser } from '../support/api.js';
 import { describeOnSqlite, startPortal } from '../support/portal.js';
 import { approve, upload } from '../support/review.js';
+import { COUNTED_DOWNLOADS_PER_ADDRESS } from '../../src/features/store/store.routes.js';
 import { storeWorld, wellKnownKey } from '../support/store.js';
 
 let clock: TestClock;
@@ -267,6 +268,26 @@ describeOnSqlite(
       const marks = JSON.stringify(await p.database.db.selectFrom('store_download_marks').selectAll().execute());
       expect(marks).not.toContain('127.0.0.1');
       expect(marks).not.toContain('203.0.113.9');
+    });
+
+    it('counts at most COUNTED_DOWNLOADS_PER_ADDRESS devices a day from one address, and serves every download', async () => {
+      const { p, world, url } = await published();
+      const from = (remoteAddress: string, device: string) => p.app.inject({ method: 'GET', url, remoteAddress, headers: { 'x-mosis-device': device } });
+      // Invented device ids from one address: all served, only the address's share counted.
+      for (let i = 0; i < COUNTED_DOWNLOADS_PER_ADDRESS + 20; i += 1) expect((await from('198.51.100.20', `invented-${i}`)).statusCode).toBe(200);
+      // Another address still counts; the next day the first address has a new share.
+      expect((await from('198.51.100.21', 'real-device')).statusCode).toBe(200);
+      await p.core.store.downloads.flush();
+      const day1 = clock.now().toISOString().slice(0, 10);
+      clock.advance(86_400_000);
+      expect((await from('198.51.100.20', 'next-day-device')).statusCode).toBe(200);
+      await p.core.store.downloads.flush();
+      // Read from the table: a day later the developer's access token has expired.
+      const counts = await p.database.db.selectFrom('store_downloads').select(['day', 'downloads']).where('app_id', '=', world.app.id).orderBy('day').execute();
+      expect(counts.map((c) => [c.day, Number(c.downloads)])).toEqual([
+        [day1, COUNTED_DOWNLOADS_PER_ADDRESS + 1],
+        [clock.now().toISOString().slice(0, 10), 1],
+      ]);
     });
 
     it('limits every store route per client address (STORE_RATE_LIMIT_PER_MINUTE), answering 429 with Retry-After', async () => {

@@ -38,6 +38,13 @@ const PACKAGE_TYPE = 'application/vnd.mosis.package';
  * (GET /v1/apps/{id}/downloads), and errors keep their full line.
  */
 const QUIET = 'warn';
+/**
+ * Distinct devices a day one client address may add to an app's download count. A device counts
+ * once a day, but device ids are the caller's to invent: without this one address could climb the
+ * "popular" order at will. A household or office behind one address stays far below it.
+ */
+export const COUNTED_DOWNLOADS_PER_ADDRESS = 100;
+const DAY_MS = 86_400_000;
 
 type DeviceHeaders = z.infer<typeof deviceHeaders>;
 
@@ -216,7 +223,12 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
       void reply.type(PACKAGE_TYPE);
       // Counted once the bytes went out: not for a HEAD, a failed read or a client that left.
       const counted = (body: Readable): Readable => {
-        body.once('end', () => store.countDownload(pkg, request.headers['x-mosis-device'] ?? null, request.ip));
+        body.once('end', () => {
+          // Beyond its daily share an address's downloads are served, not counted.
+          if (rateLimiter.hit(`store-counted:${clientBudgetKey(request.ip)}:${pkg.appId}`, COUNTED_DOWNLOADS_PER_ADDRESS, DAY_MS) === null) {
+            store.countDownload(pkg, request.headers['x-mosis-device'] ?? null, request.ip);
+          }
+        });
         return body;
       };
       if (range.kind === 'part') {

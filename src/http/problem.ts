@@ -67,7 +67,8 @@ function errorHandler(error: FastifyError, request: FastifyRequest, reply: Fasti
   // Refused before the body was read (too large, not yours): close rather than read the rest of it.
   if (!request.raw.complete) void reply.header('connection', 'close');
   if (error instanceof AppError) {
-    if (error.status === 503) void reply.header('retry-after', '30');
+    // A route that knows better (the store: 5 s) set its own; onError hooks run before this handler.
+    if (error.status === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', '30');
     return sendProblem(reply, error.spec, error.message, error.errors);
   }
   if (error.validation) {

@@ -7,7 +7,7 @@ import { ifNoneMatch } from '../../http/conditional.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
 import { clientBudgetKey, type RateLimiter } from '../../http/rate-limit.js';
 import { problemsOf } from '../../http/schemas.js';
-import { commonError, commonErrors } from '../../shared/index.js';
+import { AppError, commonError, commonErrors } from '../../shared/index.js';
 import { byteRange } from './byte-range.js';
 import { preferredLanguages } from './locale-choice.js';
 import { platformRank, type DeviceProfile } from './rollout.js';
@@ -85,7 +85,7 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
   app.addHook('onRequest', async (request, reply) => charge(request, reply, 1));
   // A store that is starting, or whose search is busy, says when to come back.
   app.addHook('onError', async (_request, reply, error) => {
-    if ((error as { statusCode?: number }).statusCode === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', '5');
+    if (error instanceof AppError && error.status === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', '5');
   });
   const r = app.withTypeProvider<ZodTypeProvider>();
 

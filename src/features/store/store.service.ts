@@ -353,13 +353,16 @@ export class StoreService {
 
   /** 100 ms, doubling to 5 s; cut short by stop(). */
   private async pause(attempt: number): Promise<void> {
+    if (this.stopped) return;
     const ms = Math.min(5_000, 100 * 2 ** Math.min(attempt, 6));
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wakers.add(() => {
+      const wake = () => {
         clearTimeout(timer);
+        this.wakers.delete(wake);
         resolve();
-      });
+      };
+      const timer = setTimeout(wake, ms);
+      this.wakers.add(wake);
     });
   }
 

@@ -369,7 +369,7 @@ async function checkPage(url: string): Promise<void> {
 
 // ---------------------------------------------------------------- the run
 
-async function references(work: string, peerDb: string, packageFile: string) {
+async function references(work: string, peerDb: string, packageFile: string, floorFile?: string) {
   const peerPort = await freePort();
   const peer = start('peer-go', PEER_BIN, [], { ...process.env, DB: peerDb, ADDR: `127.0.0.1:${peerPort}` }, peerPort, path.join(work, 'peer-go.log'));
   let go;
@@ -388,11 +388,17 @@ async function references(work: string, peerDb: string, packageFile: string) {
   }
 
   const barePort = await freePort();
-  const bare = start('bare-fastify', process.execPath, [path.join(ROOT, 'bench', 'bare-fastify.mjs')], { ...process.env, PORT: String(barePort) }, barePort, path.join(work, 'bare.log'));
-  let fastify;
+  const bare = start('bare-fastify', process.execPath, [path.join(ROOT, 'bench', 'bare-fastify.mjs')], { ...process.env, PORT: String(barePort), ...(floorFile ? { FLOOR: floorFile } : {}) }, barePort, path.join(work, 'bare.log'));
+  let fastify: { constant: Awaited<ReturnType<typeof wrk>>; floor?: { detail: Awaited<ReturnType<typeof wrk>>; updates: Awaited<ReturnType<typeof wrk>> } };
   try {
     await waitFor(`${bare.base}/hello`);
     fastify = { constant: await wrk(bare, `${bare.base}/hello`) };
+    if (floorFile) {
+      fastify.floor = {
+        detail: await wrk(bare, `${bare.base}/floor/detail/`, { script: path.join(work, 'floor-detail.lua') }),
+        updates: await wrk(bare, `${bare.base}/floor/updates`, { script: path.join(work, 'updates.lua') }),
+      };
+    }
   } finally {
     await stop(bare);
   }
@@ -472,6 +478,7 @@ async function main(): Promise<void> {
     const device = { 'x-mosis-device': 'bench-device-1', 'x-mosis-version': DEVICE_VERSION };
     const detailUrl = `/v1/store/apps/${packageIdOf(Math.floor(APPS / 3))}`;
     let cold, seededMemory: Memory, afterLoadMemory: Memory, portalRuns, updatesSeen: number, headContentLength: number;
+    const floorFile = path.join(work, 'floor.json');
     try {
       const [detail, catalog, index, ready] = await Promise.all([
         firstOk(portal.base, detailUrl, portal.startedAt, { headers: device }),
@@ -510,6 +517,21 @@ async function main(): Promise<void> {
       headContentLength = Number(head.headers.get('content-length'));
       if (head.status !== 200 || headContentLength !== seed.download.size) console.warn(`${downloadUrl}: HEAD ${head.status} with content-length ${headContentLength}, ${seed.download.size} expected`);
 
+      // The portal's own answers, for the bare route that sends the same bytes (references after).
+      const answer = async (url: string, init?: RequestInit) => {
+        const res = await fetch(url, init);
+        const headers = Object.fromEntries([...res.headers].filter(([name]) => !['date', 'connection', 'keep-alive', 'content-length', 'transfer-encoding'].includes(name)));
+        return { headers, body: await res.text() };
+      };
+      await writeFile(
+        floorFile,
+        JSON.stringify({
+          detail: await answer(`${portal.base}/v1/store/apps/${packageIdOf(7)}`, { headers: device }),
+          updates: await answer(`${portal.base}/v1/store/apps/updates`, { method: 'POST', headers: { ...device, 'content-type': 'application/json' }, body }),
+        }),
+      );
+      await script(work, 'floor-detail.lua', detailScript('/floor/detail/com.bench.app', 100, true));
+
       portalRuns = {
         name_first: await wrk(portal, pages.name_first),
         name_deep: await wrk(portal, pages.name_deep),
@@ -527,7 +549,7 @@ async function main(): Promise<void> {
     }
 
     console.log('references (after)…');
-    const refsAfter = await references(work, peerDb, seed.packageFile);
+    const refsAfter = await references(work, peerDb, seed.packageFile, floorFile);
 
     const best = (a: number, b: number) => Math.max(a, b);
     const goPage = best(refsBefore.go.page_first.rps, refsAfter.go.page_first.rps);
@@ -603,6 +625,9 @@ function table(r: {
   const targets = r.targets as Record<string, { ratio: number }>;
   const met = r.met as Record<string, boolean>;
   const mark = (key: string) => (met[key] ? 'met' : '**missed**');
+  // The floor for answers of that size: the portal's throughput against a bare route sending its bytes.
+  const floorRow = (name: string, floor: WrkResult | undefined, portal: WrkResult, what: string): string[][] =>
+    floor ? [[name, `${k(floor.rps)} req/s, ${lat(floor)}`, `(after only) of bare Fastify constant: ${(floor.rps / Math.max(rb.fastify.constant.rps, ra.fastify.constant.rps)).toFixed(2)}`, `${what}: ${(portal.rps / floor.rps).toFixed(2)} of it`, '(no target; the floor)']] : [];
   const rows = [
     ['scenario', 'portal', 'reference (before / after)', 'ratio', 'target'],
     ['---', '---', '---', '---', '---'],
@@ -612,7 +637,9 @@ function table(r: {
     ['catalog `sort=popular`, page at app 50 000', `${k(p['popular_deep']!.rps)} req/s, ${lat(p['popular_deep']!)}`, 'Go page after id 50 000 (as above)', `${targets['catalog_popular_deep']!.ratio}`, `≥ 1.2 — ${mark('catalog_popular_deep')}`],
     ['app detail (random app, device headers)', `${k(p['detail']!.rps)} req/s, ${lat(p['detail']!)}`, `bare Fastify constant: ${both(rb.fastify.constant.rps, ra.fastify.constant.rps, k)} req/s (Go detail ${both(rb.go.detail.rps, ra.go.detail.rps, k)})`, `${targets['detail']!.ratio}`, `≥ 0.6, p99 < 20 ms — ${mark('detail')}`],
     ['app detail, 100 apps only (cached)', `${k(p['detail_hot']!.rps)} req/s, ${lat(p['detail_hot']!)}`, 'bare Fastify constant (as above)', `${(p['detail_hot']!.rps / Math.max(rb.fastify.constant.rps, ra.fastify.constant.rps)).toFixed(2)}`, '(no target; for comparison)'],
+    ...floorRow('app detail: bare Fastify sending the portal\'s detail answer (same bytes and headers)', ra.fastify.floor?.detail, p['detail_hot']!, 'cached detail'),
     ['update check, 50 installed / 10 updates', `${k(p['updates']!.rps)} req/s, ${lat(p['updates']!)}`, 'bare Fastify constant (as above)', `${targets['updates']!.ratio}`, `≥ 0.6, p99 < 20 ms — ${mark('updates')}`],
+    ...floorRow('update check: bare Fastify taking the same POST and sending the portal\'s answer (same bytes and headers)', ra.fastify.floor?.updates, p['updates']!, 'update check'),
     ['50 MiB download, 20 parallel', `${p['download']!.transfer_mib_s.toFixed(0)} MiB/s, RSS growth ${p['download']!.rss_growth_mib} MiB`, `createReadStream: ${both(rb.stream.transfer_mib_s, ra.stream.transfer_mib_s, (n) => n.toFixed(0))} MiB/s, RSS growth ${rb.stream.rss_growth_mib} / ${ra.stream.rss_growth_mib} MiB`, `${targets['download']!.ratio}`, `≥ 0.5, growth < 32 MiB — ${mark('download')}`],
   ];
   const m = r.portal.memory;

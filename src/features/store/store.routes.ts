@@ -82,7 +82,17 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
       }
     }
   };
-  app.addHook('onRequest', async (request, reply) => charge(request, reply, 1));
+  // A synchronous hook (no promise per request), and none at all when the limit is off.
+  if (perMinute > 0) {
+    app.addHook('onRequest', (request, reply, done) => {
+      try {
+        charge(request, reply, 1);
+        done();
+      } catch (err) {
+        done(err as Error);
+      }
+    });
+  }
   // A store that is starting, or whose search is busy, says when to come back.
   app.addHook('onError', async (_request, reply, error) => {
     if (error instanceof AppError && error.status === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', '5');

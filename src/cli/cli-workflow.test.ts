@@ -1,43 +1,20 @@
-import { execFile } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { PackageCheckResult } from '../package/index.js';
 import { rawPublicKey } from '../package/keys.js';
-import { appFiles, keyPair, manifestJson, signed, yazlZip, type KeyPair } from '../package/test-support.js';
+import { runMosis, type Run } from './test-support.js';
 
-/**
- * Runs the real `mosis` binary, the compiled dist/cli/main.js that the global setup (build-dist.ts)
- * builds once per run, in a scratch folder, with MOSIS_HOME kept inside it.
- */
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const mainScript = path.join(repoRoot, 'dist/cli/main.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+// The `mosis` binary from a new app to a validated package (test-support.ts runs it). The
+// verdicts on crafted packages and the usage errors are files of their own, so the three run side by side.
 
 let scratch: string;
 let home: string;
 
 function mosis(args: readonly string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [mainScript, ...args],
-      { cwd: options.cwd ?? scratch, env: { ...process.env, MOSIS_HOME: home, ...options.env }, maxBuffer: 16 * 1024 * 1024 },
-      (error, stdout, stderr) => {
-        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+  return runMosis(args, { cwd: options.cwd ?? scratch, home, env: options.env });
 }
 
 beforeAll(async () => {
@@ -173,105 +150,5 @@ describe('mosis init → keys generate → build → validate', () => {
     const run = await mosis(['validate', 'tampered.mosis']);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/^error\s+T1\s+zip_/m);
-  });
-});
-
-describe('crafted packages end in a verdict, exit code 1', () => {
-  let key: string;
-  const signedPackage = async (name: string, changes: Record<string, string>): Promise<string> => {
-    const file = path.join(scratch, `${name}.mosis`);
-    await writeFile(file, await yazlZip(signed(appFiles(changes), keys)));
-    return file;
-  };
-  let keys: KeyPair;
-  beforeAll(() => {
-    keys = keyPair();
-    key = rawPublicKey(keys.publicKey).toString('base64');
-  });
-
-  test('a manifest.json nesting 10 000 arrays deep is a finding, not a crash', async () => {
-    const manifest = JSON.stringify(manifestJson());
-    const file = await signedPackage('deep-manifest', { 'manifest.json': `{"x-deep": ${'['.repeat(10_000)}${']'.repeat(10_000)}, ${manifest.slice(1)}` });
-    const text = await mosis(['validate', file, '--key', key]);
-    expect(text, text.stderr).toMatchObject({ code: 1, stderr: '' });
-    expect(text.stdout).toMatch(/^error\s+T1\s+manifest_invalid\s.*nested more than 64 deep/m);
-    const json = await mosis(['validate', file, '--key', key, '--json']);
-    expect(json.code).toBe(1);
-    expect((JSON.parse(json.stdout) as PackageCheckResult).findings.map((finding) => finding.code)).toEqual(['manifest_invalid']);
-  });
-
-  test('checks that run over the time budget end with check_budget_exceeded', async () => {
-    const lua = Array.from({ length: 20_000 }, (_, i) => `local v${i} = { name = "item ${i}", size = ${i} * 2 }`).join('\n');
-    const file = await signedPackage('heavy', { 'assets/scripts/heavy.lua': lua });
-    const over = await mosis(['validate', file, '--key', key], { env: { PACKAGE_CHECK_TIMEOUT_MS: '100' } });
-    expect(over, over.stderr).toMatchObject({ code: 1, stderr: '' });
-    expect(over.stdout).toMatch(/^error\s+T2\s+check_budget_exceeded\s.*longer than 0\.1 seconds/m);
-    // Within the default budget the same package is fine.
-    expect((await mosis(['validate', file, '--key', key])).code).toBe(0);
-  });
-
-  test('a budget that is not a number is a usage error', async () => {
-    const run = await mosis(['validate', await signedPackage('clean', {}), '--key', key], { env: { PACKAGE_CHECK_TIMEOUT_MS: 'soon' } });
-    expect(run.code).toBe(2);
-    expect(run.stderr).toContain('mosis: PACKAGE_CHECK_TIMEOUT_MS must be a whole number above 0, got "soon"');
-  });
-});
-
-describe('clear one-line errors, exit code 2', () => {
-  test('build without a signing key names the missing file and the fix', async () => {
-    const emptyHome = path.join(scratch, 'no-keys-home');
-    const init = await mosis(['init', 'keyless']);
-    expect(init.code).toBe(0);
-    const run = await mosis(['build', 'keyless'], { env: { MOSIS_HOME: emptyHome } });
-    expect(run.code).toBe(2);
-    expect(run.stderr).toBe(`mosis: no signing key at ${path.join(emptyHome, 'signing_key.pem')}; run \`mosis keys generate\`\n`);
-  });
-
-  test('init refuses a folder that is not empty', async () => {
-    await mkdir(path.join(scratch, 'busy'));
-    await writeFile(path.join(scratch, 'busy', 'keep.txt'), 'mine');
-    const run = await mosis(['init', 'busy']);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toBe('mosis: busy is not empty; run `mosis init` with a new or empty folder\n');
-    expect(await readdir(path.join(scratch, 'busy'))).toEqual(['keep.txt']);
-  });
-
-  test('init refuses an id the portal would refuse', async () => {
-    const run = await mosis(['init', 'badid', '--id', 'Not An Id']);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/^mosis: cannot create the app: .+\n$/);
-  });
-
-  test('build of a missing folder', async () => {
-    const run = await mosis(['build', 'does-not-exist']);
-    expect(run).toMatchObject({ code: 2, stderr: 'mosis: no such folder: does-not-exist\n' });
-  });
-
-  test('build with a bad manifest', async () => {
-    await mosis(['init', 'broken', '--id', 'com.example.broken']);
-    const manifestFile = path.join(scratch, 'broken', 'manifest.json');
-    const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as Record<string, unknown>;
-    await writeFile(manifestFile, JSON.stringify({ ...manifest, version_code: 0 }));
-    const run = await mosis(['build', 'broken']);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/^mosis: .*manifest\.json is invalid: .+\n$/);
-
-    await writeFile(manifestFile, '{ not json');
-    const notJson = await mosis(['build', 'broken']);
-    expect(notJson.code).toBe(2);
-    expect(notJson.stderr).toMatch(/^mosis: .*manifest\.json is not valid JSON: .+\n$/);
-  });
-
-  test('validate and inspect of an unreadable file', async () => {
-    const validate = await mosis(['validate', 'missing.mosis']);
-    expect(validate).toMatchObject({ code: 2, stderr: 'mosis: cannot read missing.mosis: no such file\n' });
-    const inspect = await mosis(['inspect', scratch]);
-    expect(inspect).toMatchObject({ code: 2, stderr: `mosis: cannot read ${scratch}: not a file\n` });
-  });
-
-  test('an unknown verb is a usage error', async () => {
-    const run = await mosis(['publish-everything']);
-    expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/unknown command/);
   });
 });

@@ -1,0 +1,32 @@
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Runs the real `mosis` binary for the cli-*.test.ts files: the compiled dist/cli/main.js, which the
+ * global setup (test/support/build-dist.ts) builds once per run, in a scratch folder of the test
+ * file's own, with MOSIS_HOME kept inside it.
+ */
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const mainScript = path.join(repoRoot, 'dist/cli/main.js');
+
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function runMosis(args: readonly string[], options: { cwd: string; home: string; env?: Record<string, string> }): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [mainScript, ...args],
+      { cwd: options.cwd, env: { ...process.env, MOSIS_HOME: options.home, ...options.env }, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}

@@ -1,0 +1,72 @@
+import { readFile, utimes } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { describe, expect, inject, it } from 'vitest';
+import { FsBlobStore } from '../../src/storage/index.js';
+import { makePackage } from '../support/packages.js';
+import { openUpload, setUp, ID } from '../support/portal-process.js';
+import { prepareDatabase, type TestDialect } from '../support/portal.js';
+import { runPortal, startServer } from '../support/server-process.js';
+
+// The mosis-portal verbs besides serve (gc, migrate) and a bad configuration; a file of its own so
+// it runs beside serve-uploads and serve-checks instead of after them.
+
+const postgres = inject('postgresUrl') !== null;
+
+// Both dialects: which blobs the database still refers to.
+for (const dialect of ['sqlite', 'postgres'] as TestDialect[]) {
+  describe.skipIf(dialect === 'postgres' && !postgres)(`the mosis-portal process [${dialect}]`, () => {
+    it('gc deletes package blobs no version refers to and keeps the rest', async () => {
+      const database = await prepareDatabase(dialect);
+      const env = { DATA_DIR: database.dataDir, DATABASE_URL: database.databaseUrl };
+      try {
+        const server = await startServer(env);
+        const { token, key, appId } = await setUp(server);
+        const { req, answer } = openUpload(server, appId, token);
+        req.end(await readFile(await makePackage({ id: ID, key })));
+        const version = JSON.parse((await answer).body) as { sha256: string };
+        server.child.kill('SIGTERM');
+        await server.exited;
+
+        const blobs = new FsBlobStore(path.join(database.dataDir, 'packages'));
+        const orphan = await blobs.stage(Readable.from([Buffer.from('left behind by a deleted app')]), { maxBytes: 1024 });
+        await orphan.commit();
+        const twoHoursAgo = new Date(Date.now() - 2 * 3600_000);
+        for (const sha of [version.sha256, orphan.sha256]) {
+          await utimes(path.join(database.dataDir, 'packages', 'sha256', sha.slice(0, 2), sha.slice(2, 4), sha), twoHoursAgo, twoHoursAgo);
+        }
+        const gc = runPortal(['gc'], env);
+        expect((await gc.exited).code).toBe(0);
+        expect(gc.output()).toContain('Deleted 1 unreferenced blob(s); kept 1 in use');
+        expect(await blobs.has(orphan.sha256)).toBe(false);
+        expect(await blobs.has(version.sha256)).toBe(true);
+      } finally {
+        await database.cleanup();
+      }
+    });
+  });
+}
+
+describe('mosis-portal configuration errors', () => {
+  it('stops with one clear line naming the bad variable', async () => {
+    const server = runPortal(['serve'], { PORT: 'eighty' });
+    const { code } = await server.exited;
+    expect(code).toBe(1);
+    expect(server.output().trim()).toBe('mosis-portal: Invalid configuration: PORT must be an integer between 1 and 65535 (got "eighty")');
+  });
+
+  it('migrate applies the migrations and says so, then says the database is up to date', async () => {
+    const database = await prepareDatabase('sqlite');
+    try {
+      const env = { DATA_DIR: database.dataDir, DATABASE_URL: database.databaseUrl };
+      const first = runPortal(['migrate'], env);
+      expect((await first.exited).code).toBe(0);
+      expect(first.output()).toContain('Applied: 0001_foundation');
+      const second = runPortal(['migrate'], env);
+      expect((await second.exited).code).toBe(0);
+      expect(second.output()).toContain('The database is up to date.');
+    } finally {
+      await database.cleanup();
+    }
+  });
+});

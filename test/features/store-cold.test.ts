@@ -1,14 +1,10 @@
 import { AliasNode, SelectQueryNode, TableNode, type KyselyPlugin, type PluginTransformQueryArgs, type PluginTransformResultArgs, type QueryId, type QueryResult, type RootOperationNode, type UnknownRow } from 'kysely';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { expect, it } from 'vitest';
-import { DeviceIds, IndexWriter, SignedIndex, StoreService, storeSearch } from '../../src/features/store/index.js';
 import { buildModel } from '../../src/features/store/model-build.js';
 import { StoreModel } from '../../src/features/store/store-model.js';
 import { TestClock } from '../support/accounts.js';
 import { describeEachDatabase, describeOnPostgres } from '../support/portal.js';
-import { storeWorld } from '../support/store.js';
+import { secondStore, storeWorld } from '../support/store.js';
 
 /**
  * Holds the answers of the build's version scan (the chunked `versions` query with a limit) until
@@ -97,21 +93,8 @@ describeOnPostgres(
 
       // A second store on the same database, as a restarted instance has, its version scan held.
       const gate = new VersionScanGate();
-      const db = p.database.db.withPlugin(gate);
-      const writer = new IndexWriter(p.core.config.database, db, () => 0);
-      const dir = await mkdtemp(path.join(tmpdir(), 'mosis-cold-index-'));
-      const cold = new StoreService({
-        db,
-        clock: p.core.clock,
-        events: p.core.events,
-        blobs: p.core.blobs,
-        deviceIds: await DeviceIds.open(p.core.config.dataDir),
-        index: new SignedIndex({ write: (file) => writer.write(file), storeKeys: p.core.storeKeys, dir, log: p.core.log }),
-        search: storeSearch(p.core.config.database, db),
-        baseUrl: p.core.config.baseUrl,
-        log: p.core.log,
-        cacheBytes: 1 << 20,
-      });
+      const second = await secondStore(p, { db: p.database.db.withPlugin(gate) });
+      const cold = second.store;
       try {
         await cold.start();
         while (!cold.model.ordered) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -132,9 +115,7 @@ describeOnPostgres(
         expect(JSON.parse((await cold.catalog({ sort: 'name', limit: 20 }, [])).body)).toEqual(page);
       } finally {
         gate.open();
-        await cold.stop();
-        await writer.close();
-        await rm(dir, { recursive: true, force: true });
+        await second.stop();
       }
     });
   },

@@ -1,17 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { DeviceIds, IndexWriter, SignedIndex, StoreService, storeSearch } from '../../src/features/store/index.js';
 import { TestClock } from '../support/accounts.js';
 import { expectProblem, type TestUser } from '../support/api.js';
 import type { DeveloperKey } from '../support/packages.js';
 import { describeEachDatabase, type TestPortal } from '../support/portal.js';
 import { approve, upload, type Uploaded } from '../support/review.js';
-import { storeWorld } from '../support/store.js';
+import { secondStore, storeWorld } from '../support/store.js';
 
 /**
  * The database away for real: a table the store reads is renamed, and renamed back (as
@@ -86,32 +82,15 @@ async function offered(p: TestPortal, packageId: string): Promise<number[]> {
  * portal's own routes (buildApp on the same core with this store in it). Its catalog requests wait
  * `buildWaitMs` for the build instead of 10 s.
  */
-async function secondStore(p: TestPortal, buildWaitMs: number) {
-  const { core } = p;
-  const writer = new IndexWriter(core.config.database, core.db, () => 0);
-  const dir = await mkdtemp(path.join(tmpdir(), 'mosis-failures-index-'));
-  const store = new StoreService({
-    db: core.db,
-    clock: core.clock,
-    events: core.events,
-    blobs: core.blobs,
-    deviceIds: await DeviceIds.open(core.config.dataDir),
-    index: new SignedIndex({ write: (file) => writer.write(file), storeKeys: core.storeKeys, dir, log: core.log }),
-    search: storeSearch(core.config.database, core.db),
-    baseUrl: core.config.baseUrl,
-    log: core.log,
-    cacheBytes: 1 << 20,
-    buildWaitMs,
-  });
-  const app = await buildApp({ ...core, store });
+async function servedSecondStore(p: TestPortal, buildWaitMs: number) {
+  const second = await secondStore(p, { buildWaitMs });
+  const app = await buildApp({ ...p.core, store: second.store });
   return {
     app,
-    store,
+    store: second.store,
     stop: async () => {
       await app.close();
-      await store.stop();
-      await writer.close();
-      await rm(dir, { recursive: true, force: true });
+      await second.stop();
     },
   };
 }
@@ -265,7 +244,7 @@ describeEachDatabase(
       const world = await storeWorld(p, clock);
       await world.release(world.app, 1);
       await breakTable(p, 'apps');
-      const second = await secondStore(p, 300);
+      const second = await servedSecondStore(p, 300);
       try {
         for (const url of ['/v1/store/apps', '/v1/store/apps?sort=name', '/v1/store/categories']) {
           const started = Date.now();

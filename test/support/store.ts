@@ -6,8 +6,12 @@ import { approve, reviewWorld, upload } from './review.js';
 import { makePackage } from './packages.js';
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Db } from '../../src/db/index.js';
 import { appendEvent } from '../../src/events/index.js';
+import { DeviceIds, IndexWriter, SignedIndex, StoreService, storeSearch } from '../../src/features/store/index.js';
 import { runJobs } from './accounts.js';
 
 export interface Release {
@@ -132,4 +136,37 @@ export async function wellKnownKey(p: TestPortal, keyId: string): Promise<KeyObj
   const entry = res.json<{ keys: { key_id: string; public_key: string }[] }>().keys.find((k) => k.key_id === keyId);
   expect(entry, `key ${keyId} is published`).toBeDefined();
   return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, Buffer.from((entry as { public_key: string }).public_key, 'base64')]), format: 'der', type: 'spki' });
+}
+
+/**
+ * A second StoreService on the portal's database, as a restarted instance has: its own model,
+ * caches, signed index (in a temporary directory) and search, on `db` (the portal's own, or one
+ * with a plugin that holds queries). Its catalog requests wait `buildWaitMs` for the build.
+ */
+export async function secondStore(p: TestPortal, options: { db?: Db; buildWaitMs?: number } = {}): Promise<{ store: StoreService; stop: () => Promise<void> }> {
+  const { core } = p;
+  const db = options.db ?? core.db;
+  const writer = new IndexWriter(core.config.database, db, () => 0);
+  const dir = await mkdtemp(path.join(tmpdir(), 'mosis-second-store-'));
+  const store = new StoreService({
+    db,
+    clock: core.clock,
+    events: core.events,
+    blobs: core.blobs,
+    deviceIds: await DeviceIds.open(core.config.dataDir),
+    index: new SignedIndex({ write: (file) => writer.write(file), storeKeys: core.storeKeys, dir, log: core.log }),
+    search: storeSearch(core.config.database, db),
+    baseUrl: core.config.baseUrl,
+    log: core.log,
+    cacheBytes: 1 << 20,
+    ...(options.buildWaitMs === undefined ? {} : { buildWaitMs: options.buildWaitMs }),
+  });
+  return {
+    store,
+    stop: async () => {
+      await store.stop();
+      await writer.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }

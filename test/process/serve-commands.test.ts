@@ -9,7 +9,7 @@ import { prepareDatabase, type TestDialect } from '../support/portal.js';
 import { runPortal, startServer } from '../support/server-process.js';
 
 // The mosis-portal verbs besides serve (gc, migrate) and a bad configuration; a file of its own so
-// it runs beside serve-uploads and serve-checks instead of after them.
+// it runs beside the other serve-*.test.ts files instead of after them.
 
 const postgres = inject('postgresUrl') !== null;
 

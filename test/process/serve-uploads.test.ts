@@ -1,12 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { describe, expect, inject, it } from 'vitest';
-import { makePackage } from '../support/packages.js';
-import { openUpload, setUp, stagingFiles, until, versionCount, ID } from '../support/portal-process.js';
+import { openUpload, setUp, stagingFiles, until, versionCount } from '../support/portal-process.js';
 import { prepareDatabase, type TestDialect } from '../support/portal.js';
 import { startServer } from '../support/server-process.js';
 
-// Uploads the process loses mid-way (kill -9, SIGTERM, a client going away); a file of its own so it
-// runs beside serve-checks and serve-commands instead of after them.
+// An upload the process is killed in (kill -9) and what the next start cleans up; a file of its own
+// so it runs beside the other serve-*.test.ts files instead of after them.
 
 const postgres = inject('postgresUrl') !== null;
 
@@ -41,53 +39,3 @@ for (const dialect of ['sqlite', 'postgres'] as TestDialect[]) {
     });
   });
 }
-
-// Draining on SIGTERM and a client going away are the process's and the HTTP server's, not the database's.
-describe('the mosis-portal process, its uploads and its shutdown [sqlite]', () => {
-  const dialect: TestDialect = 'sqlite';
-
-  it('on SIGTERM finishes the upload in flight, answers it, then exits cleanly', async () => {
-    const database = await prepareDatabase(dialect);
-    try {
-      const server = await startServer({ DATA_DIR: database.dataDir, DATABASE_URL: database.databaseUrl });
-      const { token, key, appId } = await setUp(server);
-      const bytes = await readFile(await makePackage({ id: ID, key }));
-      const { req, answer } = openUpload(server, appId, token);
-      const half = Math.floor(bytes.length / 2);
-      req.write(bytes.subarray(0, half));
-      await until(async () => (await stagingFiles(database.dataDir)).length > 0, 'the upload to start');
-      server.child.kill('SIGTERM');
-      await new Promise((r) => setTimeout(r, 300));
-      req.end(bytes.subarray(half));
-      const res = await answer;
-      expect(res.status, res.body).toBe(202);
-      // The answer ends its keep-alive connection, so the client does not hold the process open.
-      expect(res.connection).toBe('close');
-      expect((await server.exited).code).toBe(0);
-      expect(await versionCount(database.databaseUrl, database.dataDir)).toBe(1);
-    } finally {
-      await database.cleanup();
-    }
-  });
-
-  it('removes the staging file when the client disconnects mid-upload, and records nothing', async () => {
-    const database = await prepareDatabase(dialect);
-    try {
-      const server = await startServer({ DATA_DIR: database.dataDir, DATABASE_URL: database.databaseUrl });
-      const { token, appId } = await setUp(server);
-      const { req, answer } = openUpload(server, appId, token);
-      answer.catch(() => undefined);
-      req.write(Buffer.alloc(512 * 1024, 1));
-      await until(async () => (await stagingFiles(database.dataDir)).length > 0, 'the upload to start');
-      req.destroy();
-      await until(async () => (await stagingFiles(database.dataDir)).length === 0, 'the staging file to be removed');
-      const ready = await fetch(`${server.baseUrl}/readyz`);
-      expect(ready.status).toBe(200);
-      server.child.kill('SIGTERM');
-      await server.exited;
-      expect(await versionCount(database.databaseUrl, database.dataDir)).toBe(0);
-    } finally {
-      await database.cleanup();
-    }
-  });
-});

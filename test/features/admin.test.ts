@@ -174,6 +174,8 @@ describe('mosis-portal create-admin', () => {
     const db = await prepareDatabase('sqlite');
     try {
       const env = { DATA_DIR: db.dataDir, DATABASE_URL: db.databaseUrl };
+      // Refused before it opens the database, so it runs beside the two that do instead of after them.
+      const missing = runPortal(['create-admin'], env);
       const weak = runPortal(['create-admin', '--email', 'weak@example.com', '--password', 'short'], env);
       expect((await weak.exited).code).toBe(2);
       expect(weak.output()).toMatch(/12 to 256 characters/);
@@ -184,7 +186,6 @@ describe('mosis-portal create-admin', () => {
       expect(password).toBeDefined();
       expect(password?.length).toBeGreaterThanOrEqual(24);
 
-      const missing = runPortal(['create-admin'], env);
       expect((await missing.exited).code).toBe(2);
       expect(missing.output()).toMatch(/--email/);
 

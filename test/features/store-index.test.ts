@@ -1,7 +1,9 @@
 import { createHash, verify, type KeyObject } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import { expect, it } from 'vitest';
 import { TestClock } from '../support/accounts.js';
-import { describeOnSqlite, type TestPortal } from '../support/portal.js';
+import { describeEachDatabase, describeOnSqlite, type TestPortal } from '../support/portal.js';
 import { approve, upload } from '../support/review.js';
 import { storeWorld, wellKnownKey } from '../support/store.js';
 
@@ -111,6 +113,36 @@ describeOnSqlite(
       const last = await signedIndex(p);
       expect(last.etag).not.toBe(second.etag);
       expect(last.index.apps.map((a) => a.package_id)).toEqual(['com.example.agenda', 'com.example.notes', 'com.example.zebra']);
+    });
+  },
+  { deps: () => ({ clock: (clock = new TestClock()) }) },
+);
+
+// On both databases: PostgreSQL's queries take turns of the event loop, where a file error arrives.
+describeEachDatabase(
+  'store index: a rebuild that cannot write',
+  (portal) => {
+    it('keeps serving the last index when a rebuild cannot write its file, and builds again once it can', async () => {
+      const p = portal();
+      const world = await storeWorld(p, clock);
+      await world.release(world.app, 1);
+      const before = await signedIndex(p);
+      // The index's folder gone (an operator's cleanup, a disk that went read-only): the rebuild
+      // fails and says so; the process does not fall over and devices keep the last index.
+      const dir = path.join(p.dataDir, 'store-index');
+      await rm(dir, { recursive: true, force: true });
+      const other = await world.newApp('com.example.other');
+      await world.release(other, 1);
+      expect(p.logs()).toContain('store: cannot build the signed index, keeping the previous one');
+      expect((await signedIndex(p)).etag).toBe(before.etag);
+
+      await mkdir(dir, { mode: 0o700 });
+      await world.release(other, 2);
+      const after = await signedIndex(p);
+      expect(after.index.apps.map((a) => [a.package_id, a.versions.map((v) => v.version_code)])).toEqual([
+        ['com.example.notes', [1]],
+        ['com.example.other', [1, 2]],
+      ]);
     });
   },
   { deps: () => ({ clock: (clock = new TestClock()) }) },

@@ -47,13 +47,24 @@ export function problemResponses(...specs: readonly ErrorSpec[]): Record<number,
 export function problemsOf<const Catalogues extends readonly AnyErrorCatalogue[]>(
   ...catalogues: Catalogues
 ): (...codes: readonly CatalogueCodes<Catalogues>[]) => Record<number, z.ZodType> {
-  const all: readonly AnyErrorCatalogue[] = [commonErrors, ...catalogues];
+  const byCode = new Map<string, ErrorSpec>();
+  for (const catalogue of [...catalogues].reverse().concat(commonErrors)) for (const spec of catalogue.specs) byCode.set(spec.code, spec);
   const find = (code: string): ErrorSpec => {
-    const spec = all.flatMap((catalogue) => catalogue.specs).find((known) => known.code === code);
+    const spec = byCode.get(code);
     if (!spec) throw new Error(`no catalogue declares ${code}`);
     return spec;
   };
-  return (...codes) => problemResponses(...codes.map(find));
+  // Made once per set of codes: every portal a process builds (a test makes hundreds) shares them.
+  const made = new Map<string, Record<number, z.ZodType>>();
+  return (...codes) => {
+    const key = codes.join(',');
+    let responses = made.get(key);
+    if (!responses) {
+      responses = problemResponses(...codes.map(find));
+      made.set(key, responses);
+    }
+    return responses;
+  };
 }
 
 // Codes that whole kinds of route answer, for spreading into problems(…).

@@ -43,6 +43,8 @@ export class IndexWriter {
       // A thread is a whole V8 isolate (30-50 MiB of RSS while it lives): kept a second for a
       // burst of catalog changes, not for minutes between them.
       idleTimeout: 1_000,
+      // Nothing reads Piscina's timing histograms; they cost a portal's start and every task.
+      recordTiming: false,
     });
     return this.pool;
   }

@@ -33,6 +33,8 @@ export function storeSearch(database: DatabaseConfig, db: Db): StoreSearch {
     maxThreads: 1,
     maxQueue: MAX_WAITING,
     idleTimeout: 60_000,
+    // Nothing reads Piscina's timing histograms; they cost a portal's start and every task.
+    recordTiming: false,
   });
   const file = database.file;
   return {

@@ -1,30 +1,16 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { runMosis, type Run } from './test-support.js';
+import { describe, expect, test } from 'vitest';
+import { cliScratch } from './test-support.js';
 
 // The `mosis` binary's usage and input errors (test-support.ts runs it); beside cli-workflow and
 // cli-verdicts, in a file of its own so the three run side by side.
 
-let scratch: string;
-let home: string;
-
-function mosis(args: readonly string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  return runMosis(args, { cwd: options.cwd ?? scratch, home, env: options.env });
-}
-
-beforeAll(async () => {
-  scratch = await mkdtemp(path.join(os.tmpdir(), 'mosis-cli-'));
-  home = path.join(scratch, 'home');
-});
-afterAll(async () => {
-  await rm(scratch, { recursive: true, force: true });
-});
+const { paths, mosis } = cliScratch();
 
 describe('clear one-line errors, exit code 2', () => {
   test('build without a signing key names the missing file and the fix', async () => {
-    const emptyHome = path.join(scratch, 'no-keys-home');
+    const emptyHome = path.join(paths.scratch, 'no-keys-home');
     const init = await mosis(['init', 'keyless']);
     expect(init.code).toBe(0);
     const run = await mosis(['build', 'keyless'], { env: { MOSIS_HOME: emptyHome } });
@@ -33,12 +19,12 @@ describe('clear one-line errors, exit code 2', () => {
   });
 
   test('init refuses a folder that is not empty', async () => {
-    await mkdir(path.join(scratch, 'busy'));
-    await writeFile(path.join(scratch, 'busy', 'keep.txt'), 'mine');
+    await mkdir(path.join(paths.scratch, 'busy'));
+    await writeFile(path.join(paths.scratch, 'busy', 'keep.txt'), 'mine');
     const run = await mosis(['init', 'busy']);
     expect(run.code).toBe(2);
     expect(run.stderr).toBe('mosis: busy is not empty; run `mosis init` with a new or empty folder\n');
-    expect(await readdir(path.join(scratch, 'busy'))).toEqual(['keep.txt']);
+    expect(await readdir(path.join(paths.scratch, 'busy'))).toEqual(['keep.txt']);
   });
 
   test('init refuses an id the portal would refuse', async () => {
@@ -54,7 +40,7 @@ describe('clear one-line errors, exit code 2', () => {
 
   test('build with a bad manifest', async () => {
     await mosis(['init', 'broken', '--id', 'com.example.broken']);
-    const manifestFile = path.join(scratch, 'broken', 'manifest.json');
+    const manifestFile = path.join(paths.scratch, 'broken', 'manifest.json');
     const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as Record<string, unknown>;
     await writeFile(manifestFile, JSON.stringify({ ...manifest, version_code: 0 }));
     const run = await mosis(['build', 'broken']);
@@ -70,8 +56,8 @@ describe('clear one-line errors, exit code 2', () => {
   test('validate and inspect of an unreadable file', async () => {
     const validate = await mosis(['validate', 'missing.mosis']);
     expect(validate).toMatchObject({ code: 2, stderr: 'mosis: cannot read missing.mosis: no such file\n' });
-    const inspect = await mosis(['inspect', scratch]);
-    expect(inspect).toMatchObject({ code: 2, stderr: `mosis: cannot read ${scratch}: not a file\n` });
+    const inspect = await mosis(['inspect', paths.scratch]);
+    expect(inspect).toMatchObject({ code: 2, stderr: `mosis: cannot read ${paths.scratch}: not a file\n` });
   });
 
   test('an unknown verb is a usage error', async () => {

@@ -1,34 +1,20 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import type { PackageCheckResult } from '../package/index.js';
 import { rawPublicKey } from '../package/keys.js';
 import { appFiles, keyPair, manifestJson, signed, yazlZip, type KeyPair } from '../package/test-support.js';
-import { runMosis, type Run } from './test-support.js';
+import { cliScratch } from './test-support.js';
 
 // `mosis validate` on crafted packages (test-support.ts runs the binary); beside cli-workflow and
 // cli-errors, in a file of its own so the three run side by side.
 
-let scratch: string;
-let home: string;
-
-function mosis(args: readonly string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  return runMosis(args, { cwd: options.cwd ?? scratch, home, env: options.env });
-}
-
-beforeAll(async () => {
-  scratch = await mkdtemp(path.join(os.tmpdir(), 'mosis-cli-'));
-  home = path.join(scratch, 'home');
-});
-afterAll(async () => {
-  await rm(scratch, { recursive: true, force: true });
-});
+const { paths, mosis } = cliScratch();
 
 describe('crafted packages end in a verdict, exit code 1', () => {
   let key: string;
   const signedPackage = async (name: string, changes: Record<string, string>): Promise<string> => {
-    const file = path.join(scratch, `${name}.mosis`);
+    const file = path.join(paths.scratch, `${name}.mosis`);
     await writeFile(file, await yazlZip(signed(appFiles(changes), keys)));
     return file;
   };

@@ -1,29 +1,15 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test } from 'vitest';
 import type { PackageCheckResult } from '../package/index.js';
 import { rawPublicKey } from '../package/keys.js';
-import { runMosis, type Run } from './test-support.js';
+import { cliScratch } from './test-support.js';
 
 // The `mosis` binary from a new app to a validated package (test-support.ts runs it). The
 // verdicts on crafted packages and the usage errors are files of their own, so the three run side by side.
 
-let scratch: string;
-let home: string;
-
-function mosis(args: readonly string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  return runMosis(args, { cwd: options.cwd ?? scratch, home, env: options.env });
-}
-
-beforeAll(async () => {
-  scratch = await mkdtemp(path.join(os.tmpdir(), 'mosis-cli-'));
-  home = path.join(scratch, 'home');
-});
-afterAll(async () => {
-  await rm(scratch, { recursive: true, force: true });
-});
+const { paths, mosis } = cliScratch();
 
 describe('mosis init → keys generate → build → validate', () => {
   let packageFile: string;
@@ -37,11 +23,11 @@ describe('mosis init → keys generate → build → validate', () => {
     keysOutput = keys.stdout;
     const build = await mosis(['build', 'notes']);
     expect(build, build.stderr + build.stdout).toMatchObject({ code: 0 });
-    packageFile = path.join(scratch, 'com.example.notes-1.0.0.mosis');
+    packageFile = path.join(paths.scratch, 'com.example.notes-1.0.0.mosis');
   }, 60_000);
 
   test('init scaffolds the sample app with icons of the declared sizes', async () => {
-    const files = await readdir(path.join(scratch, 'notes'), { recursive: true });
+    const files = await readdir(path.join(paths.scratch, 'notes'), { recursive: true });
     expect(files.filter((file) => !['assets', 'icons', 'assets/styles', 'assets/scripts'].includes(file)).sort()).toEqual([
       'assets/main.rml',
       'assets/scripts/app.lua',
@@ -52,33 +38,33 @@ describe('mosis init → keys generate → build → validate', () => {
       'manifest.json',
     ]);
     for (const size of [32, 64, 128]) {
-      const png = await readFile(path.join(scratch, 'notes', 'icons', `icon-${size}.png`));
+      const png = await readFile(path.join(paths.scratch, 'notes', 'icons', `icon-${size}.png`));
       expect(png.subarray(1, 4).toString('latin1')).toBe('PNG');
       expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([size, size]);
     }
-    const manifest = JSON.parse(await readFile(path.join(scratch, 'notes', 'manifest.json'), 'utf8')) as Record<string, unknown>;
+    const manifest = JSON.parse(await readFile(path.join(paths.scratch, 'notes', 'manifest.json'), 'utf8')) as Record<string, unknown>;
     expect(manifest).toMatchObject({ id: 'com.example.notes', name: 'Notes', version: '1.0.0', version_code: 1 });
   });
 
   test('keys generate writes a private key only its owner can read and prints what to register', async () => {
-    const privateKey = path.join(home, 'signing_key.pem');
+    const privateKey = path.join(paths.home, 'signing_key.pem');
     expect((await stat(privateKey)).mode & 0o777).toBe(0o600);
     expect(await readFile(privateKey, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----/);
-    expect(await readFile(path.join(home, 'signing_key.pub'), 'utf8')).toMatch(/^-----BEGIN PUBLIC KEY-----/);
+    expect(await readFile(path.join(paths.home, 'signing_key.pub'), 'utf8')).toMatch(/^-----BEGIN PUBLIC KEY-----/);
     expect(keysOutput).toMatch(/Fingerprint: [0-9a-f]{64}\n/);
     expect(keysOutput).toMatch(/Register this public key in the portal: [A-Za-z0-9+/]{43}=\n/);
   });
 
   test('keys generate refuses to replace the key pair without --force', async () => {
-    const before = await readFile(path.join(home, 'signing_key.pem'), 'utf8');
+    const before = await readFile(path.join(paths.home, 'signing_key.pem'), 'utf8');
     const again = await mosis(['keys', 'generate']);
     expect(again.code).toBe(2);
     expect(again.stderr).toMatch(/signing_key\.pem already exists; pass --force/);
-    expect(await readFile(path.join(home, 'signing_key.pem'), 'utf8')).toBe(before);
+    expect(await readFile(path.join(paths.home, 'signing_key.pem'), 'utf8')).toBe(before);
   });
 
   test('keys generate --out writes elsewhere, and --force replaces the pair', async () => {
-    const elsewhere = path.join(scratch, 'other-keys');
+    const elsewhere = path.join(paths.scratch, 'other-keys');
     const first = await mosis(['keys', 'generate', '--out', elsewhere]);
     expect(first.code).toBe(0);
     const replaced = await mosis(['keys', 'generate', '--out', elsewhere, '--force']);
@@ -113,7 +99,7 @@ describe('mosis init → keys generate → build → validate', () => {
 
   test('validate with a different --key fails with signature_key_not_allowed and exit code 1', async () => {
     const stranger = generateKeyPairSync('ed25519').publicKey;
-    const pemFile = path.join(scratch, 'stranger.pub');
+    const pemFile = path.join(paths.scratch, 'stranger.pub');
     await writeFile(pemFile, stranger.export({ format: 'pem', type: 'spki' }));
 
     const text = await mosis(['validate', packageFile, '--key', pemFile]);
@@ -140,13 +126,13 @@ describe('mosis init → keys generate → build → validate', () => {
   });
 
   test('build writes to --out and a tampered copy then fails validate', async () => {
-    const out = path.join(scratch, 'custom.mosis');
+    const out = path.join(paths.scratch, 'custom.mosis');
     const build = await mosis(['build', 'notes', '--out', out]);
     expect(build.code).toBe(0);
     const bytes = await readFile(out);
     // Bytes after the end record: the archive no longer ends where it says it does.
     const tampered = Buffer.concat([bytes, Buffer.from('trailing')]);
-    await writeFile(path.join(scratch, 'tampered.mosis'), tampered);
+    await writeFile(path.join(paths.scratch, 'tampered.mosis'), tampered);
     const run = await mosis(['validate', 'tampered.mosis']);
     expect(run.code).toBe(1);
     expect(run.stdout).toMatch(/^error\s+T1\s+zip_/m);

@@ -1,6 +1,9 @@
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 
 /**
  * Runs the real `mosis` binary for the cli-*.test.ts files: the compiled dist/cli/main.js, which the
@@ -29,4 +32,21 @@ export function runMosis(args: readonly string[], options: { cwd: string; home: 
       },
     );
   });
+}
+
+/**
+ * A scratch folder for one test file, MOSIS_HOME inside it, made before its tests and removed after
+ * them, and `mosis` run there. Call it at the top of the file: it registers the file's hooks.
+ */
+export function cliScratch(): { paths: { scratch: string; home: string }; mosis: (args: readonly string[], options?: { cwd?: string; env?: Record<string, string> }) => Promise<Run> } {
+  const paths = { scratch: '', home: '' };
+  beforeAll(async () => {
+    paths.scratch = await mkdtemp(path.join(os.tmpdir(), 'mosis-cli-'));
+    paths.home = path.join(paths.scratch, 'home');
+  });
+  afterAll(async () => {
+    await rm(paths.scratch, { recursive: true, force: true });
+  });
+  const mosis = (args: readonly string[], options: { cwd?: string; env?: Record<string, string> } = {}) => runMosis(args, { cwd: options.cwd ?? paths.scratch, home: paths.home, env: options.env });
+  return { paths, mosis };
 }

@@ -5,9 +5,9 @@ import { z } from 'zod';
 import type { Config } from '../../config/index.js';
 import { ifNoneMatch } from '../../http/conditional.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
-import { clientBudgetKey, type RateLimiter } from '../../http/rate-limit.js';
+import { clientBudgetKey, RateLimiter } from '../../http/rate-limit.js';
 import { problemsOf } from '../../http/schemas.js';
-import { AppError, commonError, commonErrors } from '../../shared/index.js';
+import { AppError, commonError, commonErrors, type Clock } from '../../shared/index.js';
 import { byteRange } from './byte-range.js';
 import { preferredLanguages } from './locale-choice.js';
 import { platformRank, type DeviceProfile } from './rollout.js';
@@ -64,8 +64,11 @@ function sendCached(request: FastifyRequest, reply: FastifyReply, answer: Cached
  * The device-facing store: catalog, search, details, update checks, downloads and the signed
  * index. Public, and rate-limited per client address (STORE_RATE_LIMIT_PER_MINUTE).
  */
-export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: SignedIndex; rateLimiter: RateLimiter; config: Config }> = (app, { core }) => {
+export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: SignedIndex; rateLimiter: RateLimiter; config: Config; clock: Clock }> = (app, { core }) => {
   const { store, storeIndex, rateLimiter, config } = core;
+  // Its own table, not the shared limiter's: counters an address fills for a day (one per address
+  // and app) must never crowd out the portal's sign-in limits. Full of those, it counts no more.
+  const countedPerAddress = new RateLimiter(core.clock);
   const perMinute = config.store.rateLimitPerMinute;
   /**
    * Counts `units` requests against the client's budget (`name` names a budget of its own); an
@@ -235,7 +238,7 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
       const counted = (body: Readable): Readable => {
         body.once('end', () => {
           // Beyond its daily share an address's downloads are served, not counted.
-          if (rateLimiter.hit(`store-counted:${clientBudgetKey(request.ip)}:${pkg.appId}`, COUNTED_DOWNLOADS_PER_ADDRESS, DAY_MS) === null) {
+          if (countedPerAddress.hit(`${clientBudgetKey(request.ip)}:${pkg.appId}`, COUNTED_DOWNLOADS_PER_ADDRESS, DAY_MS) === null) {
             store.countDownload(pkg, request.headers['x-mosis-device'] ?? null, request.ip);
           }
         });

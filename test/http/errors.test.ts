@@ -44,6 +44,16 @@ describeOnSqlite('errors are problem+json', (portal) => {
     expectProblem(res, 415, 'unsupported_media_type');
   });
 
+  it('refuses a file body (multipart or raw) on a route that takes no upload with 415, and creates nothing', async () => {
+    const p = portal();
+    const multipart = '--b\r\nContent-Disposition: form-data; name="email"\r\n\r\nfile@example.com\r\n--b--\r\n';
+    const asForm = await p.app.inject({ method: 'POST', url: '/v1/auth/register', headers: { 'content-type': 'multipart/form-data; boundary=b' }, payload: multipart });
+    expectProblem(asForm, 415, 'unsupported_media_type');
+    const asRaw = await p.app.inject({ method: 'POST', url: '/v1/auth/register', headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.from('{"email":"raw@example.com"}') });
+    expectProblem(asRaw, 415, 'unsupported_media_type');
+    expect(await p.database.db.selectFrom('users').select('id').execute()).toHaveLength(0);
+  });
+
   it('answers an unexpected failure with a generic 500 that names the request id, and logs the cause', async () => {
     const p = portal();
     const dev = await registerUser(p);

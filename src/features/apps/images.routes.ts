@@ -4,7 +4,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, requireActor, type Authenticator } from '../../http/auth.js';
 import { authenticated, problemsOf, SIGNED_IN, SIGNED_IN_WRITE, UPLOAD } from '../../http/schemas.js';
-import { uploadStream } from '../../http/upload.js';
+import { registerUploads, uploadStream } from '../../http/upload.js';
 import { appIdParams, appResponse, screenshotResponse } from './apps.schemas.js';
 import { MAX_IMAGE_BYTES, type AppImagesService } from './images.service.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
@@ -28,11 +28,11 @@ function imageUpload(request: FastifyRequest): Promise<Readable> {
 
 export const appImagesRoutes: FeatureRoutes<{ appImages: AppImagesService; auth: Authenticator }> = (app, { core }) => {
   const { appImages: service, auth } = core;
-  // Its own plugin scope, so raw image bodies stream to these routes only.
-  void app.register((scope, _options, done) => {
+  // Its own plugin scope, so multipart and raw image bodies stream to these routes only.
+  void app.register(async (scope) => {
+    await registerUploads(scope);
     scope.addContentTypeParser(IMAGE_TYPES, (_request, payload, parsed) => parsed(null, payload));
     routes(scope, service, auth);
-    done();
   });
 };
 

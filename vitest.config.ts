@@ -1,11 +1,34 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
+
+/** A test file that spawns the built dist/ (the portal's process tests, the CLI's): it waits for the run's build. */
+const SPAWNS_DIST = /support\/server-process\.js'|\bcliScratch\(/;
+
+/**
+ * Vitest's order (files that failed last time first, then the longest first, which keeps the
+ * workers busy to the end), except that the files starting with the run are ones that do not
+ * need dist/: the run builds it beside them (test/support/build-dist.ts), and a file that spawns
+ * it would wait for the build on a worker the others could use.
+ */
+class BuildAwareSequencer extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const sorted = await super.sort(files);
+    const spawnsDist = (file: TestSpecification) => SPAWNS_DIST.test(readFileSync(file.moduleId, 'utf8'));
+    const first: TestSpecification[] = [];
+    const rest: TestSpecification[] = [];
+    for (const file of sorted) (first.length < this.ctx.config.maxWorkers && !spawnsDist(file) ? first : rest).push(file);
+    return [...first, ...rest];
+  }
+}
 
 export default defineConfig({
   test: {
     include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    // build-dist: the process and CLI tests spawn the compiled dist/, built once per run here.
+    // build-dist: the process and CLI tests spawn the compiled dist/, built once per run, beside the first tests.
     globalSetup: ['test/support/global-setup.ts', 'test/support/build-dist.ts'],
+    sequence: { sequencer: BuildAwareSequencer },
     // argon2 and package builds make some tests take a few seconds on 2 cores.
     testTimeout: 30_000,
     hookTimeout: 30_000,

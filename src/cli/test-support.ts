@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll } from 'vitest';
+import { distBuilt } from '../../test/support/dist.js';
 
 /**
  * Runs the real `mosis` binary for the cli-*.test.ts files: the compiled dist/cli/main.js, which the
@@ -20,7 +21,9 @@ export interface Run {
   stderr: string;
 }
 
-export function runMosis(args: readonly string[], options: { cwd: string; home: string; env?: Record<string, string> }): Promise<Run> {
+export async function runMosis(args: readonly string[], options: { cwd: string; home: string; env?: Record<string, string> }): Promise<Run> {
+  // The run builds dist/ beside the first tests (test/support/build-dist.ts).
+  await distBuilt();
   return new Promise((resolve) => {
     execFile(
       process.execPath,

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { distBuilt, distBuiltSync } from './dist.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -25,9 +26,10 @@ export interface ServerProcess {
 
 /**
  * Runs `mosis-portal <verb>` as its own process, the way an operator would: the compiled dist/main.js,
- * which the global setup (build-dist.ts) builds once per run.
+ * which the global setup (build-dist.ts) builds once per run (waiting for that build if it is still running).
  */
 export function runPortal(args: string[], env: Record<string, string>): ServerProcess & { port: number | undefined } {
+  distBuiltSync();
   const child = spawn(process.execPath, [path.join(ROOT, 'dist/main.js'), ...args], {
     cwd: ROOT,
     env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/tmp', LOG_LEVEL: 'info', ...env },
@@ -43,6 +45,7 @@ export function runPortal(args: string[], env: Record<string, string>): ServerPr
 
 /** Starts the portal on a free port and waits until /readyz says ready. */
 export async function startServer(env: Record<string, string>): Promise<ServerProcess> {
+  await distBuilt();
   const port = await freePort();
   const server = runPortal(['serve'], { ...env, PORT: String(port), HOST: '127.0.0.1' });
   const deadline = Date.now() + 30_000;

@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest';
 import { expectProblem, PASSWORD, registerUser } from '../support/api.js';
 import { signInAdmin, TestClock } from '../support/accounts.js';
-import { describeEachDatabase } from '../support/portal.js';
+import { describeEachDatabase, describeOnSqlite } from '../support/portal.js';
 
 let clock: TestClock;
 
@@ -64,7 +64,19 @@ describeEachDatabase(
       const page2 = await p.app.inject({ method: 'GET', url: `/v1/admin/audit?from=${encodeURIComponent(since)}&limit=4&cursor=${page1.json().next_cursor}`, headers: admin.auth });
       expect([...page1.json().items, ...page2.json().items].map((e: Entry) => e.id)).toEqual(entries.map((e) => e.id));
     });
+  },
+  {
+    deps: () => {
+      clock = new TestClock();
+      return { clock };
+    },
+  },
+);
 
+// SQLite alone: a filter refused before any query, and the routes that do not exist.
+describeOnSqlite(
+  'admin: audit log',
+  (portal) => {
     it('refuses bad filters with a clear error', async () => {
       const p = portal();
       const admin = await signInAdmin(p, clock);

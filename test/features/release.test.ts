@@ -1,23 +1,27 @@
 import { expect, it } from 'vitest';
 import { TestClock } from '../support/accounts.js';
 import { expectProblem, registerUser, type TestUser } from '../support/api.js';
-import { describeEachDatabase } from '../support/portal.js';
+import { describeEachDatabase, describeOnSqlite, type TestPortal } from '../support/portal.js';
 import { approve, reviewWorld, upload, versionRow } from '../support/review.js';
 
 let clock: TestClock;
 
+/** A developer's app with a reviewer, on the suite's portal. */
+async function setupOn(portal: () => TestPortal) {
+  const p = portal();
+  const { dev, key, app, reviewers } = await reviewWorld(p, clock, ['Alice Reviewer']);
+  const reviewer = reviewers[0] as TestUser;
+  const base = `/v1/apps/${app.id}/versions`;
+  const appStatus = async () => (await p.database.db.selectFrom('apps').select('status').where('id', '=', app.id).executeTakeFirstOrThrow()).status;
+  const eventTypes = async () => (await p.database.db.selectFrom('events').select('type').orderBy('id').execute()).map((e) => e.type);
+  return { p, dev, key, app, reviewer, base, appStatus, eventTypes };
+}
+
+// Both dialects: a publish, a supersede or a yank changes several rows in one transaction, and they race.
 describeEachDatabase(
   'release: publish, rollout, yank',
   (portal) => {
-    async function setup() {
-      const p = portal();
-      const { dev, key, app, reviewers } = await reviewWorld(p, clock, ['Alice Reviewer']);
-      const reviewer = reviewers[0] as TestUser;
-      const base = `/v1/apps/${app.id}/versions`;
-      const appStatus = async () => (await p.database.db.selectFrom('apps').select('status').where('id', '=', app.id).executeTakeFirstOrThrow()).status;
-      const eventTypes = async () => (await p.database.db.selectFrom('events').select('type').orderBy('id').execute()).map((e) => e.type);
-      return { p, dev, key, app, reviewer, base, appStatus, eventTypes };
-    }
+    const setup = () => setupOn(portal);
 
     it('publishes only an approved version, at a rollout it can raise, lower, halt and resume, behind versions:publish', async () => {
       const { p, dev, key, app, reviewer, base, appStatus, eventTypes } = await setup();
@@ -136,21 +140,6 @@ describeEachDatabase(
       expect(await appStatus()).toBe('draft');
     });
 
-    it('asks for versions:publish to change auto_publish or the crash guard, and audits the change', async () => {
-      const { p, dev, app } = await setup();
-      const appsWrite = (await p.app.inject({ method: 'POST', url: '/v1/keys', headers: dev.auth, payload: { name: 'ci', scopes: ['apps:write', 'versions:upload'] } })).json<{ key: string }>().key;
-      for (const body of [{ auto_publish: true }, { crash_guard: { crash_free_percent: 50, min_sessions: 1_000_000 } }]) {
-        expectProblem(await p.app.inject({ method: 'PATCH', url: `/v1/apps/${app.id}`, headers: { 'x-api-key': appsWrite }, payload: body }), 403, 'insufficient_scope');
-      }
-      // Listing fields stay the apps:write key's to edit.
-      expect((await p.app.inject({ method: 'PATCH', url: `/v1/apps/${app.id}`, headers: { 'x-api-key': appsWrite }, payload: { name: 'Notes 2' } })).statusCode).toBe(200);
-      expect(await p.database.db.selectFrom('apps').select(['auto_publish', 'crash_guard_percent']).where('id', '=', app.id).executeTakeFirstOrThrow()).toEqual({ auto_publish: 0, crash_guard_percent: 97 });
-      expect((await p.app.inject({ method: 'PATCH', url: `/v1/apps/${app.id}`, headers: dev.auth, payload: { auto_publish: true } })).statusCode).toBe(200);
-      const audit = await p.database.db.selectFrom('audit_log').select(['actor_id', 'details']).where('action', '=', 'app.release_settings_changed').execute();
-      expect(audit).toHaveLength(1);
-      expect(JSON.parse(audit[0]?.details ?? '{}')).toMatchObject({ before: { auto_publish: false }, after: { auto_publish: true } });
-    });
-
     it('leaves an older version approved, not published, when auto-publish finds a newer one live', async () => {
       const { p, dev, key, app, reviewer } = await setup();
       const [v1, v2] = [await upload(p, dev, app, key, 1), await upload(p, dev, app, key, 2)];
@@ -175,6 +164,36 @@ describeEachDatabase(
       expect(await versionRow(p, v1.id)).toMatchObject({ status: 'published', channel: 'stable', rollout_percent: 100, review_decision: 'approve' });
       expect(await appStatus()).toBe('published');
       expect(await eventTypes()).toEqual(['app.created', 'version.submitted', 'version.checked', 'version.approved', 'version.published']);
+    });
+  },
+  {
+    deps: () => {
+      clock = new TestClock();
+      return { clock };
+    },
+  },
+);
+
+// SQLite alone: which key scope may change the release settings, and the audit entry of a change,
+// are decided and written the same way on every database.
+describeOnSqlite(
+  'release: publish, rollout, yank',
+  (portal) => {
+    const setup = () => setupOn(portal);
+
+    it('asks for versions:publish to change auto_publish or the crash guard, and audits the change', async () => {
+      const { p, dev, app } = await setup();
+      const appsWrite = (await p.app.inject({ method: 'POST', url: '/v1/keys', headers: dev.auth, payload: { name: 'ci', scopes: ['apps:write', 'versions:upload'] } })).json<{ key: string }>().key;
+      for (const body of [{ auto_publish: true }, { crash_guard: { crash_free_percent: 50, min_sessions: 1_000_000 } }]) {
+        expectProblem(await p.app.inject({ method: 'PATCH', url: `/v1/apps/${app.id}`, headers: { 'x-api-key': appsWrite }, payload: body }), 403, 'insufficient_scope');
+      }
+      // Listing fields stay the apps:write key's to edit.
+      expect((await p.app.inject({ method: 'PATCH', url: `/v1/apps/${app.id}`, headers: { 'x-api-key': appsWrite }, payload: { name: 'Notes 2' } })).statusCode).toBe(200);
+      expect(await p.database.db.selectFrom('apps').select(['auto_publish', 'crash_guard_percent']).where('id', '=', app.id).executeTakeFirstOrThrow()).toEqual({ auto_publish: 0, crash_guard_percent: 97 });
+      expect((await p.app.inject({ method: 'PATCH', url: `/v1/apps/${app.id}`, headers: dev.auth, payload: { auto_publish: true } })).statusCode).toBe(200);
+      const audit = await p.database.db.selectFrom('audit_log').select(['actor_id', 'details']).where('action', '=', 'app.release_settings_changed').execute();
+      expect(audit).toHaveLength(1);
+      expect(JSON.parse(audit[0]?.details ?? '{}')).toMatchObject({ before: { auto_publish: false }, after: { auto_publish: true } });
     });
   },
   {

@@ -4,20 +4,24 @@ import { verifyStoreSignature } from '../../src/package/index.js';
 import { TestClock } from '../support/accounts.js';
 import { createApp, expectProblem, registerUser, type TestUser } from '../support/api.js';
 import { registerSigningKey } from '../support/packages.js';
-import { describeEachDatabase } from '../support/portal.js';
+import { describeEachDatabase, describeOnSqlite, type TestPortal } from '../support/portal.js';
 import { reviewWorld, upload, versionRow } from '../support/review.js';
 
 let clock: TestClock;
 
+/** A developer's app and two reviewers, on the suite's portal. */
+async function setupOn(portal: () => TestPortal) {
+  const p = portal();
+  const { admin, dev, key, app, reviewers } = await reviewWorld(p, clock, ['Alice Reviewer', 'Bob Reviewer']);
+  const [alice, bob] = reviewers as [TestUser, TestUser];
+  return { p, admin, dev, key, app, alice, bob };
+}
+
+// Both dialects: a claim is taken, lapses and is decided on in transactions that race, and the queue is paged by queries.
 describeEachDatabase(
   'review: the reviewer queue',
   (portal) => {
-    async function setup() {
-      const p = portal();
-      const { admin, dev, key, app, reviewers } = await reviewWorld(p, clock, ['Alice Reviewer', 'Bob Reviewer']);
-      const [alice, bob] = reviewers as [TestUser, TestUser];
-      return { p, admin, dev, key, app, alice, bob };
-    }
+    const setup = () => setupOn(portal);
 
     it('takes a version from the queue through claim, detail, download and approval, signed with the store key', async () => {
       const { p, dev, key, app, alice, bob } = await setup();
@@ -130,6 +134,46 @@ describeEachDatabase(
       expect((await versionRow(p, v2.id)).claimed_by).toBe(bob.id);
     });
 
+    it('lets exactly one of two reviewers claiming at once win, and pages the queue oldest first', async () => {
+      const { p, dev, key, app, alice, bob } = await setup();
+      const ids: string[] = [];
+      for (let code = 1; code <= 3; code += 1) {
+        ids.push((await upload(p, dev, app, key, code)).id);
+        clock.advance(1_000);
+      }
+      const [first] = ids as [string];
+      const claims = await Promise.all([alice, bob].map((r) => p.app.inject({ method: 'POST', url: `/v1/review/${first}/claim`, headers: r.auth })));
+      expect(claims.map((c) => c.statusCode).sort()).toEqual([200, 409]);
+      const winner = claims.find((c) => c.statusCode === 200)?.json<{ reviewer_id: string }>().reviewer_id;
+      expect((await versionRow(p, first)).claimed_by).toBe(winner);
+
+      const page1 = (await p.app.inject({ method: 'GET', url: '/v1/review/queue?limit=2', headers: alice.auth })).json<{ items: { version: { id: string } }[]; next_cursor: string }>();
+      expect(page1.items.map((i) => i.version.id)).toEqual(ids.slice(0, 2));
+      const page2 = (await p.app.inject({ method: 'GET', url: `/v1/review/queue?limit=2&cursor=${page1.next_cursor}`, headers: alice.auth })).json<{ items: { version: { id: string } }[]; next_cursor: null }>();
+      expect(page2).toEqual({ items: [expect.objectContaining({ version: expect.objectContaining({ id: ids[2] }) })], next_cursor: null });
+      const byApp = (await p.app.inject({ method: 'GET', url: `/v1/review/queue?app_id=${app.id}&limit=100`, headers: alice.auth })).json<{ items: unknown[] }>();
+      expect(byApp.items).toHaveLength(3);
+      expect((await p.app.inject({ method: 'GET', url: '/v1/review/queue?app_id=nope', headers: alice.auth })).json()).toEqual({ items: [], next_cursor: null });
+      expectProblem(await p.app.inject({ method: 'GET', url: '/v1/review/queue?cursor=garbage', headers: alice.auth }), 400, 'invalid_cursor');
+    });
+  },
+  {
+    // Shorter than the default 30, so a lapsed claim is reached while access tokens (15 min) still work.
+    env: () => ({ REVIEW_CLAIM_MINUTES: '10' }),
+    deps: () => {
+      clock = new TestClock();
+      return { clock };
+    },
+  },
+);
+
+// SQLite alone: who may review (role, second factor, not an API key, not the app's owner) is decided
+// before any query that differs by dialect.
+describeOnSqlite(
+  'review: the reviewer queue',
+  (portal) => {
+    const setup = () => setupOn(portal);
+
     it('keeps developers, API keys, reviewers without 2FA and an app’s own owner out of decisions', async () => {
       const { p, admin, dev, key, app, alice } = await setup();
       const v1 = await upload(p, dev, app, key, 1);
@@ -163,29 +207,6 @@ describeEachDatabase(
       // Unknown ids answer 404, malformed ones 400.
       expectProblem(await p.app.inject({ method: 'GET', url: '/v1/review/0193a000-0000-7000-8000-000000000000', headers: alice.auth }), 404, 'review_item_not_found');
       expectProblem(await p.app.inject({ method: 'GET', url: `/v1/review/${'x'.repeat(65)}`, headers: alice.auth }), 400, 'validation_failed');
-    });
-
-    it('lets exactly one of two reviewers claiming at once win, and pages the queue oldest first', async () => {
-      const { p, dev, key, app, alice, bob } = await setup();
-      const ids: string[] = [];
-      for (let code = 1; code <= 3; code += 1) {
-        ids.push((await upload(p, dev, app, key, code)).id);
-        clock.advance(1_000);
-      }
-      const [first] = ids as [string];
-      const claims = await Promise.all([alice, bob].map((r) => p.app.inject({ method: 'POST', url: `/v1/review/${first}/claim`, headers: r.auth })));
-      expect(claims.map((c) => c.statusCode).sort()).toEqual([200, 409]);
-      const winner = claims.find((c) => c.statusCode === 200)?.json<{ reviewer_id: string }>().reviewer_id;
-      expect((await versionRow(p, first)).claimed_by).toBe(winner);
-
-      const page1 = (await p.app.inject({ method: 'GET', url: '/v1/review/queue?limit=2', headers: alice.auth })).json<{ items: { version: { id: string } }[]; next_cursor: string }>();
-      expect(page1.items.map((i) => i.version.id)).toEqual(ids.slice(0, 2));
-      const page2 = (await p.app.inject({ method: 'GET', url: `/v1/review/queue?limit=2&cursor=${page1.next_cursor}`, headers: alice.auth })).json<{ items: { version: { id: string } }[]; next_cursor: null }>();
-      expect(page2).toEqual({ items: [expect.objectContaining({ version: expect.objectContaining({ id: ids[2] }) })], next_cursor: null });
-      const byApp = (await p.app.inject({ method: 'GET', url: `/v1/review/queue?app_id=${app.id}&limit=100`, headers: alice.auth })).json<{ items: unknown[] }>();
-      expect(byApp.items).toHaveLength(3);
-      expect((await p.app.inject({ method: 'GET', url: '/v1/review/queue?app_id=nope', headers: alice.auth })).json()).toEqual({ items: [], next_cursor: null });
-      expectProblem(await p.app.inject({ method: 'GET', url: '/v1/review/queue?cursor=garbage', headers: alice.auth }), 400, 'invalid_cursor');
     });
   },
   {

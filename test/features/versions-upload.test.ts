@@ -104,6 +104,8 @@ describeEachDatabase('version upload', (portal) => {
     });
     expect(version.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(await storedBlobs(p)).toEqual([version.sha256]);
+    // What gc asks before it deletes a blob (test/process/serve-commands.test.ts runs gc on SQLite alone).
+    expect(await p.core.blobReferences.isReferenced(version.sha256)).toBe(true);
     expect(await staging(p)).toEqual([]);
     const blobPath = path.join(p.config.packagesDir, 'sha256', version.sha256.slice(0, 2), version.sha256.slice(2, 4), version.sha256);
     expect((await stat(blobPath)).size).toBe(bytes.length);
@@ -112,49 +114,6 @@ describeEachDatabase('version upload', (portal) => {
     expect(one.json()).toEqual(version);
     const list = await p.app.inject({ method: 'GET', url: `/v1/apps/${appId}/versions`, headers: dev.auth });
     expect(list.json()).toEqual({ items: [version], next_cursor: null });
-  });
-
-  it('takes a package that arrives in pieces of a few hundred bytes, large assets included', async () => {
-    const p = portal();
-    const { dev, key, appId } = await developerWithApp(p);
-    const asset = randomBytes(2 * 1024 * 1024);
-    const file = await makePackage({ id: ID, key, files: { 'assets/photo.bin': asset, 'assets/notes.txt': 'a line of notes\n'.repeat(20_000) } });
-    const bytes = await readFile(file);
-    const pieces = function* () {
-      for (let at = 0; at < bytes.length; at += 333) yield bytes.subarray(at, at + 333);
-    };
-    const version = await uploadChecked(p, dev, appId, Readable.from(pieces()));
-    expect(version).toMatchObject({ status: 'pending_review', size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
-    expect(await staging(p)).toEqual([]);
-  });
-
-  it('takes the package as the multipart field "package"', async () => {
-    const p = portal();
-    const { dev, key, appId } = await developerWithApp(p);
-    const form = multipart('package', 'notes.mosis', await readFile(await makePackage({ id: ID, key })));
-    const res = await p.app.inject({ method: 'POST', url: `/v1/apps/${appId}/versions`, headers: { ...dev.auth, 'content-type': form.contentType }, payload: form.body });
-    expect(res.statusCode, res.body).toBe(202);
-    expect((await checked(p, dev, appId, res.json().id)).status).toBe('pending_review');
-  });
-
-  it('refuses a multipart upload without the "package" field and stores nothing', async () => {
-    const p = portal();
-    const { dev, key, appId } = await developerWithApp(p);
-    const form = multipart('file', 'notes.mosis', await readFile(await makePackage({ id: ID, key })));
-    const res = await p.app.inject({ method: 'POST', url: `/v1/apps/${appId}/versions`, headers: { ...dev.auth, 'content-type': form.contentType }, payload: form.body });
-    expectProblem(res, 400, 'package_missing');
-    expect(await versionRows(p)).toEqual([]);
-  });
-
-  it('runs every check on dry_run and stores nothing', async () => {
-    const p = portal();
-    const { dev, key, appId } = await developerWithApp(p);
-    const res = await uploadRaw(p, dev, appId, await readFile(await makePackage({ id: ID, versionCode: 7, key })), '?dry_run=true');
-    expect(res.statusCode, res.body).toBe(200);
-    expect(res.json()).toMatchObject({ dry_run: true, version_code: 7, checks: expect.any(Array) });
-    expect(await versionRows(p)).toEqual([]);
-    expect(await storedBlobs(p)).toEqual([]);
-    expect(await staging(p)).toEqual([]);
   });
 
   it('refuses the same package twice with 409, while it is checked and after', async () => {
@@ -204,6 +163,54 @@ describeEachDatabase('version upload', (portal) => {
     expect(await staging(p)).toEqual([]);
     // A failed upload does not hold its version code: the fixed package goes up with the same one.
     expect((await uploadChecked(p, dev, appId, await readFile(await makePackage({ id: ID, key })))).status).toBe('pending_review');
+  });
+});
+
+// SQLite alone: how the body arrives (raw, in pieces, multipart, over the limit), who may send it and
+// what the checks make of it are the HTTP layer's, the services' and the checker's; the rows they write
+// (or do not) are the ones the suite above writes on both dialects.
+describeOnSqlite('version upload', (portal) => {
+  it('takes a package that arrives in pieces of a few hundred bytes, large assets included', async () => {
+    const p = portal();
+    const { dev, key, appId } = await developerWithApp(p);
+    const asset = randomBytes(2 * 1024 * 1024);
+    const file = await makePackage({ id: ID, key, files: { 'assets/photo.bin': asset, 'assets/notes.txt': 'a line of notes\n'.repeat(20_000) } });
+    const bytes = await readFile(file);
+    const pieces = function* () {
+      for (let at = 0; at < bytes.length; at += 333) yield bytes.subarray(at, at + 333);
+    };
+    const version = await uploadChecked(p, dev, appId, Readable.from(pieces()));
+    expect(version).toMatchObject({ status: 'pending_review', size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') });
+    expect(await staging(p)).toEqual([]);
+  });
+
+  it('takes the package as the multipart field "package"', async () => {
+    const p = portal();
+    const { dev, key, appId } = await developerWithApp(p);
+    const form = multipart('package', 'notes.mosis', await readFile(await makePackage({ id: ID, key })));
+    const res = await p.app.inject({ method: 'POST', url: `/v1/apps/${appId}/versions`, headers: { ...dev.auth, 'content-type': form.contentType }, payload: form.body });
+    expect(res.statusCode, res.body).toBe(202);
+    expect((await checked(p, dev, appId, res.json().id)).status).toBe('pending_review');
+  });
+
+  it('refuses a multipart upload without the "package" field and stores nothing', async () => {
+    const p = portal();
+    const { dev, key, appId } = await developerWithApp(p);
+    const form = multipart('file', 'notes.mosis', await readFile(await makePackage({ id: ID, key })));
+    const res = await p.app.inject({ method: 'POST', url: `/v1/apps/${appId}/versions`, headers: { ...dev.auth, 'content-type': form.contentType }, payload: form.body });
+    expectProblem(res, 400, 'package_missing');
+    expect(await versionRows(p)).toEqual([]);
+  });
+
+  it('runs every check on dry_run and stores nothing', async () => {
+    const p = portal();
+    const { dev, key, appId } = await developerWithApp(p);
+    const res = await uploadRaw(p, dev, appId, await readFile(await makePackage({ id: ID, versionCode: 7, key })), '?dry_run=true');
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ dry_run: true, version_code: 7, checks: expect.any(Array) });
+    expect(await versionRows(p)).toEqual([]);
+    expect(await storedBlobs(p)).toEqual([]);
+    expect(await staging(p)).toEqual([]);
   });
 
   it('refuses a package signed by a key that is not one of the owner\'s active keys', async () => {
@@ -357,20 +364,6 @@ describeOnSqlite('version details', (portal) => {
 
 // Both dialects: a duplicate key is a unique violation, recognised per driver.
 describeEachDatabase('signing keys', (portal) => {
-  it('registers an Ed25519 key given as raw base64 or PEM, with its fingerprint', async () => {
-    const p = portal();
-    const dev = await registerUser(p);
-    const key = await registerSigningKey(p, dev);
-    expect(key.fingerprint).toMatch(/^[0-9a-f]{64}$/);
-    const { createPublicKey, generateKeyPairSync } = await import('node:crypto');
-    const pem = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    const res = await p.app.inject({ method: 'POST', url: '/v1/signing-keys', headers: dev.auth, payload: { name: 'ci', public_key: pem } });
-    expect(res.statusCode, res.body).toBe(201);
-    expect(createPublicKey(pem).asymmetricKeyType).toBe('ed25519');
-    const list = (await p.app.inject({ method: 'GET', url: '/v1/signing-keys', headers: dev.auth })).json();
-    expect(list.items.map((k: { name: string }) => k.name).sort()).toEqual(['ci', 'laptop']);
-  });
-
   it('refuses a malformed key, a non-Ed25519 key and a duplicate, storing nothing', async () => {
     const p = portal();
     const dev = await registerUser(p);
@@ -384,6 +377,23 @@ describeEachDatabase('signing keys', (portal) => {
     const key = await registerSigningKey(p, dev);
     const again = await p.app.inject({ method: 'POST', url: '/v1/signing-keys', headers: dev.auth, payload: { name: 'again', public_key: key.publicKeyBase64 } });
     expectProblem(again, 409, 'signing_key_exists');
+  });
+});
+
+// SQLite alone: parsing a key and the owner's filter on plain reads are the same on both.
+describeOnSqlite('signing keys', (portal) => {
+  it('registers an Ed25519 key given as raw base64 or PEM, with its fingerprint', async () => {
+    const p = portal();
+    const dev = await registerUser(p);
+    const key = await registerSigningKey(p, dev);
+    expect(key.fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    const { createPublicKey, generateKeyPairSync } = await import('node:crypto');
+    const pem = generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const res = await p.app.inject({ method: 'POST', url: '/v1/signing-keys', headers: dev.auth, payload: { name: 'ci', public_key: pem } });
+    expect(res.statusCode, res.body).toBe(201);
+    expect(createPublicKey(pem).asymmetricKeyType).toBe('ed25519');
+    const list = (await p.app.inject({ method: 'GET', url: '/v1/signing-keys', headers: dev.auth })).json();
+    expect(list.items.map((k: { name: string }) => k.name).sort()).toEqual(['ci', 'laptop']);
   });
 
   it("never lets one developer list or revoke another's keys", async () => {

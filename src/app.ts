@@ -9,6 +9,7 @@ import { auditAccessDenials, auditRoutes } from './features/audit/index.js';
 import { apiKeysRoutes, signingKeysRoutes } from './features/keys/index.js';
 import { reviewRoutes, storeKeysRoutes } from './features/review/index.js';
 import { downloadsRoutes, storeRoutes } from './features/store/index.js';
+import { telemetryRoutes } from './features/telemetry/index.js';
 import { releaseRoutes, versionsRoutes } from './features/versions/index.js';
 import { createServer, healthRoutes, type FeatureRoutes } from './http/index.js';
 
@@ -34,6 +35,7 @@ const FEATURE_ROUTES: readonly FeatureRoutes<Core>[] = [
   reviewRoutes,
   storeRoutes,
   downloadsRoutes,
+  telemetryRoutes,
 ];
 
 /**

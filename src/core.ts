@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { access, constants, mkdir } from 'node:fs/promises';
+import { sql } from 'kysely';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
@@ -24,7 +26,9 @@ import { ApiKeysService, SigningKeysService } from './features/keys/index.js';
 import { ReviewService, StoreKeys } from './features/review/index.js';
 import { Mailer, createMailTransport } from './features/notifications/index.js';
 import { DeviceIds, IndexWriter, SignedIndex, StoreService, STORE_CHORES_JOB, storeSearch } from './features/store/index.js';
-import { CrashGuard, NO_HEALTH_DATA, ReleaseService, VersionsService, type VersionHealth } from './features/versions/index.js';
+import { TelemetryService, TelemetryWriter } from './features/telemetry/index.js';
+import { CrashGuard, ReleaseService, VersionsService, type VersionHealth } from './features/versions/index.js';
+import { openTelemetryReader, telemetryFile } from './db/telemetry.js';
 import type { ReadinessCheck } from './http/health.js';
 import { loggerOptions } from './http/logging.js';
 import { RateLimiter } from './http/rate-limit.js';
@@ -42,7 +46,7 @@ export interface CoreDeps {
   packageChecker?: PackageChecker;
   /** How many rate-limit counters are kept (default 50 000); tests flood a smaller table. */
   rateLimitCapacity?: number;
-  /** Sessions and crashes per version for the crash guard (default: no data, nothing halts). */
+  /** Sessions and crashes per version for the crash guard (default: telemetry's rollups). */
   versionHealth?: VersionHealth;
 }
 
@@ -94,6 +98,12 @@ export interface Core {
   readonly store: StoreService;
   /** /v1/store/index.json, signed; rebuilt when the catalog changes. */
   readonly storeIndex: SignedIndex;
+  /** Keyed hashes of device ids: the store's download marks and telemetry keep only these. */
+  readonly deviceIds: DeviceIds;
+  /** Device events and crash reports, their rollups, crash groups and analytics. */
+  readonly telemetry: TelemetryService;
+  /** The thread that owns the telemetry database (its file on SQLite). */
+  readonly telemetryWriter: TelemetryWriter;
   /** Halts staged rollouts that crash too often (a recurring job; sweep() runs it once). */
   readonly crashGuard: CrashGuard;
   readonly adminJobs: AdminJobsService;
@@ -104,6 +114,8 @@ export interface Core {
 }
 
 export const GC_JOB = 'storage.gc';
+/** PostgreSQL: how far behind arrival the telemetry rollup reads (a commit's longest delay). */
+const TELEMETRY_COMMIT_LAG_MS = 10_000;
 /** Blobs younger than this are kept even when unreferenced: an upload may be about to record them. */
 export const GC_GRACE_MS = 60 * 60 * 1000;
 
@@ -202,6 +214,30 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
   // Download marks only stop a second count on the same day (yesterday's go); SQLite's statistics.
   jobs.define(STORE_CHORES_JOB, { schedule: '23 0 * * *', maxAttempts: 3, timeoutMs: 10 * 60_000, handler: () => store.dailyChores() });
 
+  const telemetryWriter = new TelemetryWriter({
+    database: config.database,
+    log,
+    queueEvents: config.telemetry.queueEvents,
+    // PostgreSQL: an insert commits within seconds of its arrival stamp; the rollup stays this far behind.
+    lagMs: config.database.dialect === 'postgres' ? TELEMETRY_COMMIT_LAG_MS : 0,
+  });
+  const telemetry = new TelemetryService({
+    db,
+    clock,
+    deviceIds,
+    apps,
+    writer: telemetryWriter,
+    openReader: () => openTelemetryReader(config.database),
+    retentionDays: config.telemetry.retentionDays,
+    hasTelemetry: async () => {
+      if (config.database.dialect === 'sqlite') return existsSync(telemetryFile(config.database));
+      const { rows } = await sql<{ any: number }>`select 1 as any from telemetry_events limit 1`.execute(db);
+      return rows.length > 0;
+    },
+    jobs,
+    log,
+  });
+
   const readiness: ReadinessCheck[] = [
     ['database', () => database.ping()],
     [
@@ -214,6 +250,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     ['data_dir', () => access(config.dataDir, constants.W_OK)],
     ['backups_dir', () => access(config.backupsDir, constants.W_OK)],
     ['packages', () => blobs.checkWritable()],
+    ['telemetry', () => telemetryWriter.start()],
   ];
 
   let closing: Promise<void> | undefined;
@@ -225,6 +262,8 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
       // Download counts held in memory are written before the database goes.
       await store.stop();
       await indexWriter.close();
+      await telemetry.close();
+      await telemetryWriter.close();
       await events.stop();
       if (deps.packageChecker === undefined) await checker.close();
     } finally {
@@ -267,7 +306,10 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     release,
     store,
     storeIndex,
-    crashGuard: new CrashGuard({ db, clock, audit, events, jobs, health: deps.versionHealth ?? NO_HEALTH_DATA }),
+    deviceIds,
+    telemetry,
+    telemetryWriter,
+    crashGuard: new CrashGuard({ db, clock, audit, events, jobs, health: deps.versionHealth ?? telemetry }),
     adminJobs,
     readiness,
     close: () => (closing ??= close()),

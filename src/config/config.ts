@@ -58,6 +58,16 @@ export interface Config {
     /** Bytes of serialized catalog pages, listings and versions the store keeps in memory. */
     readonly cacheBytes: number;
   };
+  readonly telemetry: {
+    /** Days raw events and crash reports are kept after they arrive (aggregates are kept). */
+    readonly retentionDays: number;
+    /** Most events accepted and not yet on disk; beyond it ingestion answers 503. */
+    readonly queueEvents: number;
+    /** Telemetry requests per minute one client address may make; 0 turns the limit off. */
+    readonly perAddressPerMinute: number;
+    /** Telemetry requests per minute one device id may make; 0 turns the limit off. */
+    readonly perDevicePerMinute: number;
+  };
 }
 
 /**
@@ -178,6 +188,10 @@ const envSchema = z.object({
   REVIEW_CLAIM_MINUTES: int(1, 24 * 60).default(30),
   STORE_RATE_LIMIT_PER_MINUTE: int(0, 10_000_000).default(1200),
   STORE_CACHE_MB: int(1, 4096).default(16),
+  TELEMETRY_RETENTION_DAYS: int(1, 3650).default(7),
+  TELEMETRY_QUEUE_EVENTS: int(500, 10_000_000).default(50_000),
+  TELEMETRY_RATE_LIMIT_PER_MINUTE: int(0, 10_000_000).default(600),
+  TELEMETRY_DEVICE_RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(120),
   HTTP_HEADERS_TIMEOUT_MS: int(100, 10 * 60 * 1000).default(30_000),
   HTTP_REQUEST_TIMEOUT_MS: int(100, 7 * 24 * 3600 * 1000).optional(),
   HTTP_IDLE_TIMEOUT_MS: int(100, 60 * 60 * 1000).default(60_000),
@@ -259,6 +273,12 @@ export function loadConfig(env: Env = process.env): Config {
     jobs: { enabled: e.JOBS_ENABLED === 'true', concurrency: e.JOBS_CONCURRENCY, leaseMs: e.JOBS_LEASE_SECONDS * 1000 },
     review: { claimMs: e.REVIEW_CLAIM_MINUTES * 60 * 1000 },
     store: { rateLimitPerMinute: e.STORE_RATE_LIMIT_PER_MINUTE, cacheBytes: e.STORE_CACHE_MB * MiB },
+    telemetry: {
+      retentionDays: e.TELEMETRY_RETENTION_DAYS,
+      queueEvents: e.TELEMETRY_QUEUE_EVENTS,
+      perAddressPerMinute: e.TELEMETRY_RATE_LIMIT_PER_MINUTE,
+      perDevicePerMinute: e.TELEMETRY_DEVICE_RATE_LIMIT_PER_MINUTE,
+    },
     http: { headersMs: e.HTTP_HEADERS_TIMEOUT_MS, requestMs: requestTimeoutMs, idleMs: e.HTTP_IDLE_TIMEOUT_MS, keepAliveMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS },
     accounts: {
       smtpUrl: e.SMTP_URL ?? null,

@@ -18,6 +18,16 @@ import type { VersionsTable } from '../features/versions/versions.table.js';
 import type { JobsTable } from '../jobs/jobs.table.js';
 import type { EventsTable } from '../events/events.table.js';
 import type { StoreDownloadMarksTable, StoreDownloadsTable } from '../features/store/store.table.js';
+import type {
+  TelemetryCrashDevicesTable,
+  TelemetryCrashGroupsTable,
+  TelemetryCrashReportsTable,
+  TelemetryCrashVersionsTable,
+  TelemetryEventsTable,
+  TelemetryRollupsTable,
+  TelemetrySeenTable,
+  TelemetryStateTable,
+} from '../features/telemetry/telemetry.table.js';
 
 /** Every table of the portal database. Row types live beside the feature that owns them. */
 export interface Database {
@@ -39,6 +49,18 @@ export interface Database {
   events: EventsTable;
   store_download_marks: StoreDownloadMarksTable;
   store_downloads: StoreDownloadsTable;
+}
+
+/** Every telemetry table: the telemetry file's on SQLite, beside the portal's on PostgreSQL (db/telemetry.ts). */
+export interface TelemetryDatabase {
+  telemetry_events: TelemetryEventsTable;
+  telemetry_rollups: TelemetryRollupsTable;
+  telemetry_seen: TelemetrySeenTable;
+  telemetry_state: TelemetryStateTable;
+  telemetry_crash_groups: TelemetryCrashGroupsTable;
+  telemetry_crash_versions: TelemetryCrashVersionsTable;
+  telemetry_crash_devices: TelemetryCrashDevicesTable;
+  telemetry_crash_reports: TelemetryCrashReportsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -40,6 +40,8 @@ interface Fixtures {
   /** A version of B's app waiting for review: what reviewers (here: the admin) work on. */
   reviewVersion: string;
   image: Buffer;
+  /** A crash group of A's app (from a device's crash report). */
+  crashGroup: string;
   /** A's next version of `app`, signed with A's key: an upload the owner could make. */
   nextPackage: Buffer;
 }
@@ -122,6 +124,14 @@ const RULES: Record<string, Rule> = {
     childOf: 'app_id',
     cases: (f) => [{ params: { app_id: f.releaseApp, version_id: f.releaseVersion }, body: json({ reason: 'Stolen' }) }],
   },
+  'GET /v1/apps/:app_id/analytics': { kind: 'owned', cases: (f) => [{ params: { app_id: f.app } }] },
+  'GET /v1/apps/:app_id/crashes': { kind: 'owned', cases: (f) => [{ params: { app_id: f.app } }] },
+  'GET /v1/apps/:app_id/crashes/:group_id': { kind: 'owned', childOf: 'app_id', cases: (f) => [{ params: { app_id: f.app, group_id: f.crashGroup } }] },
+  'PATCH /v1/apps/:app_id/crashes/:group_id': {
+    kind: 'owned',
+    childOf: 'app_id',
+    cases: (f) => [{ params: { app_id: f.app, group_id: f.crashGroup }, body: json({ status: 'ignored' }) }],
+  },
   'DELETE /v1/keys/:id': { kind: 'owned', cases: (f) => [{ params: { id: f.apiKey } }] },
   'DELETE /v1/signing-keys/:id': { kind: 'owned', cases: (f) => [{ params: { id: f.signingKey } }] },
 
@@ -140,6 +150,7 @@ const RULES: Record<string, Rule> = {
 
   'GET /v1/store/apps/:package_id': { kind: 'public', why: 'the store: published listings are for every device' },
   'GET /v1/store/packages/:package_id/:file': { kind: 'public', why: 'the store: published packages are for every device' },
+  'DELETE /v1/telemetry/devices/:device_id': { kind: 'public', why: "a device erasing its own raw telemetry: answered the same whether or not anything was kept, and nobody's account holds it" },
   'GET /v1/media/:sha256': { kind: 'public', why: 'published images by content hash; unguessable and meant to be shown to anyone' },
   'GET /v1/auth/oauth/:provider/start': { kind: 'public', why: 'a provider name, before anyone is signed in' },
   'GET /v1/auth/oauth/:provider/callback': { kind: 'public', why: "the provider's redirect back, checked against the state cookie" },
@@ -287,6 +298,12 @@ describe('ownership matrix over the route table [sqlite]', () => {
     expect(uploadOfB.statusCode, uploadOfB.body).toBe(202);
     // The checks run as jobs: the versions wait for review once they have run.
     await runJobs(p);
+    const crash = await p.app.inject({
+      method: 'POST',
+      url: '/v1/telemetry/crashes',
+      payload: { app_id: app.package_id, app_version: '1.0.1', mosis_version: '1.4.0', device_id: 'device-1', timestamp: clock.now().toISOString(), crash: { type: 'lua_error', message: 'main.lua:3: boom', stack_trace: "stack traceback:\n\tmain.lua:3: in function 'f'" } },
+    });
+    expect(crash.statusCode, crash.body).toBe(202);
     const apiKey = await createKey(a, { scopes: ['apps:read'] });
     const deadJob = '0193a000-0000-7000-8000-00000000dead';
     const at = clock.now().toISOString();
@@ -310,6 +327,7 @@ describe('ownership matrix over the route table [sqlite]', () => {
       releaseApp: releaseApp.id,
       releaseVersion,
       image,
+      crashGroup: crash.json<{ group_id: string }>().group_id,
       nextPackage,
     };
 
@@ -345,7 +363,9 @@ describe('ownership matrix over the route table [sqlite]', () => {
         headers: bearer(readKeyOfA.key),
         judge: (rule, call, res) => {
           if (rule.kind === 'admin') return refused(res, [403]);
-          if (call.method === 'GET') return res.statusCode === 200 ? null : `expected 200, got ${res.statusCode}: ${res.body.slice(0, 200)}`;
+          // Analytics and crash groups are read with telemetry:read, everything else with apps:read.
+          const telemetryRead = /\/(analytics|crashes)/.test(call.route);
+          if (call.method === 'GET' && !telemetryRead) return res.statusCode === 200 ? null : `expected 200, got ${res.statusCode}: ${res.body.slice(0, 200)}`;
           return refused(res, [403], 'insufficient_scope');
         },
       },

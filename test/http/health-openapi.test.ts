@@ -22,7 +22,7 @@ describeEachDatabase('operations', (portal) => {
     expect(res.statusCode).toBe(503);
     expect(res.json()).toEqual({
       status: 'not_ready',
-      checks: { database: { ok: true }, migrations: { ok: false }, data_dir: { ok: true }, backups_dir: { ok: true }, packages: { ok: true } },
+      checks: { database: { ok: true }, migrations: { ok: false }, data_dir: { ok: true }, backups_dir: { ok: true }, packages: { ok: true }, telemetry: { ok: true } },
     });
     expect(p.logs()).toMatch(/"check":"migrations".*pending: 0001_foundation.*readiness check failed/);
   });

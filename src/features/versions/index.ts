@@ -6,3 +6,4 @@ export { releaseRoutes } from './release.routes.js';
 export type { Channel } from './versions.table.js';
 export { CrashGuard, CRASH_GUARD_JOB, NO_HEALTH_DATA, type SessionHealth, type VersionHealth } from './crash-guard.js';
 export { latestPublishedManifest } from './versions.repository.js';
+export { versionsError, versionsErrors } from './versions.errors.js';

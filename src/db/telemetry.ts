@@ -1,0 +1,63 @@
+import { chmodSync, existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import type { DatabaseConfig } from '../config/index.js';
+import type { TelemetryDatabase } from './database.js';
+import { telemetryMigrations } from './telemetry-migrations/index.js';
+
+export type { TelemetryDatabase };
+
+export type TelemetryDb = Kysely<TelemetryDatabase>;
+
+/** The telemetry file of a SQLite portal: beside the portal's own file. */
+export function telemetryFile(database: Extract<DatabaseConfig, { dialect: 'sqlite' }>): string {
+  return path.join(path.dirname(database.file), 'telemetry.db');
+}
+
+const PG_INT8 = 20;
+
+/**
+ * The telemetry database for its writer: on SQLite the telemetry file (created 0600, WAL, FULL
+ * sync: a 202 means the events are on disk), on PostgreSQL a small pool of its own.
+ */
+export function openTelemetryWriter(database: DatabaseConfig): TelemetryDb {
+  if (database.dialect === 'postgres') return postgres(database.url, 4);
+  const file = telemetryFile(database);
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const created = !existsSync(file);
+  const sqlite = new SQLite(file);
+  if (created) chmodSync(file, 0o600);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = FULL');
+  sqlite.pragma('busy_timeout = 5000');
+  return new Kysely<TelemetryDatabase>({ dialect: new SqliteDialect({ database: sqlite }) });
+}
+
+/**
+ * The telemetry database for reads on the main thread (analytics, crash groups): read-only on
+ * SQLite, so a developer's query never takes the writer's lock.
+ */
+export function openTelemetryReader(database: DatabaseConfig): TelemetryDb {
+  if (database.dialect === 'postgres') return postgres(database.url, 2);
+  const sqlite = new SQLite(telemetryFile(database), { readonly: true, fileMustExist: true });
+  sqlite.pragma('busy_timeout = 5000');
+  return new Kysely<TelemetryDatabase>({ dialect: new SqliteDialect({ database: sqlite }) });
+}
+
+/** Brings the telemetry file up to date (SQLite; on PostgreSQL the portal's migrations did). */
+export async function migrateTelemetry(db: TelemetryDb): Promise<void> {
+  const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(telemetryMigrations) } });
+  const result = await migrator.migrateToLatest();
+  if (result.error) throw new Error(`The telemetry database could not be migrated: ${result.error instanceof Error ? result.error.message : JSON.stringify(result.error)}`, { cause: result.error });
+}
+
+function postgres(url: string, max: number): TelemetryDb {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    types: { getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown => (oid === PG_INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
+  });
+  return new Kysely<TelemetryDatabase>({ dialect: new PostgresDialect({ pool }) });
+}

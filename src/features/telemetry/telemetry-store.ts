@@ -1,0 +1,217 @@
+import { PostgresAdapter, sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
+import type { TelemetryDatabase, TelemetryDb } from '../../db/telemetry.js';
+import { dayOf, forgetSeenBefore, rolledUpTo } from './rollup.js';
+import type { CrashGroupStatus } from './telemetry.table.js';
+
+/** An accepted event as the writer stores it (received_* are stamped by the writer). */
+export interface EventRow {
+  app_id: string;
+  version_code: number;
+  device_hash: string;
+  session_hash: string;
+  type: string;
+  at_ms: number;
+  value: number | null;
+  data: string;
+}
+
+/** An accepted crash report with its group, worked out before it reaches the writer. */
+export interface CrashRow {
+  app_id: string;
+  version_code: number;
+  version: string;
+  device_hash: string;
+  at_ms: number;
+  group_id: string;
+  signature: string;
+  title: string;
+  crash_type: string;
+  frames: string;
+  /** JSON of the report's crash object. */
+  crash: string;
+  /** JSON of the group's sample (the latest crash). */
+  sample: string;
+}
+
+const DAY_MS = 86_400_000;
+/** Rows per multi-row insert: eleven columns each, far below SQLite's and PostgreSQL's parameter limits. */
+const ROWS_PER_INSERT = 500;
+/** Rows deleted per transaction by retention and erasure, so appends never wait long behind them. */
+const DELETE_CHUNK = 5_000;
+
+/**
+ * The telemetry database's writes, all made by the writer thread (telemetry-thread.ts): appends of
+ * whole batches in one transaction, retention, a device's erasure and crash group status.
+ */
+export class TelemetryStore {
+  private readonly postgres: boolean;
+  /** Day partitions known to exist (PostgreSQL). */
+  private readonly partitions = new Set<string>();
+
+  constructor(private readonly db: TelemetryDb) {
+    this.postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  }
+
+  /**
+   * Writes everything given in one transaction: on SQLite the commit is on disk (FULL sync) when
+   * this resolves, so the caller may answer 202.
+   */
+  async append(now: number, events: readonly EventRow[], crashes: readonly CrashRow[]): Promise<void> {
+    const received_day = dayOf(now);
+    if (this.postgres) await this.ensurePartition(received_day);
+    await this.db.transaction().execute(async (trx) => {
+      for (let i = 0; i < events.length; i += ROWS_PER_INSERT) {
+        await trx
+          .insertInto('telemetry_events')
+          .values(events.slice(i, i + ROWS_PER_INSERT).map((e) => ({ ...e, received_day, received_ms: now })))
+          .execute();
+      }
+      for (const crash of crashes) {
+        const at = new Date(crash.at_ms).toISOString();
+        const updatedAt = new Date(now).toISOString();
+        // One statement per group whether it exists or not; reopened when a newer version crashes
+        // after it was resolved (an ignored group stays ignored).
+        await trx
+          .insertInto('telemetry_crash_groups')
+          .values({
+            id: crash.group_id,
+            app_id: crash.app_id,
+            signature: crash.signature,
+            title: crash.title,
+            crash_type: crash.crash_type,
+            frames: crash.frames,
+            status: 'open',
+            resolved_version_code: null,
+            crashes: 1,
+            devices: 0,
+            first_seen: at,
+            last_seen: at,
+            sample: crash.sample,
+            updated_at: updatedAt,
+          })
+          .onConflict((oc) =>
+            oc.columns(['app_id', 'signature']).doUpdateSet((eb) => ({
+              crashes: eb('telemetry_crash_groups.crashes', '+', 1),
+              first_seen: sql<string>`case when excluded.first_seen < telemetry_crash_groups.first_seen then excluded.first_seen else telemetry_crash_groups.first_seen end`,
+              last_seen: sql<string>`case when excluded.last_seen > telemetry_crash_groups.last_seen then excluded.last_seen else telemetry_crash_groups.last_seen end`,
+              sample: sql<string>`case when excluded.last_seen >= telemetry_crash_groups.last_seen then excluded.sample else telemetry_crash_groups.sample end`,
+              status: sql<CrashGroupStatus>`case when telemetry_crash_groups.status = 'resolved' and ${crash.version_code} > coalesce(telemetry_crash_groups.resolved_version_code, 0) then 'open' else telemetry_crash_groups.status end`,
+              resolved_version_code: sql<number | null>`case when telemetry_crash_groups.status = 'resolved' and ${crash.version_code} > coalesce(telemetry_crash_groups.resolved_version_code, 0) then null else telemetry_crash_groups.resolved_version_code end`,
+              updated_at: eb.ref('excluded.updated_at'),
+            })),
+          )
+          .execute();
+        await trx
+          .insertInto('telemetry_crash_versions')
+          .values({ group_id: crash.group_id, version_code: crash.version_code, version: crash.version, crashes: 1, first_seen: at, last_seen: at })
+          .onConflict((oc) =>
+            oc.columns(['group_id', 'version_code']).doUpdateSet((eb) => ({
+              crashes: eb('telemetry_crash_versions.crashes', '+', 1),
+              first_seen: sql<string>`case when excluded.first_seen < telemetry_crash_versions.first_seen then excluded.first_seen else telemetry_crash_versions.first_seen end`,
+              last_seen: sql<string>`case when excluded.last_seen > telemetry_crash_versions.last_seen then excluded.last_seen else telemetry_crash_versions.last_seen end`,
+            })),
+          )
+          .execute();
+        const newDevice = await trx
+          .insertInto('telemetry_crash_devices')
+          .values({ group_id: crash.group_id, device_hash: crash.device_hash })
+          .onConflict((oc) => oc.doNothing())
+          .returning('group_id')
+          .execute();
+        if (newDevice.length > 0) await trx.updateTable('telemetry_crash_groups').set((eb) => ({ devices: eb('devices', '+', 1) })).where('id', '=', crash.group_id).execute();
+        await trx
+          .insertInto('telemetry_crash_reports')
+          .values({ received_day, received_ms: now, app_id: crash.app_id, version_code: crash.version_code, device_hash: crash.device_hash, group_id: crash.group_id, at_ms: crash.at_ms, crash: crash.crash })
+          .execute();
+      }
+    });
+  }
+
+  /**
+   * Drops raw events and crash reports that arrived more than `days` days ago, and what the rollup
+   * remembered of their buckets; never an event the rollup has not counted yet. Aggregates and
+   * crash groups stay.
+   */
+  async prune(now: number, days: number): Promise<{ events: number; reports: number }> {
+    const before = dayOf(now - days * DAY_MS);
+    const position = await rolledUpTo(this.db);
+    let events = 0;
+    if (this.postgres) {
+      for (const partition of await this.partitionsBefore(before)) {
+        // A partition the rollup has not finished stays until it has.
+        const { rows } = await sql<{ waiting: number; n: number }>`select count(*) filter (where received_ms > ${position.ms} or (received_ms = ${position.ms} and id > ${position.id}))::int as waiting, count(*)::int as n from ${sql.table(partition.name)}`.execute(this.db);
+        if ((rows[0]?.waiting ?? 0) > 0) continue;
+        events += rows[0]?.n ?? 0;
+        await sql`drop table if exists ${sql.table(partition.name)}`.execute(this.db);
+        this.partitions.delete(partition.day);
+      }
+    } else {
+      events = await this.deleteInChunks('telemetry_events', (eb) => eb.and([eb('received_day', '<', before), eb('id', '<=', position.id)]));
+    }
+    const reports = await this.deleteInChunks('telemetry_crash_reports', (eb) => eb('received_day', '<', before));
+    await forgetSeenBefore(this.db, before);
+    return { events, reports };
+  }
+
+  /** Erases a device's raw events, crash reports and crash group memberships (the counts stay). */
+  async forgetDevice(deviceHash: string): Promise<void> {
+    await this.deleteInChunks('telemetry_events', (eb) => eb('device_hash', '=', deviceHash));
+    await this.deleteInChunks('telemetry_crash_reports', (eb) => eb('device_hash', '=', deviceHash));
+    await this.db.deleteFrom('telemetry_crash_devices').where('device_hash', '=', deviceHash).execute();
+  }
+
+  /** Sets a crash group's status; resolving remembers the newest version that had crashed. */
+  async setCrashStatus(appId: string, groupId: string, status: CrashGroupStatus, at: number): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const newest = await trx.selectFrom('telemetry_crash_versions').select((eb) => eb.fn.max('version_code').as('v')).where('group_id', '=', groupId).executeTakeFirst();
+      const result = await trx
+        .updateTable('telemetry_crash_groups')
+        .set({ status, resolved_version_code: status === 'resolved' ? Number(newest?.v ?? 0) : null, updated_at: new Date(at).toISOString() })
+        .where('id', '=', groupId)
+        .where('app_id', '=', appId)
+        .executeTakeFirst();
+      return Number(result.numUpdatedRows) > 0;
+    });
+  }
+
+  private async deleteInChunks<T extends 'telemetry_events' | 'telemetry_crash_reports'>(
+    table: T,
+    where: (eb: ExpressionBuilder<TelemetryDatabase, T>) => Expression<SqlBool>,
+  ): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const ids = this.db.selectFrom(table as 'telemetry_events').select('id').where(where as unknown as (eb: ExpressionBuilder<TelemetryDatabase, 'telemetry_events'>) => Expression<SqlBool>).limit(DELETE_CHUNK);
+      const result = await this.db.deleteFrom(table as 'telemetry_events').where('id', 'in', ids).executeTakeFirst();
+      const n = Number(result.numDeletedRows);
+      total += n;
+      if (n < DELETE_CHUNK) return total;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** The day's partition of telemetry_events (PostgreSQL), made the first time a day is written. */
+  private async ensurePartition(day: string): Promise<void> {
+    if (this.partitions.has(day)) return;
+    const next = dayOf(Date.parse(`${day}T00:00:00Z`) + DAY_MS);
+    const name = `telemetry_events_${day.replaceAll('-', '')}`;
+    try {
+      await sql`create table if not exists ${sql.table(name)} partition of telemetry_events for values from (${sql.lit(day)}) to (${sql.lit(next)})`.execute(this.db);
+    } catch (err) {
+      // Another instance made it at the same moment.
+      const code = (err as { code?: string }).code;
+      if (code !== '42P07' && code !== '23505') throw err;
+    }
+    this.partitions.add(day);
+  }
+
+  private async partitionsBefore(day: string): Promise<{ name: string; day: string }[]> {
+    const { rows } = await sql<{ name: string }>`select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid join pg_class p on p.oid = i.inhparent where p.relname = 'telemetry_events' and p.relnamespace = current_schema()::regnamespace`.execute(this.db);
+    return rows
+      .map((r) => {
+        const m = /^telemetry_events_(\d{4})(\d{2})(\d{2})$/.exec(r.name);
+        const d = m ? `${m[1]}-${m[2]}-${m[3]}` : null;
+        return d === null ? null : { name: r.name, day: d };
+      })
+      .filter((p): p is { name: string; day: string } => p !== null && p.day < day);
+  }
+}

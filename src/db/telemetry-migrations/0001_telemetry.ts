@@ -83,12 +83,10 @@ export async function up(db: AnyDb): Promise<void> {
 
   await db.schema
     .createTable('telemetry_seen')
-    .addColumn('kind', 'text', (c) => c.notNull())
-    .addColumn('app_id', 'text', (c) => c.notNull())
-    .addColumn('version_code', 'integer', (c) => c.notNull())
-    .addColumn('bucket', 'text', (c) => c.notNull())
-    .addColumn('key', 'text', (c) => c.notNull())
-    .addPrimaryKeyConstraint('telemetry_seen_pk', ['bucket', 'app_id', 'version_code', 'kind', 'key'])
+    .addColumn('day', 'integer', (c) => c.notNull())
+    .addColumn('scope', bigint, (c) => c.notNull())
+    .addColumn('key', bigint, (c) => c.notNull())
+    .addPrimaryKeyConstraint('telemetry_seen_pk', ['day', 'scope', 'key'])
     .modifyEnd(postgres ? sql`` : sql`without rowid`)
     .execute();
 

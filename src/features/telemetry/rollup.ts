@@ -1,10 +1,13 @@
+import { createHash } from 'node:crypto';
+import type SQLite from 'better-sqlite3';
 import { sql, type Transaction } from 'kysely';
-import type { TelemetryDatabase, TelemetryDb } from '../../db/telemetry.js';
+import type { TelemetryConnection, TelemetryDatabase, TelemetryDb } from '../../db/telemetry.js';
 import { DistinctSketch, QuantileSketch } from './sketches.js';
 import type { TelemetryRollupsTable } from './telemetry.table.js';
 
 /** Events read and added to the aggregates per transaction: appends wait at most for one. */
-const CHUNK = 5_000;
+const CHUNK = 50_000;
+const DAY_MS = 86_400_000;
 /** Rows per multi-row statement (five parameters each for telemetry_seen: far below either limit). */
 const ROWS_PER_STATEMENT = 500;
 /** version_code of the rows that count every version of an app together. */
@@ -47,9 +50,20 @@ interface Delta {
   startup: QuantileSketch;
 }
 
+const HOUR_MS = 3_600_000;
+/** Hour names already made: a chunk's events fall in a few hours, and toISOString is not free. */
+const hourNames = new Map<number, string>();
+
 /** `YYYY-MM-DDTHH` of an instant (UTC). */
 export function hourOf(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 13);
+  const hour = Math.floor(ms / HOUR_MS);
+  let name = hourNames.get(hour);
+  if (name === undefined) {
+    if (hourNames.size >= 10_000) hourNames.clear();
+    name = new Date(hour * HOUR_MS).toISOString().slice(0, 13);
+    hourNames.set(hour, name);
+  }
+  return name;
 }
 
 /** `YYYY-MM-DD` of an instant (UTC). */
@@ -78,35 +92,42 @@ interface Position {
  * the rollup reads (received_ms, id) only up to `now - lagMs`, a line every transaction that
  * stamped an earlier time has committed by.
  */
-export async function rollUp(db: TelemetryDb, options: { now: number; lagMs: number; yield?: () => Promise<void> }): Promise<{ events: number }> {
+export async function rollUp(
+  conn: TelemetryConnection,
+  options: { now: number; lagMs: number; exclusive?: <T>(work: () => Promise<T>) => Promise<T> },
+): Promise<{ events: number }> {
+  const exclusive = options.exclusive ?? (<T>(work: () => Promise<T>) => work());
+  const { db, sqlite } = conn;
+  const readRaw = sqlite?.prepare<[number, number], RawEvent>(
+    'select id, received_ms, app_id, version_code, device_hash, session_hash, type, at_ms, value from telemetry_events where id > ? order by id limit ?',
+  );
   let total = 0;
   for (;;) {
-    const read = await db.transaction().execute(async (trx) => {
+    const read = await exclusive(() => db.transaction().execute(async (trx) => {
       const position = await readPosition(trx);
-      let query = trx
-        .selectFrom('telemetry_events')
-        .select(['id', 'received_ms', 'app_id', 'version_code', 'device_hash', 'session_hash', 'type', 'at_ms', 'value'])
-        .orderBy('received_ms')
-        .orderBy('id')
-        .limit(CHUNK);
-      if (options.lagMs > 0) {
-        query = query
+      let rows: RawEvent[];
+      if (readRaw) rows = readRaw.all(position.id, CHUNK);
+      else {
+        rows = (await trx
+          .selectFrom('telemetry_events')
+          .select(['id', 'received_ms', 'app_id', 'version_code', 'device_hash', 'session_hash', 'type', 'at_ms', 'value'])
           .where((eb) => eb.or([eb('received_ms', '>', position.ms), eb.and([eb('received_ms', '=', position.ms), eb('id', '>', position.id)])]))
-          .where('received_ms', '<=', options.now - options.lagMs);
-      } else {
-        query = query.where('id', '>', position.id).clearOrderBy().orderBy('id');
+          .where('received_ms', '<=', options.now - options.lagMs)
+          .orderBy('received_ms')
+          .orderBy('id')
+          .limit(CHUNK)
+          .execute()) as RawEvent[];
       }
-      const rows = (await query.execute()) as RawEvent[];
       const last = rows.at(-1);
       if (last === undefined) return 0;
-      await addToAggregates(trx, rows);
-      await writePosition(trx, { ms: last.received_ms, id: last.id });
+      await addToAggregates(trx, sqlite, rows);
+      await writePosition(trx, { ms: Number(last.received_ms), id: Number(last.id) });
       return rows.length;
-    });
+    }));
     total += read;
     if (read < CHUNK) return { events: total };
-    // Between chunks the writer's appends get their turn.
-    await (options.yield?.() ?? new Promise<void>((resolve) => setImmediate(resolve)));
+    // Between chunks the writer's appends (waiting for `exclusive`) get their turn.
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
 
@@ -161,12 +182,28 @@ function emptyDelta(app_id: string, version_code: number, granularity: 'hour' | 
 /** The hourly deltas of a chunk: each event counts for its version and for every version together. */
 export function hourlyDeltas(rows: readonly RawEvent[]): Delta[] {
   const deltas = new Map<string, Delta>();
+  const deltaOf = (appId: string, version: number, hour: string): Delta => {
+    const key = `${appId}\t${version}\t${hour}`;
+    let d = deltas.get(key);
+    if (d === undefined) deltas.set(key, (d = emptyDelta(appId, version, 'hour', hour)));
+    return d;
+  };
+  // A session's events arrive together: while app, version and hour stay the same the same deltas
+  // take the next event, and a device or session already added is not looked up again.
+  let last: { appId: string; version: number; hour: string; deltas: Delta[]; device: string; session: string } | undefined;
   for (const row of rows) {
     const hour = hourOf(row.at_ms);
-    for (const version of row.version_code === ALL_VERSIONS ? [ALL_VERSIONS] : [row.version_code, ALL_VERSIONS]) {
-      const key = `${row.app_id}\t${version}\t${hour}`;
-      let d = deltas.get(key);
-      if (d === undefined) deltas.set(key, (d = emptyDelta(row.app_id, version, 'hour', hour)));
+    if (last === undefined || last.appId !== row.app_id || last.version !== row.version_code || last.hour !== hour) {
+      const own = deltaOf(row.app_id, row.version_code, hour);
+      last = { appId: row.app_id, version: row.version_code, hour, deltas: row.version_code === ALL_VERSIONS ? [own] : [own, deltaOf(row.app_id, ALL_VERSIONS, hour)], device: '', session: '' };
+    }
+    const newDevice = last.device !== row.device_hash;
+    const newSession = last.session !== row.session_hash;
+    last.device = row.device_hash;
+    last.session = row.session_hash;
+    for (const d of last.deltas) {
+      if (newDevice) d.devices.add(row.device_hash);
+      if (newSession) d.sessions.add(row.session_hash);
       addEvent(d, row);
     }
   }
@@ -175,8 +212,6 @@ export function hourlyDeltas(rows: readonly RawEvent[]): Delta[] {
 
 function addEvent(d: Delta, row: RawEvent): void {
   d.events += 1;
-  d.devices.add(row.device_hash);
-  d.sessions.add(row.session_hash);
   const value = row.value;
   switch (row.type) {
     case 'app_start':
@@ -243,10 +278,10 @@ export function dailyDeltas(hourly: readonly Delta[]): Delta[] {
   return [...days.values()];
 }
 
-async function addToAggregates(trx: Trx, rows: readonly RawEvent[]): Promise<void> {
+async function addToAggregates(trx: Trx, sqlite: SQLite.Database | null, rows: readonly RawEvent[]): Promise<void> {
   const hourly = hourlyDeltas(rows);
   const deltas = [...hourly, ...dailyDeltas(hourly)];
-  const fresh = await newlySeen(trx, deltas);
+  const fresh = await newlySeen(trx, sqlite, deltas);
   // Existing rows of the buckets touched, read per bucket (a chunk touches few).
   const byBucket = new Map<string, Delta[]>();
   for (const d of deltas) {
@@ -309,35 +344,50 @@ interface NewlySeen {
 }
 const NOTHING_NEW: NewlySeen = { devices: 0, sessions: 0, crashed: 0 };
 
+/** 48 bits of a SHA-256: a bucket's identity in telemetry_seen (collisions: about 1 in 10^14 per pair). */
+function scopeOf(kind: string, d: Delta): number {
+  return createHash('sha256').update(`${kind}\t${d.app_id}\t${d.version_code}\t${d.bucket}`).digest().readUIntBE(0, 6);
+}
+
+/** 48 bits of a device or session hash (already a uniform HMAC, base64url). */
+function keyOf(hash: string): number {
+  return Buffer.from(hash.slice(0, 8), 'base64url').readUIntBE(0, 6);
+}
+
 /**
  * Records what each bucket saw in this chunk and answers how much of it is new: the exact
- * distinct counts are the rows telemetry_seen gained. `on conflict do nothing returning` gives back
- * only the rows inserted, on SQLite and PostgreSQL alike.
+ * distinct counts are the rows telemetry_seen gained. On SQLite a prepared `insert or ignore` a
+ * row (its `changes` says whether it was new); on PostgreSQL multi-row inserts with `on conflict
+ * do nothing returning`, which gives back only the rows inserted.
  */
-async function newlySeen(trx: Trx, deltas: readonly Delta[]): Promise<Map<string, NewlySeen>> {
-  const rows: { kind: string; app_id: string; version_code: number; bucket: string; key: string }[] = [];
+async function newlySeen(trx: Trx, sqlite: SQLite.Database | null, deltas: readonly Delta[]): Promise<Map<string, NewlySeen>> {
+  const rows: { day: number; scope: number; key: number }[] = [];
+  const owners = new Map<number, { delta: string; kind: keyof NewlySeen }>();
   for (const d of deltas) {
-    const base = { app_id: d.app_id, version_code: d.version_code, bucket: d.bucket };
-    for (const key of d.devices) rows.push({ kind: 'd', ...base, key });
-    for (const key of d.sessions) rows.push({ kind: 's', ...base, key });
-    for (const key of d.crashed) rows.push({ kind: 'c', ...base, key });
+    const day = Date.parse(`${d.bucket.slice(0, 10)}T00:00:00Z`) / DAY_MS;
+    for (const [kind, set] of [['devices', d.devices], ['sessions', d.sessions], ['crashed', d.crashed]] as const) {
+      if (set.size === 0) continue;
+      const scope = scopeOf(kind, d);
+      owners.set(scope, { delta: deltaKey(d), kind });
+      for (const hash of set) rows.push({ day, scope, key: keyOf(hash) });
+    }
   }
   const counts = new Map<string, NewlySeen>();
+  const count = (scope: number) => {
+    const owner = owners.get(scope);
+    if (owner === undefined) return;
+    const c = counts.get(owner.delta) ?? { devices: 0, sessions: 0, crashed: 0 };
+    c[owner.kind] += 1;
+    counts.set(owner.delta, c);
+  };
+  if (sqlite) {
+    const insert = sqlite.prepare<[number, number, number]>('insert or ignore into telemetry_seen (day, scope, key) values (?, ?, ?)');
+    for (const row of rows) if (insert.run(row.day, row.scope, row.key).changes > 0) count(row.scope);
+    return counts;
+  }
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-    const inserted = await trx
-      .insertInto('telemetry_seen')
-      .values(rows.slice(i, i + ROWS_PER_STATEMENT))
-      .onConflict((oc) => oc.doNothing())
-      .returning(['kind', 'app_id', 'version_code', 'bucket'])
-      .execute();
-    for (const row of inserted) {
-      const key = `${row.app_id}\t${row.version_code}\t${row.bucket}`;
-      const c = counts.get(key) ?? { devices: 0, sessions: 0, crashed: 0 };
-      if (row.kind === 'd') c.devices += 1;
-      else if (row.kind === 's') c.sessions += 1;
-      else c.crashed += 1;
-      counts.set(key, c);
-    }
+    const inserted = await trx.insertInto('telemetry_seen').values(rows.slice(i, i + ROWS_PER_STATEMENT)).onConflict((oc) => oc.doNothing()).returning('scope').execute();
+    for (const row of inserted) count(Number(row.scope));
   }
   return counts;
 }
@@ -382,5 +432,5 @@ function mergeRow(row: TelemetryRollupsTable | undefined, d: Delta, seen: NewlyS
 
 /** Drops what telemetry_seen remembers of buckets older than `day` (the raw events' retention). */
 export async function forgetSeenBefore(db: TelemetryDb, day: string): Promise<void> {
-  await sql`delete from telemetry_seen where bucket < ${day}`.execute(db);
+  await sql`delete from telemetry_seen where day < ${Date.parse(`${day}T00:00:00Z`) / DAY_MS}`.execute(db);
 }

@@ -1,5 +1,5 @@
 import { PostgresAdapter, sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
-import type { TelemetryDatabase, TelemetryDb } from '../../db/telemetry.js';
+import type { TelemetryConnection, TelemetryDatabase, TelemetryDb } from '../../db/telemetry.js';
 import { dayOf, forgetSeenBefore, rolledUpTo } from './rollup.js';
 import type { CrashGroupStatus } from './telemetry.table.js';
 
@@ -44,28 +44,67 @@ const DELETE_CHUNK = 5_000;
  * whole batches in one transaction, retention, a device's erasure and crash group status.
  */
 export class TelemetryStore {
+  private readonly db: TelemetryDb;
   private readonly postgres: boolean;
   /** Day partitions known to exist (PostgreSQL). */
   private readonly partitions = new Set<string>();
+  /**
+   * The writer's work one piece at a time, first come first served: an append never lands inside
+   * a rollup chunk's transaction (on SQLite both use the one connection), and long work (rollup,
+   * retention, erasure) takes it a chunk at a time so appends get their turn between chunks.
+   */
+  private tail: Promise<unknown> = Promise.resolve();
+  /** SQLite: the events' insert, prepared once and run a row at a time in one transaction. */
+  private readonly appendEvents: ((receivedDay: string, receivedMs: number, events: readonly EventRow[]) => void) | null;
 
-  constructor(private readonly db: TelemetryDb) {
-    this.postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  constructor(conn: TelemetryConnection) {
+    this.db = conn.db;
+    this.postgres = conn.db.getExecutor().adapter instanceof PostgresAdapter;
+    const sqlite = conn.sqlite;
+    if (sqlite === null) this.appendEvents = null;
+    else {
+      const insert = sqlite.prepare(`insert into telemetry_events (received_day, received_ms, app_id, version_code, device_hash, session_hash, type, at_ms, value, data)
+        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+      this.appendEvents = sqlite.transaction((receivedDay: string, receivedMs: number, events: readonly EventRow[]) => {
+        for (const e of events) insert.run(receivedDay, receivedMs, e.app_id, e.version_code, e.device_hash, e.session_hash, e.type, e.at_ms, e.value, e.data);
+      });
+    }
+  }
+
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(work, work);
+    this.tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
   }
 
   /**
-   * Writes everything given in one transaction: on SQLite the commit is on disk (FULL sync) when
-   * this resolves, so the caller may answer 202.
+   * Writes the events in one transaction: on SQLite the commit is on disk (FULL sync) when this
+   * returns, so the caller may answer 202.
    */
-  async append(now: number, events: readonly EventRow[], crashes: readonly CrashRow[]): Promise<void> {
+  appendEventRows(now: number, events: readonly EventRow[]): Promise<void> {
     const received_day = dayOf(now);
-    if (this.postgres) await this.ensurePartition(received_day);
-    await this.db.transaction().execute(async (trx) => {
+    const append = this.appendEvents;
+    if (append) return this.exclusive(() => Promise.resolve(append(received_day, now, events)));
+    return this.exclusive(async () => {
+      await this.ensurePartition(received_day);
+      await this.db.transaction().execute(async (trx) => {
       for (let i = 0; i < events.length; i += ROWS_PER_INSERT) {
         await trx
           .insertInto('telemetry_events')
           .values(events.slice(i, i + ROWS_PER_INSERT).map((e) => ({ ...e, received_day, received_ms: now })))
           .execute();
       }
+      });
+    });
+  }
+
+  /** Files crash reports into their groups, in one transaction. */
+  appendCrashes(now: number, crashes: readonly CrashRow[]): Promise<void> {
+    const received_day = dayOf(now);
+    return this.exclusive(() => this.db.transaction().execute(async (trx) => {
       for (const crash of crashes) {
         const at = new Date(crash.at_ms).toISOString();
         const updatedAt = new Date(now).toISOString();
@@ -124,7 +163,7 @@ export class TelemetryStore {
           .values({ received_day, received_ms: now, app_id: crash.app_id, version_code: crash.version_code, device_hash: crash.device_hash, group_id: crash.group_id, at_ms: crash.at_ms, crash: crash.crash })
           .execute();
       }
-    });
+    }));
   }
 
   /**
@@ -142,14 +181,14 @@ export class TelemetryStore {
         const { rows } = await sql<{ waiting: number; n: number }>`select count(*) filter (where received_ms > ${position.ms} or (received_ms = ${position.ms} and id > ${position.id}))::int as waiting, count(*)::int as n from ${sql.table(partition.name)}`.execute(this.db);
         if ((rows[0]?.waiting ?? 0) > 0) continue;
         events += rows[0]?.n ?? 0;
-        await sql`drop table if exists ${sql.table(partition.name)}`.execute(this.db);
+        await this.exclusive(() => sql`drop table if exists ${sql.table(partition.name)}`.execute(this.db));
         this.partitions.delete(partition.day);
       }
     } else {
       events = await this.deleteInChunks('telemetry_events', (eb) => eb.and([eb('received_day', '<', before), eb('id', '<=', position.id)]));
     }
     const reports = await this.deleteInChunks('telemetry_crash_reports', (eb) => eb('received_day', '<', before));
-    await forgetSeenBefore(this.db, before);
+    await this.exclusive(() => forgetSeenBefore(this.db, before));
     return { events, reports };
   }
 
@@ -157,12 +196,12 @@ export class TelemetryStore {
   async forgetDevice(deviceHash: string): Promise<void> {
     await this.deleteInChunks('telemetry_events', (eb) => eb('device_hash', '=', deviceHash));
     await this.deleteInChunks('telemetry_crash_reports', (eb) => eb('device_hash', '=', deviceHash));
-    await this.db.deleteFrom('telemetry_crash_devices').where('device_hash', '=', deviceHash).execute();
+    await this.exclusive(() => this.db.deleteFrom('telemetry_crash_devices').where('device_hash', '=', deviceHash).execute());
   }
 
   /** Sets a crash group's status; resolving remembers the newest version that had crashed. */
   async setCrashStatus(appId: string, groupId: string, status: CrashGroupStatus, at: number): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.exclusive(() => this.db.transaction().execute(async (trx) => {
       const newest = await trx.selectFrom('telemetry_crash_versions').select((eb) => eb.fn.max('version_code').as('v')).where('group_id', '=', groupId).executeTakeFirst();
       const result = await trx
         .updateTable('telemetry_crash_groups')
@@ -171,7 +210,7 @@ export class TelemetryStore {
         .where('app_id', '=', appId)
         .executeTakeFirst();
       return Number(result.numUpdatedRows) > 0;
-    });
+    }));
   }
 
   private async deleteInChunks<T extends 'telemetry_events' | 'telemetry_crash_reports'>(
@@ -181,7 +220,7 @@ export class TelemetryStore {
     let total = 0;
     for (;;) {
       const ids = this.db.selectFrom(table as 'telemetry_events').select('id').where(where as unknown as (eb: ExpressionBuilder<TelemetryDatabase, 'telemetry_events'>) => Expression<SqlBool>).limit(DELETE_CHUNK);
-      const result = await this.db.deleteFrom(table as 'telemetry_events').where('id', 'in', ids).executeTakeFirst();
+      const result = await this.exclusive(() => this.db.deleteFrom(table as 'telemetry_events').where('id', 'in', ids).executeTakeFirst());
       const n = Number(result.numDeletedRows);
       total += n;
       if (n < DELETE_CHUNK) return total;

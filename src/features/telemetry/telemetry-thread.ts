@@ -26,11 +26,13 @@ const APPENDS_PER_TRANSACTION = 200;
 
 const { database, lagMs } = workerData as WriterData;
 
-const db = openTelemetryWriter(database);
+const conn = openTelemetryWriter(database);
+const { db } = conn;
 // Every task waits for it: the file is migrated before anything is read or written. (Not a
 // top-level await: tsx cannot load such a module into a worker thread.)
 const migrated = database.dialect === 'sqlite' ? migrateTelemetry(db) : Promise.resolve();
-const store = new TelemetryStore(db);
+// Made once the tables exist: it prepares its statements against them.
+const ready = migrated.then(() => new TelemetryStore(conn));
 
 interface Waiting {
   request: Extract<WriterRequest, { op: 'append' }>;
@@ -47,21 +49,20 @@ let flushing: Promise<void> | undefined;
 function flush(): Promise<void> {
   flushing ??= (async () => {
     try {
+      const store = await ready;
       while (appends.length > 0) {
         const batch = appends.slice(0, APPENDS_PER_TRANSACTION);
         appends = appends.slice(batch.length);
         const now = Math.max(...batch.map((a) => a.request.now));
-        try {
-          await store.append(
-            now,
-            batch.flatMap((a) => a.request.events),
-            batch.flatMap((a) => a.request.crashes),
-          );
-          for (const a of batch) a.resolve();
-        } catch (err) {
-          for (const a of batch) a.reject(err);
-        }
+        const events = batch.filter((a) => a.request.events.length > 0);
+        const crashes = batch.filter((a) => a.request.crashes.length > 0);
+        // Each kind in its own transaction, each acknowledged once its own commit is done.
+        await settle(events, () => store.appendEventRows(now, events.flatMap((a) => a.request.events)));
+        await settle(crashes, () => store.appendCrashes(now, crashes.flatMap((a) => a.request.crashes)));
       }
+    } catch (err) {
+      // The file could not be opened or migrated: nothing waiting can be written.
+      for (const a of appends.splice(0)) a.reject(err);
     } finally {
       flushing = undefined;
     }
@@ -69,14 +70,18 @@ function flush(): Promise<void> {
   return flushing;
 }
 
-/** Between two chunks of long work, the appends waiting get written. */
-async function yieldToAppends(): Promise<void> {
-  await new Promise<void>((resolve) => setImmediate(resolve));
-  await flush();
+async function settle(waiting: Waiting[], write: () => Promise<void>): Promise<void> {
+  if (waiting.length === 0) return;
+  try {
+    await write();
+    for (const a of waiting) a.resolve();
+  } catch (err) {
+    for (const a of waiting) a.reject(err);
+  }
 }
 
 export default async function handle(request: WriterRequest): Promise<unknown> {
-  await migrated;
+  const store = await ready;
   switch (request.op) {
     case 'ready':
       return null;
@@ -86,7 +91,7 @@ export default async function handle(request: WriterRequest): Promise<unknown> {
         void flush();
       });
     case 'rollup':
-      return rollUp(db, { now: request.now, lagMs, yield: yieldToAppends });
+      return rollUp(conn, { now: request.now, lagMs, exclusive: (work) => store.exclusive(work) });
     case 'prune':
       return store.prune(request.now, request.days);
     case 'forget_device':

@@ -131,6 +131,9 @@ export class TelemetryWriter {
       idleTimeout: Number.MAX_SAFE_INTEGER,
       recordTiming: false,
     });
+    // A thread that dies (it cannot open its file, say) fails the tasks it held, which callers
+    // hear as telemetry_unavailable; unheard, the pool's 'error' event would end the process.
+    this.pool.on('error', (err: unknown) => this.options.log.error({ err }, 'the telemetry writer thread failed'));
     return this.pool;
   }
 }

@@ -1,0 +1,299 @@
+/**
+ * Telemetry benchmark (issue 13), everything in one run on this machine:
+ * 1. Ingestion: a running `mosis-portal serve` (compiled dist/, default log level, telemetry rate
+ *    limits off) takes POST /v1/telemetry/events batches of 100 events at a fixed rate (default
+ *    500 a second: 50 000 events/s) for 60 s from 50 connections (autocannon). Reported: the rate
+ *    it kept, latency p50/p99, non-202 answers, the server's peak RSS (sampled every 100 ms), and
+ *    the events on disk afterwards against the 202s counted.
+ * 2. Beside it, an authenticated app read (GET /v1/apps/{id}, a developer's bearer token) at 50 a
+ *    second over 2 connections: its p99 during the load against its p99 on the idle portal just
+ *    before.
+ * 3. Rollup: a telemetry file holding one day of 10 million events (100 apps, 3 versions each,
+ *    100 000 devices, five sessions a device), rolled up by the portal's own code (dist/) from
+ *    start to end, timed.
+ *
+ *   node --import tsx bench/telemetry.ts [--seconds 60] [--rate 500] [--rollup-events 10000000] [--skip-ingest] [--skip-rollup]
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { openSync } from 'node:fs';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import SQLite from 'better-sqlite3';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const RESULTS = path.join(ROOT, 'bench', 'results');
+const argNumber = (name: string, fallback: number) => {
+  const at = process.argv.indexOf(name);
+  return at > 0 ? Number(process.argv[at + 1]) : fallback;
+};
+const SECONDS = argNumber('--seconds', 60);
+const RATE = argNumber('--rate', 500);
+const ROLLUP_EVENTS = argNumber('--rollup-events', 10_000_000);
+const BATCH = 100;
+const CONNECTIONS = 50;
+const READ_RATE = 50;
+const APPS = 20;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const round = (n: number, digits = 1) => Number(n.toFixed(digits));
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+const rssMiB = async (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+
+async function waitFor(url: string): Promise<void> {
+  for (let i = 0; i < 1200; i += 1) {
+    if (await fetch(url).then((r) => r.ok, () => false)) return;
+    await sleep(50);
+  }
+  throw new Error(`${url} did not answer`);
+}
+
+async function api<T>(base: string, method: string, url: string, body?: unknown, token?: string): Promise<T> {
+  const res = await fetch(`${base}${url}`, {
+    method,
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+/** Versions 1.0.1 – 1.0.3 of each app, published, written straight into the portal's file (WAL: beside the server). */
+function seedVersions(dataDir: string, appIds: string[]): void {
+  const db = new SQLite(path.join(dataDir, 'portal.db'));
+  db.pragma('busy_timeout = 5000');
+  const now = new Date().toISOString();
+  const insert = db.prepare(`insert into versions (id, app_id, version, version_code, status, sha256, size, permissions, manifest, checks, created_at)
+    values (?, ?, ?, ?, 'published', ?, 1, '[]', '{}', '[]', ?)`);
+  db.transaction(() => {
+    for (const appId of appIds) for (let code = 1; code <= 3; code += 1) insert.run(randomUUID(), appId, `1.0.${code}`, code, 'a'.repeat(64), now);
+  })();
+  db.close();
+}
+
+const TYPES = ['app_start', 'screen_view', 'button_click', 'perf_frame', 'perf_memory', 'feature_used', 'lua_error', 'perf_startup', 'app_stop'] as const;
+
+function eventOf(i: number, at: number): Record<string, unknown> {
+  const type = TYPES[i % TYPES.length]!;
+  const data: Record<string, unknown> = {
+    app_start: { cold: i % 2 === 0 },
+    screen_view: { screen: `screen-${i % 12}` },
+    button_click: { button: `button-${i % 30}`, screen: `screen-${i % 12}` },
+    perf_frame: { avg_ms: 8 + (i % 17), p95_ms: 20 + (i % 23) },
+    perf_memory: { used_mb: 40 + (i % 90), limit_mb: 512 },
+    feature_used: { feature: `feature-${i % 9}` },
+    lua_error: { message: `attempt to index a nil value (field 'x${i % 5}')`, source: 'main.lua:42' },
+    perf_startup: { duration_ms: 200 + (i % 400) },
+    app_stop: { duration_ms: 30_000 + (i % 600) * 1000 },
+  }[type];
+  return { type, timestamp: new Date(at - (i % 60) * 1000).toISOString(), data };
+}
+
+/** 512 different batches of 100 events (devices, sessions, apps, versions vary), cycled by the load. */
+function batches(packageIds: string[]): string[] {
+  const now = Date.now();
+  const out: string[] = [];
+  for (let b = 0; b < 512; b += 1) {
+    out.push(
+      JSON.stringify({
+        app_id: packageIds[b % packageIds.length],
+        app_version: `1.0.${1 + (b % 3)}`,
+        mosis_version: '1.4.0',
+        device_id: `bench-device-${b * 7919 % 100_000}`,
+        session_id: `session-${b}`,
+        events: Array.from({ length: BATCH }, (_, i) => eventOf(b * BATCH + i, now)),
+      }),
+    );
+  }
+  return out;
+}
+
+interface LoadResult {
+  requests_per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  max_ms: number;
+  ok: number;
+  non_2xx: number;
+  errors: number;
+  timeouts: number;
+}
+
+function load(options: autocannon.Options): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    autocannon(options, (err, r) => {
+      if (err) return reject(err);
+      resolve({
+        requests_per_s: round(r.requests.average),
+        p50_ms: r.latency.p50,
+        p99_ms: r.latency.p99,
+        max_ms: r.latency.max,
+        ok: r['2xx'],
+        non_2xx: r.non2xx,
+        errors: r.errors,
+        timeouts: r.timeouts,
+      });
+    });
+  });
+}
+
+async function ingest(dataDir: string, work: string, dist: string) {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  execFileSync(process.execPath, [path.join(dist, 'main.js'), 'migrate'], { env: { ...process.env, DATA_DIR: dataDir }, stdio: 'ignore' });
+  const { LOG_LEVEL: _ignored, ...env } = process.env;
+  const log = openSync(path.join(work, 'portal.log'), 'a');
+  const child: ChildProcess = spawn(process.execPath, [path.join(dist, 'main.js'), 'serve'], {
+    cwd: ROOT,
+    env: { ...env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, TELEMETRY_RATE_LIMIT_PER_MINUTE: '0', TELEMETRY_DEVICE_RATE_LIMIT_PER_MINUTE: '0' },
+    stdio: ['ignore', log, log],
+  });
+  const pid = child.pid ?? 0;
+  try {
+    await waitFor(`${base}/readyz`);
+    const email = `bench-${Date.now()}@example.com`;
+    const password = 'correct horse battery staple';
+    await api(base, 'POST', '/v1/auth/register', { email, password, name: 'Bench' });
+    const { access_token: token } = await api<{ access_token: string }>(base, 'POST', '/v1/auth/login', { email, password });
+    const apps: { id: string; package_id: string }[] = [];
+    for (let i = 0; i < APPS; i += 1) apps.push(await api(base, 'POST', '/v1/apps', { package_id: `com.bench.telemetry${i}`, name: `Bench ${i}` }, token));
+    seedVersions(dataDir, apps.map((a) => a.id));
+    console.error("seeded");
+    const bodies = batches(apps.map((a) => a.package_id));
+    const readUrl = `${base}/v1/apps/${apps[0]!.id}`;
+    const read = (seconds: number) => load({ url: readUrl, connections: 2, overallRate: READ_RATE, duration: seconds, headers: { authorization: `Bearer ${token}` } });
+
+    // Warm-up of both paths (JIT, the writer thread, the version cache), then the idle read.
+    let next = 0;
+    const ingestOptions = (seconds: number, rate: number): autocannon.Options => ({
+      url: `${base}/v1/telemetry/events`,
+      connections: CONNECTIONS,
+      overallRate: rate,
+      duration: seconds,
+      timeout: 30,
+      requests: [{ method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] ?? '' }) }],
+    });
+    console.error("warm-up", await load(ingestOptions(5, RATE / 2)));
+    await read(3);
+    const idle = await read(15);
+
+    const rssBefore = await rssMiB(pid);
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => void rssMiB(pid).then((v) => (rssPeak = Math.max(rssPeak, v)), () => undefined), 100);
+    const db = () => new SQLite(path.join(dataDir, 'telemetry.db'), { readonly: true });
+    const countEvents = () => {
+      const t = db();
+      try {
+        return (t.prepare('select count(*) as n from telemetry_events').get() as { n: number }).n;
+      } finally {
+        t.close();
+      }
+    };
+    const eventsBefore = countEvents();
+    const [underLoad, busyRead] = await Promise.all([load(ingestOptions(SECONDS, RATE)), read(SECONDS)]);
+    clearInterval(sampler);
+    const stored = countEvents() - eventsBefore;
+    return {
+      ingestion: {
+        target_events_per_s: RATE * BATCH,
+        events_per_s: round(underLoad.requests_per_s * BATCH),
+        ...underLoad,
+        events_stored: stored,
+        events_acknowledged: underLoad.ok * BATCH,
+        rss_before_mib: round(rssBefore),
+        rss_peak_mib: round(rssPeak),
+      },
+      app_read: { idle, under_load: busyRead, p99_ratio: round(busyRead.p99_ms / Math.max(0.001, idle.p99_ms), 2) },
+    };
+  } finally {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+/** One day of events straight into a telemetry file (migrated by the portal's code), then the portal's rollup over it. */
+async function rollup(work: string, dist: string) {
+  const { openTelemetryWriter, migrateTelemetry } = (await import(path.join(dist, 'db', 'telemetry.js'))) as typeof import('../src/db/telemetry.js');
+  const { rollUp } = (await import(path.join(dist, 'features', 'telemetry', 'rollup.js'))) as typeof import('../src/features/telemetry/rollup.js');
+  const dir = path.join(work, 'rollup');
+  await mkdir(dir, { recursive: true });
+  const database = { dialect: 'sqlite' as const, file: path.join(dir, 'portal.db') };
+  const created = openTelemetryWriter(database);
+  await migrateTelemetry(created.db);
+  await created.db.destroy();
+
+  const seedStarted = performance.now();
+  const file = new SQLite(path.join(dir, 'telemetry.db'));
+  file.pragma('synchronous = OFF');
+  const insert = file.prepare(`insert into telemetry_events (received_day, received_ms, app_id, version_code, device_hash, session_hash, type, at_ms, value, data)
+    values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const day = Date.parse('2026-12-01T00:00:00Z');
+  const devices = 100_000;
+  const sessionsPerDevice = 5;
+  const perSession = Math.ceil(ROLLUP_EVENTS / (devices * sessionsPerDevice));
+  const datas = TYPES.map((_, i) => JSON.stringify((eventOf(i, day) as { data: unknown }).data));
+  let written = 0;
+  const hash = (s: string) => Buffer.from(s).toString('base64url').padEnd(32, 'x').slice(0, 32);
+  // In arrival order, as a day of devices would send it: hour by hour, each session whole.
+  const insertHour = file.transaction((hour: number) => {
+    for (let d = 0; d < devices; d += 1) {
+      for (let s = 0; s < sessionsPerDevice && written < ROLLUP_EVENTS; s += 1) {
+        if ((d * 7 + s * 5) % 24 !== hour) continue;
+        const appId = `app-${d % 100}`;
+        const version = 1 + (d % 3);
+        const deviceHash = hash(`device-${d}`);
+        const start = day + hour * 3_600_000 + (d % 3000) * 1000;
+        const sessionHash = hash(`session-${d}-${s}`);
+        for (let e = 0; e < perSession && written < ROLLUP_EVENTS; e += 1) {
+          const t = e % TYPES.length;
+          const type = e === 0 ? 'app_start' : e === perSession - 1 ? 'app_stop' : d % 50 === 0 && e === 3 ? 'app_crash' : TYPES[t]!;
+          const value = type === 'perf_frame' ? 8 + (e % 17) : type === 'perf_memory' ? 40 + (e % 90) : type === 'perf_startup' ? 200 + (e % 400) : type === 'app_stop' ? 60_000 + (d % 600) * 1000 : null;
+          insert.run('2026-12-01', day + hour * 3_600_000, appId, version, deviceHash, sessionHash, type, start + e * 1000, value, datas[t]);
+          written += 1;
+        }
+      }
+    }
+  });
+  for (let hour = 0; hour < 24; hour += 1) insertHour(hour);
+  file.close();
+  const seedSeconds = (performance.now() - seedStarted) / 1000;
+
+  const conn = openTelemetryWriter(database);
+  const started = performance.now();
+  const result = await rollUp(conn, { now: day + 2 * 86_400_000, lagMs: 0 });
+  const seconds = (performance.now() - started) / 1000;
+  const rows = await conn.db.selectFrom('telemetry_rollups').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  await conn.db.destroy();
+  return { events: written, rolled_up: result.events, seconds: round(seconds, 2), rollup_rows: Number(rows.n), seed_seconds: round(seedSeconds) };
+}
+
+async function main(): Promise<void> {
+  await mkdir(RESULTS, { recursive: true });
+  const work = await mkdtemp(path.join(RESULTS, 'telemetry-'));
+  // A copy of dist/: a build running beside the benchmark cannot change it midway.
+  const dist = path.join(work, 'dist');
+  await cp(path.join(ROOT, 'dist'), dist, { recursive: true });
+  await writeFile(path.join(work, 'package.json'), await readFile(path.join(ROOT, 'package.json')));
+  try {
+    const out: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, seconds: SECONDS, rate: RATE, batch: BATCH };
+    if (!process.argv.includes('--skip-ingest')) out['ingest'] = await ingest(path.join(work, 'data'), work, dist);
+    if (!process.argv.includes('--skip-rollup')) out['rollup'] = await rollup(work, dist);
+    console.log(JSON.stringify(out, null, 2));
+    await writeFile(path.join(RESULTS, 'telemetry.json'), `${JSON.stringify(out, null, 2)}\n`);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -15,17 +15,20 @@ export const ALL_VERSIONS = 0;
 
 type Trx = Transaction<TelemetryDatabase>;
 
-interface RawEvent {
-  id: number;
-  received_ms: number;
-  app_id: string;
-  version_code: number;
-  device_hash: string;
-  session_hash: string;
-  type: string;
-  at_ms: number;
-  value: number | null;
-}
+/**
+ * An event as the rollup reads it: a row as an array (better-sqlite3's raw mode), which reads
+ * about twice as fast as an object per row and leaves the collector less to do.
+ */
+type RawEvent = [id: number, received_ms: number, app_id: string, version_code: number, device_hash: string, session_hash: string, type: string, at_ms: number, value: number | null];
+const ID = 0;
+const RECEIVED_MS = 1;
+const APP_ID = 2;
+const VERSION_CODE = 3;
+const DEVICE = 4;
+const SESSION = 5;
+const TYPE = 6;
+const AT_MS = 7;
+const VALUE = 8;
 
 /** What a chunk adds to one bucket of one app and version. */
 interface Delta {
@@ -98,17 +101,17 @@ export async function rollUp(
 ): Promise<{ events: number }> {
   const exclusive = options.exclusive ?? (<T>(work: () => Promise<T>) => work());
   const { db, sqlite } = conn;
-  const readRaw = sqlite?.prepare<[number, number], RawEvent>(
-    'select id, received_ms, app_id, version_code, device_hash, session_hash, type, at_ms, value from telemetry_events where id > ? order by id limit ?',
-  );
+  const readRaw = sqlite
+    ?.prepare<[number, number], RawEvent>('select id, received_ms, app_id, version_code, device_hash, session_hash, type, at_ms, value from telemetry_events where id > ? order by id limit ?')
+    .raw(true);
   let total = 0;
   for (;;) {
     const read = await exclusive(() => db.transaction().execute(async (trx) => {
-      const position = await readPosition(trx);
+      const position = await readPosition(trx, sqlite === null);
       let rows: RawEvent[];
       if (readRaw) rows = readRaw.all(position.id, CHUNK);
       else {
-        rows = (await trx
+        const found = await trx
           .selectFrom('telemetry_events')
           .select(['id', 'received_ms', 'app_id', 'version_code', 'device_hash', 'session_hash', 'type', 'at_ms', 'value'])
           .where((eb) => eb.or([eb('received_ms', '>', position.ms), eb.and([eb('received_ms', '=', position.ms), eb('id', '>', position.id)])]))
@@ -116,12 +119,13 @@ export async function rollUp(
           .orderBy('received_ms')
           .orderBy('id')
           .limit(CHUNK)
-          .execute()) as RawEvent[];
+          .execute();
+        rows = found.map((r): RawEvent => [Number(r.id), Number(r.received_ms), r.app_id, r.version_code, r.device_hash, r.session_hash, r.type, Number(r.at_ms), r.value]);
       }
       const last = rows.at(-1);
       if (last === undefined) return 0;
       await addToAggregates(trx, sqlite, rows);
-      await writePosition(trx, { ms: Number(last.received_ms), id: Number(last.id) });
+      await writePosition(trx, { ms: last[RECEIVED_MS], id: last[ID] });
       return rows.length;
     }));
     total += read;
@@ -131,8 +135,18 @@ export async function rollUp(
   }
 }
 
-async function readPosition(trx: Trx): Promise<Position> {
-  const rows = await trx.selectFrom('telemetry_state').select(['name', 'value']).where('name', 'in', ['rollup_ms', 'rollup_id']).execute();
+/**
+ * The stored position, locked for the transaction on PostgreSQL: two instances rolling up at once
+ * (a run that outlasted its minute) take turns instead of adding the same chunk twice. On SQLite
+ * the one writer already runs one chunk at a time.
+ */
+async function readPosition(trx: Trx, postgres: boolean): Promise<Position> {
+  let query = trx.selectFrom('telemetry_state').select(['name', 'value']).where('name', 'in', ['rollup_ms', 'rollup_id']);
+  if (postgres) {
+    await trx.insertInto('telemetry_state').values({ name: 'rollup_id', value: 0 }).onConflict((oc) => oc.column('name').doNothing()).execute();
+    query = query.forUpdate();
+  }
+  const rows = await query.execute();
   const value = (name: string) => Number(rows.find((r) => r.name === name)?.value ?? 0);
   return { ms: value('rollup_ms'), id: value('rollup_id') };
 }
@@ -192,18 +206,22 @@ export function hourlyDeltas(rows: readonly RawEvent[]): Delta[] {
   // take the next event, and a device or session already added is not looked up again.
   let last: { appId: string; version: number; hour: string; deltas: Delta[]; device: string; session: string } | undefined;
   for (const row of rows) {
-    const hour = hourOf(row.at_ms);
-    if (last === undefined || last.appId !== row.app_id || last.version !== row.version_code || last.hour !== hour) {
-      const own = deltaOf(row.app_id, row.version_code, hour);
-      last = { appId: row.app_id, version: row.version_code, hour, deltas: row.version_code === ALL_VERSIONS ? [own] : [own, deltaOf(row.app_id, ALL_VERSIONS, hour)], device: '', session: '' };
+    const hour = hourOf(row[AT_MS]);
+    const appId = row[APP_ID];
+    const version = row[VERSION_CODE];
+    if (last === undefined || last.appId !== appId || last.version !== version || last.hour !== hour) {
+      const own = deltaOf(appId, version, hour);
+      last = { appId, version, hour, deltas: version === ALL_VERSIONS ? [own] : [own, deltaOf(appId, ALL_VERSIONS, hour)], device: '', session: '' };
     }
-    const newDevice = last.device !== row.device_hash;
-    const newSession = last.session !== row.session_hash;
-    last.device = row.device_hash;
-    last.session = row.session_hash;
+    const device = row[DEVICE];
+    const session = row[SESSION];
+    const newDevice = last.device !== device;
+    const newSession = last.session !== session;
+    last.device = device;
+    last.session = session;
     for (const d of last.deltas) {
-      if (newDevice) d.devices.add(row.device_hash);
-      if (newSession) d.sessions.add(row.session_hash);
+      if (newDevice) d.devices.add(device);
+      if (newSession) d.sessions.add(session);
       addEvent(d, row);
     }
   }
@@ -212,8 +230,8 @@ export function hourlyDeltas(rows: readonly RawEvent[]): Delta[] {
 
 function addEvent(d: Delta, row: RawEvent): void {
   d.events += 1;
-  const value = row.value;
-  switch (row.type) {
+  const value = row[VALUE];
+  switch (row[TYPE]) {
     case 'app_start':
       d.starts += 1;
       break;
@@ -225,7 +243,7 @@ function addEvent(d: Delta, row: RawEvent): void {
       break;
     case 'app_crash':
       d.crashes += 1;
-      d.crashed.add(row.session_hash);
+      d.crashed.add(row[SESSION]);
       break;
     case 'lua_error':
       d.lua_errors += 1;

@@ -118,8 +118,9 @@ export class TelemetryWriter {
 
   private threads(): Piscina<WriterRequest, unknown> {
     if (this.closed) throw new Error('the telemetry writer is closed');
+    if (this.pool) return this.pool;
     const typescript = import.meta.url.endsWith('.ts');
-    this.pool ??= new Piscina<WriterRequest, unknown>({
+    const pool = new Piscina<WriterRequest, unknown>({
       filename: new URL(typescript ? './telemetry-thread.ts' : './telemetry-thread.js', import.meta.url).href,
       ...(typescript ? { execArgv: ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] } : {}),
       workerData: { database: this.options.database, lagMs: this.options.lagMs } satisfies WriterData,
@@ -132,8 +133,19 @@ export class TelemetryWriter {
       recordTiming: false,
     });
     // A thread that dies (it cannot open its file, say) fails the tasks it held, which callers
-    // hear as telemetry_unavailable; unheard, the pool's 'error' event would end the process.
-    this.pool.on('error', (err: unknown) => this.options.log.error({ err }, 'the telemetry writer thread failed'));
-    return this.pool;
+    // hear as telemetry_unavailable; unheard, the pool's 'error' event would end the process. The
+    // thread Piscina starts in its place fails the same way while starting, and then Piscina
+    // starts none: tasks sent to that pool would wait for ever (close() among them). So the pool
+    // goes, refusing what it held, and the next task starts a new one. (One listener per pool:
+    // added per task, they piled up with every request.)
+    pool.on('error', (err: unknown) => {
+      this.options.log.error({ err }, 'the telemetry writer thread failed');
+      if (this.pool !== pool) return;
+      this.pool = undefined;
+      this.ready = undefined;
+      void pool.destroy();
+    });
+    this.pool = pool;
+    return pool;
   }
 }

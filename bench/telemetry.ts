@@ -22,6 +22,8 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import SQLite from 'better-sqlite3';
+import type * as TelemetryDbModule from '../src/db/telemetry.js';
+import type * as RollupModule from '../src/features/telemetry/rollup.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -132,7 +134,7 @@ interface LoadResult {
 function load(options: autocannon.Options): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     autocannon(options, (err, r) => {
-      if (err) return reject(err);
+      if (err) return reject(err instanceof Error ? err : new Error(String(err)));
       resolve({
         requests_per_s: round(r.requests.average),
         p50_ms: r.latency.p50,
@@ -168,7 +170,6 @@ async function ingest(dataDir: string, work: string, dist: string) {
     const apps: { id: string; package_id: string }[] = [];
     for (let i = 0; i < APPS; i += 1) apps.push(await api(base, 'POST', '/v1/apps', { package_id: `com.bench.telemetry${i}`, name: `Bench ${i}` }, token));
     seedVersions(dataDir, apps.map((a) => a.id));
-    console.error("seeded");
     const bodies = batches(apps.map((a) => a.package_id));
     const readUrl = `${base}/v1/apps/${apps[0]!.id}`;
     const read = (seconds: number) => load({ url: readUrl, connections: 2, overallRate: READ_RATE, duration: seconds, headers: { authorization: `Bearer ${token}` } });
@@ -183,7 +184,7 @@ async function ingest(dataDir: string, work: string, dist: string) {
       timeout: 30,
       requests: [{ method: 'POST', headers: { 'content-type': 'application/json' }, setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] ?? '' }) }],
     });
-    console.error("warm-up", await load(ingestOptions(5, RATE / 2)));
+    await load(ingestOptions(5, RATE / 2));
     await read(3);
     const idle = await read(15);
 
@@ -224,8 +225,9 @@ async function ingest(dataDir: string, work: string, dist: string) {
 
 /** One day of events straight into a telemetry file (migrated by the portal's code), then the portal's rollup over it. */
 async function rollup(work: string, dist: string) {
-  const { openTelemetryWriter, migrateTelemetry } = (await import(path.join(dist, 'db', 'telemetry.js'))) as typeof import('../src/db/telemetry.js');
-  const { rollUp } = (await import(path.join(dist, 'features', 'telemetry', 'rollup.js'))) as typeof import('../src/features/telemetry/rollup.js');
+  // The compiled code (as the portal runs it), typed by its sources.
+  const { openTelemetryWriter, migrateTelemetry } = (await import(path.join(dist, 'db', 'telemetry.js'))) as typeof TelemetryDbModule;
+  const { rollUp } = (await import(path.join(dist, 'features', 'telemetry', 'rollup.js'))) as typeof RollupModule;
   const dir = path.join(work, 'rollup');
   await mkdir(dir, { recursive: true });
   const database = { dialect: 'sqlite' as const, file: path.join(dir, 'portal.db') };

@@ -15,7 +15,7 @@
  *   node --import tsx bench/telemetry.ts [--seconds 60] [--rate 500] [--rollup-events 10000000] [--skip-ingest] [--skip-rollup]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { openSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -238,7 +238,7 @@ async function rollup(work: string, dist: string) {
   const seedStarted = performance.now();
   const file = new SQLite(path.join(dir, 'telemetry.db'));
   file.pragma('synchronous = OFF');
-  const insert = file.prepare(`insert into telemetry_events (received_day, received_ms, app_id, version_code, device_hash, session_hash, type, at_ms, value, data)
+  const insert = file.prepare(`insert into telemetry_events (received_day, received_ms, app_id, version_code, device_key, session_key, type, at_ms, value, data)
     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const day = Date.parse('2026-12-01T00:00:00Z');
   const devices = 100_000;
@@ -246,7 +246,8 @@ async function rollup(work: string, dist: string) {
   const perSession = Math.ceil(ROLLUP_EVENTS / (devices * sessionsPerDevice));
   const datas = TYPES.map((_, i) => JSON.stringify((eventOf(i, day) as { data: unknown }).data));
   let written = 0;
-  const hash = (s: string) => Buffer.from(s).toString('base64url').padEnd(32, 'x').slice(0, 32);
+  // 48-bit keys as the portal keeps them (telemetry-keys.ts), from a hash of the name.
+  const hash = (s: string) => createHash('sha256').update(s).digest().readUIntBE(0, 6);
   // In arrival order, as a day of devices would send it: hour by hour, each session whole.
   const insertHour = file.transaction((hour: number) => {
     for (let d = 0; d < devices; d += 1) {

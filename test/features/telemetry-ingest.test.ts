@@ -6,6 +6,7 @@ import { TestClock } from '../support/accounts.js';
 import { expectProblem } from '../support/api.js';
 import { describeOnSqlite, startPortal, type TestPortal } from '../support/portal.js';
 import { countEvents, ev, eventsOf, MOSIS_VERSION, postCrash, postEvents, readTelemetry, telemetryWorld, traceback, type IngestAnswer, type TelemetryWorld } from '../support/telemetry.js';
+import { telemetryKey } from '../../src/features/telemetry/telemetry-keys.js';
 
 const DAY_MS = 86_400_000;
 const WEEK_MS = 7 * DAY_MS;
@@ -341,9 +342,9 @@ describe('telemetry ingestion [sqlite]', () => {
 
     const rows = await eventsOf(p, device);
     expect(rows).toHaveLength(2);
-    expect(rows[0]?.device_hash).toBe(p.core.deviceIds.hash(device));
-    expect(rows[0]?.device_hash).not.toContain(device);
-    expect(rows[0]?.session_hash).not.toContain(session);
+    // A 48-bit key of the keyed hash: neither the id nor anything a candidate id hashes to without the key.
+    expect(rows[0]?.device_key).toBe(telemetryKey(p.core.deviceIds.hash(device)));
+    expect(rows[0]?.session_key).toBe(telemetryKey(p.core.deviceIds.hash(`session\n${device}\n${session}`)));
     const reports = await readTelemetry(p, (db) => db.selectFrom('telemetry_crash_reports').selectAll().where('device_hash', '=', p.core.deviceIds.hash(device)).execute());
     expect(reports).toHaveLength(1);
 

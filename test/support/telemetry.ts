@@ -5,6 +5,7 @@ import { createApp, PASSWORD, registerUser, type TestUser } from './api.js';
 import { registerSigningKey, type DeveloperKey } from './packages.js';
 import type { TestPortal } from './portal.js';
 import { upload, type Uploaded } from './review.js';
+import { telemetryKey } from '../../src/features/telemetry/telemetry-keys.js';
 
 /**
  * Telemetry as a device sends it, and what the portal kept of it: shared by the
@@ -141,10 +142,15 @@ export async function readTelemetry<T>(p: TestPortal, read: (db: TelemetryDb) =>
   }
 }
 
-/** The raw events the portal kept of a device (by its keyed hash), in arrival order. */
+/** The raw events the portal kept of a device (by the key of its keyed hash), in arrival order. */
 export function eventsOf(p: TestPortal, device: string) {
   return readTelemetry(p, (db) =>
-    db.selectFrom('telemetry_events').select(['app_id', 'version_code', 'device_hash', 'session_hash', 'type', 'at_ms', 'value', 'data', 'received_ms']).where('device_hash', '=', p.core.deviceIds.hash(device)).orderBy('id').execute(),
+    db
+      .selectFrom('telemetry_events')
+      .select(['app_id', 'version_code', 'device_key', 'session_key', 'type', 'at_ms', 'value', 'data', 'received_ms'])
+      .where('device_key', '=', telemetryKey(p.core.deviceIds.hash(device)))
+      .orderBy('id')
+      .execute(),
   );
 }
 

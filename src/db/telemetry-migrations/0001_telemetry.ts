@@ -8,7 +8,7 @@ type AnyDb = Kysely<any>;
  * Telemetry (issue 13). On SQLite these tables are the telemetry file's own (telemetry.db, migrated
  * by its writer); on PostgreSQL the portal's migration 0014 creates them beside the portal's tables.
  *
- * - telemetry_events: raw events. On PostgreSQL partitioned by the day they arrived, so retention
+ * - telemetry_events: raw events, the device and session as 48-bit keys of their keyed hashes. On PostgreSQL partitioned by the day they arrived, so retention
  *   drops whole partitions (made by the writer as days come); on SQLite one table, deleted by day.
  *   The id only grows (AUTOINCREMENT, a sequence): the rollup follows it.
  * - telemetry_rollups: hourly and daily aggregates, kept.
@@ -28,8 +28,8 @@ export async function up(db: AnyDb): Promise<void> {
       received_ms bigint not null,
       app_id text not null,
       version_code integer not null,
-      device_hash text not null,
-      session_hash text not null,
+      device_key bigint not null,
+      session_key bigint not null,
       type text not null,
       at_ms bigint not null,
       value double precision,
@@ -42,8 +42,8 @@ export async function up(db: AnyDb): Promise<void> {
       received_ms integer not null,
       app_id text not null,
       version_code integer not null,
-      device_hash text not null,
-      session_hash text not null,
+      device_key integer not null,
+      session_key integer not null,
       type text not null,
       at_ms integer not null,
       value real,
@@ -53,7 +53,7 @@ export async function up(db: AnyDb): Promise<void> {
   // The rollup reads in arrival order (by id on SQLite, by time and id on PostgreSQL); a device's
   // erasure by its hash; retention by day (SQLite; PostgreSQL drops partitions).
   if (postgres) await db.schema.createIndex('telemetry_events_arrival').on('telemetry_events').columns(['received_ms', 'id']).execute();
-  await db.schema.createIndex('telemetry_events_device').on('telemetry_events').column('device_hash').execute();
+  await db.schema.createIndex('telemetry_events_device').on('telemetry_events').column('device_key').execute();
   if (!postgres) await db.schema.createIndex('telemetry_events_day').on('telemetry_events').column('received_day').execute();
 
   await db.schema

@@ -6,7 +6,7 @@ import { DistinctSketch, QuantileSketch } from './sketches.js';
 import type { TelemetryRollupsTable } from './telemetry.table.js';
 
 /** Events read and added to the aggregates per transaction: appends wait at most for one. */
-const CHUNK = 50_000;
+const CHUNK = 100_000;
 const DAY_MS = 86_400_000;
 /** Rows per multi-row statement (five parameters each for telemetry_seen: far below either limit). */
 const ROWS_PER_STATEMENT = 500;
@@ -19,7 +19,7 @@ type Trx = Transaction<TelemetryDatabase>;
  * An event as the rollup reads it: a row as an array (better-sqlite3's raw mode), which reads
  * about twice as fast as an object per row and leaves the collector less to do.
  */
-type RawEvent = [id: number, received_ms: number, app_id: string, version_code: number, device_hash: string, session_hash: string, type: string, at_ms: number, value: number | null];
+type RawEvent = [id: number, received_ms: number, app_id: string, version_code: number, device_key: number, session_key: number, type: string, at_ms: number, value: number | null];
 const ID = 0;
 const RECEIVED_MS = 1;
 const APP_ID = 2;
@@ -45,9 +45,9 @@ interface Delta {
   features_used: number;
   session_stops: number;
   session_ms: number;
-  devices: Set<string>;
-  sessions: Set<string>;
-  crashed: Set<string>;
+  devices: Set<number>;
+  sessions: Set<number>;
+  crashed: Set<number>;
   frame: QuantileSketch;
   memory: QuantileSketch;
   startup: QuantileSketch;
@@ -102,7 +102,7 @@ export async function rollUp(
   const exclusive = options.exclusive ?? (<T>(work: () => Promise<T>) => work());
   const { db, sqlite } = conn;
   const readRaw = sqlite
-    ?.prepare<[number, number], RawEvent>('select id, received_ms, app_id, version_code, device_hash, session_hash, type, at_ms, value from telemetry_events where id > ? order by id limit ?')
+    ?.prepare<[number, number], RawEvent>('select id, received_ms, app_id, version_code, device_key, session_key, type, at_ms, value from telemetry_events where id > ? order by id limit ?')
     .raw(true);
   let total = 0;
   for (;;) {
@@ -113,14 +113,14 @@ export async function rollUp(
       else {
         const found = await trx
           .selectFrom('telemetry_events')
-          .select(['id', 'received_ms', 'app_id', 'version_code', 'device_hash', 'session_hash', 'type', 'at_ms', 'value'])
+          .select(['id', 'received_ms', 'app_id', 'version_code', 'device_key', 'session_key', 'type', 'at_ms', 'value'])
           .where((eb) => eb.or([eb('received_ms', '>', position.ms), eb.and([eb('received_ms', '=', position.ms), eb('id', '>', position.id)])]))
           .where('received_ms', '<=', options.now - options.lagMs)
           .orderBy('received_ms')
           .orderBy('id')
           .limit(CHUNK)
           .execute();
-        rows = found.map((r): RawEvent => [Number(r.id), Number(r.received_ms), r.app_id, r.version_code, r.device_hash, r.session_hash, r.type, Number(r.at_ms), r.value]);
+        rows = found.map((r): RawEvent => [Number(r.id), Number(r.received_ms), r.app_id, r.version_code, Number(r.device_key), Number(r.session_key), r.type, Number(r.at_ms), r.value]);
       }
       const last = rows.at(-1);
       if (last === undefined) return 0;
@@ -204,14 +204,14 @@ export function hourlyDeltas(rows: readonly RawEvent[]): Delta[] {
   };
   // A session's events arrive together: while app, version and hour stay the same the same deltas
   // take the next event, and a device or session already added is not looked up again.
-  let last: { appId: string; version: number; hour: string; deltas: Delta[]; device: string; session: string } | undefined;
+  let last: { appId: string; version: number; hour: string; deltas: Delta[]; device: number; session: number } | undefined;
   for (const row of rows) {
     const hour = hourOf(row[AT_MS]);
     const appId = row[APP_ID];
     const version = row[VERSION_CODE];
     if (last === undefined || last.appId !== appId || last.version !== version || last.hour !== hour) {
       const own = deltaOf(appId, version, hour);
-      last = { appId, version, hour, deltas: version === ALL_VERSIONS ? [own] : [own, deltaOf(appId, ALL_VERSIONS, hour)], device: '', session: '' };
+      last = { appId, version, hour, deltas: version === ALL_VERSIONS ? [own] : [own, deltaOf(appId, ALL_VERSIONS, hour)], device: -1, session: -1 };
     }
     const device = row[DEVICE];
     const session = row[SESSION];
@@ -367,11 +367,6 @@ function scopeOf(kind: string, d: Delta): number {
   return createHash('sha256').update(`${kind}\t${d.app_id}\t${d.version_code}\t${d.bucket}`).digest().readUIntBE(0, 6);
 }
 
-/** 48 bits of a device or session hash (already a uniform HMAC, base64url). */
-function keyOf(hash: string): number {
-  return Buffer.from(hash.slice(0, 8), 'base64url').readUIntBE(0, 6);
-}
-
 /**
  * Records what each bucket saw in this chunk and answers how much of it is new: the exact
  * distinct counts are the rows telemetry_seen gained. On SQLite a prepared `insert or ignore` a
@@ -387,7 +382,7 @@ async function newlySeen(trx: Trx, sqlite: SQLite.Database | null, deltas: reado
       if (set.size === 0) continue;
       const scope = scopeOf(kind, d);
       owners.set(scope, { delta: deltaKey(d), kind });
-      for (const hash of set) rows.push({ day, scope, key: keyOf(hash) });
+      for (const key of set) rows.push({ day, scope, key });
     }
   }
   const counts = new Map<string, NewlySeen>();
@@ -421,7 +416,7 @@ function mergeRow(row: TelemetryRollupsTable | undefined, d: Delta, seen: NewlyS
   let devicesHll: Uint8Array | null = row?.devices_hll ?? null;
   if (d.devices.size > 0) {
     const hll = DistinctSketch.decode(devicesHll);
-    for (const device of d.devices) hll.add(device);
+    for (const device of d.devices) hll.add(String(device));
     devicesHll = hll.encode();
   }
   return {

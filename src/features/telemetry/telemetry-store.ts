@@ -1,14 +1,15 @@
 import { PostgresAdapter, sql, type Expression, type ExpressionBuilder, type SqlBool } from 'kysely';
 import type { TelemetryConnection, TelemetryDatabase, TelemetryDb } from '../../db/telemetry.js';
 import { dayOf, forgetSeenBefore, rolledUpTo } from './rollup.js';
+import { telemetryKey } from './telemetry-keys.js';
 import type { CrashGroupStatus } from './telemetry.table.js';
 
 /** An accepted event as the writer stores it (received_* are stamped by the writer). */
 export interface EventRow {
   app_id: string;
   version_code: number;
-  device_hash: string;
-  session_hash: string;
+  device_key: number;
+  session_key: number;
   type: string;
   at_ms: number;
   value: number | null;
@@ -63,10 +64,10 @@ export class TelemetryStore {
     const sqlite = conn.sqlite;
     if (sqlite === null) this.appendEvents = null;
     else {
-      const insert = sqlite.prepare(`insert into telemetry_events (received_day, received_ms, app_id, version_code, device_hash, session_hash, type, at_ms, value, data)
+      const insert = sqlite.prepare(`insert into telemetry_events (received_day, received_ms, app_id, version_code, device_key, session_key, type, at_ms, value, data)
         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
       this.appendEvents = sqlite.transaction((receivedDay: string, receivedMs: number, events: readonly EventRow[]) => {
-        for (const e of events) insert.run(receivedDay, receivedMs, e.app_id, e.version_code, e.device_hash, e.session_hash, e.type, e.at_ms, e.value, e.data);
+        for (const e of events) insert.run(receivedDay, receivedMs, e.app_id, e.version_code, e.device_key, e.session_key, e.type, e.at_ms, e.value, e.data);
       });
     }
   }
@@ -194,7 +195,7 @@ export class TelemetryStore {
 
   /** Erases a device's raw events, crash reports and crash group memberships (the counts stay). */
   async forgetDevice(deviceHash: string): Promise<void> {
-    await this.deleteInChunks('telemetry_events', (eb) => eb('device_hash', '=', deviceHash));
+    await this.deleteInChunks('telemetry_events', (eb) => eb('device_key', '=', telemetryKey(deviceHash)));
     await this.deleteInChunks('telemetry_crash_reports', (eb) => eb('device_hash', '=', deviceHash));
     await this.exclusive(() => this.db.deleteFrom('telemetry_crash_devices').where('device_hash', '=', deviceHash).execute());
   }

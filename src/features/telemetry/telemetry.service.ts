@@ -10,6 +10,7 @@ import type { DeviceIds } from '../store/index.js';
 import { versionsError, type SessionHealth, type VersionHealth } from '../versions/index.js';
 import { bucketKey, bucketMs, floorTo, MAX_BUCKETS, ofVersion, seriesCsv, seriesOf, totalsOf, type Granularity } from './analytics.js';
 import { crashSignature } from './crash-signature.js';
+import { telemetryKey } from './telemetry-keys.js';
 import type { CrashRow, EventRow } from './telemetry-store.js';
 import type { TelemetryWriter } from './telemetry-writer.js';
 import { telemetryError } from './telemetry.errors.js';
@@ -110,8 +111,8 @@ export class TelemetryService implements VersionHealth {
       return result;
     }
     const now = this.deps.clock.now().getTime();
-    const deviceHash = this.deps.deviceIds.hash(body.device_id);
-    const sessionHash = this.deps.deviceIds.hash(`session\n${body.device_id}\n${body.session_id}`);
+    const deviceKey = telemetryKey(this.deps.deviceIds.hash(body.device_id));
+    const sessionKey = telemetryKey(this.deps.deviceIds.hash(`session\n${body.device_id}\n${body.session_id}`));
     const reject = (index: number, reason: RejectReason, detail: string) => {
       result.rejected += 1;
       result.reasons[reason] = (result.reasons[reason] ?? 0) + 1;
@@ -146,8 +147,8 @@ export class TelemetryService implements VersionHealth {
       rows.push({
         app_id: resolved.appId,
         version_code: resolved.versionCode,
-        device_hash: deviceHash,
-        session_hash: sessionHash,
+        device_key: deviceKey,
+        session_key: sessionKey,
         type: event.type,
         at_ms: event.timestamp,
         value: field === undefined ? null : (event.data[field] as number),

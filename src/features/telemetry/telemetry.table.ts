@@ -17,10 +17,13 @@ export interface TelemetryEventsTable {
   /** The portal's app id (not the package id the device sent). */
   app_id: string;
   version_code: number;
-  /** Keyed hash of the device id; the raw id is never stored. */
-  device_hash: string;
-  /** Keyed hash of (device id, session id): sessions of different devices never merge. */
-  session_hash: string;
+  /**
+   * 48 bits of the keyed hash of the device id (telemetry-keys.ts); the raw id is never stored.
+   * An integer, not the hash's text: the rollup reads millions of them.
+   */
+  device_key: number;
+  /** 48 bits of the keyed hash of (device id, session id): sessions of different devices never merge. */
+  session_key: number;
   type: string;
   /** When it happened on the device, epoch milliseconds. */
   at_ms: number;

@@ -7,6 +7,8 @@ import type { TelemetryRollupsTable } from './telemetry.table.js';
 
 /** Events read and added to the aggregates per transaction: appends wait at most for one. */
 const CHUNK = 100_000;
+/** SQLite page cache while rolling up (negative: KiB). */
+const ROLLUP_CACHE_KIB = -65536;
 const DAY_MS = 86_400_000;
 /** Rows per multi-row statement (five parameters each for telemetry_seen: far below either limit). */
 const ROWS_PER_STATEMENT = 500;
@@ -104,34 +106,50 @@ export async function rollUp(
   const readRaw = sqlite
     ?.prepare<[number, number], RawEvent>('select id, received_ms, app_id, version_code, device_key, session_key, type, at_ms, value from telemetry_events where id > ? order by id limit ?')
     .raw(true);
-  let total = 0;
-  for (;;) {
-    const read = await exclusive(() => db.transaction().execute(async (trx) => {
-      const position = await readPosition(trx, sqlite === null);
-      let rows: RawEvent[];
-      if (readRaw) rows = readRaw.all(position.id, CHUNK);
-      else {
-        const found = await trx
-          .selectFrom('telemetry_events')
-          .select(['id', 'received_ms', 'app_id', 'version_code', 'device_key', 'session_key', 'type', 'at_ms', 'value'])
-          .where((eb) => eb.or([eb('received_ms', '>', position.ms), eb.and([eb('received_ms', '=', position.ms), eb('id', '>', position.id)])]))
-          .where('received_ms', '<=', options.now - options.lagMs)
-          .orderBy('received_ms')
-          .orderBy('id')
-          .limit(CHUNK)
-          .execute();
-        rows = found.map((r): RawEvent => [Number(r.id), Number(r.received_ms), r.app_id, r.version_code, Number(r.device_key), Number(r.session_key), r.type, Number(r.at_ms), r.value]);
-      }
-      const last = rows.at(-1);
-      if (last === undefined) return 0;
-      await addToAggregates(trx, sqlite, rows);
-      await writePosition(trx, { ms: last[RECEIVED_MS], id: last[ID] });
-      return rows.length;
-    }));
-    total += read;
-    if (read < CHUNK) return { events: total };
-    // Between chunks the writer's appends (waiting for `exclusive`) get their turn.
-    await new Promise<void>((resolve) => setImmediate(resolve));
+  // telemetry_seen gains rows all over its B-tree while a backlog is rolled up: a larger page
+  // cache for the run keeps them in memory between commits (measured: 10 million events, 16 MiB
+  // of cache against 64), given back when it ends.
+  const cache = sqlite?.pragma('cache_size', { simple: true }) as number | undefined;
+  sqlite?.pragma(`cache_size = ${ROLLUP_CACHE_KIB}`);
+  try {
+    return await rollChunks();
+  } finally {
+    if (sqlite && cache !== undefined) {
+      sqlite.pragma(`cache_size = ${cache}`);
+      sqlite.pragma('shrink_memory');
+    }
+  }
+
+  async function rollChunks(): Promise<{ events: number }> {
+    let total = 0;
+    for (;;) {
+      const read = await exclusive(() => db.transaction().execute(async (trx) => {
+        const position = await readPosition(trx, sqlite === null);
+        let rows: RawEvent[];
+        if (readRaw) rows = readRaw.all(position.id, CHUNK);
+        else {
+          const found = await trx
+            .selectFrom('telemetry_events')
+            .select(['id', 'received_ms', 'app_id', 'version_code', 'device_key', 'session_key', 'type', 'at_ms', 'value'])
+            .where((eb) => eb.or([eb('received_ms', '>', position.ms), eb.and([eb('received_ms', '=', position.ms), eb('id', '>', position.id)])]))
+            .where('received_ms', '<=', options.now - options.lagMs)
+            .orderBy('received_ms')
+            .orderBy('id')
+            .limit(CHUNK)
+            .execute();
+          rows = found.map((r): RawEvent => [Number(r.id), Number(r.received_ms), r.app_id, r.version_code, Number(r.device_key), Number(r.session_key), r.type, Number(r.at_ms), r.value]);
+        }
+        const last = rows.at(-1);
+        if (last === undefined) return 0;
+        await addToAggregates(trx, sqlite, rows);
+        await writePosition(trx, { ms: last[RECEIVED_MS], id: last[ID] });
+        return rows.length;
+      }));
+      total += read;
+      if (read < CHUNK) return { events: total };
+      // Between chunks the writer's appends (waiting for `exclusive`) get their turn.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 }
 

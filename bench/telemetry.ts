@@ -12,7 +12,7 @@
  *    100 000 devices, five sessions a device), rolled up by the portal's own code (dist/) from
  *    start to end, timed.
  *
- *   node --import tsx bench/telemetry.ts [--seconds 60] [--rate 500] [--rollup-events 10000000] [--skip-ingest] [--skip-rollup]
+ *   node --import tsx bench/telemetry.ts [--seconds 60] [--rate 500] [--rollup-events 10000000] [--skip-ingest] [--skip-rollup] [--profile]
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
@@ -34,6 +34,8 @@ const argNumber = (name: string, fallback: number) => {
 const SECONDS = argNumber('--seconds', 60);
 const RATE = argNumber('--rate', 500);
 const ROLLUP_EVENTS = argNumber('--rollup-events', 10_000_000);
+/** --profile: the server's CPU profiles (main thread and the writer thread) into bench/results/profiles/. */
+const PROFILE = process.argv.includes('--profile') ? ['--cpu-prof', `--cpu-prof-dir=${path.join(RESULTS, 'profiles')}`] : [];
 const BATCH = 100;
 const CONNECTIONS = 50;
 const READ_RATE = 50;
@@ -48,6 +50,12 @@ function freePort(): Promise<number> {
       s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
     });
   });
+}
+
+/** CPU seconds (user + system, every thread) a process has used so far. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 const rssMiB = async (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
@@ -155,7 +163,7 @@ async function ingest(dataDir: string, work: string, dist: string) {
   execFileSync(process.execPath, [path.join(dist, 'main.js'), 'migrate'], { env: { ...process.env, DATA_DIR: dataDir }, stdio: 'ignore' });
   const { LOG_LEVEL: _ignored, ...env } = process.env;
   const log = openSync(path.join(work, 'portal.log'), 'a');
-  const child: ChildProcess = spawn(process.execPath, [path.join(dist, 'main.js'), 'serve'], {
+  const child: ChildProcess = spawn(process.execPath, [...PROFILE, path.join(dist, 'main.js'), 'serve'], {
     cwd: ROOT,
     env: { ...env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, TELEMETRY_RATE_LIMIT_PER_MINUTE: '0', TELEMETRY_DEVICE_RATE_LIMIT_PER_MINUTE: '0' },
     stdio: ['ignore', log, log],
@@ -201,7 +209,9 @@ async function ingest(dataDir: string, work: string, dist: string) {
       }
     };
     const eventsBefore = countEvents();
+    const [cpu0, own0, wall0] = [await cpuSeconds(pid), process.cpuUsage(), performance.now()];
     const [underLoad, busyRead] = await Promise.all([load(ingestOptions(SECONDS, RATE)), read(SECONDS)]);
+    const [cpu1, own, wall] = [await cpuSeconds(pid), process.cpuUsage(own0), (performance.now() - wall0) / 1000];
     clearInterval(sampler);
     const stored = countEvents() - eventsBefore;
     return {
@@ -213,6 +223,9 @@ async function ingest(dataDir: string, work: string, dist: string) {
         events_acknowledged: underLoad.ok * BATCH,
         rss_before_mib: round(rssBefore),
         rss_peak_mib: round(rssPeak),
+        // Cores in use: the server (all its threads) and this process (the load generators).
+        server_cores: round((cpu1 - cpu0) / wall, 2),
+        load_generator_cores: round((own.user + own.system) / 1e6 / wall, 2),
       },
       app_read: { idle, under_load: busyRead, p99_ratio: round(busyRead.p99_ms / Math.max(0.001, idle.p99_ms), 2) },
     };

@@ -51,10 +51,10 @@ export async function up(db: AnyDb): Promise<void> {
     )`.execute(db);
   }
   // The rollup reads in arrival order (by id on SQLite, by time and id on PostgreSQL); a device's
-  // erasure by its hash; retention by day (SQLite; PostgreSQL drops partitions).
+  // erasure by its key. Retention needs no index: on SQLite the oldest days are the first ids
+  // (rows are stored in id order), on PostgreSQL it drops partitions.
   if (postgres) await db.schema.createIndex('telemetry_events_arrival').on('telemetry_events').columns(['received_ms', 'id']).execute();
   await db.schema.createIndex('telemetry_events_device').on('telemetry_events').column('device_key').execute();
-  if (!postgres) await db.schema.createIndex('telemetry_events_day').on('telemetry_events').column('received_day').execute();
 
   await db.schema
     .createTable('telemetry_rollups')

@@ -5,9 +5,14 @@ import type { TelemetryConnection, TelemetryDatabase, TelemetryDb } from '../../
 import { DistinctSketch, QuantileSketch } from './sketches.js';
 import type { TelemetryRollupsTable } from './telemetry.table.js';
 
-/** Events read and added to the aggregates per transaction: appends wait at most for one. */
+/**
+ * Events read and added to the aggregates per transaction. A backlog with nobody sending goes
+ * fastest in large chunks (each chunk rewrites every bucket row it touches); while devices send,
+ * appends wait for the chunk under way, so chunks stay small and the writer's memory low.
+ */
 const CHUNK = 100_000;
-/** SQLite page cache while rolling up (negative: KiB). */
+const CHUNK_WHILE_BUSY = 5_000;
+/** SQLite page cache while rolling up a backlog (negative: KiB). */
 const ROLLUP_CACHE_KIB = -65536;
 const DAY_MS = 86_400_000;
 /** Rows per multi-row statement (five parameters each for telemetry_seen: far below either limit). */
@@ -99,7 +104,13 @@ interface Position {
  */
 export async function rollUp(
   conn: TelemetryConnection,
-  options: { now: number; lagMs: number; exclusive?: <T>(work: () => Promise<T>) => Promise<T> },
+  options: {
+    now: number;
+    lagMs: number;
+    exclusive?: <T>(work: () => Promise<T>) => Promise<T>;
+    /** Whether appends are arriving: the next chunk is then small (CHUNK_WHILE_BUSY). */
+    busy?: () => boolean;
+  },
 ): Promise<{ events: number }> {
   const exclusive = options.exclusive ?? (<T>(work: () => Promise<T>) => work());
   const { db, sqlite } = conn;
@@ -110,7 +121,8 @@ export async function rollUp(
   // cache for the run keeps them in memory between commits (measured: 10 million events, 16 MiB
   // of cache against 64), given back when it ends.
   const cache = sqlite?.pragma('cache_size', { simple: true }) as number | undefined;
-  sqlite?.pragma(`cache_size = ${ROLLUP_CACHE_KIB}`);
+  const busy = options.busy ?? (() => false);
+  if (!busy()) sqlite?.pragma(`cache_size = ${ROLLUP_CACHE_KIB}`);
   try {
     return await rollChunks();
   } finally {
@@ -123,10 +135,11 @@ export async function rollUp(
   async function rollChunks(): Promise<{ events: number }> {
     let total = 0;
     for (;;) {
+      const chunk = busy() ? CHUNK_WHILE_BUSY : CHUNK;
       const read = await exclusive(() => db.transaction().execute(async (trx) => {
         const position = await readPosition(trx, sqlite === null);
         let rows: RawEvent[];
-        if (readRaw) rows = readRaw.all(position.id, CHUNK);
+        if (readRaw) rows = readRaw.all(position.id, chunk);
         else {
           const found = await trx
             .selectFrom('telemetry_events')
@@ -135,7 +148,7 @@ export async function rollUp(
             .where('received_ms', '<=', options.now - options.lagMs)
             .orderBy('received_ms')
             .orderBy('id')
-            .limit(CHUNK)
+            .limit(chunk)
             .execute();
           rows = found.map((r): RawEvent => [Number(r.id), Number(r.received_ms), r.app_id, r.version_code, Number(r.device_key), Number(r.session_key), r.type, Number(r.at_ms), r.value]);
         }
@@ -146,7 +159,7 @@ export async function rollUp(
         return rows.length;
       }));
       total += read;
-      if (read < CHUNK) return { events: total };
+      if (read < chunk) return { events: total };
       // Between chunks the writer's appends (waiting for `exclusive`) get their turn.
       await new Promise<void>((resolve) => setImmediate(resolve));
     }

@@ -4,17 +4,12 @@ import { dayOf, forgetSeenBefore, rolledUpTo } from './rollup.js';
 import { telemetryKey } from './telemetry-keys.js';
 import type { CrashGroupStatus } from './telemetry.table.js';
 
-/** An accepted event as the writer stores it (received_* are stamped by the writer). */
-export interface EventRow {
-  app_id: string;
-  version_code: number;
-  device_key: number;
-  session_key: number;
-  type: string;
-  at_ms: number;
-  value: number | null;
-  data: string;
-}
+/**
+ * An accepted event as the writer stores it (received_* are stamped by the writer). An array, not
+ * an object: it crosses to the writer thread by structured clone, which copies no property names
+ * for an array (measured: a fifth of the main thread's cost of an accepted batch was that copy).
+ */
+export type EventRow = [app_id: string, version_code: number, device_key: number, session_key: number, type: string, at_ms: number, value: number | null, data: string];
 
 /** An accepted crash report with its group, worked out before it reaches the writer. */
 export interface CrashRow {
@@ -67,7 +62,7 @@ export class TelemetryStore {
       const insert = sqlite.prepare(`insert into telemetry_events (received_day, received_ms, app_id, version_code, device_key, session_key, type, at_ms, value, data)
         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
       this.appendEvents = sqlite.transaction((receivedDay: string, receivedMs: number, events: readonly EventRow[]) => {
-        for (const e of events) insert.run(receivedDay, receivedMs, e.app_id, e.version_code, e.device_key, e.session_key, e.type, e.at_ms, e.value, e.data);
+        for (const e of events) insert.run(receivedDay, receivedMs, ...e);
       });
     }
   }
@@ -95,7 +90,11 @@ export class TelemetryStore {
       for (let i = 0; i < events.length; i += ROWS_PER_INSERT) {
         await trx
           .insertInto('telemetry_events')
-          .values(events.slice(i, i + ROWS_PER_INSERT).map((e) => ({ ...e, received_day, received_ms: now })))
+          .values(
+              events
+                .slice(i, i + ROWS_PER_INSERT)
+                .map(([app_id, version_code, device_key, session_key, type, at_ms, value, data]) => ({ app_id, version_code, device_key, session_key, type, at_ms, value, data, received_day, received_ms: now })),
+            )
           .execute();
       }
       });

@@ -40,6 +40,8 @@ interface Waiting {
   reject(err: unknown): void;
 }
 let appends: Waiting[] = [];
+/** When the last append arrived (a rollup keeps its chunks small while devices send). */
+let lastAppend = 0;
 let flushing: Promise<void> | undefined;
 
 /**
@@ -88,10 +90,11 @@ export default async function handle(request: WriterRequest): Promise<unknown> {
     case 'append':
       return new Promise<void>((resolve, reject) => {
         appends.push({ request, resolve, reject });
+        lastAppend = Date.now();
         void flush();
       });
     case 'rollup':
-      return rollUp(conn, { now: request.now, lagMs, exclusive: (work) => store.exclusive(work) });
+      return rollUp(conn, { now: request.now, lagMs, exclusive: (work) => store.exclusive(work), busy: () => appends.length > 0 || Date.now() - lastAppend < 1000 });
     case 'prune':
       return store.prune(request.now, request.days);
     case 'forget_device':

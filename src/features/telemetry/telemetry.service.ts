@@ -119,6 +119,7 @@ export class TelemetryService implements VersionHealth {
       if (result.errors.length < MAX_ERRORS) result.errors.push({ index, reason, detail });
     };
     const rows: EventRow[] = [];
+    const resolvedHere = new Map<string, Resolved>();
     for (const [index, raw] of body.events.entries()) {
       const parsed = eventSchema.safeParse(raw);
       if (!parsed.success) {
@@ -134,7 +135,10 @@ export class TelemetryService implements VersionHealth {
       }
       const packageId = event.app_id ?? body.app_id;
       const version = event.app_version ?? body.app_version;
-      const resolved = await this.resolve(packageId, version);
+      const pair = `${packageId}\n${version}`;
+      // A batch's events mostly share its app and version: looked up once per batch.
+      let resolved = resolvedHere.get(pair);
+      if (resolved === undefined) resolvedHere.set(pair, (resolved = await this.resolve(packageId, version)));
       if (resolved === 'unknown_app') {
         reject(index, 'unknown_app', `no app has the package id ${packageId}`);
         continue;
@@ -144,16 +148,7 @@ export class TelemetryService implements VersionHealth {
         continue;
       }
       const field = VALUE_OF[event.type];
-      rows.push({
-        app_id: resolved.appId,
-        version_code: resolved.versionCode,
-        device_key: deviceKey,
-        session_key: sessionKey,
-        type: event.type,
-        at_ms: event.timestamp,
-        value: field === undefined ? null : (event.data[field] as number),
-        data: JSON.stringify(event.data),
-      });
+      rows.push([resolved.appId, resolved.versionCode, deviceKey, sessionKey, event.type, event.timestamp, field === undefined ? null : (event.data[field] as number), JSON.stringify(event.data)]);
     }
     if (rows.length > 0) await this.deps.writer.append(now, rows, []);
     result.accepted = rows.length;

@@ -214,6 +214,12 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
   // Download marks only stop a second count on the same day (yesterday's go); SQLite's statistics.
   jobs.define(STORE_CHORES_JOB, { schedule: '23 0 * * *', maxAttempts: 3, timeoutMs: 10 * 60_000, handler: () => store.dailyChores() });
 
+  /** Whether any telemetry was ever written here (so idle portals start no writer thread for jobs or /readyz). */
+  const hasTelemetry = async (): Promise<boolean> => {
+    if (config.database.dialect === 'sqlite') return existsSync(telemetryFile(config.database));
+    const { rows } = await sql<{ any: number }>`select 1 as any from telemetry_events limit 1`.execute(db);
+    return rows.length > 0;
+  };
   const telemetryWriter = new TelemetryWriter({
     database: config.database,
     log,
@@ -229,11 +235,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     writer: telemetryWriter,
     openReader: () => openTelemetryReader(config.database),
     retentionDays: config.telemetry.retentionDays,
-    hasTelemetry: async () => {
-      if (config.database.dialect === 'sqlite') return existsSync(telemetryFile(config.database));
-      const { rows } = await sql<{ any: number }>`select 1 as any from telemetry_events limit 1`.execute(db);
-      return rows.length > 0;
-    },
+    hasTelemetry,
     jobs,
     log,
   });
@@ -250,7 +252,11 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     ['data_dir', () => access(config.dataDir, constants.W_OK)],
     ['backups_dir', () => access(config.backupsDir, constants.W_OK)],
     ['packages', () => blobs.checkWritable()],
-    ['telemetry', () => telemetryWriter.start()],
+    // The writer's thread is started by the first device that sends; a portal nobody has sent to
+    // has no telemetry file yet to check (the data directory's own check covers where it goes).
+    ['telemetry', async () => {
+      if (telemetryWriter.started || (await hasTelemetry())) await telemetryWriter.start();
+    }],
   ];
 
   let closing: Promise<void> | undefined;

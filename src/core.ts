@@ -18,6 +18,8 @@ import {
   SessionsService,
   TwoFactorService,
   preloadPasswordPolicy,
+  setPasswordHashCost,
+  type PasswordHashCost,
 } from './features/accounts/index.js';
 import { AdminJobsService } from './features/admin-jobs/index.js';
 import { AppImagesService, AppsService, ListingsService } from './features/apps/index.js';
@@ -48,6 +50,8 @@ export interface CoreDeps {
   rateLimitCapacity?: number;
   /** Sessions and crashes per version for the crash guard (default: telemetry's rollups). */
   versionHealth?: VersionHealth;
+  /** A lower argon2id cost for new password hashes, for the whole process (the test suite's; default OWASP's). */
+  passwordHashCost?: PasswordHashCost;
 }
 
 /**
@@ -153,6 +157,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     wake: () => jobWorker?.wake(),
   });
   preloadPasswordPolicy();
+  if (deps.passwordHashCost) setPasswordHashCost(deps.passwordHashCost);
   const apiKeys = new ApiKeysService({ db, clock, ids, audit, assertOwnsApp: (actor, appId) => apps.owned(actor, appId) });
   const auth = new PortalAuthenticator(db, tokens, apiKeys, clock, { secureCookies: config.baseUrl.startsWith('https:'), webSessionIdleMs: config.accounts.webSessionIdleMs });
   const twoFactor = new TwoFactorService({ db, clock, ids, audit, secrets });

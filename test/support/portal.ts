@@ -131,7 +131,7 @@ export async function startPortal(
   const logStream = new PassThrough();
   const chunks: Buffer[] = [];
   logStream.on('data', (c: Buffer) => chunks.push(c));
-  const built = await createPortal(config, { packageChecker: sharedPackageChecker(), ...deps, logStream });
+  const built = await createPortal(config, { packageChecker: sharedPackageChecker(), passwordHashCost: TEST_PASSWORD_HASH_COST, ...deps, logStream });
   const { core } = built;
   // The copies are migrated already; a database the test brought may not be.
   if (given) await migrateToLatest(core.db);
@@ -155,6 +155,13 @@ export async function startPortal(
     },
   };
 }
+
+/**
+ * argon2id at 1 MiB (the portal: 19 MiB) and one pass (the portal: two): hundreds of accounts sign up and in
+ * per run, and at OWASP's cost that was tens of CPU-seconds of hashing no test looks at. The
+ * process tests (dist/) keep the real cost.
+ */
+const TEST_PASSWORD_HASH_COST = { memoryCost: 1024, timeCost: 1 };
 
 let packageChecker: PackageChecker | undefined;
 

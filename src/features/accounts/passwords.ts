@@ -9,6 +9,23 @@ export const PASSWORD_MAX = 256;
 // OWASP's argon2id baseline (19 MiB, 2 passes); the library's default algorithm is argon2id.
 const OPTIONS = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
 
+/** argon2id's memory (KiB) and passes for new hashes; a stored hash carries its own for verifying. */
+export interface PasswordHashCost {
+  memoryCost: number;
+  timeCost: number;
+}
+
+let cost = OPTIONS;
+
+/**
+ * Lowers the cost of hashes made from now on in this process. Only the test suite does (through
+ * CoreDeps): it signs in hundreds of accounts, and what it tests is the accounts, not argon2's
+ * price; the portal itself never calls this and always hashes at OWASP's baseline.
+ */
+export function setPasswordHashCost(next: PasswordHashCost): void {
+  cost = { ...next, parallelism: 1 };
+}
+
 const LIST_FILE = 'common-passwords.txt';
 
 /**
@@ -52,7 +69,7 @@ export function preloadPasswordPolicy(): void {
 }
 
 export function hashPassword(password: string): Promise<string> {
-  return hash(password, OPTIONS);
+  return hash(password, cost);
 }
 
 // A real hash of a random string: verifying against it costs what a real check costs, so an

@@ -6,6 +6,7 @@ import { registerSigningKey, type DeveloperKey } from './packages.js';
 import type { TestPortal } from './portal.js';
 import { upload, type Uploaded } from './review.js';
 import { telemetryKey } from '../../src/features/telemetry/telemetry-keys.js';
+import type { AnalyticsResponse } from '../../src/features/telemetry/telemetry.schemas.js';
 
 /**
  * Telemetry as a device sends it, and what the portal kept of it: shared by the
@@ -158,40 +159,9 @@ export async function countEvents(p: TestPortal): Promise<number> {
   return readTelemetry(p, async (db) => Number((await db.selectFrom('telemetry_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n));
 }
 
-export interface AnalyticsBody {
-  app_id: string;
-  granularity: 'hour' | 'day';
-  from: string;
-  to: string;
-  version: string | null;
-  series: (Metrics & { bucket: string })[];
-  totals: Metrics & { unique_devices_approximate: boolean };
-  by_version: { version_code: number; version: string | null; totals: Metrics & { unique_devices_approximate: boolean } }[];
-}
-
-interface Percentiles {
-  p50: number | null;
-  p95: number | null;
-  p99: number | null;
-  samples: number;
-}
-
-export interface Metrics {
-  events: number;
-  starts: number;
-  unique_devices: number;
-  sessions: number;
-  avg_session_seconds: number | null;
-  total_session_seconds: number;
-  crashes: number;
-  lua_errors: number;
-  crashed_sessions: number;
-  crash_free_sessions_percent: number | null;
-  screen_views: number;
-  button_clicks: number;
-  features_used: number;
-  perf: { frame_ms: Percentiles; memory_mb: Percentiles; startup_ms: Percentiles };
-}
+/** The analytics answer as the API declares it (its Zod schema). */
+export type AnalyticsBody = AnalyticsResponse;
+export type Metrics = Omit<AnalyticsResponse['series'][number], 'bucket'>;
 
 /** GET /v1/apps/{id}/analytics as the owner; must answer 200. */
 export async function analytics(p: TestPortal, dev: TestUser, appId: string, query: Record<string, string>): Promise<AnalyticsBody> {

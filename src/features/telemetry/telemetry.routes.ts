@@ -57,6 +57,16 @@ export const telemetryRoutes: FeatureRoutes<{ telemetry: TelemetryService; auth:
   // The device's budget is keyed by its hash: raw ids are not kept, not even in memory for long.
   const perDevice = (reply: FastifyReply, deviceId: string) => charge(reply, `device:${deviceIds.hash(deviceId)}`, perDevicePerMinute);
 
+  /** The per-address budget, charged before the body is read (a synchronous hook). */
+  const addressBudget = (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void): void => {
+    try {
+      perAddress(request, reply);
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  };
+
   // A busy writer says when to come back.
   app.addHook('onError', async (_request, reply, error) => {
     if (error instanceof AppError && error.status === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', '2');
@@ -70,14 +80,7 @@ export const telemetryRoutes: FeatureRoutes<{ telemetry: TelemetryService; auth:
     {
       logLevel: QUIET,
       bodyLimit: EVENTS_BODY_BYTES,
-      onRequest: (request, reply, done) => {
-        try {
-          perAddress(request, reply);
-          done();
-        } catch (err) {
-          done(err as Error);
-        }
-      },
+      onRequest: addressBudget,
       schema: {
         tags: deviceTags,
         summary: 'Send a batch of app events (up to 500, 256 KiB)',
@@ -98,14 +101,7 @@ export const telemetryRoutes: FeatureRoutes<{ telemetry: TelemetryService; auth:
     {
       logLevel: QUIET,
       bodyLimit: CRASH_BODY_BYTES,
-      onRequest: (request, reply, done) => {
-        try {
-          perAddress(request, reply);
-          done();
-        } catch (err) {
-          done(err as Error);
-        }
-      },
+      onRequest: addressBudget,
       schema: {
         tags: deviceTags,
         summary: 'Send a crash report (128 KiB)',
@@ -123,14 +119,7 @@ export const telemetryRoutes: FeatureRoutes<{ telemetry: TelemetryService; auth:
   r.delete(
     '/v1/telemetry/devices/:device_id',
     {
-      onRequest: (request, reply, done) => {
-        try {
-          perAddress(request, reply);
-          done();
-        } catch (err) {
-          done(err as Error);
-        }
-      },
+      onRequest: addressBudget,
       schema: {
         tags: deviceTags,
         summary: "Erase a device's raw events and crash reports",

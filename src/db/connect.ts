@@ -41,7 +41,8 @@ export function openSqliteReader(file: string): Kysely<Database> {
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
 }
 
-function sqliteDialect(file: string): SqliteDialect {
+/** A SQLite file of the portal's (the portal's own, telemetry's), made 0600 and opened as both need. */
+export function openSqliteFile(file: string): SQLite.Database {
   mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const created = !existsSync(file);
   const sqlite = new SQLite(file);
@@ -53,6 +54,11 @@ function sqliteDialect(file: string): SqliteDialect {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
+  return sqlite;
+}
+
+function sqliteDialect(file: string): SqliteDialect {
+  const sqlite = openSqliteFile(file);
   // Without statistics SQLite's planner takes any equality index, and `status = 'published'` walks
   // every published version of a large catalog (seconds, on the event loop). optimize gathers them
   // for tables that lack them or have grown, as SQLite advises for long-lived connections; the

@@ -1,10 +1,10 @@
-import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config/index.js';
 import type { TelemetryDatabase } from './database.js';
+import { openSqliteFile } from './connect.js';
 import { telemetryMigrations } from './telemetry-migrations/index.js';
 
 export type { TelemetryDatabase };
@@ -34,14 +34,7 @@ export interface TelemetryConnection {
  */
 export function openTelemetryWriter(database: DatabaseConfig): TelemetryConnection {
   if (database.dialect === 'postgres') return { db: postgres(database.url, 4), sqlite: null };
-  const file = telemetryFile(database);
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const created = !existsSync(file);
-  const sqlite = new SQLite(file);
-  if (created) chmodSync(file, 0o600);
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = FULL');
-  sqlite.pragma('busy_timeout = 5000');
+  const sqlite = openSqliteFile(telemetryFile(database));
   // The rollup's distinct-count table is written in key order per bucket but spread over many
   // pages: a larger cache than SQLite's 2 MiB keeps them in memory between commits.
   sqlite.pragma('cache_size = -16384');

@@ -20,7 +20,7 @@ const int8AsNumber = ((oid: number, format?: 'text' | 'binary'): unknown =>
   oid === PG_INT8 ? (v: string) => Number(v) : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser;
 
 export function openDatabase(config: DatabaseConfig): PortalDatabase {
-  const db = config.dialect === 'sqlite' ? new Kysely<Database>({ dialect: sqliteDialect(config.file) }) : postgres(config.url);
+  const db = config.dialect === 'sqlite' ? new Kysely<Database>({ dialect: sqliteDialect(config.file) }) : openPostgres(config.url);
   return {
     db,
     dialect: config.dialect,
@@ -32,13 +32,14 @@ export function openDatabase(config: DatabaseConfig): PortalDatabase {
 }
 
 /**
- * A read-only connection to the portal's SQLite file, for work done off the main thread (the
- * store's search): WAL lets it read beside the writer, and it can never write.
+ * A read-only connection to one of the portal's SQLite files, for work done off the main thread
+ * (the store's search) or reads beside a writer of their own (telemetry's): WAL lets it read beside
+ * the writer, and it can never write.
  */
-export function openSqliteReader(file: string): Kysely<Database> {
+export function openSqliteReader<Tables = Database>(file: string): Kysely<Tables> {
   const sqlite = new SQLite(file, { readonly: true, fileMustExist: true });
   sqlite.pragma('busy_timeout = 5000');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
+  return new Kysely<Tables>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
 }
 
 /** A SQLite file of the portal's (the portal's own, telemetry's), made 0600 and opened as both need. */
@@ -91,12 +92,13 @@ function reusingStatements(sqlite: SQLite.Database): SqliteDatabase {
   };
 }
 
-function postgres(url: string): Kysely<Database> {
+/** A pool on PostgreSQL: the portal's own, or telemetry's smaller ones beside it. */
+export function openPostgres<Tables = Database>(url: string, max = 10): Kysely<Tables> {
   const pool = new pg.Pool({
     connectionString: url,
-    max: 10,
+    max,
     // int8 (sizes, counts) as JS numbers: every value the portal stores is far below 2^53.
     types: { getTypeParser: int8AsNumber },
   });
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
 }

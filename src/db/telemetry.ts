@@ -1,10 +1,9 @@
 import path from 'node:path';
-import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
+import type SQLite from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import type { DatabaseConfig } from '../config/index.js';
 import type { TelemetryDatabase } from './database.js';
-import { openSqliteFile } from './connect.js';
+import { openPostgres, openSqliteFile, openSqliteReader } from './connect.js';
 import { telemetryMigrations } from './telemetry-migrations/index.js';
 
 export type { TelemetryDatabase };
@@ -15,8 +14,6 @@ export type TelemetryDb = Kysely<TelemetryDatabase>;
 export function telemetryFile(database: Extract<DatabaseConfig, { dialect: 'sqlite' }>): string {
   return path.join(path.dirname(database.file), 'telemetry.db');
 }
-
-const PG_INT8 = 20;
 
 /**
  * The writer's connection. On SQLite it also hands out the driver itself: the writer inserts
@@ -33,7 +30,7 @@ export interface TelemetryConnection {
  * sync: a 202 means the events are on disk), on PostgreSQL a small pool of its own.
  */
 export function openTelemetryWriter(database: DatabaseConfig): TelemetryConnection {
-  if (database.dialect === 'postgres') return { db: postgres(database.url, 4), sqlite: null };
+  if (database.dialect === 'postgres') return { db: openPostgres<TelemetryDatabase>(database.url, 4), sqlite: null };
   const sqlite = openSqliteFile(telemetryFile(database));
   // The rollup's distinct-count table is written in key order per bucket but spread over many
   // pages: a larger cache than SQLite's 2 MiB keeps them in memory between commits.
@@ -46,10 +43,8 @@ export function openTelemetryWriter(database: DatabaseConfig): TelemetryConnecti
  * SQLite, so a developer's query never takes the writer's lock.
  */
 export function openTelemetryReader(database: DatabaseConfig): TelemetryDb {
-  if (database.dialect === 'postgres') return postgres(database.url, 2);
-  const sqlite = new SQLite(telemetryFile(database), { readonly: true, fileMustExist: true });
-  sqlite.pragma('busy_timeout = 5000');
-  return new Kysely<TelemetryDatabase>({ dialect: new SqliteDialect({ database: sqlite }) });
+  if (database.dialect === 'postgres') return openPostgres<TelemetryDatabase>(database.url, 2);
+  return openSqliteReader<TelemetryDatabase>(telemetryFile(database));
 }
 
 /** Brings the telemetry file up to date (SQLite; on PostgreSQL the portal's migrations did). */
@@ -57,13 +52,4 @@ export async function migrateTelemetry(db: TelemetryDb): Promise<void> {
   const migrator = new Migrator({ db, provider: { getMigrations: () => Promise.resolve(telemetryMigrations) } });
   const result = await migrator.migrateToLatest();
   if (result.error) throw new Error(`The telemetry database could not be migrated: ${result.error instanceof Error ? result.error.message : JSON.stringify(result.error)}`, { cause: result.error });
-}
-
-function postgres(url: string, max: number): TelemetryDb {
-  const pool = new pg.Pool({
-    connectionString: url,
-    max,
-    types: { getTypeParser: ((oid: number, format?: 'text' | 'binary'): unknown => (oid === PG_INT8 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
-  });
-  return new Kysely<TelemetryDatabase>({ dialect: new PostgresDialect({ pool }) });
 }

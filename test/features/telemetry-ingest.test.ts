@@ -189,6 +189,25 @@ describe('telemetry ingestion [sqlite]', () => {
     expect((await eventsOf(p, 'device-launcher')).map((r) => Number(r.version_code))).toEqual([2, 1]);
   });
 
+  it('looks up at most 10 app versions a batch: events naming an eleventh are refused as invalid, the known ones kept', async () => {
+    const now = clock.now().getTime();
+    const made = Array.from({ length: 12 }, (_, i) => ev('app_start', now, {}, { app_id: `com.example.made${i}` }));
+    const res = await p.app.inject({
+      method: 'POST',
+      url: '/v1/telemetry/events',
+      payload: { app_id: pkg, app_version: '1.0.1', mosis_version: MOSIS_VERSION, device_id: 'device-many-apps', session_id: 'many-1', events: [ev('app_start', now), ...made, ev('app_stop', now, { duration_ms: 5 })] },
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    // The envelope's pair and nine made-up packages are looked up; the last three made-up ones are not.
+    expect(res.json()).toMatchObject({ accepted: 2, rejected: 12, reasons: { unknown_app: 9, invalid: 3 } });
+    expect(res.json<{ errors: { index: number; reason: string; detail: string }[] }>().errors.filter((e) => e.reason === 'invalid')).toEqual([
+      { index: 10, reason: 'invalid', detail: 'a batch may name at most 10 app versions' },
+      { index: 11, reason: 'invalid', detail: 'a batch may name at most 10 app versions' },
+      { index: 12, reason: 'invalid', detail: 'a batch may name at most 10 app versions' },
+    ]);
+    expect(await eventsOf(p, 'device-many-apps')).toHaveLength(2);
+  });
+
   it('refuses a bad envelope with 400 validation_failed and keeps none of its events; a batch over 500 events or 256 KiB is refused whole', async () => {
     const now = clock.now().getTime();
     const base = { app_id: pkg, app_version: '1.0.1', mosis_version: MOSIS_VERSION, device_id: 'device-envelope', session_id: 'envelope-1', events: [ev('app_start', now)] };

@@ -34,6 +34,12 @@ const DAY_MS = 86_400_000;
 export const MAX_AHEAD_MS = 24 * HOUR_MS;
 /** Events older than this are dropped and counted: the rollups have long moved on. */
 export const MAX_BEHIND_MS = 30 * DAY_MS;
+/**
+ * Distinct (package, version) pairs one batch may name. Each new pair is a lookup in the portal's
+ * database on the request's path: without a bound, 500 made-up pairs a batch would be 1 000 point
+ * reads (SQLite: on the event loop) for one request.
+ */
+export const MAX_APP_VERSIONS_PER_BATCH = 10;
 /** Rejected events described one by one in an answer (the counts cover all of them). */
 const MAX_ERRORS = 20;
 /** How long a known (package, version) is remembered, and an unknown one. */
@@ -138,7 +144,13 @@ export class TelemetryService implements VersionHealth {
       const pair = `${packageId}\n${version}`;
       // A batch's events mostly share its app and version: looked up once per batch.
       let resolved = resolvedHere.get(pair);
-      if (resolved === undefined) resolvedHere.set(pair, (resolved = await this.resolve(packageId, version)));
+      if (resolved === undefined) {
+        if (resolvedHere.size >= MAX_APP_VERSIONS_PER_BATCH) {
+          reject(index, 'invalid', `a batch may name at most ${MAX_APP_VERSIONS_PER_BATCH} app versions`);
+          continue;
+        }
+        resolvedHere.set(pair, (resolved = await this.resolve(packageId, version)));
+      }
       if (resolved === 'unknown_app') {
         reject(index, 'unknown_app', `no app has the package id ${packageId}`);
         continue;

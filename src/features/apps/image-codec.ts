@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import sharp, { type Metadata, type Sharp } from 'sharp';
+import type { default as SharpCodec, Metadata, Sharp } from 'sharp';
 import { AppError } from '../../shared/index.js';
 import { appsError } from './apps.errors.js';
 
@@ -56,11 +56,24 @@ export function reencodeImage(file: string, policy: ImagePolicy): Promise<Encode
 // A decoded screenshot can take ~60 MB: at most two decode at once (one per core), the rest wait
 // their turn, so a burst of uploads cannot run the NAS out of memory.
 const decodeSlots = pLimit(2);
-// libvips' operation cache would keep decoded uploads around; every image here is seen once.
-sharp.cache(false);
+type Codec = typeof SharpCodec;
+let codec: Promise<Codec> | undefined;
+/**
+ * sharp, loaded with the first image rather than at start: libvips costs about 15 MiB of memory,
+ * and most portal processes (a NAS's between uploads, a CLI verb, a job worker) decode none.
+ */
+function sharpCodec(): Promise<Codec> {
+  codec ??= import('sharp').then(({ default: sharp }) => {
+    // libvips' operation cache would keep decoded uploads around; every image here is seen once.
+    sharp.cache(false);
+    return sharp;
+  });
+  return codec;
+}
 
 async function reencode(file: string, policy: ImagePolicy): Promise<EncodedImage> {
-  const { format, width, height } = await inspect(file);
+  const sharp = await sharpCodec();
+  const { format, width, height } = await inspect(sharp, file);
   const sideOk = (n: number) => n >= policy.minSide && n <= policy.maxSide;
   if (!sideOk(width) || !sideOk(height) || (policy.square && width !== height)) {
     throw appsError(
@@ -77,7 +90,7 @@ async function reencode(file: string, policy: ImagePolicy): Promise<EncodedImage
   }
 }
 
-async function inspect(file: string): Promise<{ format: AcceptedFormat; width: number; height: number }> {
+async function inspect(sharp: Codec, file: string): Promise<{ format: AcceptedFormat; width: number; height: number }> {
   let meta: Metadata;
   try {
     meta = await sharp(file, { limitInputPixels: BOMB_PIXELS }).metadata();

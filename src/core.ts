@@ -27,7 +27,7 @@ import { AuditLog } from './features/audit/index.js';
 import { ApiKeysService, SigningKeysService } from './features/keys/index.js';
 import { ReviewService, StoreKeys } from './features/review/index.js';
 import { Mailer, createMailTransport } from './features/notifications/index.js';
-import { DeviceIds, IndexWriter, SignedIndex, StoreService, STORE_CHORES_JOB, storeSearch } from './features/store/index.js';
+import { IndexWriter, SignedIndex, StoreService, STORE_CHORES_JOB, storeSearch } from './features/store/index.js';
 import { TelemetryService, TelemetryWriter } from './features/telemetry/index.js';
 import { CrashGuard, ReleaseService, VersionsService, type VersionHealth } from './features/versions/index.js';
 import { openTelemetryReader, telemetryFile } from './db/telemetry.js';
@@ -37,7 +37,7 @@ import { RateLimiter } from './http/rate-limit.js';
 import { JobQueue, JobsAdmin, JobWorker } from './jobs/index.js';
 import { DEFAULT_CHECK_BUDGET, PackageChecker } from './package/index.js';
 import { systemClock, systemIds, type Clock, type Ids } from './shared/index.js';
-import { BlobReferences, collectGarbage, FsBlobStore, type BlobStore } from './storage/index.js';
+import { BlobReferences, collectGarbage, DeviceIds, FsBlobStore, type BlobStore } from './storage/index.js';
 
 export interface CoreDeps {
   clock?: Clock;
@@ -227,6 +227,8 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
   };
   const telemetryWriter = new TelemetryWriter({
     database: config.database,
+    dataDir: config.dataDir,
+    perDevicePerMinute: config.telemetry.perDevicePerMinute,
     log,
     queueEvents: config.telemetry.queueEvents,
     // PostgreSQL: an insert commits within seconds of its arrival stamp; the rollup stays this far behind.

@@ -1,8 +1,8 @@
 import path from 'node:path';
-import type SQLite from 'better-sqlite3';
+import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import type { DatabaseConfig } from '../config/index.js';
-import type { TelemetryDatabase } from './database.js';
+import type { Database, TelemetryDatabase } from './database.js';
 import { openPostgres, openSqliteFile, openSqliteReader } from './connect.js';
 import { telemetryMigrations } from './telemetry-migrations/index.js';
 
@@ -39,12 +39,32 @@ export function openTelemetryWriter(database: DatabaseConfig): TelemetryConnecti
 }
 
 /**
+ * The rollup thread's connection: read-only like the main thread's, and on SQLite with the driver
+ * itself, whose raw rows the rollup scans events with.
+ */
+export function openTelemetryScanner(database: DatabaseConfig): TelemetryConnection {
+  if (database.dialect === 'postgres') return { db: openPostgres<TelemetryDatabase>(database.url, 1), sqlite: null };
+  const sqlite = new SQLite(telemetryFile(database), { readonly: true, fileMustExist: true });
+  sqlite.pragma('busy_timeout = 5000');
+  return { db: new Kysely<TelemetryDatabase>({ dialect: new SqliteDialect({ database: sqlite }) }), sqlite };
+}
+
+/**
  * The telemetry database for reads on the main thread (analytics, crash groups): read-only on
  * SQLite, so a developer's query never takes the writer's lock.
  */
 export function openTelemetryReader(database: DatabaseConfig): TelemetryDb {
   if (database.dialect === 'postgres') return openPostgres<TelemetryDatabase>(database.url, 2);
   return openSqliteReader<TelemetryDatabase>(telemetryFile(database));
+}
+
+/**
+ * The portal's own database, read by the telemetry thread to tell which apps and versions devices
+ * name: read-only on SQLite (beside the portal's writer), one connection on PostgreSQL.
+ */
+export function openCatalogReader(database: DatabaseConfig): Kysely<Database> {
+  if (database.dialect === 'postgres') return openPostgres<Database>(database.url, 1);
+  return openSqliteReader<Database>(database.file);
 }
 
 /** Brings the telemetry file up to date (SQLite; on PostgreSQL the portal's migrations did). */

@@ -1,6 +1,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { createPrivateJson, readPrivateJson } from '../../storage/index.js';
+import { createPrivateJson, readPrivateJson } from './private-file.js';
 
 /**
  * Device ids are never stored: what the portal keeps (download marks, and telemetry later) is an

@@ -4,3 +4,4 @@ export { BlobReferences, type BlobReferenceCheck } from './blob-references.js';
 export { collectGarbage, type GcResult } from './gc.js';
 export { PRIVATE_UMASK, restrictStateModes } from './private-state.js';
 export { createPrivateJson, readPrivateJson, writePrivateJson } from './private-file.js';
+export { DeviceIds } from './device-ids.js';

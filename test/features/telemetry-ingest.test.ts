@@ -241,7 +241,15 @@ describe('telemetry ingestion [sqlite]', () => {
       expect(res.statusCode, `${what}: ${res.body}`).toBe(400);
       expectProblem(res, 400, 'validation_failed');
     }
+    // The body is read in the telemetry thread; it answers as the HTTP layer does everywhere else.
+    const missing = await post(without('device_id'));
+    expect(missing.json().errors).toEqual([expect.objectContaining({ path: 'body.device_id' })]);
+    const tooMany = await post({ ...base, events: Array.from({ length: 501 }, () => ev('app_start', now)) });
+    expect(tooMany.json().errors).toEqual([expect.objectContaining({ path: 'body.events' })]);
     expectProblem(await post('{"app_id": ', { 'content-type': 'application/json' }), 400, 'malformed_json');
+    expectProblem(await post('', { 'content-type': 'application/json' }), 400, 'validation_failed');
+    expectProblem(await post(JSON.stringify(base), { 'content-type': 'text/plain' }), 415, 'unsupported_media_type');
+    expectProblem(await post(`{"__proto__": {"admin": true}, ${JSON.stringify(base).slice(1)}`, { 'content-type': 'application/json' }), 400, 'validation_failed');
     expect(await countEvents(p)).toBe(before);
 
     // 500 events in exactly 256 KiB are taken; one byte more is 413, and nothing of it is kept.

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Db } from '../../src/db/index.js';
 import { appendEvent } from '../../src/events/index.js';
-import { DeviceIds, IndexWriter, SignedIndex, StoreService, storeSearch } from '../../src/features/store/index.js';
+import { IndexWriter, SignedIndex, StoreService, storeSearch } from '../../src/features/store/index.js';
+import { DeviceIds } from '../../src/storage/index.js';
 import { runJobs } from './accounts.js';
 
 export interface Release {

@@ -4,7 +4,6 @@ export { downloadsRoutes } from './downloads.routes.js';
 export { SignedIndex } from './signed-index.js';
 export { IndexWriter } from './index-writer.js';
 export { storeSearch } from './search.js';
-export { DeviceIds } from './device-ids.js';
 export { storeErrors } from './store.errors.js';
 export { rolloutBucket, BUCKETS } from './rollout.js';
 

@@ -7,7 +7,7 @@ import { commonError, type Clock } from '../../shared/index.js';
 import type { BlobStore } from '../../storage/index.js';
 import { ByteCache } from './byte-cache.js';
 import { buildModel } from './model-build.js';
-import type { DeviceIds } from './device-ids.js';
+import type { DeviceIds } from '../../storage/index.js';
 import { DownloadCounter } from './download-counter.js';
 import { chooseLocale } from './locale-choice.js';
 import type { DeviceProfile } from './rollout.js';

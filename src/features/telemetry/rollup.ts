@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type SQLite from 'better-sqlite3';
-import { sql, type Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { TelemetryConnection, TelemetryDatabase, TelemetryDb } from '../../db/telemetry.js';
 import { DistinctSketch, QuantileSketch } from './sketches.js';
 import type { TelemetryRollupsTable } from './telemetry.table.js';
@@ -8,19 +8,23 @@ import type { TelemetryRollupsTable } from './telemetry.table.js';
 /**
  * Events read and added to the aggregates per transaction. A backlog with nobody sending goes
  * fastest in large chunks (each chunk rewrites every bucket row it touches); while devices send,
- * appends wait for the chunk under way, so chunks stay small and the writer's memory low.
+ * the writer's commits wait for each chunk's write transaction, so chunks stay small.
  */
 const CHUNK = 100_000;
-const CHUNK_WHILE_BUSY = 5_000;
-/** SQLite page cache while rolling up a backlog (negative: KiB). */
-const ROLLUP_CACHE_KIB = -65536;
+const CHUNK_WHILE_BUSY = 10_000;
+/**
+ * Devices and sessions a chunk may mark in telemetry_seen while devices send (each a B-tree
+ * insert in the write transaction, a few microseconds): a chunk with more is cut short.
+ */
+const MAX_KEYS_WHILE_BUSY = 2_000;
 const DAY_MS = 86_400_000;
 /** Rows per multi-row statement (five parameters each for telemetry_seen: far below either limit). */
 const ROWS_PER_STATEMENT = 500;
 /** version_code of the rows that count every version of an app together. */
 export const ALL_VERSIONS = 0;
 
-type Trx = Transaction<TelemetryDatabase>;
+/** A transaction, or on SQLite the connection a `begin immediate` runs on. */
+type Executor = Kysely<TelemetryDatabase> | Transaction<TelemetryDatabase>;
 
 /**
  * An event as the rollup reads it: a row as an array (better-sqlite3's raw mode), which reads
@@ -88,90 +92,140 @@ interface Position {
 }
 
 /**
- * Adds the events that arrived since the last run to the hourly and daily aggregates, a chunk per
- * transaction, each chunk moving the stored position with it: a crash mid-run loses nothing and
- * counts nothing twice.
+ * The rollup: the events that arrived since the last run are added to the hourly and daily
+ * aggregates a chunk at a time, each chunk's transaction moving the stored position with it: a
+ * crash mid-run loses nothing and counts nothing twice.
  *
  * Incremental, not recomputed: at 50 000 events a second an hour holds 180 million events, too many
  * to read again every minute. Counts and sums add; the percentile sketches and the day's
  * HyperLogLog merge; distinct devices and sessions stay exact through telemetry_seen, which
  * remembers what each bucket has already counted.
  *
+ * Two steps a chunk, in two threads, so the writer's appends wait for as little as possible:
+ * `summarize` (the rollup thread, rollup-thread.ts, on a read-only connection) reads the chunk's
+ * events and merges their sums into the stored rows; `applySummary` (the writer thread, between
+ * appends) marks the devices and sessions it saw, counts what is new and writes the rows and the
+ * position in one short transaction. One writer on SQLite: the two never wait for each other's
+ * locks. A stored row cannot change between the two steps: only `applySummary` writes rows, and
+ * it first checks that the position the summary started from has not moved.
+ *
  * Arrival order: on SQLite one writer commits ids in order, so the id alone is the position. On
  * PostgreSQL several instances insert at once and a smaller id may commit after a larger one, so
  * the rollup reads (received_ms, id) only up to `now - lagMs`, a line every transaction that
  * stamped an earlier time has committed by.
  */
-export async function rollUp(
+
+/** A chunk summed up and merged into the stored rows, for the writer to apply. */
+export interface ChunkSummary {
+  /** The position it starts after, and the one it moves to. */
+  from: Position;
+  to: Position;
+  events: number;
+  /** More events wait after this chunk. */
+  more: boolean;
+  /** Devices were sending when it was made (a small chunk). */
+  busy: boolean;
+  /** The stored rows with the chunk added (its HyperLogLog too), except its exact distinct counts (withNewlySeen). */
+  rows: TelemetryRollupsTable[];
+  /** What each row's bucket saw, to mark in telemetry_seen (by index into rows). */
+  marks: SeenMark[];
+}
+
+/** Devices, sessions or crashed sessions one bucket saw in a chunk. */
+interface SeenMark {
+  row: number;
+  kind: keyof NewlySeen;
+  day: number;
+  scope: number;
+  keys: number[];
+}
+
+/**
+ * The next chunk after the stored position, summed up (the rollup thread's step), or null when
+ * everything is rolled up.
+ */
+export async function summarize(
   conn: TelemetryConnection,
   options: {
     now: number;
     lagMs: number;
-    exclusive?: <T>(work: () => Promise<T>) => Promise<T>;
-    /** Whether appends are arriving: the next chunk is then small (CHUNK_WHILE_BUSY). */
-    busy?: () => boolean;
+    /** Devices are sending: chunks stay small (CHUNK_WHILE_BUSY), so each write transaction is short. */
+    busy: boolean;
   },
-): Promise<{ events: number }> {
-  const exclusive = options.exclusive ?? (<T>(work: () => Promise<T>) => work());
+): Promise<ChunkSummary | null> {
   const { db, sqlite } = conn;
-  const readRaw = sqlite
-    ?.prepare<[number, number], RawEvent>('select id, received_ms, app_id, version_code, device_key, session_key, type, at_ms, value from telemetry_events where id > ? order by id limit ?')
-    .raw(true);
-  // telemetry_seen gains rows all over its B-tree while a backlog is rolled up: a larger page
-  // cache for the run keeps them in memory between commits (measured: 10 million events, 16 MiB
-  // of cache against 64), given back when it ends.
-  const cache = sqlite?.pragma('cache_size', { simple: true }) as number | undefined;
-  const busy = options.busy ?? (() => false);
-  if (!busy()) sqlite?.pragma(`cache_size = ${ROLLUP_CACHE_KIB}`);
-  try {
-    return await rollChunks();
-  } finally {
-    if (sqlite && cache !== undefined) {
-      sqlite.pragma(`cache_size = ${cache}`);
-      sqlite.pragma('shrink_memory');
-    }
+  const chunk = options.busy ? CHUNK_WHILE_BUSY : CHUNK;
+  const position = await rolledUpTo(db);
+  let rows: RawEvent[];
+  if (sqlite) {
+    rows = sqlite
+      .prepare<[number, number], RawEvent>('select id, received_ms, app_id, version_code, device_key, session_key, type, at_ms, value from telemetry_events where id > ? order by id limit ?')
+      .raw(true)
+      .all(position.id, chunk);
+  } else {
+    const found = await db
+      .selectFrom('telemetry_events')
+      .select(['id', 'received_ms', 'app_id', 'version_code', 'device_key', 'session_key', 'type', 'at_ms', 'value'])
+      .where((eb) => eb.or([eb('received_ms', '>', position.ms), eb.and([eb('received_ms', '=', position.ms), eb('id', '>', position.id)])]))
+      .where('received_ms', '<=', options.now - options.lagMs)
+      .orderBy('received_ms')
+      .orderBy('id')
+      .limit(chunk)
+      .execute();
+    rows = found.map((r): RawEvent => [Number(r.id), Number(r.received_ms), r.app_id, r.version_code, Number(r.device_key), Number(r.session_key), r.type, Number(r.at_ms), r.value]);
   }
+  if (rows.length === 0) return null;
+  let more = rows.length === chunk;
+  let deltas = deltasOf(rows);
+  // The write transaction marks every device and session the chunk saw in telemetry_seen: while
+  // devices send, a chunk of many new ones (a backlog) is cut so the writer waits little.
+  const keys = seenKeys(deltas);
+  if (options.busy && keys > MAX_KEYS_WHILE_BUSY) {
+    rows = rows.slice(0, Math.max(1, Math.floor((rows.length * MAX_KEYS_WHILE_BUSY) / keys)));
+    deltas = deltasOf(rows);
+    more = true;
+  }
+  const last = rows.at(-1) as RawEvent;
+  const merged = await mergeWithStored(db, deltas);
+  const marks: SeenMark[] = [];
+  merged.forEach(({ delta }, row) => {
+    const day = Date.parse(`${delta.bucket.slice(0, 10)}T00:00:00Z`) / DAY_MS;
+    for (const kind of KINDS) if (delta[kind].size > 0) marks.push({ row, kind, day, scope: scopeOf(kind, delta), keys: [...delta[kind]] });
+  });
+  return { from: position, to: { ms: last[RECEIVED_MS], id: last[ID] }, events: rows.length, more, busy: options.busy, rows: merged.map((m) => m.row), marks };
+}
 
-  async function rollChunks(): Promise<{ events: number }> {
-    let total = 0;
-    for (;;) {
-      const chunk = busy() ? CHUNK_WHILE_BUSY : CHUNK;
-      const read = await exclusive(() => db.transaction().execute(async (trx) => {
-        const position = await readPosition(trx, sqlite === null);
-        let rows: RawEvent[];
-        if (readRaw) rows = readRaw.all(position.id, chunk);
-        else {
-          const found = await trx
-            .selectFrom('telemetry_events')
-            .select(['id', 'received_ms', 'app_id', 'version_code', 'device_key', 'session_key', 'type', 'at_ms', 'value'])
-            .where((eb) => eb.or([eb('received_ms', '>', position.ms), eb.and([eb('received_ms', '=', position.ms), eb('id', '>', position.id)])]))
-            .where('received_ms', '<=', options.now - options.lagMs)
-            .orderBy('received_ms')
-            .orderBy('id')
-            .limit(chunk)
-            .execute();
-          rows = found.map((r): RawEvent => [Number(r.id), Number(r.received_ms), r.app_id, r.version_code, Number(r.device_key), Number(r.session_key), r.type, Number(r.at_ms), r.value]);
-        }
-        const last = rows.at(-1);
-        if (last === undefined) return 0;
-        await addToAggregates(trx, sqlite, rows);
-        await writePosition(trx, { ms: last[RECEIVED_MS], id: last[ID] });
-        return rows.length;
-      }));
-      total += read;
-      if (read < chunk) return { events: total };
-      // Between chunks the writer's appends (waiting for `exclusive`) get their turn.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+/**
+ * Applies a summary (the writer's step) in one transaction: false when the position moved since
+ * it was made (another instance's run on PostgreSQL added that chunk first), and nothing is written.
+ */
+export async function applySummary(conn: TelemetryConnection, summary: ChunkSummary): Promise<boolean> {
+  return conn.db.transaction().execute(async (trx) => {
+    const now = await readPosition(trx, conn.sqlite === null);
+    if (now.ms !== summary.from.ms || now.id !== summary.from.id) return false;
+    const fresh = await newlySeen(trx, conn.sqlite, summary.marks);
+    await storeRows(trx, summary.rows.map((row, i) => withNewlySeen(row, fresh.get(i))));
+    await writePosition(trx, summary.to);
+    return true;
+  });
+}
+
+/** Every chunk up to now, both steps on one connection (a portal's rollup runs them in two threads: telemetry-writer.ts). */
+export async function rollUp(conn: TelemetryConnection, options: { now: number; lagMs: number }): Promise<{ events: number }> {
+  let events = 0;
+  for (;;) {
+    const summary = await summarize(conn, { ...options, busy: false });
+    if (summary === null) return { events };
+    if (await applySummary(conn, summary)) events += summary.events;
+    if (!summary.more) return { events };
   }
 }
 
 /**
  * The stored position, locked for the transaction on PostgreSQL: two instances rolling up at once
- * (a run that outlasted its minute) take turns instead of adding the same chunk twice. On SQLite
- * the one writer already runs one chunk at a time.
+ * (a run that outlasted its minute) take turns, and the second finds the position moved.
  */
-async function readPosition(trx: Trx, postgres: boolean): Promise<Position> {
+async function readPosition(trx: Executor, postgres: boolean): Promise<Position> {
   let query = trx.selectFrom('telemetry_state').select(['name', 'value']).where('name', 'in', ['rollup_ms', 'rollup_id']);
   if (postgres) {
     await trx.insertInto('telemetry_state').values({ name: 'rollup_id', value: 0 }).onConflict((oc) => oc.column('name').doNothing()).execute();
@@ -182,7 +236,7 @@ async function readPosition(trx: Trx, postgres: boolean): Promise<Position> {
   return { ms: value('rollup_ms'), id: value('rollup_id') };
 }
 
-async function writePosition(trx: Trx, position: Position): Promise<void> {
+async function writePosition(trx: Executor, position: Position): Promise<void> {
   await trx
     .insertInto('telemetry_state')
     .values([
@@ -194,7 +248,7 @@ async function writePosition(trx: Trx, position: Position): Promise<void> {
 }
 
 /** The rollup's position: every event up to this id is in the aggregates (retention keeps the rest). */
-export async function rolledUpTo(db: TelemetryDb | Trx): Promise<{ ms: number; id: number }> {
+export async function rolledUpTo(db: TelemetryDb | Executor): Promise<{ ms: number; id: number }> {
   const rows = await db.selectFrom('telemetry_state').select(['name', 'value']).where('name', 'in', ['rollup_ms', 'rollup_id']).execute();
   const value = (name: string) => Number(rows.find((r) => r.name === name)?.value ?? 0);
   return { ms: value('rollup_ms'), id: value('rollup_id') };
@@ -300,6 +354,19 @@ function addEvent(d: Delta, row: RawEvent): void {
   }
 }
 
+/** A chunk's deltas: per hour, and per day (the merge of its hours). */
+function deltasOf(rows: readonly RawEvent[]): Delta[] {
+  const hourly = hourlyDeltas(rows);
+  return [...hourly, ...dailyDeltas(hourly)];
+}
+
+/** The rows a chunk's deltas would mark in telemetry_seen at most. */
+function seenKeys(deltas: readonly Delta[]): number {
+  let keys = 0;
+  for (const d of deltas) keys += d.devices.size + d.sessions.size + d.crashed.size;
+  return keys;
+}
+
 /** A day's delta is the merge of its hours' deltas: counts add, sets unite, sketches merge. */
 export function dailyDeltas(hourly: readonly Delta[]): Delta[] {
   const days = new Map<string, Delta>();
@@ -327,10 +394,13 @@ export function dailyDeltas(hourly: readonly Delta[]): Delta[] {
   return [...days.values()];
 }
 
-async function addToAggregates(trx: Trx, sqlite: SQLite.Database | null, rows: readonly RawEvent[]): Promise<void> {
-  const hourly = hourlyDeltas(rows);
-  const deltas = [...hourly, ...dailyDeltas(hourly)];
-  const fresh = await newlySeen(trx, sqlite, deltas);
+/**
+ * The stored rows of the buckets a chunk touches with the chunk's counts and sketches added: read
+ * and merged before the write transaction, so its lock is held only for what must be atomic. (A
+ * row cannot change in between: only a chunk's transaction writes rows, and it first checks that
+ * the position, read before these rows, has not moved.)
+ */
+async function mergeWithStored(db: Executor, deltas: readonly Delta[]): Promise<{ delta: Delta; row: TelemetryRollupsTable }[]> {
   // Existing rows of the buckets touched, read per bucket (a chunk touches few).
   const byBucket = new Map<string, Delta[]>();
   for (const d of deltas) {
@@ -339,13 +409,13 @@ async function addToAggregates(trx: Trx, sqlite: SQLite.Database | null, rows: r
     if (list) list.push(d);
     else byBucket.set(key, [d]);
   }
-  const merged: TelemetryRollupsTable[] = [];
+  const merged: { delta: Delta; row: TelemetryRollupsTable }[] = [];
   for (const list of byBucket.values()) {
     const first = list[0] as Delta;
     const appIds = [...new Set(list.map((d) => d.app_id))];
     const existing = new Map<string, TelemetryRollupsTable>();
     for (let i = 0; i < appIds.length; i += ROWS_PER_STATEMENT) {
-      const found = await trx
+      const found = await db
         .selectFrom('telemetry_rollups')
         .selectAll()
         .where('granularity', '=', first.granularity)
@@ -354,12 +424,17 @@ async function addToAggregates(trx: Trx, sqlite: SQLite.Database | null, rows: r
         .execute();
       for (const row of found) existing.set(`${row.app_id}\t${row.version_code}`, row);
     }
-    for (const d of list) merged.push(mergeRow(existing.get(`${d.app_id}\t${d.version_code}`), d, fresh.get(deltaKey(d)) ?? NOTHING_NEW));
+    for (const d of list) merged.push({ delta: d, row: mergeRow(existing.get(`${d.app_id}\t${d.version_code}`), d) });
   }
-  for (let i = 0; i < merged.length; i += 100) {
+  return merged;
+}
+
+/** Writes a chunk's rows over the stored ones. */
+async function storeRows(trx: Executor, rows: readonly TelemetryRollupsTable[]): Promise<void> {
+  for (let i = 0; i < rows.length; i += 100) {
     await trx
       .insertInto('telemetry_rollups')
-      .values(merged.slice(i, i + 100))
+      .values(rows.slice(i, i + 100))
       .onConflict((oc) =>
         oc.columns(['app_id', 'granularity', 'bucket', 'version_code']).doUpdateSet((eb) => ({
           events: eb.ref('excluded.events'),
@@ -384,14 +459,14 @@ async function addToAggregates(trx: Trx, sqlite: SQLite.Database | null, rows: r
   }
 }
 
-const deltaKey = (d: Delta) => `${d.app_id}\t${d.version_code}\t${d.bucket}`;
-
+/** How many devices, sessions and crashed sessions a chunk added that its bucket had not seen. */
 interface NewlySeen {
   devices: number;
   sessions: number;
   crashed: number;
 }
 const NOTHING_NEW: NewlySeen = { devices: 0, sessions: 0, crashed: 0 };
+const KINDS = ['devices', 'sessions', 'crashed'] as const;
 
 /** 48 bits of a SHA-256: a bucket's identity in telemetry_seen (collisions: about 1 in 10^14 per pair). */
 function scopeOf(kind: string, d: Delta): number {
@@ -399,41 +474,33 @@ function scopeOf(kind: string, d: Delta): number {
 }
 
 /**
- * Records what each bucket saw in this chunk and answers how much of it is new: the exact
+ * Records what each bucket saw in the chunk and answers, per row, how much of it is new: the exact
  * distinct counts are the rows telemetry_seen gained. On SQLite a prepared `insert or ignore` a
  * row (its `changes` says whether it was new); on PostgreSQL multi-row inserts with `on conflict
  * do nothing returning`, which gives back only the rows inserted.
  */
-async function newlySeen(trx: Trx, sqlite: SQLite.Database | null, deltas: readonly Delta[]): Promise<Map<string, NewlySeen>> {
-  const rows: { day: number; scope: number; key: number }[] = [];
-  const owners = new Map<number, { delta: string; kind: keyof NewlySeen }>();
-  for (const d of deltas) {
-    const day = Date.parse(`${d.bucket.slice(0, 10)}T00:00:00Z`) / DAY_MS;
-    for (const [kind, set] of [['devices', d.devices], ['sessions', d.sessions], ['crashed', d.crashed]] as const) {
-      if (set.size === 0) continue;
-      const scope = scopeOf(kind, d);
-      owners.set(scope, { delta: deltaKey(d), kind });
-      for (const key of set) rows.push({ day, scope, key });
-    }
-  }
-  const counts = new Map<string, NewlySeen>();
-  const count = (scope: number) => {
-    const owner = owners.get(scope);
-    if (owner === undefined) return;
-    const c = counts.get(owner.delta) ?? { devices: 0, sessions: 0, crashed: 0 };
-    c[owner.kind] += 1;
-    counts.set(owner.delta, c);
+async function newlySeen(trx: Executor, sqlite: SQLite.Database | null, marks: readonly SeenMark[]): Promise<Map<number, NewlySeen>> {
+  const found = new Map<number, NewlySeen>();
+  const add = (mark: SeenMark) => {
+    let seen = found.get(mark.row);
+    if (seen === undefined) found.set(mark.row, (seen = { devices: 0, sessions: 0, crashed: 0 }));
+    seen[mark.kind] += 1;
   };
   if (sqlite) {
     const insert = sqlite.prepare<[number, number, number]>('insert or ignore into telemetry_seen (day, scope, key) values (?, ?, ?)');
-    for (const row of rows) if (insert.run(row.day, row.scope, row.key).changes > 0) count(row.scope);
-    return counts;
+    for (const mark of marks) for (const key of mark.keys) if (insert.run(mark.day, mark.scope, key).changes > 0) add(mark);
+    return found;
   }
+  const byScope = new Map(marks.map((m) => [m.scope, m]));
+  const rows = marks.flatMap((m) => m.keys.map((key) => ({ day: m.day, scope: m.scope, key })));
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
     const inserted = await trx.insertInto('telemetry_seen').values(rows.slice(i, i + ROWS_PER_STATEMENT)).onConflict((oc) => oc.doNothing()).returning('scope').execute();
-    for (const row of inserted) count(Number(row.scope));
+    for (const row of inserted) {
+      const mark = byScope.get(Number(row.scope));
+      if (mark) add(mark);
+    }
   }
-  return counts;
+  return found;
 }
 
 function mergeSketch(stored: Uint8Array | null | undefined, delta: QuantileSketch): Uint8Array | null {
@@ -443,13 +510,8 @@ function mergeSketch(stored: Uint8Array | null | undefined, delta: QuantileSketc
   return sketch.encode();
 }
 
-function mergeRow(row: TelemetryRollupsTable | undefined, d: Delta, seen: NewlySeen): TelemetryRollupsTable {
-  let devicesHll: Uint8Array | null = row?.devices_hll ?? null;
-  if (d.devices.size > 0) {
-    const hll = DistinctSketch.decode(devicesHll);
-    for (const device of d.devices) hll.add(String(device));
-    devicesHll = hll.encode();
-  }
+/** A stored row (or none) with a chunk's counts, sums and sketches added; the exact distinct counts come after (withNewlySeen). */
+function mergeRow(row: TelemetryRollupsTable | undefined, d: Delta): TelemetryRollupsTable {
   return {
     app_id: d.app_id,
     granularity: d.granularity,
@@ -457,20 +519,41 @@ function mergeRow(row: TelemetryRollupsTable | undefined, d: Delta, seen: NewlyS
     version_code: d.version_code,
     events: Number(row?.events ?? 0) + d.events,
     starts: Number(row?.starts ?? 0) + d.starts,
-    sessions: Number(row?.sessions ?? 0) + seen.sessions,
-    crashed_sessions: Number(row?.crashed_sessions ?? 0) + seen.crashed,
+    sessions: Number(row?.sessions ?? 0),
+    crashed_sessions: Number(row?.crashed_sessions ?? 0),
     session_stops: Number(row?.session_stops ?? 0) + d.session_stops,
     session_ms: Number(row?.session_ms ?? 0) + d.session_ms,
     crashes: Number(row?.crashes ?? 0) + d.crashes,
     lua_errors: Number(row?.lua_errors ?? 0) + d.lua_errors,
-    unique_devices: Number(row?.unique_devices ?? 0) + seen.devices,
+    unique_devices: Number(row?.unique_devices ?? 0),
     screen_views: Number(row?.screen_views ?? 0) + d.screen_views,
     button_clicks: Number(row?.button_clicks ?? 0) + d.button_clicks,
     features_used: Number(row?.features_used ?? 0) + d.features_used,
     frame_ms: mergeSketch(row?.frame_ms, d.frame),
     memory_mb: mergeSketch(row?.memory_mb, d.memory),
     startup_ms: mergeSketch(row?.startup_ms, d.startup),
-    devices_hll: devicesHll,
+    devices_hll: withDevices(row?.devices_hll ?? null, d.devices),
+  };
+}
+
+/**
+ * The bucket's HyperLogLog with the chunk's devices added, all of them: adding a device it has
+ * already seen changes nothing, so this needs no telemetry_seen and runs before the write.
+ */
+function withDevices(stored: Uint8Array | null, devices: ReadonlySet<number>): Uint8Array | null {
+  if (devices.size === 0) return stored;
+  const hll = DistinctSketch.decode(stored);
+  for (const device of devices) hll.addHashed48(device);
+  return hll.encode();
+}
+
+/** The exact distinct counts a chunk adds: the devices, sessions and crashed sessions its bucket had not seen. */
+function withNewlySeen(row: TelemetryRollupsTable, seen: NewlySeen = NOTHING_NEW): TelemetryRollupsTable {
+  return {
+    ...row,
+    sessions: Number(row.sessions) + seen.sessions,
+    crashed_sessions: Number(row.crashed_sessions) + seen.crashed,
+    unique_devices: Number(row.unique_devices) + seen.devices,
   };
 }
 

@@ -1,30 +1,42 @@
 import { createRequire } from 'node:module';
+import { setTimeout } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import type { DatabaseConfig } from '../../config/index.js';
-import type { CrashRow, EventRow } from './telemetry-store.js';
-import type { WriterData, WriterRequest } from './telemetry-thread.js';
+import { MIN_EVENT_BYTES } from './intake.js';
+import type { RollupData, RollupRequest } from './rollup-thread.js';
+import type { ChunkSummary } from './rollup.js';
+import type { CrashReportAnswer, DeviceAnswer, EventsAnswer, WriterData, WriterRequest } from './telemetry-thread.js';
 import { telemetryError } from './telemetry.errors.js';
+import { MAX_EVENTS_PER_BATCH } from './telemetry.schemas.js';
 
 /**
  * The main thread's side of the telemetry writer: one worker thread that owns the telemetry
- * database (telemetry-thread.ts), so its inserts, rollups and deletions never run on the event
- * loop that serves requests, and on SQLite never take the portal file's write lock. If the thread
- * dies, what it was writing is refused (no 202) and the pool starts another.
+ * database (telemetry-thread.ts), so reading and checking batches, inserts, rollups and deletions
+ * never run on the event loop that serves requests, and on SQLite never take the portal file's
+ * write lock. If the thread dies, what it was writing is refused (no 202) and the pool starts
+ * another.
  *
- * Bounded: at most `queueEvents` events may be on their way to the disk at once; a batch beyond
- * that is refused (telemetry_busy, 503 with Retry-After) instead of growing memory.
+ * Bounded: at most `queueEvents` events may be on their way to the disk at once, a batch counted
+ * as the most events its size could hold until it is written; a batch beyond that is refused
+ * (telemetry_busy, 503 with Retry-After) instead of growing memory.
  */
 export class TelemetryWriter {
   private pool: Piscina<WriterRequest, unknown> | undefined;
+  private rollups: Piscina<RollupRequest, ChunkSummary | null> | undefined;
   private ready: Promise<void> | undefined;
   private inFlight = 0;
+  /** When a device last sent something here (a rollup then keeps its write transactions short). */
+  private lastIngest = 0;
   private closed = false;
 
   constructor(
     private readonly options: {
       database: DatabaseConfig;
+      dataDir: string;
+      /** Requests a device may make a minute (0: no limit); counted in the thread. */
+      perDevicePerMinute: number;
       log: Logger;
       /** Most events accepted but not yet on disk. */
       queueEvents: number;
@@ -56,24 +68,45 @@ export class TelemetryWriter {
     return this.ready;
   }
 
-  /** Resolves once every row is committed (on disk on SQLite); refuses when the queue is full. */
-  async append(now: number, events: EventRow[], crashes: CrashRow[]): Promise<void> {
-    const units = events.length + crashes.length;
-    if (this.inFlight + units > this.options.queueEvents) {
-      throw telemetryError('telemetry_busy', 'Telemetry is arriving faster than it can be written; retry in a few seconds.');
-    }
-    this.inFlight += units;
-    try {
-      await this.start();
-      await this.run({ op: 'append', now, events, crashes });
-    } finally {
-      this.inFlight -= units;
-    }
+  /**
+   * A batch of events as the device sent it (the request body): read, checked and written by the
+   * thread; answered once the accepted events are committed (on disk on SQLite).
+   */
+  ingestEvents(now: number, body: Uint8Array): Promise<EventsAnswer> {
+    this.lastIngest = Date.now();
+    const most = Math.min(MAX_EVENTS_PER_BATCH, Math.max(1, Math.floor(body.byteLength / MIN_EVENT_BYTES)));
+    return this.bounded(most, () => this.run({ op: 'events', now, body }) as Promise<EventsAnswer>);
   }
 
+  /** A crash report as the device sent it: filed into its group, answered once it is committed. */
+  ingestCrash(now: number, body: Uint8Array): Promise<CrashReportAnswer> {
+    return this.bounded(1, () => this.run({ op: 'crash', now, body }) as Promise<CrashReportAnswer>);
+  }
+
+  /**
+   * Adds what arrived since the last run to the aggregates, a chunk at a time: the rollup thread
+   * reads and sums each chunk up (rollup-thread.ts), the writer thread applies it between appends.
+   */
   async rollUp(now: number): Promise<{ events: number }> {
     await this.start();
-    return (await this.run({ op: 'rollup', now })) as { events: number };
+    let events = 0;
+    for (;;) {
+      const busy = Date.now() - this.lastIngest < BUSY_MS;
+      let summary: ChunkSummary | null;
+      try {
+        summary = await this.rollupThread().run({ now, busy });
+      } catch (err) {
+        this.options.log.error({ err }, 'the telemetry rollup failed');
+        throw telemetryError('telemetry_unavailable', 'The telemetry rollup failed; the next run retries it.');
+      }
+      if (summary === null) return { events };
+      const applying = performance.now();
+      if ((await this.run({ op: 'apply_rollup', summary })) === true) events += summary.events;
+      if (!summary.more) return { events };
+      // While devices send, the writer gets twice the time a chunk took it before the next one:
+      // the rollup takes at most a third of it, and a run of chunks never queues appends behind it.
+      if (busy) await setTimeout(2 * (performance.now() - applying));
+    }
   }
 
   async prune(now: number, days: number): Promise<{ events: number; reports: number }> {
@@ -81,9 +114,10 @@ export class TelemetryWriter {
     return (await this.run({ op: 'prune', now, days })) as { events: number; reports: number };
   }
 
-  async forgetDevice(deviceHash: string): Promise<void> {
+  /** Erases a device's raw events and crash reports (charged to the device). */
+  async forgetDevice(now: number, deviceHash: string): Promise<DeviceAnswer<null>> {
     await this.start();
-    await this.run({ op: 'forget_device', deviceHash });
+    return (await this.run({ op: 'forget_device', now, deviceHash })) as DeviceAnswer<null>;
   }
 
   async setCrashStatus(appId: string, groupId: string, status: 'open' | 'resolved' | 'ignored', now: number): Promise<boolean> {
@@ -95,6 +129,9 @@ export class TelemetryWriter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A rollup cut short rolls its chunk back; the next start redoes it.
+    await this.rollups?.destroy();
+    this.rollups = undefined;
     const pool = this.pool;
     if (pool === undefined) return;
     try {
@@ -107,6 +144,20 @@ export class TelemetryWriter {
     this.pool = undefined;
   }
 
+  /** Counts `units` events in flight while `work` runs; refuses when they would pass the bound. */
+  private async bounded<T>(units: number, work: () => Promise<T>): Promise<T> {
+    if (this.inFlight + units > this.options.queueEvents) {
+      throw telemetryError('telemetry_busy', 'Telemetry is arriving faster than it can be written; retry in a few seconds.');
+    }
+    this.inFlight += units;
+    try {
+      await this.start();
+      return await work();
+    } finally {
+      this.inFlight -= units;
+    }
+  }
+
   private async run(request: WriterRequest): Promise<unknown> {
     try {
       return await this.threads().run(request);
@@ -116,14 +167,40 @@ export class TelemetryWriter {
     }
   }
 
+  /**
+   * The rollup's thread: started by a run, ended after a while idle (a run comes every minute,
+   * and on a quiet portal finds nothing), so it holds no memory between runs.
+   */
+  private rollupThread(): Piscina<RollupRequest, ChunkSummary | null> {
+    if (this.closed) throw new Error('the telemetry writer is closed');
+    if (this.rollups) return this.rollups;
+    const pool = new Piscina<RollupRequest, ChunkSummary | null>({
+      ...threadModule('rollup-thread'),
+      workerData: { database: this.options.database, lagMs: this.options.lagMs } satisfies RollupData,
+      minThreads: 0,
+      maxThreads: 1,
+      idleTimeout: 10_000,
+      recordTiming: false,
+      // A chunk's rows and sums are garbage once it is summed up: a young generation that holds a
+      // chunk, and an old one whose limit (256 MiB) makes V8 collect it at little growth.
+      resourceLimits: { maxYoungGenerationSizeMb: 32, maxOldGenerationSizeMb: 256 },
+    });
+    pool.on('error', (err: unknown) => {
+      this.options.log.error({ err }, 'the telemetry rollup thread failed');
+      if (this.rollups !== pool) return;
+      this.rollups = undefined;
+      void pool.destroy();
+    });
+    this.rollups = pool;
+    return pool;
+  }
+
   private threads(): Piscina<WriterRequest, unknown> {
     if (this.closed) throw new Error('the telemetry writer is closed');
     if (this.pool) return this.pool;
-    const typescript = import.meta.url.endsWith('.ts');
     const pool = new Piscina<WriterRequest, unknown>({
-      filename: new URL(typescript ? './telemetry-thread.ts' : './telemetry-thread.js', import.meta.url).href,
-      ...(typescript ? { execArgv: ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] } : {}),
-      workerData: { database: this.options.database, lagMs: this.options.lagMs } satisfies WriterData,
+      ...threadModule('telemetry-thread'),
+      workerData: { database: this.options.database, dataDir: this.options.dataDir, perDevicePerMinute: this.options.perDevicePerMinute } satisfies WriterData,
       // One writer: SQLite has one, and group commit needs every append in the same thread.
       minThreads: 1,
       maxThreads: 1,
@@ -131,9 +208,12 @@ export class TelemetryWriter {
       concurrentTasksPerWorker: 100_000,
       idleTimeout: Number.MAX_SAFE_INTEGER,
       recordTiming: false,
-      // Its garbage is short-lived (rows on their way to the disk): a small young generation keeps
-      // the thread's memory down at no measurable cost in speed.
-      resourceLimits: { maxYoungGenerationSizeMb: 8 },
+      // Its garbage lives a few milliseconds (a batch from its bytes to its commit): a young
+      // generation that holds the batches in flight keeps it from being promoted. (Measured at
+      // 50 000 events/s: with 8 MiB the old generation grew by 50 MiB between full collections.)
+      // The old generation's limit makes V8 collect it at little growth (its growth factor is
+      // about 1.3 for a heap limited to 256 MiB, against 4 under Node's default limit).
+      resourceLimits: { maxYoungGenerationSizeMb: 16, maxOldGenerationSizeMb: 256 },
     });
     // A thread that dies (it cannot open its file, say) fails the tasks it held, which callers
     // hear as telemetry_unavailable; unheard, the pool's 'error' event would end the process. The
@@ -151,4 +231,16 @@ export class TelemetryWriter {
     this.pool = pool;
     return pool;
   }
+}
+
+/** How recently a device must have sent something for a rollup to count the portal as busy. */
+const BUSY_MS = 5_000;
+
+/** A thread's module beside this one: compiled JavaScript, or TypeScript through tsx (tests, the dev server). */
+function threadModule(name: string): { filename: string; execArgv?: string[] } {
+  const typescript = import.meta.url.endsWith('.ts');
+  return {
+    filename: new URL(`./${name}.${typescript ? 'ts' : 'js'}`, import.meta.url).href,
+    ...(typescript ? { execArgv: ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] } : {}),
+  };
 }

@@ -1,71 +1,24 @@
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Db } from '../../db/index.js';
 import type { TelemetryDb } from '../../db/telemetry.js';
 import type { JobQueue } from '../../jobs/index.js';
 import type { Actor, Clock } from '../../shared/index.js';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.js';
+import type { DeviceIds } from '../../storage/index.js';
 import type { AppsService } from '../apps/index.js';
-import type { DeviceIds } from '../store/index.js';
 import { versionsError, type SessionHealth, type VersionHealth } from '../versions/index.js';
 import { bucketKey, bucketMs, floorTo, MAX_BUCKETS, ofVersion, seriesCsv, seriesOf, totalsOf, type Granularity } from './analytics.js';
-import { crashSignature } from './crash-signature.js';
-import { telemetryKey } from './telemetry-keys.js';
-import type { CrashRow, EventRow } from './telemetry-store.js';
+import type { CrashReportAnswer, DeviceAnswer, EventsAnswer } from './telemetry-thread.js';
 import type { TelemetryWriter } from './telemetry-writer.js';
 import { telemetryError } from './telemetry.errors.js';
 import * as repo from './telemetry.repository.js';
-import {
-  eventSchema,
-  type AnalyticsQuery,
-  type AnalyticsResponse,
-  type CrashBody,
-  type CrashGroupResponse,
-  type EventsBody,
-  type EventType,
-  type RejectReason,
-  type TelemetryEvent,
-} from './telemetry.schemas.js';
+import type { AnalyticsQuery, AnalyticsResponse, CrashGroupResponse } from './telemetry.schemas.js';
 import type { CrashGroupStatus, TelemetryCrashGroupsTable, TelemetryCrashVersionsTable } from './telemetry.table.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-/** Events stamped further ahead than this (a device clock set wrong) are dropped and counted. */
-export const MAX_AHEAD_MS = 24 * HOUR_MS;
-/** Events older than this are dropped and counted: the rollups have long moved on. */
-export const MAX_BEHIND_MS = 30 * DAY_MS;
-/**
- * Distinct (package, version) pairs one batch may name. Each new pair is a lookup in the portal's
- * database on the request's path: without a bound, 500 made-up pairs a batch would be 1 000 point
- * reads (SQLite: on the event loop) for one request.
- */
-export const MAX_APP_VERSIONS_PER_BATCH = 10;
-/** Rejected events described one by one in an answer (the counts cover all of them). */
-const MAX_ERRORS = 20;
-/** How long a known (package, version) is remembered, and an unknown one. */
-const KNOWN_TTL_MS = 60_000;
-const UNKNOWN_TTL_MS = 5_000;
-const MAX_REMEMBERED = 10_000;
 /** The crash guard's window: a version's sessions of the last day. */
 const HEALTH_WINDOW_MS = 24 * HOUR_MS;
-
-/** The measure each event type contributes to the rollups (percentiles, session length). */
-const VALUE_OF: Partial<Record<EventType, string>> = {
-  app_stop: 'duration_ms',
-  perf_frame: 'avg_ms',
-  perf_memory: 'used_mb',
-  perf_startup: 'duration_ms',
-};
-
-type Resolved = { appId: string; versionCode: number } | 'unknown_app' | 'unknown_version';
-
-export interface IngestResult {
-  accepted: number;
-  rejected: number;
-  discarded: number;
-  reasons: Partial<Record<RejectReason, number>>;
-  errors: { index: number; reason: RejectReason; detail: string }[];
-}
 
 export interface AnalyticsAnswer {
   json: AnalyticsResponse;
@@ -78,7 +31,6 @@ export interface AnalyticsAnswer {
  * with the portal's device key before anything is kept; IP addresses are never kept.
  */
 export class TelemetryService implements VersionHealth {
-  private readonly known = new Map<string, { value: Resolved; until: number }>();
   private reader: TelemetryDb | undefined;
 
   constructor(
@@ -109,97 +61,22 @@ export class TelemetryService implements VersionHealth {
     });
   }
 
-  /** Checks each event on its own, keeps the good ones and answers once they are on disk. */
-  async ingestEvents(body: EventsBody): Promise<IngestResult> {
-    const result: IngestResult = { accepted: 0, rejected: 0, discarded: 0, reasons: {}, errors: [] };
-    if (body.opt_out === true) {
-      result.discarded = body.events.length;
-      return result;
-    }
-    const now = this.deps.clock.now().getTime();
-    const deviceKey = telemetryKey(this.deps.deviceIds.hash(body.device_id));
-    const sessionKey = telemetryKey(this.deps.deviceIds.hash(`session\n${body.device_id}\n${body.session_id}`));
-    const reject = (index: number, reason: RejectReason, detail: string) => {
-      result.rejected += 1;
-      result.reasons[reason] = (result.reasons[reason] ?? 0) + 1;
-      if (result.errors.length < MAX_ERRORS) result.errors.push({ index, reason, detail });
-    };
-    const rows: EventRow[] = [];
-    const resolvedHere = new Map<string, Resolved>();
-    for (const [index, raw] of body.events.entries()) {
-      const parsed = eventSchema.safeParse(raw);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        reject(index, 'invalid', issue ? `${['events', index, ...issue.path].join('.')}: ${issue.message}` : 'not a valid event');
-        continue;
-      }
-      const event = parsed.data as unknown as TelemetryEvent;
-      const window = this.outsideWindow(event.timestamp, now);
-      if (window) {
-        reject(index, window, window === 'too_new' ? 'timestamp more than 24 hours ahead of the portal' : 'timestamp more than 30 days old');
-        continue;
-      }
-      const packageId = event.app_id ?? body.app_id;
-      const version = event.app_version ?? body.app_version;
-      const pair = `${packageId}\n${version}`;
-      // A batch's events mostly share its app and version: looked up once per batch.
-      let resolved = resolvedHere.get(pair);
-      if (resolved === undefined) {
-        if (resolvedHere.size >= MAX_APP_VERSIONS_PER_BATCH) {
-          reject(index, 'invalid', `a batch may name at most ${MAX_APP_VERSIONS_PER_BATCH} app versions`);
-          continue;
-        }
-        resolvedHere.set(pair, (resolved = await this.resolve(packageId, version)));
-      }
-      if (resolved === 'unknown_app') {
-        reject(index, 'unknown_app', `no app has the package id ${packageId}`);
-        continue;
-      }
-      if (resolved === 'unknown_version') {
-        reject(index, 'unknown_version', `${packageId} has no version ${version}`);
-        continue;
-      }
-      const field = VALUE_OF[event.type];
-      rows.push([resolved.appId, resolved.versionCode, deviceKey, sessionKey, event.type, event.timestamp, field === undefined ? null : (event.data[field] as number), JSON.stringify(event.data)]);
-    }
-    if (rows.length > 0) await this.deps.writer.append(now, rows, []);
-    result.accepted = rows.length;
-    return result;
+  /**
+   * A batch of events as the device sent it (the request body): read, checked (each event on its
+   * own) and written by the telemetry thread; answered once the kept events are on disk.
+   */
+  ingestEvents(body: Uint8Array): Promise<EventsAnswer> {
+    return this.deps.writer.ingestEvents(this.deps.clock.now().getTime(), body);
   }
 
-  /** Files a crash report into its group (by normalized stack) and answers once it is on disk. */
-  async ingestCrash(body: CrashBody): Promise<{ accepted: boolean; reason: RejectReason | null; group_id: string | null }> {
-    if (body.opt_out === true) return { accepted: false, reason: null, group_id: null };
-    const now = this.deps.clock.now().getTime();
-    const window = this.outsideWindow(body.timestamp, now);
-    if (window) return { accepted: false, reason: window, group_id: null };
-    const resolved = await this.resolve(body.app_id, body.app_version);
-    if (typeof resolved === 'string') return { accepted: false, reason: resolved, group_id: null };
-    const { crash } = body;
-    const signature = crashSignature(crash);
-    const groupId = `cg_${createHash('sha256').update(`${resolved.appId}\n${signature.signature}`).digest('hex').slice(0, 24)}`;
-    const at = new Date(body.timestamp).toISOString();
-    const row: CrashRow = {
-      app_id: resolved.appId,
-      version_code: resolved.versionCode,
-      version: body.app_version,
-      device_hash: this.deps.deviceIds.hash(body.device_id),
-      at_ms: body.timestamp,
-      group_id: groupId,
-      signature: signature.signature,
-      title: signature.title,
-      crash_type: crash.type,
-      frames: JSON.stringify(signature.frames),
-      crash: JSON.stringify(crash),
-      sample: JSON.stringify({ message: crash.message, stack_trace: crash.stack_trace, context: crash.context ?? null, version: body.app_version, mosis_version: body.mosis_version, at }),
-    };
-    await this.deps.writer.append(now, [], [row]);
-    return { accepted: true, reason: null, group_id: groupId };
+  /** A crash report as the device sent it: filed into its group (by normalized stack), answered once on disk. */
+  ingestCrash(body: Uint8Array): Promise<CrashReportAnswer> {
+    return this.deps.writer.ingestCrash(this.deps.clock.now().getTime(), body);
   }
 
   /** Erases what is kept raw of a device; says nothing of whether there was any. */
-  async forgetDevice(deviceId: string): Promise<void> {
-    await this.deps.writer.forgetDevice(this.deps.deviceIds.hash(deviceId));
+  forgetDevice(deviceId: string): Promise<DeviceAnswer<null>> {
+    return this.deps.writer.forgetDevice(this.deps.clock.now().getTime(), this.deps.deviceIds.hash(deviceId));
   }
 
   /** Adds newly arrived events to the hourly and daily aggregates (a job, every minute). */
@@ -301,30 +178,6 @@ export class TelemetryService implements VersionHealth {
     await this.deps.writer.start();
     this.reader ??= this.deps.openReader();
     return this.reader;
-  }
-
-  private outsideWindow(at: number, now: number): 'too_new' | 'too_old' | null {
-    if (at > now + MAX_AHEAD_MS) return 'too_new';
-    if (at < now - MAX_BEHIND_MS) return 'too_old';
-    return null;
-  }
-
-  /** The app and version code a device names, remembered a minute (an unknown one a few seconds). */
-  private async resolve(packageId: string, version: string): Promise<Resolved> {
-    const key = `${packageId}\n${version}`;
-    const now = Date.now();
-    const remembered = this.known.get(key);
-    if (remembered && remembered.until > now) return remembered.value;
-    const appId = await repo.appIdOfPackage(this.deps.db, packageId);
-    let value: Resolved = 'unknown_app';
-    if (appId !== null) {
-      const code = await repo.versionCodeOf(this.deps.db, appId, version);
-      value = code === null ? 'unknown_version' : { appId, versionCode: code };
-    }
-    // Bounded: a flood of made-up package ids cannot grow it; clearing costs one lookup per pair.
-    if (this.known.size >= MAX_REMEMBERED) this.known.clear();
-    this.known.set(key, { value, until: now + (typeof value === 'string' ? UNKNOWN_TTL_MS : KNOWN_TTL_MS) });
-    return value;
   }
 }
 

@@ -25,4 +25,6 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # SIGTERM from `docker stop` lets in-flight uploads finish before the database closes.
 STOPSIGNAL SIGTERM
-CMD ["node", "dist/main.js", "serve"]
+# The heap flags as `npm start` has them (docs/operations.md, memory): V8 collects a 512 MiB heap
+# at a lower growth and keeps a small young generation; raise the first with STORE_CACHE_MB.
+CMD ["node", "--max-old-space-size=512", "--max-semi-space-size=4", "dist/main.js", "serve"]

@@ -22,8 +22,9 @@ import http from 'node:http';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
+import { pino } from 'pino';
 import type * as TelemetryDbModule from '../src/db/telemetry.js';
-import type * as RollupModule from '../src/features/telemetry/rollup.js';
+import type * as TelemetryModule from '../src/features/telemetry/index.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -192,13 +193,19 @@ async function load(options: { url: string; method?: string; rate: number; secon
   return { requests_per_s: round(ok / seconds), p50_ms: at(0.5), p99_ms: at(0.99), max_ms: round(latencies.at(-1) ?? NaN, 1), ok, non_2xx: non2xx, errors, timeouts: 0 };
 }
 
+/** The node flags `npm start` runs the portal with (package.json), so the server measured is the one operators start. */
+async function startFlags(): Promise<string[]> {
+  const { scripts } = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  return scripts.start.split(' ').filter((word) => word.startsWith('--'));
+}
+
 async function ingest(dataDir: string, work: string, dist: string) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   execFileSync(process.execPath, [path.join(dist, 'main.js'), 'migrate'], { env: { ...process.env, DATA_DIR: dataDir }, stdio: 'ignore' });
   const { LOG_LEVEL: _ignored, ...env } = process.env;
   const log = openSync(path.join(work, 'portal.log'), 'a');
-  const child: ChildProcess = spawn(process.execPath, [...PROFILE, path.join(dist, 'main.js'), 'serve'], {
+  const child: ChildProcess = spawn(process.execPath, [...PROFILE, ...(await startFlags()), path.join(dist, 'main.js'), 'serve'], {
     cwd: ROOT,
     env: { ...env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, TELEMETRY_RATE_LIMIT_PER_MINUTE: '0', TELEMETRY_DEVICE_RATE_LIMIT_PER_MINUTE: '0' },
     stdio: ['ignore', log, log],
@@ -268,7 +275,7 @@ async function ingest(dataDir: string, work: string, dist: string) {
 async function rollup(work: string, dist: string) {
   // The compiled code (as the portal runs it), typed by its sources.
   const { openTelemetryWriter, migrateTelemetry } = (await import(path.join(dist, 'db', 'telemetry.js'))) as typeof TelemetryDbModule;
-  const { rollUp } = (await import(path.join(dist, 'features', 'telemetry', 'rollup.js'))) as typeof RollupModule;
+  const { TelemetryWriter } = (await import(path.join(dist, 'features', 'telemetry', 'index.js'))) as typeof TelemetryModule;
   const dir = path.join(work, 'rollup');
   await mkdir(dir, { recursive: true });
   const database = { dialect: 'sqlite' as const, file: path.join(dir, 'portal.db') };
@@ -313,10 +320,15 @@ async function rollup(work: string, dist: string) {
   file.close();
   const seedSeconds = (performance.now() - seedStarted) / 1000;
 
-  const conn = openTelemetryWriter(database);
+  // As a portal runs it: the rollup thread sums chunks up, the writer thread applies them (no
+  // devices sending). The portal's file must exist: the writer reads its apps and versions.
+  new SQLite(database.file).close();
+  const writer = new TelemetryWriter({ database, dataDir: dir, perDevicePerMinute: 0, log: pino({ level: 'silent' }), queueEvents: 1000, lagMs: 0 });
   const started = performance.now();
-  const result = await rollUp(conn, { now: day + 2 * 86_400_000, lagMs: 0 });
+  const result = await writer.rollUp(day + 2 * 86_400_000);
   const seconds = (performance.now() - started) / 1000;
+  await writer.close();
+  const conn = openTelemetryWriter(database);
   const rows = await conn.db.selectFrom('telemetry_rollups').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   await conn.db.destroy();
   return { events: written, rolled_up: result.events, seconds: round(seconds, 2), rollup_rows: Number(rows.n), seed_seconds: round(seedSeconds) };

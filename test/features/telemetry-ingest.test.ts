@@ -248,6 +248,8 @@ describe('telemetry ingestion [sqlite]', () => {
     expect(tooMany.json().errors).toEqual([expect.objectContaining({ path: 'body.events' })]);
     expectProblem(await post('{"app_id": ', { 'content-type': 'application/json' }), 400, 'malformed_json');
     expectProblem(await post('', { 'content-type': 'application/json' }), 400, 'validation_failed');
+    // No body and no content type at all: Fastify parses nothing; still the empty body's 400.
+    for (const url of ['/v1/telemetry/events', '/v1/telemetry/crashes']) expectProblem(await p.app.inject({ method: 'POST', url }), 400, 'validation_failed');
     expectProblem(await post(JSON.stringify(base), { 'content-type': 'text/plain' }), 415, 'unsupported_media_type');
     expectProblem(await post(`{"__proto__": {"admin": true}, ${JSON.stringify(base).slice(1)}`, { 'content-type': 'application/json' }), 400, 'validation_failed');
     expect(await countEvents(p)).toBe(before);
@@ -276,6 +278,10 @@ describe('telemetry ingestion [sqlite]', () => {
     expect((await eventsOf(p, 'device-largest')).length).toBe(500);
     expect(await eventsOf(p, 'device-too-large')).toEqual([]);
     expect(await countEvents(p)).toBe(before + 500);
+    // A byte order mark before the JSON is allowed, as everywhere else.
+    const bom = await post(`\uFEFF${JSON.stringify({ ...base, device_id: 'device-bom' })}`, json);
+    expect(bom.statusCode, bom.body).toBe(202);
+    expect((await eventsOf(p, 'device-bom')).length).toBe(1);
   });
 
   it('refuses a report over its limits with 400 (413 over 128 KiB) and answers accepted: false with the reason for an unknown package or version or a time outside the window', async () => {

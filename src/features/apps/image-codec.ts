@@ -63,11 +63,18 @@ let codec: Promise<Codec> | undefined;
  * and most portal processes (a NAS's between uploads, a CLI verb, a job worker) decode none.
  */
 function sharpCodec(): Promise<Codec> {
-  codec ??= import('sharp').then(({ default: sharp }) => {
-    // libvips' operation cache would keep decoded uploads around; every image here is seen once.
-    sharp.cache(false);
-    return sharp;
-  });
+  codec ??= import('sharp').then(
+    ({ default: sharp }) => {
+      // libvips' operation cache would keep decoded uploads around; every image here is seen once.
+      sharp.cache(false);
+      return sharp;
+    },
+    (err: unknown) => {
+      // Not remembered: the next upload tries again (and fails as loudly, not from a cache).
+      codec = undefined;
+      throw err;
+    },
+  );
   return codec;
 }
 

@@ -85,13 +85,9 @@ export function outsideWindow(at: number, now: number): 'too_new' | 'too_old' | 
  * thread, so neither the JSON nor 500 schema checks cost the event loop that serves requests.
  */
 export async function checkBatch(body: Uint8Array, now: number, deps: IntakeDeps): Promise<CheckedBatch> {
-  const read = readBody(body, eventsBody);
+  const read = readCharged(body, eventsBody, now, deps);
   if (!read.ok) return read;
-  const batch = read.value;
-  const deviceHash = deps.deviceIds.hash(batch.device_id);
-  const wait = deps.budget.charge(deviceHash, now);
-  if (wait !== null) return limited(wait);
-
+  const { value: batch, deviceHash } = read;
   const result: IngestResult = { accepted: 0, rejected: 0, discarded: 0, reasons: {}, errors: [] };
   const rows: EventRow[] = [];
   if (batch.opt_out === true) {
@@ -151,12 +147,9 @@ export async function checkBatch(body: Uint8Array, now: number, deps: IntakeDeps
  * (crash-signature.ts: one bounded pass over at most 1 024 lines, here rather than on the event loop).
  */
 export async function checkCrash(body: Uint8Array, now: number, deps: IntakeDeps): Promise<CheckedCrash> {
-  const read = readBody(body, crashBody);
+  const read = readCharged(body, crashBody, now, deps);
   if (!read.ok) return read;
-  const report = read.value;
-  const deviceHash = deps.deviceIds.hash(report.device_id);
-  const wait = deps.budget.charge(deviceHash, now);
-  if (wait !== null) return limited(wait);
+  const { value: report, deviceHash } = read;
   const refused = (reason: RejectReason | null) => ({ ok: true as const, answer: { accepted: false, reason, group_id: null }, row: null });
   if (report.opt_out === true) return refused(null);
   const window = outsideWindow(report.timestamp, now);
@@ -184,6 +177,21 @@ export async function checkCrash(body: Uint8Array, now: number, deps: IntakeDeps
   return { ok: true, answer: { accepted: true, reason: null, group_id: groupId }, row };
 }
 
+/** A device's request read, then charged to the device's budget (by its keyed hash, which it answers too). */
+function readCharged<S extends z.ZodType<{ device_id: string }>>(
+  body: Uint8Array,
+  schema: S,
+  now: number,
+  deps: IntakeDeps,
+): { ok: true; value: z.output<S>; deviceHash: string } | { ok: false; refusal: Refusal } {
+  const read = readBody(body, schema);
+  if (!read.ok) return read;
+  const deviceHash = deps.deviceIds.hash(read.value.device_id);
+  const wait = deps.budget.charge(deviceHash, now);
+  if (wait !== null) return limited(wait);
+  return { ok: true, value: read.value, deviceHash };
+}
+
 /**
  * A request body as Fastify would have read it: the same answers for an empty or unparsable body
  * and for one that fails its schema (the Zod schema the OpenAPI document shows).
@@ -194,7 +202,8 @@ function readBody<S extends z.ZodType>(body: Uint8Array, schema: S): { ok: true;
   try {
     // Plain JSON.parse: a `__proto__` key becomes an own property, which the strict schemas
     // refuse as an unknown field; nothing parsed here is merged into another object.
-    json = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+    // A byte order mark is allowed before the JSON, as Fastify's parser allowed it.
+    json = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8').replace(/^\uFEFF/, ''));
   } catch {
     return { ok: false, refusal: { code: 'malformed_json', detail: 'The request body is not valid JSON.' } };
   }

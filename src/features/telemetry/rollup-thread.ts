@@ -21,7 +21,11 @@ let conn: TelemetryConnection | undefined;
 // Background work: on Linux a thread's nice value is its own, so the rollup (and its start) takes
 // what CPU the request thread and the writer leave over, instead of an equal share of a NAS's two
 // cores while devices wait for their 202s. (Raising one's own nice value needs no privilege.)
-setPriority(19);
+try {
+  setPriority(19);
+} catch {
+  // Not allowed here (a sandbox): the rollup runs at the same priority, only less politely.
+}
 
 /**
  * The rollup's reading and summing up, in a thread of its own beside the writer's: a minute's

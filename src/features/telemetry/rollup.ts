@@ -17,6 +17,8 @@ const CHUNK_WHILE_BUSY = 10_000;
  * insert in the write transaction, a few microseconds): a chunk with more is cut short.
  */
 const MAX_KEYS_WHILE_BUSY = 2_000;
+/** The same with nobody sending (a backlog): a device that starts sending waits for one chunk at most. */
+const MAX_KEYS = 200_000;
 const DAY_MS = 86_400_000;
 /** Rows per multi-row statement (five parameters each for telemetry_seen: far below either limit). */
 const ROWS_PER_STATEMENT = 500;
@@ -177,11 +179,12 @@ export async function summarize(
   if (rows.length === 0) return null;
   let more = rows.length === chunk;
   let deltas = deltasOf(rows);
-  // The write transaction marks every device and session the chunk saw in telemetry_seen: while
-  // devices send, a chunk of many new ones (a backlog) is cut so the writer waits little.
+  // The write transaction marks every device and session the chunk saw in telemetry_seen: a chunk
+  // of many (a backlog of new devices) is cut, to little while devices send, so appends wait little.
   const keys = seenKeys(deltas);
-  if (options.busy && keys > MAX_KEYS_WHILE_BUSY) {
-    rows = rows.slice(0, Math.max(1, Math.floor((rows.length * MAX_KEYS_WHILE_BUSY) / keys)));
+  const maxKeys = options.busy ? MAX_KEYS_WHILE_BUSY : MAX_KEYS;
+  if (keys > maxKeys) {
+    rows = rows.slice(0, Math.max(1, Math.floor((rows.length * maxKeys) / keys)));
     deltas = deltasOf(rows);
     more = true;
   }
@@ -543,7 +546,7 @@ function mergeRow(row: TelemetryRollupsTable | undefined, d: Delta): TelemetryRo
 function withDevices(stored: Uint8Array | null, devices: ReadonlySet<number>): Uint8Array | null {
   if (devices.size === 0) return stored;
   const hll = DistinctSketch.decode(stored);
-  for (const device of devices) hll.addHashed48(device);
+  for (const device of devices) hll.add(String(device));
   return hll.encode();
 }
 

@@ -228,20 +228,6 @@ export class DistinctSketch {
     if (rank > (this.registers[index] ?? 0)) this.registers[index] = rank;
   }
 
-  /**
-   * A key that is already a uniform hash, 48 bits of it (telemetry-keys.ts: a device's key is 48
-   * bits of an HMAC), goes in as it is: the top 12 bits pick the register, the other 36 give the
-   * rank. (Hashing it again cost the rollup a SHA-256 per device and bucket.)
-   */
-  addHashed48(key: number): void {
-    const high = Math.floor(key / 0x10000) >>> 0;
-    const low = key % 0x10000;
-    const index = high >>> (32 - PRECISION);
-    const rest = (high << PRECISION) >>> 0;
-    const rank = rest !== 0 ? Math.clz32(rest) + 1 : low !== 0 ? 32 - PRECISION + Math.clz32(low << 16) + 1 : 48 - PRECISION + 1;
-    if (rank > (this.registers[index] ?? 0)) this.registers[index] = rank;
-  }
-
   merge(other: DistinctSketch): void {
     for (let i = 0; i < REGISTERS; i++) {
       const theirs = other.registers[i] ?? 0;

@@ -53,6 +53,8 @@ export class TelemetryStore {
    * retention, erasure) takes it a chunk at a time so appends get their turn between chunks.
    */
   private tail: Promise<unknown> = Promise.resolve();
+  /** SQLite: the page cache is the backlog's (applyRollup) until the backlog's last chunk. */
+  private backlogCache = false;
   /** SQLite: the events' insert, prepared once and run a row at a time in one transaction. */
   private readonly appendEvents: ((receivedDay: string, receivedMs: number, events: readonly EventRow[]) => void) | null;
 
@@ -82,15 +84,24 @@ export class TelemetryStore {
     const sqlite = this.conn.sqlite;
     return this.exclusive(async () => {
       if (sqlite === null) return applySummary(this.conn, summary);
-      if (!summary.busy) sqlite.pragma(`cache_size = ${BACKLOG_CACHE_KIB}`);
+      if (!summary.busy && !this.backlogCache) {
+        sqlite.pragma(`cache_size = ${BACKLOG_CACHE_KIB}`);
+        this.backlogCache = true;
+      }
       sqlite.pragma('synchronous = NORMAL');
+      let failed = true;
       try {
-        return await applySummary(this.conn, summary);
+        const applied = await applySummary(this.conn, summary);
+        failed = false;
+        return applied;
       } finally {
+        // Appends are acknowledged as durable: never leave them a transaction or a sync mode of this one.
+        if (sqlite.inTransaction) sqlite.exec('rollback');
         sqlite.pragma('synchronous = FULL');
-        if (!summary.busy && !summary.more) {
+        if (this.backlogCache && (failed || summary.busy || !summary.more)) {
           sqlite.pragma(`cache_size = ${WRITER_CACHE_KIB}`);
           sqlite.pragma('shrink_memory');
+          this.backlogCache = false;
         }
       }
     });

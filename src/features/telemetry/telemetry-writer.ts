@@ -9,7 +9,7 @@ import type { RollupData, RollupRequest } from './rollup-thread.js';
 import type { ChunkSummary } from './rollup.js';
 import type { CrashReportAnswer, DeviceAnswer, EventsAnswer, WriterData, WriterRequest } from './telemetry-thread.js';
 import { telemetryError } from './telemetry.errors.js';
-import { MAX_EVENTS_PER_BATCH } from './telemetry.schemas.js';
+import { EVENTS_BODY_BYTES, MAX_EVENTS_PER_BATCH } from './telemetry.schemas.js';
 
 /**
  * The main thread's side of the telemetry writer: one worker thread that owns the telemetry
@@ -25,6 +25,7 @@ import { MAX_EVENTS_PER_BATCH } from './telemetry.schemas.js';
 export class TelemetryWriter {
   private pool: Piscina<WriterRequest, unknown> | undefined;
   private rollups: Piscina<RollupRequest, ChunkSummary | null> | undefined;
+  private rolling: Promise<{ events: number }> | undefined;
   private ready: Promise<void> | undefined;
   private inFlight = 0;
   /** When a device last sent something here (a rollup then keeps its write transactions short). */
@@ -80,17 +81,30 @@ export class TelemetryWriter {
 
   /** A crash report as the device sent it: filed into its group, answered once it is committed. */
   ingestCrash(now: number, body: Uint8Array): Promise<CrashReportAnswer> {
-    return this.bounded(1, () => this.run({ op: 'crash', now, body }) as Promise<CrashReportAnswer>);
+    // Counted by its size, as a batch of that size would be at the least: 128 KiB of trace is 250.
+    const units = Math.max(1, Math.ceil(body.byteLength / (EVENTS_BODY_BYTES / MAX_EVENTS_PER_BATCH)));
+    return this.bounded(units, () => this.run({ op: 'crash', now, body }) as Promise<CrashReportAnswer>);
   }
 
   /**
    * Adds what arrived since the last run to the aggregates, a chunk at a time: the rollup thread
    * reads and sums each chunk up (rollup-thread.ts), the writer thread applies it between appends.
    */
-  async rollUp(now: number): Promise<{ events: number }> {
+  rollUp(now: number): Promise<{ events: number }> {
+    // One run at a time: a run that outlasts its minute is joined by the next slot's job, not
+    // raced (both would sum up the same chunk and one would be thrown away).
+    this.rolling ??= this.rollChunks(now).finally(() => (this.rolling = undefined));
+    return this.rolling;
+  }
+
+  private async rollChunks(now: number): Promise<{ events: number }> {
     await this.start();
+    const started = Date.now();
     let events = 0;
     for (;;) {
+      // A long backlog is rolled up over several runs: each ends within about a minute, so the
+      // job's slot frees and a shutdown waits for one chunk at most.
+      if (this.closed || Date.now() - started > RUN_MS) return { events };
       const busy = Date.now() - this.lastIngest < BUSY_MS;
       let summary: ChunkSummary | null;
       try {
@@ -235,6 +249,8 @@ export class TelemetryWriter {
 
 /** How recently a device must have sent something for a rollup to count the portal as busy. */
 const BUSY_MS = 5_000;
+/** Longest a rollup run keeps taking chunks; the next run goes on from where it stopped. */
+const RUN_MS = 50_000;
 
 /** A thread's module beside this one: compiled JavaScript, or TypeScript through tsx (tests, the dev server). */
 function threadModule(name: string): { filename: string; execArgv?: string[] } {

@@ -29,8 +29,12 @@ import {
 import type { DeviceAnswer } from './telemetry-thread.js';
 import type { TelemetryService } from './telemetry.service.js';
 
-/** The body as the device's bytes (the scope's JSON parser hands them over unread); typed as the schema documents it. */
-const bytesOf = (body: unknown): Buffer => body as Buffer;
+/**
+ * The body as the device's bytes (the scope's JSON parser hands them over unread; typed as the
+ * schema documents it). A request without a body and without a content type is not parsed at
+ * all: it is the empty body, which the thread refuses as such.
+ */
+const bytesOf = (body: unknown): Uint8Array => (body instanceof Uint8Array ? body : new Uint8Array(0));
 
 const problems = problemsOf(telemetryErrors, appsErrors, versionsErrors, commonErrors);
 const MINUTE_MS = 60_000;

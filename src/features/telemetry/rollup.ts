@@ -413,6 +413,7 @@ async function mergeWithStored(db: Executor, deltas: readonly Delta[]): Promise<
     else byBucket.set(key, [d]);
   }
   const merged: { delta: Delta; row: TelemetryRollupsTable }[] = [];
+  const positions = new Map<number, number>();
   for (const list of byBucket.values()) {
     const first = list[0] as Delta;
     const appIds = [...new Set(list.map((d) => d.app_id))];
@@ -427,7 +428,7 @@ async function mergeWithStored(db: Executor, deltas: readonly Delta[]): Promise<
         .execute();
       for (const row of found) existing.set(`${row.app_id}\t${row.version_code}`, row);
     }
-    for (const d of list) merged.push({ delta: d, row: mergeRow(existing.get(`${d.app_id}\t${d.version_code}`), d) });
+    for (const d of list) merged.push({ delta: d, row: mergeRow(existing.get(`${d.app_id}\t${d.version_code}`), d, positions) });
   }
   return merged;
 }
@@ -514,7 +515,7 @@ function mergeSketch(stored: Uint8Array | null | undefined, delta: QuantileSketc
 }
 
 /** A stored row (or none) with a chunk's counts, sums and sketches added; the exact distinct counts come after (withNewlySeen). */
-function mergeRow(row: TelemetryRollupsTable | undefined, d: Delta): TelemetryRollupsTable {
+function mergeRow(row: TelemetryRollupsTable | undefined, d: Delta, positions: Map<number, number>): TelemetryRollupsTable {
   return {
     app_id: d.app_id,
     granularity: d.granularity,
@@ -535,7 +536,7 @@ function mergeRow(row: TelemetryRollupsTable | undefined, d: Delta): TelemetryRo
     frame_ms: mergeSketch(row?.frame_ms, d.frame),
     memory_mb: mergeSketch(row?.memory_mb, d.memory),
     startup_ms: mergeSketch(row?.startup_ms, d.startup),
-    devices_hll: withDevices(row?.devices_hll ?? null, d.devices),
+    devices_hll: withDevices(row?.devices_hll ?? null, d.devices, positions),
   };
 }
 
@@ -543,10 +544,15 @@ function mergeRow(row: TelemetryRollupsTable | undefined, d: Delta): TelemetryRo
  * The bucket's HyperLogLog with the chunk's devices added, all of them: adding a device it has
  * already seen changes nothing, so this needs no telemetry_seen and runs before the write.
  */
-function withDevices(stored: Uint8Array | null, devices: ReadonlySet<number>): Uint8Array | null {
+function withDevices(stored: Uint8Array | null, devices: ReadonlySet<number>, positions: Map<number, number>): Uint8Array | null {
   if (devices.size === 0) return stored;
   const hll = DistinctSketch.decode(stored);
-  for (const device of devices) hll.add(String(device));
+  for (const device of devices) {
+    // A device is in four buckets of a chunk (its hour and day, its version and all): hashed once.
+    let position = positions.get(device);
+    if (position === undefined) positions.set(device, (position = DistinctSketch.positionOf(String(device))));
+    hll.addAt(position);
+  }
   return hll.encode();
 }
 

@@ -218,6 +218,11 @@ export class DistinctSketch {
   }
 
   add(key: string): void {
+    this.addAt(DistinctSketch.positionOf(key));
+  }
+
+  /** Where a key lands: its register and rank, packed (index × 64 + rank); one hash for a key added to several sketches. */
+  static positionOf(key: string): number {
     const digest = hash('sha256', key, 'buffer');
     const high = digest.readUInt32BE(0);
     const low = digest.readUInt32BE(4);
@@ -225,6 +230,12 @@ export class DistinctSketch {
     const rest = (high << PRECISION) >>> 0;
     const rank =
       rest !== 0 ? Math.clz32(rest) + 1 : low !== 0 ? 32 - PRECISION + Math.clz32(low) + 1 : MAX_RANK;
+    return index * 64 + rank;
+  }
+
+  addAt(position: number): void {
+    const index = position >>> 6;
+    const rank = position & 0x3f;
     if (rank > (this.registers[index] ?? 0)) this.registers[index] = rank;
   }
 

@@ -102,8 +102,8 @@ export class TelemetryWriter {
     const started = Date.now();
     let events = 0;
     for (;;) {
-      // A long backlog is rolled up over several runs: each ends within about a minute, so the
-      // job's slot frees and a shutdown waits for one chunk at most.
+      // A long backlog is rolled up over several runs, each ending before its job's timeout; a
+      // shutdown waits for one chunk at most.
       if (this.closed || Date.now() - started > RUN_MS) return { events };
       const busy = Date.now() - this.lastIngest < BUSY_MS;
       let summary: ChunkSummary | null;
@@ -249,8 +249,11 @@ export class TelemetryWriter {
 
 /** How recently a device must have sent something for a rollup to count the portal as busy. */
 const BUSY_MS = 5_000;
-/** Longest a rollup run keeps taking chunks; the next run goes on from where it stopped. */
-const RUN_MS = 50_000;
+/**
+ * Longest a rollup run keeps taking chunks (a backlog of days); the next run goes on from where it
+ * stopped. Below the job's ten-minute timeout, so a run ends before its job is given up on.
+ */
+const RUN_MS = 5 * 60_000;
 
 /** A thread's module beside this one: compiled JavaScript, or TypeScript through tsx (tests, the dev server). */
 function threadModule(name: string): { filename: string; execArgv?: string[] } {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
@@ -40,6 +41,22 @@ function upload(p: TestPortal, dev: TestUser, appId: string, body: Buffer | Read
   return p.app.inject({ method: 'POST', url: `/v1/apps/${appId}/versions`, headers: { ...dev.auth, 'content-type': 'application/octet-stream' }, payload: body });
 }
 
+/** CPU time (ms) of this process's main thread (its event loop) and of all its other threads, from now until the call. */
+function cpuSplit(): () => { loopMs: number; otherThreadsMs: number } {
+  // Linux: a thread's utime and stime, in clock ticks (100 a second), are fields 14 and 15 of its stat.
+  const loopTicks = () => {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return Number(fields[11]) + Number(fields[12]);
+  };
+  const loop0 = loopTicks();
+  const all0 = process.cpuUsage();
+  return () => {
+    const all = process.cpuUsage(all0);
+    const loopMs = (loopTicks() - loop0) * 10;
+    return { loopMs, otherThreadsMs: (all.user + all.system) / 1000 - loopMs };
+  };
+}
+
 async function withPortal(env: Record<string, string>, deps: Parameters<typeof startPortal>[2], body: (p: TestPortal) => Promise<void>): Promise<void> {
   const { portal, stop } = await startPortal('sqlite', env, deps);
   try {
@@ -50,7 +67,7 @@ async function withPortal(env: Record<string, string>, deps: Parameters<typeof s
 }
 
 describe('package checks off the event loop', () => {
-  it('keeps answering /healthz within 200 ms while the check jobs of pathological packages run', async () => {
+  it('runs the checks of pathological packages off the event loop: /healthz answers all along, and their CPU is spent on other threads', async () => {
     const packages = await Promise.all(PATHOLOGICAL_CASES.map(async (hostile) => readFile(await hostile.make(workshop))));
     await withPortal({}, {}, async (p) => {
       const { dev, appId } = await developer(p);
@@ -80,6 +97,7 @@ describe('package checks off the event loop', () => {
       void uploads.finally(() => {
         done = true;
       });
+      const cpu = cpuSplit();
       // The portal shares this process's event loop: a check that held it up would delay the
       // pause between two polls as much as a poll itself, so both count.
       const PAUSE_MS = 20;
@@ -97,9 +115,15 @@ describe('package checks off the event loop', () => {
       for (const status of statuses) expect([202, 409]).toContain(status);
       const failed = await p.database.db.selectFrom('versions').select('id').where('status', '=', 'failed').execute();
       expect(failed.length).toBeGreaterThanOrEqual(10);
-      // Polled all along the checks, which take seconds in all.
+      // Polled all along the checks, which take seconds in all. The CPU the threads used says
+      // where the checks ran whatever else shares these two cores: on this event loop, its thread
+      // would have used their seconds and the check threads nothing.
       expect(latencies.length).toBeGreaterThan(10);
-      expect(Math.max(...latencies)).toBeLessThan(200);
+      const { loopMs, otherThreadsMs } = cpu();
+      expect(loopMs, `event loop ${loopMs} ms of CPU, other threads ${otherThreadsMs} ms`).toBeLessThan(otherThreadsMs / 2);
+      // And no poll waited long: a wall-clock bound wide enough for a busy machine's scheduling
+      // (200-260 ms seen under a full suite on two cores), far below a check held on the loop.
+      expect(Math.max(...latencies)).toBeLessThan(1000);
     });
   });
 

@@ -37,9 +37,14 @@ export function openDatabase(config: DatabaseConfig): PortalDatabase {
  * the writer, and it can never write.
  */
 export function openSqliteReader<Tables = Database>(file: string): Kysely<Tables> {
+  return new Kysely<Tables>({ dialect: new SqliteDialect({ database: reusingStatements(openSqliteReadOnly(file)) }) });
+}
+
+/** The driver of such a read-only connection, for a reader that also runs statements of its own (telemetry's rollup). */
+export function openSqliteReadOnly(file: string): SQLite.Database {
   const sqlite = new SQLite(file, { readonly: true, fileMustExist: true });
   sqlite.pragma('busy_timeout = 5000');
-  return new Kysely<Tables>({ dialect: new SqliteDialect({ database: reusingStatements(sqlite) }) });
+  return sqlite;
 }
 
 /** A SQLite file of the portal's (the portal's own, telemetry's), made 0600 and opened as both need. */

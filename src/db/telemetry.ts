@@ -1,9 +1,9 @@
 import path from 'node:path';
-import SQLite from 'better-sqlite3';
+import type SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import type { DatabaseConfig } from '../config/index.js';
 import type { Database, TelemetryDatabase } from './database.js';
-import { openPostgres, openSqliteFile, openSqliteReader } from './connect.js';
+import { openPostgres, openSqliteFile, openSqliteReadOnly, openSqliteReader } from './connect.js';
 import { telemetryMigrations } from './telemetry-migrations/index.js';
 
 export type { TelemetryDatabase };
@@ -44,8 +44,7 @@ export function openTelemetryWriter(database: DatabaseConfig): TelemetryConnecti
  */
 export function openTelemetryScanner(database: DatabaseConfig): TelemetryConnection {
   if (database.dialect === 'postgres') return { db: openPostgres<TelemetryDatabase>(database.url, 1), sqlite: null };
-  const sqlite = new SQLite(telemetryFile(database), { readonly: true, fileMustExist: true });
-  sqlite.pragma('busy_timeout = 5000');
+  const sqlite = openSqliteReadOnly(telemetryFile(database));
   return { db: new Kysely<TelemetryDatabase>({ dialect: new SqliteDialect({ database: sqlite }) }), sqlite };
 }
 

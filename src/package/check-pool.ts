@@ -1,9 +1,8 @@
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Piscina } from 'piscina';
+import { workerModule } from '../shared/worker-module.js';
 import type { CheckOptions } from './check.js';
 import type { CheckTask } from './check-worker.js';
 import { finding, type PackageCheckResult } from './findings.js';
@@ -135,10 +134,8 @@ export class PackageChecker {
     // From the compiled portal the worker is JavaScript; from the TypeScript sources (tests,
     // `npm run dev`) it needs the same loader as its parent, found from here rather than from the
     // working directory, which may be anywhere (the CLI's is the developer's).
-    const typescript = import.meta.url.endsWith('.ts');
     return new Pool<CheckTask, PackageCheckResult>({
-      filename: new URL(typescript ? './check-worker.ts' : './check-worker.js', import.meta.url).href,
-      ...(typescript ? { execArgv: ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] } : {}),
+      ...workerModule(import.meta.url, 'check-worker'),
       minThreads: 0,
       maxThreads: this.budget.threads,
       idleTimeout: IDLE_MS,

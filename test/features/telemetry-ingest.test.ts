@@ -424,6 +424,33 @@ describe('telemetry ingestion [sqlite]', () => {
     // Drained: the device's retry is taken.
     expect((await postEvents(p, pkg, { device: 'device-busy-2', session: 'busy', events: [ev('app_start', now)] })).json()).toMatchObject({ accepted: 1 });
   });
+
+  it('counts a crash report waiting for the disk as a batch of its size, not as one event', async () => {
+    const now = clock.now().getTime();
+    const writer = p.core.telemetryWriter;
+    await writer.start();
+    const lock = new SQLite(telemetryDb());
+    try {
+      lock.exec('BEGIN IMMEDIATE');
+      // About 47 KiB of trace: as many bytes as 90 events of the largest batch (one event each 524 bytes of 256 KiB).
+      const frames = Array.from({ length: 1200 }, (_, i) => `main.lua:${i}: in function 'step${i}'`).join('\n\t');
+      const large = postCrash(p, pkg, { device: 'device-large-crash', timestamp: now, message: 'main.lua:3: boom', stack_trace: traceback(frames).slice(0, 60_000) });
+      const deadline = Date.now() + 10_000;
+      while (writer.queued === 0) {
+        if (Date.now() > deadline) throw new Error('the crash report never reached the writer');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(writer.queued).toBeGreaterThan(80);
+      lock.exec('COMMIT');
+      const accepted = await large;
+      expect(accepted.statusCode, accepted.body).toBe(202);
+      expect(accepted.json()).toMatchObject({ accepted: true });
+    } finally {
+      if (lock.inTransaction) lock.exec('ROLLBACK');
+      lock.close();
+    }
+    expect(writer.queued).toBe(0);
+  });
 });
 
 // Counters in memory, keyed by address and by the device's hash: nothing the database changes.

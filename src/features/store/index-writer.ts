@@ -1,8 +1,7 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import type { DatabaseConfig } from '../../config/index.js';
 import type { Db } from '../../db/index.js';
+import { workerModule } from '../../shared/index.js';
 import { writeIndexFile } from './index-file.js';
 import type { IndexTask } from './index-worker.js';
 
@@ -34,10 +33,8 @@ export class IndexWriter {
   }
 
   private threads(): Piscina<IndexTask, void> {
-    const typescript = import.meta.url.endsWith('.ts');
     this.pool ??= new Piscina<IndexTask, void>({
-      filename: new URL(typescript ? './index-worker.ts' : './index-worker.js', import.meta.url).href,
-      ...(typescript ? { execArgv: ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] } : {}),
+      ...workerModule(import.meta.url, 'index-worker'),
       minThreads: 0,
       maxThreads: 1,
       // A thread is a whole V8 isolate (30-50 MiB of RSS while it lives): kept a second for a

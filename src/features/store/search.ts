@@ -1,8 +1,7 @@
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import type { DatabaseConfig } from '../../config/index.js';
 import type { Db } from '../../db/index.js';
+import { workerModule } from '../../shared/index.js';
 import type { SearchTask } from './search-worker.js';
 import { storeError } from './store.errors.js';
 import { searchPackages } from './store.repository.js';
@@ -25,10 +24,8 @@ const TIME_BUDGET_MS = 5_000;
  */
 export function storeSearch(database: DatabaseConfig, db: Db): StoreSearch {
   if (database.dialect === 'postgres') return { search: (terms, category) => searchPackages(db, terms, category), close: () => Promise.resolve() };
-  const typescript = import.meta.url.endsWith('.ts');
   const pool = new Piscina<SearchTask, string[]>({
-    filename: new URL(typescript ? './search-worker.ts' : './search-worker.js', import.meta.url).href,
-    ...(typescript ? { execArgv: ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] } : {}),
+    ...workerModule(import.meta.url, 'search-worker'),
     minThreads: 0,
     maxThreads: 1,
     maxQueue: MAX_WAITING,

@@ -25,7 +25,7 @@ const ROWS_PER_STATEMENT = 500;
 /** version_code of the rows that count every version of an app together. */
 export const ALL_VERSIONS = 0;
 
-/** A transaction, or on SQLite the connection a `begin immediate` runs on. */
+/** The connection (the rollup thread's reads) or a transaction (the writer's chunk). */
 type Executor = Kysely<TelemetryDatabase> | Transaction<TelemetryDatabase>;
 
 /**
@@ -211,17 +211,6 @@ export async function applySummary(conn: TelemetryConnection, summary: ChunkSumm
     await writePosition(trx, summary.to);
     return true;
   });
-}
-
-/** Every chunk up to now, both steps on one connection (a portal's rollup runs them in two threads: telemetry-writer.ts). */
-export async function rollUp(conn: TelemetryConnection, options: { now: number; lagMs: number }): Promise<{ events: number }> {
-  let events = 0;
-  for (;;) {
-    const summary = await summarize(conn, { ...options, busy: false });
-    if (summary === null) return { events };
-    if (await applySummary(conn, summary)) events += summary.events;
-    if (!summary.more) return { events };
-  }
 }
 
 /**

@@ -1,9 +1,8 @@
-import { createRequire } from 'node:module';
 import { setTimeout } from 'node:timers/promises';
-import { pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import type { Logger } from 'pino';
 import type { DatabaseConfig } from '../../config/index.js';
+import { workerModule } from '../../shared/index.js';
 import { MIN_EVENT_BYTES } from './intake.js';
 import type { RollupData, RollupRequest } from './rollup-thread.js';
 import type { ChunkSummary } from './rollup.js';
@@ -74,7 +73,6 @@ export class TelemetryWriter {
    * thread; answered once the accepted events are committed (on disk on SQLite).
    */
   ingestEvents(now: number, body: Uint8Array): Promise<EventsAnswer> {
-    this.lastIngest = Date.now();
     const most = Math.min(MAX_EVENTS_PER_BATCH, Math.max(1, Math.floor(body.byteLength / MIN_EVENT_BYTES)));
     return this.bounded(most, () => this.run({ op: 'events', now, body }) as Promise<EventsAnswer>);
   }
@@ -164,6 +162,7 @@ export class TelemetryWriter {
       throw telemetryError('telemetry_busy', 'Telemetry is arriving faster than it can be written; retry in a few seconds.');
     }
     this.inFlight += units;
+    this.lastIngest = Date.now();
     try {
       await this.start();
       return await work();
@@ -189,7 +188,7 @@ export class TelemetryWriter {
     if (this.closed) throw new Error('the telemetry writer is closed');
     if (this.rollups) return this.rollups;
     const pool = new Piscina<RollupRequest, ChunkSummary | null>({
-      ...threadModule('rollup-thread'),
+      ...workerModule(import.meta.url, 'rollup-thread'),
       workerData: { database: this.options.database, lagMs: this.options.lagMs } satisfies RollupData,
       minThreads: 0,
       maxThreads: 1,
@@ -213,7 +212,7 @@ export class TelemetryWriter {
     if (this.closed) throw new Error('the telemetry writer is closed');
     if (this.pool) return this.pool;
     const pool = new Piscina<WriterRequest, unknown>({
-      ...threadModule('telemetry-thread'),
+      ...workerModule(import.meta.url, 'telemetry-thread'),
       workerData: { database: this.options.database, dataDir: this.options.dataDir, perDevicePerMinute: this.options.perDevicePerMinute } satisfies WriterData,
       // One writer: SQLite has one, and group commit needs every append in the same thread.
       minThreads: 1,
@@ -254,12 +253,3 @@ const BUSY_MS = 5_000;
  * stopped. Below the job's ten-minute timeout, so a run ends before its job is given up on.
  */
 const RUN_MS = 5 * 60_000;
-
-/** A thread's module beside this one: compiled JavaScript, or TypeScript through tsx (tests, the dev server). */
-function threadModule(name: string): { filename: string; execArgv?: string[] } {
-  const typescript = import.meta.url.endsWith('.ts');
-  return {
-    filename: new URL(`./${name}.${typescript ? 'ts' : 'js'}`, import.meta.url).href,
-    ...(typescript ? { execArgv: ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] } : {}),
-  };
-}

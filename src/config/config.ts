@@ -68,6 +68,20 @@ export interface Config {
     /** Telemetry requests per minute one device id may make; 0 turns the limit off. */
     readonly perDevicePerMinute: number;
   };
+  readonly notifications: {
+    /** At most one "waiting for review" digest per reviewer per this long. */
+    readonly reviewDigestMs: number;
+    /** Webhook URLs may be plain http (https only otherwise). */
+    readonly webhookAllowHttp: boolean;
+    /** Webhooks may reach loopback, private and link-local addresses (a LAN, tests). */
+    readonly webhookAllowPrivate: boolean;
+    /** How often a live event stream sends a heartbeat comment. */
+    readonly streamHeartbeatMs: number;
+    /** Live event streams one person may hold open at once. */
+    readonly streamsPerUser: number;
+    /** Live event streams this instance holds at most. */
+    readonly streamsMax: number;
+  };
 }
 
 /**
@@ -192,6 +206,12 @@ const envSchema = z.object({
   TELEMETRY_QUEUE_EVENTS: int(500, 10_000_000).default(50_000),
   TELEMETRY_RATE_LIMIT_PER_MINUTE: int(0, 10_000_000).default(600),
   TELEMETRY_DEVICE_RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(120),
+  REVIEW_DIGEST_MINUTES: int(1, 7 * 24 * 60).default(30),
+  WEBHOOK_ALLOW_HTTP: z.enum(['true', 'false'], { message: 'true or false' }).default('false'),
+  WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false'], { message: 'true or false' }).default('false'),
+  EVENTS_HEARTBEAT_SECONDS: int(1, 3600).default(20),
+  EVENTS_STREAMS_PER_USER: int(1, 1000).default(10),
+  EVENTS_STREAMS_MAX: int(1, 1_000_000).default(10_000),
   HTTP_HEADERS_TIMEOUT_MS: int(100, 10 * 60 * 1000).default(30_000),
   HTTP_REQUEST_TIMEOUT_MS: int(100, 7 * 24 * 3600 * 1000).optional(),
   HTTP_IDLE_TIMEOUT_MS: int(100, 60 * 60 * 1000).default(60_000),
@@ -278,6 +298,14 @@ export function loadConfig(env: Env = process.env): Config {
       queueEvents: e.TELEMETRY_QUEUE_EVENTS,
       perAddressPerMinute: e.TELEMETRY_RATE_LIMIT_PER_MINUTE,
       perDevicePerMinute: e.TELEMETRY_DEVICE_RATE_LIMIT_PER_MINUTE,
+    },
+    notifications: {
+      reviewDigestMs: e.REVIEW_DIGEST_MINUTES * 60 * 1000,
+      webhookAllowHttp: e.WEBHOOK_ALLOW_HTTP === 'true',
+      webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE === 'true',
+      streamHeartbeatMs: e.EVENTS_HEARTBEAT_SECONDS * 1000,
+      streamsPerUser: e.EVENTS_STREAMS_PER_USER,
+      streamsMax: e.EVENTS_STREAMS_MAX,
     },
     http: { headersMs: e.HTTP_HEADERS_TIMEOUT_MS, requestMs: requestTimeoutMs, idleMs: e.HTTP_IDLE_TIMEOUT_MS, keepAliveMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS },
     accounts: {

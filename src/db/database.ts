@@ -16,7 +16,8 @@ import type { ApiKeysTable } from '../features/keys/api-keys.table.js';
 import type { SigningKeysTable } from '../features/keys/keys.table.js';
 import type { VersionsTable } from '../features/versions/versions.table.js';
 import type { JobsTable } from '../jobs/jobs.table.js';
-import type { EventsTable } from '../events/events.table.js';
+import type { EventCursorsTable, EventsTable } from '../events/events.table.js';
+import type { NotificationPreferencesTable, NotificationsTable, WebhookDeliveriesTable, WebhooksTable } from '../features/notifications/notifications.table.js';
 import type { StoreDownloadMarksTable, StoreDownloadsTable } from '../features/store/store.table.js';
 import type {
   TelemetryCrashDevicesTable,
@@ -47,6 +48,11 @@ export interface Database {
   web_sessions: WebSessionsTable;
   jobs: JobsTable;
   events: EventsTable;
+  event_cursors: EventCursorsTable;
+  notifications: NotificationsTable;
+  notification_preferences: NotificationPreferencesTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
   store_download_marks: StoreDownloadMarksTable;
   store_downloads: StoreDownloadsTable;
 }

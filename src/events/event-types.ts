@@ -14,6 +14,10 @@ export const EVENT_TYPES = [
   'version.yanked',
   'version.rollout_changed',
   'version.notes_changed',
+  /** The portal turned a webhook off after three days of failed deliveries (payload: webhook_id, url). */
+  'webhook.disabled',
+  /** A person got an in-app notification (payload: notification_id, user_id, kind, title, link); the live stream's. */
+  'notification.created',
 ] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];

@@ -15,3 +15,10 @@ export interface EventsTable {
   payload: string;
   created_at: string;
 }
+
+/** Where a durable consumer of the log (one per name, shared by every instance) has got to. */
+export interface EventCursorsTable {
+  consumer: string;
+  /** The last event id whose effects are committed. */
+  position: number;
+}

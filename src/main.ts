@@ -49,6 +49,7 @@ async function serve(config: Config): Promise<void> {
   // Jobs run once the database is migrated; closing the portal stops them before the database closes.
   core.jobWorker?.start();
   await core.events.start();
+  await core.notificationFanout.start();
   // The store's read model builds in the background; requests are served meanwhile.
   await core.store.start();
 

@@ -7,3 +7,4 @@ export type { DomainEvent } from './read.js';
 export { EventLog } from './event-log.js';
 export type { EventLogOptions, EventNotifier, Subscription } from './event-log.js';
 export type { EventLogLogger } from './pg-listener.js';
+export { EventConsumer, type EventConsumerOptions } from './event-consumer.js';

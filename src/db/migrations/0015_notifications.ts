@@ -19,6 +19,8 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('consumer', 'text', (c) => c.primaryKey())
     .addColumn('position', bigint, (c) => c.notNull())
     .execute();
+  // The notifications fan-out starts at the newest event: an upgraded portal does not tell of its past.
+  await sql`insert into event_cursors (consumer, position) select 'notifications', coalesce(max(id), 0) from events`.execute(db);
 
   await db.schema
     .createTable('notifications')
@@ -26,18 +28,17 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('user_id', 'text', (c) => c.notNull().references('users.id').onDelete('cascade'))
     .addColumn('kind', 'text', (c) => c.notNull())
     .addColumn('app_id', 'text')
-    // The event it tells of; null for what no event carries (a webhook disabled by the portal).
-    .addColumn('event_id', bigint)
+    // The event it tells of: also the list's order (ids within one millisecond are not ordered).
+    .addColumn('event_id', bigint, (c) => c.notNull())
     .addColumn('title', 'text', (c) => c.notNull())
     .addColumn('body', 'text', (c) => c.notNull())
     .addColumn('link', 'text', (c) => c.notNull())
     .addColumn('created_at', 'text', (c) => c.notNull())
     .addColumn('read_at', 'text')
     .execute();
-  // One notification per person per event, however often the consumer replays it.
-  await db.schema.createIndex('notifications_event').on('notifications').columns(['user_id', 'event_id']).unique().where(sql<boolean>`event_id is not null`).execute();
-  // The newest first (ids are UUIDv7: time-ordered), and the unread count.
-  await db.schema.createIndex('notifications_user').on('notifications').columns(['user_id', 'id']).execute();
+  // One notification per person per event however often the consumer replays it; the newest first.
+  await db.schema.createIndex('notifications_event').on('notifications').columns(['user_id', 'event_id']).unique().execute();
+  // The unread count.
   await db.schema.createIndex('notifications_unread').on('notifications').columns(['user_id']).where(sql<boolean>`read_at is null`).execute();
   await db.schema.createIndex('notifications_created').on('notifications').columns(['created_at']).execute();
 

@@ -1,2 +1,15 @@
 export { Mailer, MAIL_JOB, type Seal } from './mailer.js';
 export { createMailTransport, type MailLog, type MailMessage, type MailTransport } from './mail-transport.js';
+export { NotificationsService, REVIEW_DIGEST_JOB, NOTIFICATIONS_PRUNE_JOB } from './notifications.service.js';
+export { notificationsRoutes } from './notifications.routes.js';
+export { notificationFanout, type EventReaction } from './fanout.js';
+export { NOTIFICATION_KINDS, type NotificationKind } from './notification-kinds.js';
+export { LiveStream, type LiveConnection, type LiveStreamSink } from './live-stream.js';
+export { liveStreamRoutes } from './live-stream.routes.js';
+export { liveStreamErrors } from './live-stream.errors.js';
+export { WebhooksService, MAX_WEBHOOKS_PER_APP } from './webhooks.service.js';
+export { webhooksRoutes } from './webhooks.routes.js';
+export { webhooksErrors } from './webhooks.errors.js';
+export { WEBHOOK_JOB, webhookSignature, type WebhookNetwork } from './webhook-delivery.js';
+export { WEBHOOK_EVENT_TYPES } from './webhooks.schemas.js';
+export { addressRefusal, checkedAddress, OutboundRefused, pinnedLookup, type HostResolver } from './outbound-address.js';

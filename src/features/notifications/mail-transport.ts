@@ -6,6 +6,10 @@ export interface MailMessage {
   to: string;
   subject: string;
   text: string;
+  /** An HTML alternative of the text (notifications have one; account mail is text only). */
+  html?: string;
+  /** A one-click unsubscribe URL (RFC 8058): List-Unsubscribe and List-Unsubscribe-Post headers. */
+  unsubscribeUrl?: string;
 }
 
 /** Just enough of a logger: the core passes its pino logger. */
@@ -53,6 +57,10 @@ export function createMailTransport(options: MailTransportOptions): MailTranspor
         to: message.to,
         subject: message.subject,
         text: message.text,
+        ...(message.html === undefined ? {} : { html: message.html }),
+        ...(message.unsubscribeUrl === undefined
+          ? {}
+          : { list: { unsubscribe: message.unsubscribeUrl }, headers: { 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' } }),
         messageId: `<${messageId}@${options.messageIdDomain}>`,
         signal,
       })) as { message?: unknown };

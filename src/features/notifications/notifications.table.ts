@@ -6,8 +6,8 @@ export interface NotificationsTable {
   /** A NotificationKind (notification-kinds.ts). */
   kind: string;
   app_id: string | null;
-  /** The domain event it tells of; null when no event carries it (a webhook disabled by the portal). */
-  event_id: number | null;
+  /** The domain event it tells of; the list is in its order. */
+  event_id: number;
   title: string;
   body: string;
   /** Where in the web UI it is about (a path under BASE_URL). */

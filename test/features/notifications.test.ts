@@ -7,7 +7,8 @@ import { runJobs, startMailServer, TestClock, tokenIn, type ReceivedMail } from 
 import { createApp, expectProblem, registerUser, type TestUser } from '../support/api.js';
 import { makePackage } from '../support/packages.js';
 import { describeEachDatabase, describeOnSqlite, sharedPackageChecker, type TestPortal } from '../support/portal.js';
-import { reviewWorld, upload } from '../support/review.js';
+import type { SessionHealth } from '../../src/features/versions/index.js';
+import { approve, reviewWorld, upload } from '../support/review.js';
 
 /** Notifications (issue 14): what each event tells whom, in the portal and by mail to a real SMTP server. */
 
@@ -48,10 +49,12 @@ async function notificationsOf(p: TestPortal, user: TestUser, query = '') {
 }
 
 let clock: TestClock;
+/** Sessions per version for the crash guard (telemetry's rollups stand in for it elsewhere). */
+const health = new Map<string, SessionHealth>();
 const env = () => ({ SMTP_URL: mail.url, BASE_URL, REVIEW_DIGEST_MINUTES: '10' });
 const deps = () => {
   clock = new TestClock();
-  return { clock };
+  return { clock, versionHealth: { sessionsOf: (id: string) => Promise.resolve(health.get(id) ?? null) } };
 };
 
 describeOnSqlite(
@@ -226,6 +229,27 @@ describeOnSqlite(
       // The developer never confirmed the address: told in the portal only.
       expect(await mailsTo(p, dev.email, 'was approved')).toHaveLength(0);
       expect((await notificationsOf(p, dev)).items.map((n) => n.kind)).toEqual(['version_approved']);
+    });
+
+    it('tells the owner when the crash guard halts a staged rollout', async () => {
+      const p = portal();
+      const { dev, key, app, reviewers } = await reviewWorld(p, clock, ['Hal']);
+      await verify(p, dev);
+      const version = await upload(p, dev, app, key, 1);
+      await approve(p, reviewers[0]!, version.id);
+      const published = await p.app.inject({ method: 'POST', url: `/v1/apps/${app.id}/versions/${version.id}/publish`, headers: dev.auth, payload: { channel: 'stable', rollout_percent: 10 } });
+      expect(published.statusCode, published.body).toBe(200);
+      health.set(version.id, { sessions: 400, crashFreeSessions: 300 });
+      expect((await p.core.crashGuard.sweep()).halted).toEqual([version.id]);
+      const [halted] = await mailsTo(p, dev.email, 'was halted');
+      expect(halted!.to).toEqual([dev.email]);
+      expect(body(halted!)).toContain('75.0 % crash-free sessions');
+      expect(body(halted!)).toContain(`${BASE_URL}/apps/${app.id}/versions/${version.id}`);
+      // A developer's own halt is theirs to know: no notification.
+      const own = await p.app.inject({ method: 'PATCH', url: `/v1/apps/${app.id}/versions/${version.id}/rollout`, headers: dev.auth, payload: { halted: false } });
+      expect(own.statusCode).toBe(200);
+      await p.core.notificationFanout.settle();
+      expect((await notificationsOf(p, dev)).items.filter((n) => n.kind === 'version_halted')).toHaveLength(1);
     });
 
     it('tells the owner when the portal disables a failing webhook', async () => {

@@ -7,6 +7,8 @@ import { adminJobsRoutes } from './features/admin-jobs/index.js';
 import { appImagesRoutes, appsRoutes, listingsRoutes, mediaRoutes } from './features/apps/index.js';
 import { auditAccessDenials, auditRoutes } from './features/audit/index.js';
 import { apiKeysRoutes, signingKeysRoutes } from './features/keys/index.js';
+import { liveStreamRoutes, notificationsRoutes } from './features/notifications/index.js';
+import { webhooksRoutes } from './features/notifications/index.js';
 import { reviewRoutes, storeKeysRoutes } from './features/review/index.js';
 import { downloadsRoutes, storeRoutes } from './features/store/index.js';
 import { telemetryRoutes } from './features/telemetry/index.js';
@@ -36,6 +38,9 @@ const FEATURE_ROUTES: readonly FeatureRoutes<Core>[] = [
   storeRoutes,
   downloadsRoutes,
   telemetryRoutes,
+  webhooksRoutes,
+  notificationsRoutes,
+  liveStreamRoutes,
 ];
 
 /**

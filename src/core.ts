@@ -6,7 +6,7 @@ import type { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config/index.js';
 import { openDatabase, pendingMigrations, type Db, type PortalDatabase } from './db/index.js';
-import { EventLog } from './events/index.js';
+import { EventLog, type EventConsumer } from './events/index.js';
 import {
   AccessTokens,
   AccountSecrets,
@@ -26,7 +26,8 @@ import { AppImagesService, AppsService, ListingsService } from './features/apps/
 import { AuditLog } from './features/audit/index.js';
 import { ApiKeysService, SigningKeysService } from './features/keys/index.js';
 import { ReviewService, StoreKeys } from './features/review/index.js';
-import { Mailer, createMailTransport } from './features/notifications/index.js';
+import { LiveStream, Mailer, NotificationsService, createMailTransport, notificationFanout } from './features/notifications/index.js';
+import { WebhooksService, type WebhookNetwork } from './features/notifications/index.js';
 import { IndexWriter, SignedIndex, StoreService, STORE_CHORES_JOB, storeSearch } from './features/store/index.js';
 import { TelemetryService, TelemetryWriter } from './features/telemetry/index.js';
 import { CrashGuard, ReleaseService, VersionsService, type VersionHealth } from './features/versions/index.js';
@@ -52,6 +53,8 @@ export interface CoreDeps {
   versionHealth?: VersionHealth;
   /** A lower argon2id cost for new password hashes, for the whole process (the test suite's; default OWASP's). */
   passwordHashCost?: PasswordHashCost;
+  /** Where webhook deliveries connect (default: real DNS, the address rule); tests map names and exempt a receiver. */
+  webhookNetwork?: WebhookNetwork;
 }
 
 /**
@@ -79,6 +82,12 @@ export interface Core {
   readonly audit: AuditLog;
   /** Email as `mail.send` jobs, enqueued in the transaction of the change that causes it. */
   readonly mailer: Mailer;
+  /** GET /v1/events: who sees which event, the stream limits, each stream's writer. */
+  readonly liveStream: LiveStream;
+  /** In-app notifications, notification mail, preferences and unsubscribe links. */
+  readonly notifications: NotificationsService;
+  /** Turns each domain event into notifications, mail and webhook deliveries; `serve` starts it. */
+  readonly notificationFanout: EventConsumer;
   readonly tokens: AccessTokens;
   /** The store's Ed25519 keys: sign approved versions, published at /.well-known/mosis-store-keys.json. */
   readonly storeKeys: StoreKeys;
@@ -98,6 +107,8 @@ export interface Core {
   readonly appImages: AppImagesService;
   readonly versions: VersionsService;
   readonly release: ReleaseService;
+  /** Apps' signed webhooks: CRUD, the delivery log, `dispatch` for the fan-out, the `webhook.deliver` job. */
+  readonly webhooks: WebhooksService;
   /** The device-facing store: its read model, caches and download counts (started by `serve` or its first request). */
   readonly store: StoreService;
   /** /v1/store/index.json, signed; rebuilt when the catalog changes. */
@@ -178,6 +189,20 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
   const apps = new AppsService({ db, clock, ids, audit, events });
   const listings = new ListingsService({ db, clock, apps, events });
   const appImages = new AppImagesService({ db, clock, ids, blobs, blobReferences, apps, events });
+  const webhooks = new WebhooksService({
+    db,
+    clock,
+    ids,
+    jobs,
+    audit,
+    events,
+    apps,
+    seal: secrets.sealer('webhook'),
+    // The worker is made below; the closure reads it when a ping or redelivery commits.
+    wake: () => jobWorker?.wake(),
+    config: config.notifications,
+    network: deps.webhookNetwork,
+  });
   const signingKeys = new SigningKeysService({ db, clock, ids, audit });
   const checker = deps.packageChecker ?? new PackageChecker({ ...DEFAULT_CHECK_BUDGET, ...config.packageChecks });
   const versions = new VersionsService({
@@ -197,6 +222,8 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     packageLimits: { maxTotalBytes: config.limits.packageInflatedBytes },
   });
   const release = new ReleaseService({ db, clock, audit, apps, events });
+  const { streamHeartbeatMs, streamsPerUser, streamsMax } = config.notifications;
+  const liveStream = new LiveStream({ db, events, apps, roles: admin, heartbeatMs: streamHeartbeatMs, streamsPerUser, streamsMax, log });
   const adminJobs = new AdminJobsService({ db, jobs: new JobsAdmin({ db, clock }), audit });
   const jobWorker = config.jobs.enabled ? new JobWorker({ db, dialect: database.dialect, queue: jobs, clock, ids, log, concurrency: config.jobs.concurrency, leaseMs: config.jobs.leaseMs }) : null;
 
@@ -247,6 +274,27 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     log,
   });
 
+  const notifications = new NotificationsService({
+    db,
+    clock,
+    ids,
+    jobs,
+    mailer,
+    seal: secrets.sealer('unsubscribe'),
+    baseUrl: config.baseUrl,
+    reviewDigestMs: config.notifications.reviewDigestMs,
+  });
+  const fanout = notificationFanout({
+    db,
+    events,
+    logger: log,
+    reactions: [notifications, webhooks],
+    afterCommit: () => {
+      jobWorker?.wake();
+      events.notify();
+    },
+  });
+
   const readiness: ReadinessCheck[] = [
     ['database', () => database.ping()],
     [
@@ -277,6 +325,8 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
       await indexWriter.close();
       await telemetry.close();
       await telemetryWriter.close();
+      await fanout.stop();
+      await liveStream.closeAll();
       await events.stop();
       if (deps.packageChecker === undefined) await checker.close();
     } finally {
@@ -299,6 +349,9 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     events,
     audit,
     mailer,
+    liveStream,
+    notifications,
+    notificationFanout: fanout,
     tokens,
     storeKeys,
     review: new ReviewService({ db, clock, audit, events, blobs, roles: admin, storeKeys, release, claimMs: config.review.claimMs }),
@@ -317,6 +370,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     appImages,
     versions,
     release,
+    webhooks,
     store,
     storeIndex,
     deviceIds,

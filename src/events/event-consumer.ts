@@ -31,7 +31,7 @@ const POLL_MS = 10_000;
  * event's effects (notification rows, jobs) commit if and only if the position passes it, and two
  * instances never handle the same event.
  *
- * A first start begins at the newest event: a portal upgraded to a version with a new consumer
+ * A first start() begins at the newest event: a portal upgraded to a version with a new consumer
  * does not replay its history.
  */
 export class EventConsumer {
@@ -148,7 +148,9 @@ async function lockedPosition(trx: Executor, name: string): Promise<number> {
       // busy_timeout); a read that upgraded later could fail with SQLITE_BUSY against another process.
       await sql<{ position: number }>`update event_cursors set position = position where consumer = ${name} returning position`.execute(trx);
   const row = rows[0];
-  // Its migration (or start()) makes the row; without it the consumer would go round for ever.
-  if (row === undefined) throw new Error(`event consumer "${name}" has no position: start() it, or migrate`);
-  return Number(row.position);
+  if (row !== undefined) return Number(row.position);
+  // start() (or a migration) makes the row at the newest event; a consumer run without either
+  // (settle() in tests, on a database whose rows were reset) starts at the beginning.
+  await trx.insertInto('event_cursors').values({ consumer: name, position: 0 }).onConflict((oc) => oc.doNothing()).execute();
+  return lockedPosition(trx, name);
 }

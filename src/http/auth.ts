@@ -2,9 +2,17 @@ import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'f
 import { commonError, type Actor, type Role, type Scope } from '../shared/index.js';
 
 /** Turns the credentials of a request into an Actor; implemented by the accounts feature. */
+export interface AuthenticateOptions {
+  /**
+   * The credential of a request already let in is checked again (a live stream, each heartbeat):
+   * still valid, but the check is not use, so a web session's idle time is not reset.
+   */
+  recheck?: boolean;
+}
+
 export interface Authenticator {
   /** Returns null when the request carries no credentials; throws AppError 401 for bad ones. */
-  authenticate(request: FastifyRequest): Promise<Actor | null>;
+  authenticate(request: FastifyRequest, options?: AuthenticateOptions): Promise<Actor | null>;
 }
 
 declare module 'fastify' {

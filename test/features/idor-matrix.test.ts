@@ -44,6 +44,9 @@ interface Fixtures {
   crashGroup: string;
   /** A's next version of `app`, signed with A's key: an upload the owner could make. */
   nextPackage: Buffer;
+  /** A webhook of A's `app`, and a delivery of it (a ping, never sent: no job runs after it). */
+  webhook: string;
+  webhookDelivery: string;
 }
 
 interface Body {
@@ -131,6 +134,22 @@ const RULES: Record<string, Rule> = {
     kind: 'owned',
     childOf: 'app_id',
     cases: (f) => [{ params: { app_id: f.app, group_id: f.crashGroup }, body: json({ status: 'ignored' }) }],
+  },
+  'GET /v1/apps/:app_id/webhooks': { kind: 'owned', cases: (f) => [{ params: { app_id: f.app } }] },
+  'POST /v1/apps/:app_id/webhooks': { kind: 'owned', cases: (f) => [{ params: { app_id: f.app }, body: json({ url: 'https://hooks.example.com/stolen', events: ['*'] }) }] },
+  'PATCH /v1/apps/:app_id/webhooks/:webhook_id': {
+    kind: 'owned',
+    childOf: 'app_id',
+    cases: (f) => [{ params: { app_id: f.app, webhook_id: f.webhook }, body: json({ url: 'https://hooks.example.com/stolen' }) }],
+  },
+  'DELETE /v1/apps/:app_id/webhooks/:webhook_id': { kind: 'owned', childOf: 'app_id', cases: (f) => [{ params: { app_id: f.app, webhook_id: f.webhook } }] },
+  'POST /v1/apps/:app_id/webhooks/:webhook_id/rotate-secret': { kind: 'owned', childOf: 'app_id', cases: (f) => [{ params: { app_id: f.app, webhook_id: f.webhook } }] },
+  'GET /v1/apps/:app_id/webhooks/:webhook_id/deliveries': { kind: 'owned', childOf: 'app_id', cases: (f) => [{ params: { app_id: f.app, webhook_id: f.webhook } }] },
+  'POST /v1/apps/:app_id/webhooks/:webhook_id/ping': { kind: 'owned', childOf: 'app_id', cases: (f) => [{ params: { app_id: f.app, webhook_id: f.webhook } }] },
+  'POST /v1/apps/:app_id/webhooks/:webhook_id/deliveries/:delivery_id/redeliver': {
+    kind: 'owned',
+    childOf: 'app_id',
+    cases: (f) => [{ params: { app_id: f.app, webhook_id: f.webhook, delivery_id: f.webhookDelivery } }],
   },
   'DELETE /v1/keys/:id': { kind: 'owned', cases: (f) => [{ params: { id: f.apiKey } }] },
   'DELETE /v1/signing-keys/:id': { kind: 'owned', cases: (f) => [{ params: { id: f.signingKey } }] },
@@ -305,6 +324,10 @@ describe('ownership matrix over the route table [sqlite]', () => {
     });
     expect(crash.statusCode, crash.body).toBe(202);
     const apiKey = await createKey(a, { scopes: ['apps:read'] });
+    const webhook = await p.app.inject({ method: 'POST', url: `/v1/apps/${app.id}/webhooks`, headers: a.auth, payload: { url: 'https://hooks.example.com/mosis', events: ['*'] } });
+    expect(webhook.statusCode, webhook.body).toBe(201);
+    const ping = await p.app.inject({ method: 'POST', url: `/v1/apps/${app.id}/webhooks/${webhook.json<{ id: string }>().id}/ping`, headers: a.auth });
+    expect(ping.statusCode, ping.body).toBe(202);
     const deadJob = '0193a000-0000-7000-8000-00000000dead';
     const at = clock.now().toISOString();
     await p.database.db
@@ -329,6 +352,8 @@ describe('ownership matrix over the route table [sqlite]', () => {
       image,
       crashGroup: crash.json<{ group_id: string }>().group_id,
       nextPackage,
+      webhook: webhook.json<{ id: string }>().id,
+      webhookDelivery: ping.json<{ id: string }>().id,
     };
 
     const allScopes = [...API_KEY_SCOPES];

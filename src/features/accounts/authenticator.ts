@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { Db } from '../../db/index.js';
-import { credentialOf, type Authenticator } from '../../http/auth.js';
+import { credentialOf, type AuthenticateOptions, type Authenticator } from '../../http/auth.js';
 import { CSRF_HEADER, sessionCookieNames } from '../../http/cookies.js';
 import { commonError, type AppError, safeEqual, sha256Hex, type Actor, type Clock } from '../../shared/index.js';
 import { isApiKey, type ApiKeysService } from '../keys/index.js';
@@ -47,12 +47,12 @@ export class PortalAuthenticator implements Authenticator {
     private readonly options: AuthenticatorOptions,
   ) {}
 
-  async authenticate(request: FastifyRequest): Promise<Actor | null> {
+  async authenticate(request: FastifyRequest, options: AuthenticateOptions = {}): Promise<Actor | null> {
     const credential = credentialOf(request);
     if (credential !== null) return isApiKey(credential) ? this.byApiKey(request, credential) : this.byAccessToken(request, credential);
     // Only the cookie name of this scheme counts: over https an unprefixed cookie may have been planted.
     const cookie = request.cookies[sessionCookieNames(this.options.secureCookies).session];
-    if (typeof cookie === 'string' && cookie.length > 0) return this.byCookie(request, cookie);
+    if (typeof cookie === 'string' && cookie.length > 0) return this.byCookie(request, cookie, options.recheck === true);
     return null;
   }
 
@@ -86,7 +86,7 @@ export class PortalAuthenticator implements Authenticator {
     return { userId: user.id, role: user.role, scopes: grant.scopes, amr: [], apiKey: { id: grant.keyId, expiresAt: grant.expiresAt, appIds: grant.appIds } };
   }
 
-  private async byCookie(request: FastifyRequest, token: string): Promise<Actor> {
+  private async byCookie(request: FastifyRequest, token: string, recheck: boolean): Promise<Actor> {
     const session = await findWebSession(this.db, sha256Hex(token));
     const at = this.clock.now();
     const now = at.toISOString();
@@ -107,7 +107,8 @@ export class PortalAuthenticator implements Authenticator {
       }
     }
     const user = await this.activeUser(session.user_id, expired);
-    if (idleMs >= WEB_SESSION_TOUCH_MS) await touchWebSession(this.db, session.id, now);
+    // A recheck (an open live stream) is not use: a forgotten tab must not keep a session alive.
+    if (!recheck && idleMs >= WEB_SESSION_TOUCH_MS) await touchWebSession(this.db, session.id, now);
     this.credentials.set(request, { kind: 'web_session', sessionId: session.id, authenticatedAt: session.authenticated_at });
     return { userId: user.id, role: user.role, scopes: null, amr: parseAmr(session.amr) };
   }

@@ -36,6 +36,9 @@ export const AUDIT_ACTIONS = [
   'version.published',
   'version.rollout_changed',
   'app.release_settings_changed',
+  'webhook.created',
+  'webhook.deleted',
+  'webhook.secret_rotated',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -40,7 +40,8 @@ export class EventConsumer {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = false;
-  private failures = 0;
+  /** The event whose handler threw last, and how many times in a row it did. */
+  private failing: { id: number; times: number } | null = null;
   /** Events still to take one at a time after a failed batch (the failing one is among them). */
   private careful = 0;
 
@@ -108,33 +109,37 @@ export class EventConsumer {
     const { db, name } = this.options;
     // After a failure, one event at a time: the one that fails is found, and those before it go on.
     const size = this.careful > 0 ? 1 : (this.options.batchSize ?? 20);
-    const skip = this.failures >= ATTEMPTS_BEFORE_SKIP;
     const handled = await db.transaction().execute(async (trx) => {
       const position = await lockedPosition(trx, name);
       const events = await readEventsAfter(trx, position, size);
       const last = events.at(-1);
       if (last === undefined) return 0;
       for (const event of events) {
-        if (skip) {
-          // One event that fails every time must not hold up every later one for good.
+        // Only an event whose own handler threw ten times in a row is skipped (a bug it trips), so
+        // that it cannot hold up every later one for good; a database that was away skips nothing.
+        if (this.failing?.id === event.id && this.failing.times >= ATTEMPTS_BEFORE_SKIP) {
           this.options.logger.error({ consumer: name, event_id: event.id, type: event.type }, 'event consumer: skipping an event that failed ten times');
           continue;
         }
-        await this.options.handle(trx, event);
+        try {
+          await this.options.handle(trx, event);
+        } catch (err) {
+          this.failing = { id: event.id, times: this.failing?.id === event.id ? this.failing.times + 1 : 1 };
+          throw err;
+        }
       }
       await trx.updateTable('event_cursors').set({ position: last.id }).where('consumer', '=', name).execute();
       return events.length;
     });
-    this.failures = 0;
+    if (handled > 0) this.failing = null;
     if (handled > 0 && this.careful > 0) this.careful -= 1;
     if (handled > 0) this.options.afterCommit?.();
     return handled;
   }
 
   private failed(err: unknown): void {
-    this.failures += 1;
     if (this.careful === 0) this.careful = this.options.batchSize ?? 20;
-    this.options.logger.warn({ err, consumer: this.options.name, failures: this.failures }, 'event consumer: a batch failed; it is tried again');
+    this.options.logger.warn({ err, consumer: this.options.name, event_id: this.failing?.id, failures: this.failing?.times }, 'event consumer: a batch failed; it is tried again');
     if (this.stopped) return;
     setTimeout(() => this.wake(), RETRY_MS).unref();
   }

@@ -39,6 +39,12 @@ export interface JobKind<P> {
   timeoutMs?: number;
   /** Cron expression (UTC): the kind then runs once per slot across every instance. */
   schedule?: string;
+  /**
+   * At most this many jobs of the kind run at once in one worker (default: up to the worker's
+   * concurrency). For kinds whose time is someone else's (a webhook receiver that never answers):
+   * they can never take every slot from the portal's own work (mail, checks).
+   */
+  concurrency?: number;
 }
 
 export interface DefinedKind {
@@ -48,6 +54,7 @@ export interface DefinedKind {
   readonly backoff: Backoff;
   readonly timeoutMs: number;
   readonly schedule: Schedule | null;
+  readonly concurrency: number | null;
 }
 
 export interface NewJob {
@@ -90,6 +97,8 @@ export class JobQueue {
     const timeoutMs = definition.timeoutMs ?? 5 * 60 * 1000;
     // setTimeout fires at once past 2^31 - 1 ms.
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 2 ** 31 - 1) throw new Error(`job kind "${kind}": timeoutMs must be 1 to 2147483647`);
+    const concurrency = definition.concurrency ?? null;
+    if (concurrency !== null && (!Number.isInteger(concurrency) || concurrency < 1)) throw new Error(`job kind "${kind}": concurrency must be a positive integer`);
     this.defined.set(kind, {
       kind,
       handler: definition.handler as JobHandler<unknown>,
@@ -97,6 +106,7 @@ export class JobQueue {
       backoff: definition.backoff ?? defaultBackoff,
       timeoutMs,
       schedule: definition.schedule === undefined ? null : Schedule.parse(definition.schedule),
+      concurrency,
     });
   }
 

@@ -39,6 +39,7 @@ const PRUNE_BATCH = 1_000;
 const PRUNE_BATCHES = 10;
 
 interface Running {
+  readonly kind: string;
   readonly claim: Claim;
   readonly abort: AbortController;
   done: Promise<void>;
@@ -194,17 +195,28 @@ export class JobWorker {
       const before = new Date(nowMs - this.o.keepDoneMs).toISOString();
       for (let i = 0; i < PRUNE_BATCHES && (await pruneDone(this.o.db, before, PRUNE_BATCH)) === PRUNE_BATCH; i += 1);
     }
-    const free = this.o.concurrency - this.running.size;
+    let free = this.o.concurrency - this.running.size;
     if (free <= 0 || this.stopping) return 0;
-    const rows = await claimJobs(this.o.db, this.o.dialect, {
-      workerId: this.id,
-      kinds: this.o.queue.kinds().map((k) => k.kind),
-      limit: free,
-      now: nowIso,
-      leaseUntil: new Date(nowMs + this.o.leaseMs).toISOString(),
-    });
-    for (const row of rows) this.run(row);
-    return rows.length;
+    const claim = async (kinds: string[], limit: number) => {
+      const rows = await claimJobs(this.o.db, this.o.dialect, { workerId: this.id, kinds, limit, now: nowIso, leaseUntil: new Date(nowMs + this.o.leaseMs).toISOString() });
+      for (const row of rows) this.run(row);
+      free -= rows.length;
+      return rows.length;
+    };
+    let claimed = 0;
+    // Kinds with a limit of their own take at most what it leaves them; the rest share what is free.
+    const open: string[] = [];
+    for (const kind of this.o.queue.kinds()) {
+      if (kind.concurrency === null) {
+        open.push(kind.kind);
+        continue;
+      }
+      const busy = [...this.running.values()].filter((r) => r.kind === kind.kind).length;
+      const room = Math.min(free, kind.concurrency - busy);
+      if (room > 0) claimed += await claim([kind.kind], room);
+    }
+    if (free > 0) claimed += await claim(open, free);
+    return claimed;
   }
 
   /**
@@ -227,7 +239,7 @@ export class JobWorker {
     const kind = this.o.queue.kind(row.kind);
     const claim: Claim = { id: row.id, workerId: this.id, attempt: row.attempts };
     const abort = new AbortController();
-    const job: Running = { claim, abort, released: false, done: Promise.resolve() };
+    const job: Running = { kind: row.kind, claim, abort, released: false, done: Promise.resolve() };
     this.running.set(row.id, job);
     job.done = this.attempt(row, kind, job).finally(() => {
       this.running.delete(row.id);

@@ -179,7 +179,8 @@ describeOnSqlite(
       await time('warmup@example.com');
       const wrong: number[] = [];
       const unknown: number[] = [];
-      for (let i = 0; i < 3; i++) {
+      // Seven pairs, compared by their medians: a few requests slowed by a busy machine move neither.
+      for (let i = 0; i < 7; i++) {
         const a = await time(dev.email);
         const b = await time(`nobody${i}@example.com`);
         expect(a.body.code).toBe('invalid_credentials');
@@ -187,7 +188,7 @@ describeOnSqlite(
         wrong.push(a.ms);
         unknown.push(b.ms);
       }
-      const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[1] ?? 0;
+      const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[3] ?? 0;
       const ratio = median(unknown) / median(wrong);
       expect(ratio).toBeGreaterThan(0.5);
       expect(ratio).toBeLessThan(2);

@@ -257,9 +257,10 @@ describeOnSqlite(
       const dev = await registerUser(p, 'Hooks');
       await verify(p, dev);
       const app = await createApp(p, dev, 'com.example.hooks');
-      await appendEvent(p.core.db, { type: 'webhook.disabled', appId: app.id, actorId: null, payload: { webhook_id: 'wh1', url: 'https://hooks.example.com/in' }, at: clock.now() });
+      await appendEvent(p.core.db, { type: 'webhook.disabled', appId: app.id, actorId: null, payload: { webhook_id: 'wh1', host: 'hooks.example.com' }, at: clock.now() });
       const [message] = await mailsTo(p, dev.email, 'webhook of Notes was disabled');
       expect(body(message!)).toContain(`${BASE_URL}/apps/${app.id}/webhooks/wh1`);
+      expect(body(message!)).toContain('Every delivery to hooks.example.com failed');
       expect((await notificationsOf(p, dev)).items.map((n) => n.kind)).toEqual(['webhook_disabled']);
     });
   },

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { readEventsAfter, type DomainEvent } from '../../src/events/index.js';
-import { MAX_WEBHOOKS_PER_APP, WEBHOOK_JOB } from '../../src/features/notifications/index.js';
-import { runJobs, TestClock } from '../support/accounts.js';
+import { MAX_PENDING_DELIVERIES, MAX_WEBHOOKS_PER_APP, WEBHOOK_JOB } from '../../src/features/notifications/index.js';
+import { runJobs, signInAdmin, TestClock } from '../support/accounts.js';
 import { createApp, expectProblem, registerUser, type TestUser } from '../support/api.js';
 import { describeEachDatabase, describeOnSqlite, type TestPortal } from '../support/portal.js';
 import { createWebhook, deliveries, ping, startReceiver, verifyMosisWebhook } from '../support/webhooks.js';
@@ -144,6 +144,17 @@ describeEachDatabase(
       expect(verifyMosisWebhook(hook.secret, requests[0]?.headers ?? {}, requests[0]?.body ?? '', clock.now().getTime())).toBe(true);
     });
 
+    it('records an answer holding NUL bytes (PostgreSQL text refuses them), so the delivery settles', async () => {
+      const p = portal();
+      const { user, appId } = await developerWithApp(p);
+      const hook = await createWebhook(p, user, appId, { url: receiver.url, events: ['listing.changed'] });
+      const pinged = await ping(p, user, appId, hook.id);
+      receiver.answer({ status: 200, body: 'ok\u0000then\u0000more' });
+      await runJobs(p);
+      const [delivery] = await deliveries(p, user, appId, hook.id);
+      expect(delivery).toMatchObject({ id: pinged.id, state: 'succeeded', attempts: 1, response_body: 'ok\uFFFDthen\uFFFDmore' });
+    });
+
     it('turns a webhook off when its deliveries have failed for more than three days, emitting webhook.disabled', async () => {
       const p = portal();
       const { user, appId } = await developerWithApp(p);
@@ -163,7 +174,7 @@ describeEachDatabase(
       expect(shown).toMatchObject({ id: hook.id, active: false, failing_since: failingFrom });
       expect(shown.disabled_reason).toMatch(`Every delivery failed since ${failingFrom}`);
       const disabled = (await readEventsAfter(p.database.db, 0, 1000)).filter((e) => e.type === 'webhook.disabled');
-      expect(disabled).toEqual([expect.objectContaining({ appId, actorId: null, payload: { webhook_id: hook.id, url: receiver.url } })]);
+      expect(disabled).toEqual([expect.objectContaining({ appId, actorId: null, payload: { webhook_id: hook.id, host: new URL(receiver.url).host } })]);
 
       // Its next retry is not sent to a webhook that is off: the delivery fails.
       expect((await deliveries(p, user, appId, hook.id))[0]).toMatchObject({ state: 'pending', attempts: 2 });
@@ -188,6 +199,37 @@ describeEachDatabase(
 describeOnSqlite(
   'webhooks: ping, redelivery, the last attempt',
   (portal) => {
+    it('keeps a bounded backlog per webhook: past it events are logged as not sent and pings refused', async () => {
+      const p = portal();
+      const { user, appId } = await developerWithApp(p);
+      const hook = await createWebhook(p, user, appId, { url: receiver.url, events: ['listing.changed'] });
+      // The receiver is down for long: nothing is run, every delivery waits.
+      const event = (id: number): DomainEvent => ({ id: 1_000 + id, type: 'listing.changed', appId, actorId: null, payload: { n: id }, createdAt: clock.now().toISOString() });
+      for (let i = 0; i < MAX_PENDING_DELIVERIES; i += 1) await dispatch(p, event(i));
+      expect(await dispatch(p, event(MAX_PENDING_DELIVERIES))).toBe(1);
+      const logged = await p.database.db.selectFrom('webhook_deliveries').select(['event_id', 'state', 'attempts', 'error']).where('state', '!=', 'pending').execute();
+      expect(logged).toEqual([{ event_id: 1_000 + MAX_PENDING_DELIVERIES, state: 'failed', attempts: 0, error: `Not sent: ${MAX_PENDING_DELIVERIES} deliveries were already waiting for this webhook.` }]);
+      const jobs = await p.database.db.selectFrom('jobs').select('id').where('kind', '=', WEBHOOK_JOB).execute();
+      expect(jobs).toHaveLength(MAX_PENDING_DELIVERIES);
+      expectProblem(await p.app.inject({ method: 'POST', url: `/v1/apps/${appId}/webhooks/${hook.id}/ping`, headers: user.auth }), 429, 'webhook_backlog_full');
+    });
+
+    it("sends nothing for a suspended developer's apps: no new deliveries, and waiting ones end unsent", async () => {
+      const p = portal();
+      const { user, appId } = await developerWithApp(p);
+      const hook = await createWebhook(p, user, appId, { url: receiver.url, events: ['listing.changed'] });
+      const waiting = await ping(p, user, appId, hook.id);
+      const admin = await signInAdmin(p, clock);
+      const suspended = await p.app.inject({ method: 'PATCH', url: `/v1/admin/users/${user.id}`, headers: admin.auth, payload: { status: 'suspended' } });
+      expect(suspended.statusCode, suspended.body).toBe(200);
+      const event: DomainEvent = { id: 5_000, type: 'listing.changed', appId, actorId: null, payload: {}, createdAt: clock.now().toISOString() };
+      expect(await dispatch(p, event)).toBe(0);
+      await runJobs(p);
+      expect(requestsOf(waiting.id)).toHaveLength(0);
+      const row = await p.database.db.selectFrom('webhook_deliveries').select(['state', 'error']).where('id', '=', waiting.id).executeTakeFirstOrThrow();
+      expect(row).toEqual({ state: 'failed', error: "Not sent: the app's owner is suspended." });
+    });
+
     it('pings, redelivers the same body under a new delivery id, and keeps only 1 KiB of an answer', async () => {
       const p = portal();
       const { user, appId } = await developerWithApp(p);

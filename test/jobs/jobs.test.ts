@@ -108,6 +108,29 @@ for (const dialect of ['sqlite', 'postgres'] as const) {
       expect(await countRows(db, 'job_effects')).toBe(1);
     });
 
+    it('runs at most a kind\'s own concurrency of it at once, leaving the other slots to other kinds', async () => {
+      const release: (() => void)[] = [];
+      const hang = () => new Promise<void>((resolve) => release.push(resolve));
+      const queue = queueWith({ 'test.slow': { concurrency: 1, handler: hang }, 'test.effect': { handler: hang } });
+      // Ten slow jobs queued first: first in, first out would give them every slot.
+      for (let i = 0; i < 10; i += 1) await queue.enqueue(db, { kind: 'test.slow' });
+      for (let i = 0; i < 2; i += 1) await queue.enqueue(db, { kind: 'test.effect' });
+      const worker = workerFor(queue, { concurrency: 3 });
+      // tick(): one pass that starts jobs and leaves them running.
+      expect(await worker.tick()).toBe(3);
+      const running = await db.selectFrom('jobs').select(['kind']).where('state', '=', 'running').execute();
+      expect(running.map((r) => r.kind).sort()).toEqual(['test.effect', 'test.effect', 'test.slow']);
+      // Nothing more while all three run; when the slow one ends, the next slow one takes its place.
+      expect(await worker.tick()).toBe(0);
+      release.shift()?.();
+      while (worker.busy === 3) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(await worker.tick()).toBe(1);
+      expect((await db.selectFrom('jobs').select(['kind']).where('state', '=', 'running').execute()).filter((r) => r.kind === 'test.slow')).toHaveLength(1);
+      for (const done of release.splice(0)) done();
+      while (worker.busy > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(() => queueWith({ 'test.bad': { concurrency: 0, handler: hang } })).toThrow('concurrency must be a positive integer');
+    });
+
     it('enqueues a keyed job once, and refuses kinds it does not know', async () => {
       const queue = queueWith({ 'test.effect': { handler: () => Promise.resolve() } });
       expect(await queue.enqueue(db, { kind: 'test.effect', key: 'welcome:u1' })).toEqual(expect.any(String));

@@ -38,6 +38,7 @@ export const AUDIT_ACTIONS = [
   'app.release_settings_changed',
   'webhook.created',
   'webhook.deleted',
+  'webhook.updated',
   'webhook.secret_rotated',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -26,7 +26,16 @@ export interface MessageFacts {
 const MAX_ITEMS = 20;
 const MAX_TEXT = 2_000;
 
-const text = (value: unknown) => (typeof value === 'string' ? value : value === null || value === undefined ? '' : JSON.stringify(value));
+const text = (value: unknown) => oneLine(typeof value === 'string' ? value : value === null || value === undefined ? '' : JSON.stringify(value));
+
+/**
+ * Developers name their apps and versions: a line break in a name must not start a line of its
+ * own in a mail (a fake "ACTION NEEDED" paragraph in portal-signed mail to reviewers).
+ */
+export function oneLine(value: string): string {
+  // eslint-disable-next-line no-control-regex -- control characters are what it removes
+  return value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ');
+}
 const clip = (value: string, max = MAX_TEXT) => (value.length > max ? `${value.slice(0, max - 1)}…` : value);
 
 /** The kind an event is for its app's owner, or null when the owner is not told of it. */
@@ -54,14 +63,14 @@ export function ownerKind(event: DomainEvent): NotificationKind | null {
 
 export function ownerMessage(event: DomainEvent, kind: NotificationKind, facts: MessageFacts): OwnerMessage {
   const p = event.payload;
-  const app = facts.app.name;
+  const app = oneLine(facts.app.name);
   const versionId = text(p['version_id']);
   const label = p['version'] ? `${text(p['version'])} (${text(p['version_code'])})` : `version code ${text(p['version_code'])}`;
   const versionPage = { link: PAGES.version(facts.app.id, versionId), linkLabel: 'Open the version' };
   switch (kind) {
     case 'version_failed': {
       const findings = facts.findings ?? [];
-      const items = findings.slice(0, MAX_ITEMS).map((f) => clip(`${f.code}: ${f.message}${f.file ? ` (${f.file})` : ''}`, 300));
+      const items = findings.slice(0, MAX_ITEMS).map((f) => clip(oneLine(`${f.code}: ${f.message}${f.file ? ` (${f.file})` : ''}`), 300));
       if (findings.length > MAX_ITEMS) items.push(`… and ${findings.length - MAX_ITEMS} more`);
       return {
         kind,
@@ -75,7 +84,8 @@ export function ownerMessage(event: DomainEvent, kind: NotificationKind, facts: 
     case 'version_approved':
       return { kind, title: `${app} ${label} was approved`, body: `A reviewer approved ${app} ${label}. You can publish it now, unless the app publishes on approval.`, ...versionPage, more: [], items: [] };
     case 'version_rejected': {
-      const notes = clip(text(p['notes']));
+      // Notes keep their lines: a reviewer's, written to the developer.
+      const notes = clip(typeof p['notes'] === 'string' ? p['notes'] : '');
       return {
         kind,
         title: `${app} ${label} was rejected`,
@@ -116,7 +126,7 @@ export function ownerMessage(event: DomainEvent, kind: NotificationKind, facts: 
       return {
         kind,
         title: `A webhook of ${app} was disabled`,
-        body: `Every delivery to ${clip(text(p['url']), 300)} failed for three days, so the portal turned the webhook off. Fix the receiver, then turn the webhook on again.`,
+        body: `Every delivery to ${clip(text(p['host']), 300)} failed for three days, so the portal turned the webhook off. Fix the receiver, then turn the webhook on again.`,
         link: PAGES.webhook(facts.app.id, text(p['webhook_id'])),
         linkLabel: 'Open the webhook',
         more: [],

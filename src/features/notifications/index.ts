@@ -7,7 +7,7 @@ export { NOTIFICATION_KINDS, type NotificationKind } from './notification-kinds.
 export { LiveStream, type LiveConnection, type LiveStreamSink } from './live-stream.js';
 export { liveStreamRoutes } from './live-stream.routes.js';
 export { liveStreamErrors } from './live-stream.errors.js';
-export { WebhooksService, MAX_WEBHOOKS_PER_APP } from './webhooks.service.js';
+export { WebhooksService, MAX_WEBHOOKS_PER_APP, MAX_PENDING_DELIVERIES } from './webhooks.service.js';
 export { webhooksRoutes } from './webhooks.routes.js';
 export { webhooksErrors } from './webhooks.errors.js';
 export { WEBHOOK_JOB, webhookSignature, type WebhookNetwork } from './webhook-delivery.js';

@@ -125,8 +125,8 @@ export async function pruneNotifications(db: Executor, before: string): Promise<
   return Number(result.numDeletedRows);
 }
 
-/** Finished deliveries leave the log after a while; pending ones stay until their retries end. */
+/** Deliveries leave the log after a while (their retries end within two days; one still pending by then never will). */
 export async function pruneDeliveries(db: Executor, before: string): Promise<number> {
-  const result = await db.deleteFrom('webhook_deliveries').where('created_at', '<', before).where('state', '!=', 'pending').executeTakeFirst();
+  const result = await db.deleteFrom('webhook_deliveries').where('created_at', '<', before).executeTakeFirst();
   return Number(result.numDeletedRows);
 }

@@ -3,7 +3,7 @@ import { appendEvent, type DomainEvent } from '../../events/index.js';
 import type { JobQueue } from '../../jobs/index.js';
 import { commonError, type Clock, type Ids } from '../../shared/index.js';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.js';
-import { ownerKind, ownerMessage } from './event-messages.js';
+import { oneLine, ownerKind, ownerMessage } from './event-messages.js';
 import { renderHtml, renderText, type MailContent } from './mail-templates.js';
 import type { Mailer, Seal } from './mailer.js';
 import { KIND_DESCRIPTIONS, NOTIFICATION_KINDS, PAGES, isNotificationKind, type NotificationKind } from './notification-kinds.js';
@@ -90,7 +90,7 @@ export class NotificationsService {
     if (!app.owner.verified || (await repo.emailOff(trx, app.owner.id)).has(kind)) return;
     await this.mail(trx, app.owner, kind, {
       subject: message.title,
-      paragraphs: [`Hello ${app.owner.name},`, message.body, ...message.more],
+      paragraphs: [`Hello ${oneLine(app.owner.name)},`, message.body, ...message.more],
       items: message.items,
       link: { url: this.url(message.link), label: message.linkLabel },
     });
@@ -188,11 +188,11 @@ export class NotificationsService {
     if ((await repo.emailOff(trx, userId)).has('review_queue')) return;
     const { total, versions } = await repo.waitingForReview(trx, DIGEST_LIST);
     if (total === 0) return;
-    const items = versions.map((v) => `${v.app_name} ${v.version} (${v.package_id}): ${this.url(PAGES.review(v.id))}`);
+    const items = versions.map((v) => oneLine(`${v.app_name} ${v.version} (${v.package_id}): ${this.url(PAGES.review(v.id))}`));
     if (total > versions.length) items.push(`… and ${total - versions.length} more`);
     await this.mail(trx, reviewer, 'review_queue', {
       subject: `${total} version${total === 1 ? '' : 's'} waiting for review`,
-      paragraphs: [`Hello ${reviewer.name},`, `${total} version${total === 1 ? ' waits' : 's wait'} in the review queue, the oldest first:`],
+      paragraphs: [`Hello ${oneLine(reviewer.name)},`, `${total} version${total === 1 ? ' waits' : 's wait'} in the review queue, the oldest first:`],
       items,
       link: { url: this.url(PAGES.reviewQueue()), label: 'Open the review queue' },
     });

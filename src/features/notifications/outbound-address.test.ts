@@ -60,7 +60,7 @@ describe('checkedAddress', () => {
 
   it('refuses a name when any of its addresses is refused, and answers the first address otherwise', async () => {
     const resolve = resolver({ 'evil.example': ['93.184.216.34', '10.0.0.1'], 'good.example': ['93.184.216.34', '2606:4700:4700::1111'] });
-    await expect(checkedAddress('evil.example', { allowPrivate: false, resolve, own: none })).rejects.toThrow(/evil\.example resolves to 10\.0\.0\.1.*private/);
+    await expect(checkedAddress('evil.example', { allowPrivate: false, resolve, own: none })).rejects.toThrow(/evil\.example resolves to an address that may not be reached \(.*private/);
     await expect(checkedAddress('evil.example', { allowPrivate: false, resolve, own: none })).rejects.toBeInstanceOf(OutboundRefused);
     await expect(checkedAddress('good.example', { allowPrivate: false, resolve, own: none })).resolves.toEqual({ address: '93.184.216.34', family: 4 });
     await expect(checkedAddress('nowhere.example', { allowPrivate: false, resolve, own: none })).rejects.toThrow(/no address/);

@@ -104,7 +104,8 @@ export async function checkedAddress(
     for (const { address } of addresses) {
       if (options.exempt?.(address)) continue;
       const why = addressRefusal(address, own);
-      if (why !== null) throw new OutboundRefused(literal === 0 ? `${host} resolves to ${address}, which may not be reached: ${why}` : `${why}, which may not be reached`);
+      if (why !== null) // Which address is not said: the delivery log would map the portal's own network for its reader.
+      throw new OutboundRefused(literal === 0 ? `${host} resolves to an address that may not be reached (${why})` : `${why}, which may not be reached`);
     }
   }
   return addresses[0] as ResolvedAddress;

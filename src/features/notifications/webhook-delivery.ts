@@ -80,9 +80,10 @@ export async function attemptDelivery(deps: DeliveryDeps, job: JobContext<Delive
   const webhook = await repo.findWebhookById(db, delivery.webhook_id);
   if (!webhook) return;
   const at = clock.now();
-  if (Number(webhook.active) !== 1) {
+  const refusal = Number(webhook.active) !== 1 ? 'Not sent: the webhook is not active.' : !(await repo.ownerActive(db, webhook.app_id)) ? "Not sent: the app's owner is suspended." : null;
+  if (refusal !== null) {
     await db.transaction().execute(async (trx) => {
-      await repo.recordAttempt(trx, delivery.id, { state: 'failed', error: 'Not sent: the webhook is not active.' });
+      await repo.recordAttempt(trx, delivery.id, { state: 'failed', error: refusal });
       await job.markDone(trx);
     });
     return;
@@ -110,9 +111,9 @@ export async function attemptDelivery(deps: DeliveryDeps, job: JobContext<Delive
     attempts: job.attempt,
     attempted_at: at.toISOString(),
     response_status: answer?.status ?? null,
-    response_body: answer?.body ?? null,
+    response_body: answer ? storable(answer.body) : null,
     duration_ms: Math.round(performance.now() - started),
-    error,
+    error: error === null ? null : storable(error),
   };
   const last = job.attempt >= job.maxAttempts;
   let disabled = false;
@@ -130,7 +131,8 @@ export async function attemptDelivery(deps: DeliveryDeps, job: JobContext<Delive
       const reason = `Every delivery failed since ${webhook.failing_since}; the last one: ${error}`;
       disabled = await repo.disableWebhook(trx, webhook.id, reason, at.toISOString());
       // Last in the transaction: appending holds the event log's lock until the commit.
-      if (disabled) await appendEvent(trx, { type: 'webhook.disabled', appId: webhook.app_id, actorId: null, payload: { webhook_id: webhook.id, url: webhook.url }, at });
+      // The host only: a URL's path or query often carries the receiver's own token.
+      if (disabled) await appendEvent(trx, { type: 'webhook.disabled', appId: webhook.app_id, actorId: null, payload: { webhook_id: webhook.id, host: new URL(webhook.url).host }, at });
     }
     if (error === null || last) await job.markDone(trx);
   });
@@ -138,6 +140,14 @@ export async function attemptDelivery(deps: DeliveryDeps, job: JobContext<Delive
   // The row says what happened; the job's error only says that it did (admins read it, and a
   // receiver's answer is the developer's business).
   if (recorded && error !== null && !last) throw new Error(`Webhook delivery ${delivery.id} failed; it will be retried.`);
+}
+
+/**
+ * What a receiver answered, as a column may hold it: PostgreSQL text refuses NUL, and an answer
+ * that could not be recorded would leave its delivery pending for ever.
+ */
+function storable(text: string): string {
+  return text.replaceAll('\0', '\uFFFD');
 }
 
 /** A delivery that could not even be signed. */

@@ -7,6 +7,7 @@ export const webhooksErrors = defineErrors('webhooks', {
   webhook_url_invalid: { status: 422, title: 'The webhook URL may not be used' },
   webhook_limit_reached: { status: 409, title: 'The app has the most webhooks it may have' },
   webhook_inactive: { status: 409, title: 'The webhook is not active' },
+  webhook_backlog_full: { status: 429, title: 'Too many deliveries already wait for this webhook' },
 });
 
 export const webhooksError = webhooksErrors.error;

@@ -99,3 +99,20 @@ export async function recordAttempt(db: Executor, id: string, attempt: Updateabl
   const result = await db.updateTable('webhook_deliveries').set(attempt).where('id', '=', id).where('state', '=', 'pending').executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
+
+/** Deliveries of a webhook still waiting or retrying: bounded, so one receiver cannot queue without end. */
+export async function countPending(db: Executor, webhookId: string): Promise<number> {
+  const row = await db
+    .selectFrom('webhook_deliveries')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('webhook_id', '=', webhookId)
+    .where('state', '=', 'pending')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Whether the app's owner may still be served: a suspended developer's webhooks get nothing. */
+export async function ownerActive(db: Executor, appId: string): Promise<boolean> {
+  const row = await db.selectFrom('apps').innerJoin('users', 'users.id', 'apps.owner_id').select('users.status').where('apps.id', '=', appId).executeTakeFirst();
+  return row?.status === 'active';
+}

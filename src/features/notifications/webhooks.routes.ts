@@ -59,7 +59,7 @@ export const webhooksRoutes: FeatureRoutes<{ webhooks: WebhooksService; auth: Au
       preHandler: write,
       schema: { tags, security, summary: "Change a webhook's URL, events or whether it is active", params: webhookParams, body: updateWebhookBody, response: { 200: webhookResponse, ...problems(...SIGNED_IN_WRITE, ...JSON_BODY, ...ownWebhook, 'webhook_url_invalid') } },
     },
-    (request) => service.update(actorOf(request), request.params.app_id, request.params.webhook_id, request.body),
+    (request) => service.update(actorOf(request), request.params.app_id, request.params.webhook_id, request.body, request.ip),
   );
 
   r.delete(
@@ -96,7 +96,7 @@ export const webhooksRoutes: FeatureRoutes<{ webhooks: WebhooksService; auth: Au
         summary: 'Send a delivery again',
         description: 'A new delivery (its own mosis-webhook-id, `redelivery_of` naming the original) with the same body, retried like any other.',
         params: deliveryParams,
-        response: { 202: deliveryResponse, ...problems(...SIGNED_IN_WRITE, 'validation_failed', ...ownWebhook, 'webhook_delivery_not_found', 'webhook_inactive') },
+        response: { 202: deliveryResponse, ...problems(...SIGNED_IN_WRITE, 'validation_failed', ...ownWebhook, 'webhook_delivery_not_found', 'webhook_inactive', 'webhook_backlog_full') },
       },
     },
     async (request, reply) => reply.code(202).send(await service.redeliver(actorOf(request), request.params.app_id, request.params.webhook_id, request.params.delivery_id)),
@@ -106,7 +106,7 @@ export const webhooksRoutes: FeatureRoutes<{ webhooks: WebhooksService; auth: Au
     '/v1/apps/:app_id/webhooks/:webhook_id/ping',
     {
       preHandler: write,
-      schema: { tags, security, summary: 'Send a `ping` event to the webhook', params: webhookParams, response: { 202: deliveryResponse, ...problems(...SIGNED_IN_WRITE, 'validation_failed', ...ownWebhook, 'webhook_inactive') } },
+      schema: { tags, security, summary: 'Send a `ping` event to the webhook', params: webhookParams, response: { 202: deliveryResponse, ...problems(...SIGNED_IN_WRITE, 'validation_failed', ...ownWebhook, 'webhook_inactive', 'webhook_backlog_full') } },
     },
     async (request, reply) => reply.code(202).send(await service.ping(actorOf(request), request.params.app_id, request.params.webhook_id)),
   );

@@ -15,6 +15,12 @@ import { checkWebhookUrl } from './webhook-url.js';
 
 /** Webhooks one app may have: each event is one request per webhook. */
 export const MAX_WEBHOOKS_PER_APP = 20;
+/**
+ * Deliveries one webhook may have waiting or retrying. A receiver that never answers holds each
+ * attempt for its timeouts; past this, new events are logged as not sent and pings and
+ * redeliveries are refused, so the queue stays bounded whatever a developer points a webhook at.
+ */
+export const MAX_PENDING_DELIVERIES = 100;
 export const SECRET_PREFIX = 'whsec_';
 
 export interface WebhooksDeps {
@@ -48,6 +54,8 @@ export class WebhooksService {
       maxAttempts: WEBHOOK_ATTEMPTS,
       backoff: WEBHOOK_BACKOFF,
       timeoutMs: WEBHOOK_TIMEOUT_MS,
+      // A receiver's slowness is its own: it never takes every job slot from mail and checks.
+      concurrency: 1,
       handler: (job) =>
         attemptDelivery({ db: deps.db, clock: deps.clock, seal: deps.seal, events: deps.events, allowPrivate: deps.config.webhookAllowPrivate, network: deps.network }, job),
     });
@@ -92,11 +100,12 @@ export class WebhooksService {
   }
 
   /** Changes url, events or active; re-activating clears what the portal recorded when it turned the webhook off. */
-  async update(actor: Actor, appId: string, webhookId: string, input: UpdateWebhookInput): Promise<WebhookResponse> {
+  async update(actor: Actor, appId: string, webhookId: string, input: UpdateWebhookInput, ip: string | null): Promise<WebhookResponse> {
     const webhook = await this.owned(actor, appId, webhookId);
     const url = input.url === undefined ? undefined : this.checkUrl(input.url);
     const reactivated = input.active === true && Number(webhook.active) !== 1;
-    const updated = await repo.updateWebhook(this.deps.db, webhook.id, {
+    const updated = await this.deps.db.transaction().execute(async (trx) => {
+      const row = await repo.updateWebhook(trx, webhook.id, {
       ...(url === undefined ? {} : { url }),
       ...(input.events === undefined ? {} : { events: JSON.stringify(normalizeEvents(input.events)) }),
       ...(input.active === undefined ? {} : { active: input.active ? 1 : 0 }),
@@ -104,8 +113,13 @@ export class WebhooksService {
       ...(reactivated || (url !== undefined && url !== webhook.url) ? { failing_since: null } : {}),
       ...(reactivated ? { disabled_reason: null } : {}),
       updated_at: this.deps.clock.now().toISOString(),
+      });
+      if (!row) throw notFound();
+      // Where an app's events go is what a stolen apps:write key would change: on the record (hosts only).
+      const details = { app_id: webhook.app_id, host: new URL(row.url).host, previous_host: new URL(webhook.url).host, events: JSON.parse(row.events) as unknown, active: Number(row.active) === 1 };
+      await this.deps.audit.record({ action: 'webhook.updated', actorId: actor.userId, targetType: 'webhook', targetId: webhook.id, ip, details }, trx);
+      return row;
     });
-    if (!updated) throw notFound();
     return toWebhookResponse(updated);
   }
 
@@ -162,6 +176,8 @@ export class WebhooksService {
   async dispatch(trx: Executor, event: DomainEvent): Promise<number> {
     if (event.appId === null || !WEBHOOK_EVENT_TYPES.includes(event.type)) return 0;
     const hooks = (await repo.activeWebhooks(trx, event.appId)).filter((w) => subscribes(w, event.type));
+    // A suspended developer's apps tell nobody anything.
+    if (hooks.length === 0 || !(await repo.ownerActive(trx, event.appId))) return 0;
     let created = 0;
     for (const webhook of hooks) {
       const id = this.deps.ids.id();
@@ -184,6 +200,9 @@ export class WebhooksService {
   private async enqueueNow(webhook: Webhook, delivery: { id?: string; event_id: number | null; event_type: string; body: string; redelivery_of: string | null }): Promise<DeliveryResponse> {
     const id = delivery.id ?? this.deps.ids.id();
     const row = await this.deps.db.transaction().execute(async (trx) => {
+      if ((await repo.countPending(trx, webhook.id)) >= MAX_PENDING_DELIVERIES) {
+        throw webhooksError('webhook_backlog_full', `${MAX_PENDING_DELIVERIES} deliveries already wait for this webhook; try again once they are sent or have failed.`);
+      }
       await this.insert(trx, webhook, { ...delivery, id });
       return repo.findDelivery(trx, webhook.id, id);
     });
@@ -193,19 +212,21 @@ export class WebhooksService {
   }
 
   private async insert(trx: Executor, webhook: Webhook, delivery: { id: string; event_id: number | null; event_type: string; body: string; redelivery_of: string | null }): Promise<boolean> {
+    // Too many waiting already: this one is logged, not sent (the developer sees why, and may redeliver later).
+    const full = (await repo.countPending(trx, webhook.id)) >= MAX_PENDING_DELIVERIES;
     const inserted = await repo.insertDelivery(trx, {
       ...delivery,
       webhook_id: webhook.id,
-      state: 'pending',
+      state: full ? 'failed' : 'pending',
       attempts: 0,
       response_status: null,
       response_body: null,
       duration_ms: null,
-      error: null,
+      error: full ? `Not sent: ${MAX_PENDING_DELIVERIES} deliveries were already waiting for this webhook.` : null,
       created_at: this.deps.clock.now().toISOString(),
       attempted_at: null,
     });
-    if (inserted) await this.deps.jobs.enqueue(trx, { kind: WEBHOOK_JOB, key: delivery.id, payload: { delivery_id: delivery.id } satisfies DeliveryJob });
+    if (inserted && !full) await this.deps.jobs.enqueue(trx, { kind: WEBHOOK_JOB, key: delivery.id, payload: { delivery_id: delivery.id } satisfies DeliveryJob });
     return inserted;
   }
 

@@ -19,8 +19,8 @@ import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process
 import { openSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import path from 'node:path';
+import { api, cpuSeconds, freePort, rssMiB, startFlags, waitFor } from './support.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -104,45 +104,11 @@ async function client(): Promise<void> {
   });
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
-const rssMiB = async (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
-async function cpuSeconds(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
-async function waitFor(url: string): Promise<void> {
-  for (let i = 0; i < 1200; i += 1) {
-    if (await fetch(url).then((r) => r.ok, () => false)) return;
-    await sleep(50);
-  }
-  throw new Error(`${url} did not answer`);
-}
 
-async function api<T>(base: string, method: string, url: string, body?: unknown, token?: string): Promise<T> {
-  const res = await fetch(`${base}${url}`, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
 
-/** The node flags `npm start` runs the portal with (package.json), so the server measured is the one operators start. */
-async function startFlags(): Promise<string[]> {
-  const { scripts } = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  return scripts.start.split(' ').filter((word) => word.startsWith('--'));
-}
 
 /** Resolves with the next message of `kind` from a client process. */
 function next<K extends ClientMessage['kind']>(child: ChildProcess, kind: K): Promise<Extract<ClientMessage, { kind: K }>> {
@@ -166,7 +132,7 @@ async function run(dist: string, work: string) {
   execFileSync(process.execPath, [path.join(dist, 'main.js'), 'migrate'], { env: { ...process.env, DATA_DIR: dataDir }, stdio: 'ignore' });
   const { LOG_LEVEL: _ignored, ...env } = process.env;
   const log = openSync(path.join(work, 'portal.log'), 'a');
-  const server: ChildProcess = spawn(process.execPath, [...(await startFlags()), path.join(dist, 'main.js'), 'serve'], {
+  const server: ChildProcess = spawn(process.execPath, [...(await startFlags(ROOT)), path.join(dist, 'main.js'), 'serve'], {
     cwd: ROOT,
     env: { ...env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, EVENTS_STREAMS_PER_USER: String(Math.min(STREAMS, 1000)), EVENTS_STREAMS_MAX: String(STREAMS + 100) },
     stdio: ['ignore', log, log],

@@ -19,12 +19,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import { openSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { pino } from 'pino';
 import type * as TelemetryDbModule from '../src/db/telemetry.js';
 import type * as TelemetryModule from '../src/features/telemetry/index.js';
+import { api, cpuSeconds, freePort, rssMiB, startFlags, waitFor } from './support.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -44,40 +44,10 @@ const APPS = 20;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round = (n: number, digits = 1) => Number(n.toFixed(digits));
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
-/** CPU seconds (user + system, every thread) a process has used so far. */
-async function cpuSeconds(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
-const rssMiB = async (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 
-async function waitFor(url: string): Promise<void> {
-  for (let i = 0; i < 1200; i += 1) {
-    if (await fetch(url).then((r) => r.ok, () => false)) return;
-    await sleep(50);
-  }
-  throw new Error(`${url} did not answer`);
-}
 
-async function api<T>(base: string, method: string, url: string, body?: unknown, token?: string): Promise<T> {
-  const res = await fetch(`${base}${url}`, {
-    method,
-    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (res.status >= 300) throw new Error(`${method} ${url}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
 
 /** Versions 1.0.1 – 1.0.3 of each app, published, written straight into the portal's file (WAL: beside the server). */
 function seedVersions(dataDir: string, appIds: string[]): void {
@@ -193,11 +163,6 @@ async function load(options: { url: string; method?: string; rate: number; secon
   return { requests_per_s: round(ok / seconds), p50_ms: at(0.5), p99_ms: at(0.99), max_ms: round(latencies.at(-1) ?? NaN, 1), ok, non_2xx: non2xx, errors, timeouts: 0 };
 }
 
-/** The node flags `npm start` runs the portal with (package.json), so the server measured is the one operators start. */
-async function startFlags(): Promise<string[]> {
-  const { scripts } = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } };
-  return scripts.start.split(' ').filter((word) => word.startsWith('--'));
-}
 
 async function ingest(dataDir: string, work: string, dist: string) {
   const port = await freePort();
@@ -205,7 +170,7 @@ async function ingest(dataDir: string, work: string, dist: string) {
   execFileSync(process.execPath, [path.join(dist, 'main.js'), 'migrate'], { env: { ...process.env, DATA_DIR: dataDir }, stdio: 'ignore' });
   const { LOG_LEVEL: _ignored, ...env } = process.env;
   const log = openSync(path.join(work, 'portal.log'), 'a');
-  const child: ChildProcess = spawn(process.execPath, [...PROFILE, ...(await startFlags()), path.join(dist, 'main.js'), 'serve'], {
+  const child: ChildProcess = spawn(process.execPath, [...PROFILE, ...(await startFlags(ROOT)), path.join(dist, 'main.js'), 'serve'], {
     cwd: ROOT,
     env: { ...env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, TELEMETRY_RATE_LIMIT_PER_MINUTE: '0', TELEMETRY_DEVICE_RATE_LIMIT_PER_MINUTE: '0' },
     stdio: ['ignore', log, log],

@@ -29,13 +29,14 @@ module.exports = {
     {
       name: 'nothing-imports-app-or-main',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/(main|app)\\.ts$' },
+      from: { path: '^src/', pathNot: ['^src/(main|app)\\.ts$', '^src/verbs/'] },
       to: { path: '^src/(main|app)\\.ts$' },
     },
     {
       name: 'only-the-entry-points-import-core',
+      comment: 'main.ts, app.ts and the commands of main.ts (verbs/) are the entry points.',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/(main|app)\\.ts$' },
+      from: { path: '^src/', pathNot: ['^src/(main|app)\\.ts$', '^src/verbs/'] },
       to: { path: '^src/core\\.ts$' },
     },
     {

@@ -1,0 +1,11 @@
+import { createAdminVerb } from './create-admin.js';
+import { gcVerb } from './gc.js';
+import { migrateVerb } from './migrate.js';
+import { rotateKeysVerb } from './rotate-keys.js';
+import { serveVerb } from './serve.js';
+import type { Verb } from './verb.js';
+
+export { UsageError, type Verb } from './verb.js';
+
+/** Every `mosis-portal` command, in the order `--help` lists them. */
+export const VERBS: readonly Verb[] = [serveVerb, migrateVerb, createAdminVerb, rotateKeysVerb, gcVerb];

@@ -1,0 +1,49 @@
+import closeWithGrace from 'close-with-grace';
+import { createPortal } from '../app.js';
+import type { Config } from '../config/index.js';
+import { migrateToLatest } from '../db/index.js';
+import { restrictStateModes } from '../storage/index.js';
+import type { Verb } from './verb.js';
+
+export const serveVerb: Verb = {
+  name: 'serve',
+  summary: 'apply pending migrations, then serve the portal (the default command)',
+  usage: 'mosis-portal serve',
+  help: `Applies pending migrations, then serves the portal on HOST:PORT until SIGTERM or SIGINT,
+which let requests in flight finish (up to SHUTDOWN_TIMEOUT_MS) before the jobs stop and the
+database closes. Configuration comes from environment variables (see the README).`,
+  run: (config) => serve(config),
+};
+
+async function serve(config: Config): Promise<void> {
+  // Before the database opens, so SQLite gives new -wal and -shm files the tightened mode.
+  const loose = await restrictStateModes(config);
+  const portal = await createPortal(config);
+  const { app, core } = portal;
+  const { log } = core;
+  const applied = await migrateToLatest(core.db);
+  if (applied.length > 0) log.info({ applied }, 'migrations applied');
+  for (const problem of loose) log.warn({ problem }, 'could not close this state to other OS users; fix its owner or mode');
+  // TOTP secrets and recovery codes stored before the server key protected them: protect them now.
+  const upgraded = await core.twoFactor.upgradeStoredSecrets();
+  if (upgraded.totpSecrets + upgraded.recoveryCodes > 0) log.info(upgraded, 'sealed stored TOTP secrets and rehashed recovery codes');
+  // An upload cut off by a crash or kill -9 left a staging file; no request is running yet.
+  const swept = await core.blobs.sweepStaging();
+  if (swept > 0) log.info({ swept }, 'removed staging files of interrupted uploads');
+
+  // Jobs run once the database is migrated; closing the portal stops them before the database closes.
+  core.jobWorker?.start();
+  await core.events.start();
+  await core.notificationFanout.start();
+  // The store's read model builds in the background; requests are served meanwhile.
+  await core.store.start();
+
+  // SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to the timeout), then the
+  // jobs, and close the database.
+  closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
+    if (err) log.error({ err }, 'shutting down after an unexpected error');
+    else log.info({ signal }, 'shutting down');
+    await portal.close();
+  });
+  await app.listen({ port: config.port, host: config.host });
+}

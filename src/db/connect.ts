@@ -2,7 +2,8 @@ import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from 'kysely';
-import pg from 'pg';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
 import type { DatabaseConfig } from '../config/index.js';
 import type { Database, Db, Dialect } from './database.js';
 
@@ -16,8 +17,17 @@ export interface PortalDatabase {
 
 const PG_INT8 = 20;
 
-const int8AsNumber = ((oid: number, format?: 'text' | 'binary'): unknown =>
-  oid === PG_INT8 ? (v: string) => Number(v) : (pg.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser;
+/**
+ * The PostgreSQL driver, loaded when a PostgreSQL database is first opened: a portal on SQLite (a
+ * NAS) never carries its 10+ MiB. A CommonJS package, so `require` loads it synchronously.
+ */
+export function pgDriver(): typeof pg {
+  return createRequire(import.meta.url)('pg') as typeof pg;
+}
+
+const int8AsNumber = (driver: typeof pg) =>
+  ((oid: number, format?: 'text' | 'binary'): unknown =>
+    oid === PG_INT8 ? (v: string) => Number(v) : (driver.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser;
 
 export function openDatabase(config: DatabaseConfig): PortalDatabase {
   const db = config.dialect === 'sqlite' ? new Kysely<Database>({ dialect: sqliteDialect(config.file) }) : openPostgres(config.url);
@@ -99,11 +109,12 @@ function reusingStatements(sqlite: SQLite.Database): SqliteDatabase {
 
 /** A pool on PostgreSQL: the portal's own, or telemetry's smaller ones beside it. */
 export function openPostgres<Tables = Database>(url: string, max = 10): Kysely<Tables> {
-  const pool = new pg.Pool({
+  const driver = pgDriver();
+  const pool = new driver.Pool({
     connectionString: url,
     max,
     // int8 (sizes, counts) as JS numbers: every value the portal stores is far below 2^53.
-    types: { getTypeParser: int8AsNumber },
+    types: { getTypeParser: int8AsNumber(driver) },
   });
   return new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
 }

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { pgDriver } from '../db/index.js';
 import { EVENTS_CHANNEL } from './append.js';
 
 export interface EventLogLogger {
@@ -50,7 +51,7 @@ export class PgEventListener {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const client = new pg.Client({
+    const client = new (pgDriver().Client)({
       connectionString: this.options.connectionString,
       application_name: this.options.applicationName,
       connectionTimeoutMillis: 5000,

@@ -1,4 +1,4 @@
-import * as client from 'openid-client';
+import type * as Client from 'openid-client';
 import type { Db } from '../../db/index.js';
 import { commonError, AppError, safeEqual, sha256Hex, type Clock, type Ids } from '../../shared/index.js';
 import type { AuditLog } from '../audit/index.js';
@@ -6,6 +6,12 @@ import { takeOverAccount } from './account-takeover.js';
 import { accountErrors, accountsError } from './accounts.errors.js';
 import * as repo from './accounts.repository.js';
 import type { RequestContext } from './request-context.js';
+
+let loaded: Promise<typeof Client> | undefined;
+/** openid-client comes with the first sign-in through a provider, not with every portal's start. */
+function openidClient(): Promise<typeof Client> {
+  return (loaded ??= import('openid-client'));
+}
 import type { User } from './accounts.table.js';
 
 export const OAUTH_PROVIDERS = ['github', 'google', 'oidc'] as const;
@@ -52,7 +58,7 @@ const failed = (provider: string) => accountsError('oauth_failed', `Signing in w
  * start answers a random binding value for an httpOnly cookie, the row keeps its hash.
  */
 export class OAuthService {
-  private readonly configs = new Map<OAuthProviderName, Promise<client.Configuration>>();
+  private readonly configs = new Map<OAuthProviderName, Promise<Client.Configuration>>();
 
   constructor(private readonly deps: OAuthDeps) {}
 
@@ -88,6 +94,7 @@ export class OAuthService {
       browser_hash: sha256Hex(browserBinding),
     });
     const openid = provider !== 'github';
+    const client = await openidClient();
     const url = client.buildAuthorizationUrl(config, {
       redirect_uri: this.redirectUri(provider),
       scope: openid ? 'openid email profile' : 'read:user user:email',
@@ -120,6 +127,7 @@ export class OAuthService {
     const config = await this.config(provider);
     const openid = provider !== 'github';
     let identity: ExternalIdentity;
+    const client = await openidClient();
     try {
       const tokens = await client.authorizationCodeGrant(
         config,
@@ -136,7 +144,7 @@ export class OAuthService {
     return { user, returnTo: stored.return_to };
   }
 
-  private async openIdIdentity(config: client.Configuration, tokens: client.TokenEndpointResponse & client.TokenEndpointResponseHelpers): Promise<ExternalIdentity> {
+  private async openIdIdentity(config: Client.Configuration, tokens: Client.TokenEndpointResponse & Client.TokenEndpointResponseHelpers): Promise<ExternalIdentity> {
     const claims = tokens.claims();
     if (!claims) throw new Error('no ID token');
     let email = typeof claims['email'] === 'string' ? claims['email'] : null;
@@ -144,6 +152,7 @@ export class OAuthService {
     let name = typeof claims['name'] === 'string' ? claims['name'] : null;
     if (email === null) {
       // Some issuers put the email only in userinfo.
+      const client = await openidClient();
       const info = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
       email = typeof info.email === 'string' ? info.email : null;
       verified = info.email_verified === true;
@@ -152,7 +161,8 @@ export class OAuthService {
     return { subject: claims.sub, email: email?.toLowerCase() ?? null, emailVerified: verified, name };
   }
 
-  private async githubIdentity(config: client.Configuration, accessToken: string): Promise<ExternalIdentity> {
+  private async githubIdentity(config: Client.Configuration, accessToken: string): Promise<ExternalIdentity> {
+    const client = await openidClient();
     const get = async (path: string): Promise<unknown> => {
       const res = await client.fetchProtectedResource(config, accessToken, new URL(path, GITHUB_API), 'GET', undefined, new Headers({ accept: 'application/vnd.github+json' }));
       if (!res.ok) throw new Error(`GitHub answered ${res.status} for ${path}`);
@@ -209,7 +219,7 @@ export class OAuthService {
     return user;
   }
 
-  private config(provider: OAuthProviderName): Promise<client.Configuration> {
+  private config(provider: OAuthProviderName): Promise<Client.Configuration> {
     let config = this.configs.get(provider);
     if (!config) {
       config = this.discover(provider);
@@ -222,9 +232,10 @@ export class OAuthService {
     });
   }
 
-  private async discover(provider: OAuthProviderName): Promise<client.Configuration> {
+  private async discover(provider: OAuthProviderName): Promise<Client.Configuration> {
     const settings = this.deps.providers[provider];
     if (!settings) throw new Error(`provider ${provider} is not configured`);
+    const client = await openidClient();
     if (provider === 'github') {
       return new client.Configuration(
         { issuer: 'https://github.com', authorization_endpoint: 'https://github.com/login/oauth/authorize', token_endpoint: 'https://github.com/login/oauth/access_token' },

@@ -29,6 +29,8 @@ export interface JobWorkerOptions {
   keepDoneMs?: number;
   /** [0, 1) for the retry jitter; Math.random by default. */
   random?: () => number;
+  /** Told of each failed attempt once it is recorded (the portal's metrics): its kind, and whether the job is now dead. */
+  onAttemptFailed?: (kind: string, dead: boolean) => void;
 }
 
 /** The text kept of a failure: enough to diagnose, bounded so a huge message cannot bloat a row. */
@@ -55,7 +57,7 @@ interface Running {
 export class JobWorker {
   /** This instance, as written in locked_by: completions are fenced on it. */
   readonly id: string;
-  private readonly o: Required<Omit<JobWorkerOptions, 'concurrency' | 'leaseMs' | 'pollMs' | 'maxPollMs' | 'keepDoneMs' | 'random'>> & {
+  private readonly o: Required<Omit<JobWorkerOptions, 'concurrency' | 'leaseMs' | 'pollMs' | 'maxPollMs' | 'keepDoneMs' | 'random' | 'onAttemptFailed'>> & {
     concurrency: number;
     leaseMs: number;
     pollMs: number;
@@ -73,8 +75,10 @@ export class JobWorker {
   private stopping = false;
   private lastBuryMs = Number.NEGATIVE_INFINITY;
   private lastPruneMs = Number.NEGATIVE_INFINITY;
+  private readonly onAttemptFailed: JobWorkerOptions['onAttemptFailed'];
 
   constructor(options: JobWorkerOptions) {
+    this.onAttemptFailed = options.onAttemptFailed;
     this.o = {
       ...options,
       concurrency: options.concurrency ?? 2,
@@ -295,6 +299,7 @@ export class JobWorker {
     try {
       const recorded = await failJob(this.o.db, claim, { now: now.toISOString(), error, retryAt });
       if (!recorded) return;
+      this.onAttemptFailed?.(row.kind, last);
       const fields = { job_id: row.id, kind: row.kind, attempt: claim.attempt, max_attempts: row.max_attempts, error };
       if (last) this.o.log.error(fields, 'job failed its last attempt and is dead');
       else this.o.log.warn({ ...fields, retry_at: retryAt }, 'job failed; it will be retried');

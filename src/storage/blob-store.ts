@@ -31,6 +31,16 @@ export interface BlobStore {
   sweepStaging(): Promise<number>;
   /** Throws when the store cannot be written (readiness probe). */
   checkWritable(): Promise<void>;
+  /**
+   * How many blobs are stored and their bytes, for /metrics. Walks the whole store (the caller
+   * caches it); a store that cannot count cheaply leaves it out.
+   */
+  usage?(): Promise<BlobUsage>;
+}
+
+export interface BlobUsage {
+  readonly blobs: number;
+  readonly bytes: number;
 }
 
 export interface LocalBlobFile {

@@ -6,12 +6,18 @@ import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
 import { AppError, commonError, payloadTooLarge } from '../shared/index.js';
 import type { BlobStore, LocalBlobFile, StagedBlob, StageOptions } from './blob-store.js';
+import type { BlobUsage } from './blob-store.js';
+import { Piscina } from 'piscina';
+import { workerModule } from '../shared/index.js';
+import type { UsageTask } from './blob-usage-thread.js';
 
 const HASH = /^[0-9a-f]{64}$/;
 const STAGING = '.staging';
 // How much of an upload may wait in memory for the disk: enough that receiving the next chunks
 // overlaps writing the last ones, small enough that an upload costs a couple of MiB at most.
 const BUFFER_BYTES = 1024 * 1024;
+/** usage()'s thread holds a few directory listings at a time. */
+const USAGE_THREAD_LIMITS = { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 };
 
 /** Packages are the developers' unpublished work: only the portal's own user reads them. */
 const PRIVATE_DIR = { recursive: true, mode: 0o700 } as const;
@@ -147,6 +153,16 @@ export class FsBlobStore implements BlobStore {
   async checkWritable(): Promise<void> {
     await mkdir(this.stagingDir, PRIVATE_DIR);
     await access(this.stagingDir, constants.W_OK);
+  }
+
+  /** Every blob's size from the filesystem, walked on a thread of its own (blob-usage-thread.ts), ended after. */
+  async usage(): Promise<BlobUsage> {
+    const pool = new Piscina<UsageTask, BlobUsage>({ ...workerModule(import.meta.url, 'blob-usage-thread'), minThreads: 0, maxThreads: 1, resourceLimits: USAGE_THREAD_LIMITS });
+    try {
+      return await pool.run({ base: path.join(this.root, 'sha256') });
+    } finally {
+      await pool.destroy();
+    }
   }
 
   private pathOf(sha256: string): string {

@@ -176,6 +176,11 @@ export class StoreService {
     await this.deps.index.settled();
   }
 
+  /** The last event the read model has applied, or null before it follows the log (its lag on /metrics). */
+  eventPosition(): number | null {
+    return this.subscription?.position ?? null;
+  }
+
   // ---- catalog ----
 
   async catalog(query: CatalogQuery, languages: readonly string[]): Promise<CachedBody> {

@@ -30,6 +30,11 @@ export class TelemetryWriter {
   /** When a device last sent something here (a rollup then keeps its write transactions short). */
   private lastIngest = 0;
   private closed = false;
+  /** Device requests refused with telemetry_busy, and the events they were counted as (/metrics). */
+  private busyRefusals = 0;
+  private busyRefusedEvents = 0;
+  /** Writer requests that failed (answered 503 telemetry_unavailable). */
+  private writeFailures = 0;
 
   constructor(
     private readonly options: {
@@ -53,6 +58,11 @@ export class TelemetryWriter {
   /** Events (and crash reports) sent and not yet written. */
   get queued(): number {
     return this.inFlight;
+  }
+
+  /** For /metrics: how many events may be in flight, what was refused (503 telemetry_busy) and what failed (503 telemetry_unavailable) since start. */
+  counters(): { capacity: number; refusedRequests: number; refusedEvents: number; failedWrites: number } {
+    return { capacity: this.options.queueEvents, refusedRequests: this.busyRefusals, refusedEvents: this.busyRefusedEvents, failedWrites: this.writeFailures };
   }
 
   /** Starts the thread (which migrates the telemetry file) unless it runs already. */
@@ -159,6 +169,8 @@ export class TelemetryWriter {
   /** Counts `units` events in flight while `work` runs; refuses when they would pass the bound. */
   private async bounded<T>(units: number, work: () => Promise<T>): Promise<T> {
     if (this.inFlight + units > this.options.queueEvents) {
+      this.busyRefusals += 1;
+      this.busyRefusedEvents += units;
       throw telemetryError('telemetry_busy', 'Telemetry is arriving faster than it can be written; retry in a few seconds.');
     }
     this.inFlight += units;
@@ -175,6 +187,7 @@ export class TelemetryWriter {
     try {
       return await this.threads().run(request);
     } catch (err) {
+      this.writeFailures += 1;
       this.options.log.error({ err, op: request.op }, 'telemetry write failed');
       throw telemetryError('telemetry_unavailable', 'Telemetry could not be written; retry later.');
     }

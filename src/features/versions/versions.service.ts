@@ -31,6 +31,16 @@ export interface VersionsDeps {
   /** The durable queue the checks run on (`versions.check`), and a nudge for the worker. */
   jobs: JobQueue;
   wake: () => void;
+  /** Told of each package received and each run of the checks (the portal's metrics). */
+  metrics?: PackageMetrics;
+}
+
+/** What the portal's metrics learn from uploads: bytes received and how long the checks took. */
+export interface PackageMetrics {
+  /** A package body arrived whole (staged): its size, and whether it was a dry run. */
+  received(bytes: number, dryRun: boolean): void;
+  /** One run of the package checks (not one refused as busy): seconds, and how it ended. */
+  checked(seconds: number, outcome: 'passed' | 'failed' | 'error'): void;
 }
 
 export const CHECK_JOB = 'versions.check';
@@ -86,9 +96,10 @@ export class VersionsService {
       throw err;
     }
     const scanned = await scan.end();
+    this.deps.metrics?.received(staged.size, true);
     try {
       const minVersionCode = (await repo.highestVersionCode(this.deps.db, app.id)) + 1;
-      const result = await this.deps.checker.check(staged.path, { ...(await this.checkOptions(app)), scanned, minVersionCode }).catch((error: unknown) => {
+      const result = await this.check(staged.path, { ...(await this.checkOptions(app)), scanned, minVersionCode }).catch((error: unknown) => {
         if (error instanceof ChecksBusyError) throw versionsError('checks_busy', 'Too many packages are waiting to be checked; try again in a minute.');
         throw error;
       });
@@ -103,6 +114,7 @@ export class VersionsService {
   /** Stores the package and records it `processing`, with its check job, in one transaction. */
   private async accept(actor: Actor, app: App, openBody: () => Promise<Readable>): Promise<VersionResponse> {
     const staged = await this.deps.blobs.stage(await openBody(), { maxBytes: this.deps.maxPackageBytes });
+    this.deps.metrics?.received(staged.size, false);
     try {
       if (await repo.hasPackage(this.deps.db, app.id, staged.sha256)) throw versionsError('version_exists', 'This exact package was already uploaded for this app.');
       if ((await repo.countProcessing(this.deps.db, app.owner_id)) >= MAX_PROCESSING_PER_DEVELOPER) {
@@ -158,7 +170,7 @@ export class VersionsService {
     let result: PackageCheckResult;
     try {
       const options = await this.checkOptions(app);
-      result = await this.deps.checker.check(file.path, { ...options, minVersionCode: (await repo.highestVersionCode(db, app.id)) + 1 });
+      result = await this.check(file.path, { ...options, minVersionCode: (await repo.highestVersionCode(db, app.id)) + 1 });
     } finally {
       await file.release();
     }
@@ -172,6 +184,19 @@ export class VersionsService {
       await this.recordCheck(job, version, app, { ...result, ok: false, findings: [...result.findings, lost] });
     }
     this.deps.events.notify();
+  }
+
+  /** The checker's run, timed for the metrics (a check refused as busy never ran). */
+  private async check(file: string, options: Parameters<PackageChecker['check']>[1]): Promise<PackageCheckResult> {
+    const started = performance.now();
+    try {
+      const result = await this.deps.checker.check(file, options);
+      this.deps.metrics?.checked((performance.now() - started) / 1000, result.ok ? 'passed' : 'failed');
+      return result;
+    } catch (error) {
+      if (!(error instanceof ChecksBusyError)) this.deps.metrics?.checked((performance.now() - started) / 1000, 'error');
+      throw error;
+    }
   }
 
   private async recordCheck(job: JobContext<{ version_id: string }>, version: Version, app: App, result: PackageCheckResult): Promise<void> {

@@ -1,0 +1,1 @@
+export { PortalMetrics, METRICS_PREFIX, type MetricSources } from './portal-metrics.js';

@@ -3,7 +3,7 @@
  * (shared, config). A feature reaches another only through its index.ts; nothing below features
  * imports a feature, except `import type` of table rows by db/database.ts.
  */
-const LOWER = '^src/(http|jobs|events|storage|package|db|shared|config)/';
+const LOWER = '^src/(http|jobs|events|storage|package|db|shared|config|backup)/';
 
 module.exports = {
   forbidden: [
@@ -52,6 +52,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/features/([^/]+)/' },
       to: { path: '^src/features/([^/]+)/', pathNot: ['^src/features/$1/', '^src/features/[^/]+/index\\.ts$'] },
+    },
+    {
+      name: 'backup-sits-on-db-and-storage',
+      comment: 'backup/ (snapshots, restore) runs from the CLI and a job: only db/, storage/, shared/ and config/ below it.',
+      severity: 'error',
+      from: { path: '^src/backup/' },
+      to: { path: '^src/', pathNot: '^src/(backup|db|storage|shared|config)/' },
     },
     {
       name: 'shared-and-config-are-leaves',

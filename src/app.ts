@@ -14,6 +14,9 @@ import { downloadsRoutes, storeRoutes } from './features/store/index.js';
 import { telemetryRoutes } from './features/telemetry/index.js';
 import { releaseRoutes, versionsRoutes } from './features/versions/index.js';
 import { createServer, healthRoutes, type FeatureRoutes } from './http/index.js';
+import { registerMetrics } from './http/metrics.js';
+import { docsSiteRoutes } from './http/docs-site.js';
+import { METRICS_PREFIX } from './features/metrics/index.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -53,6 +56,10 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
   // Before the routes, so every route's authorization failures are audited (one hook, no route forgets).
   auditAccessDenials(app, core.audit, core.clock);
   healthRoutes(app, core.readiness);
+  // On the root, before the features: every route's answers are timed.
+  registerMetrics(app, { registry: core.metrics.registry, prefix: METRICS_PREFIX, token: core.config.metrics.token });
+  // The documentation site at /docs (built by `npm run build`; /docs/api stays the OpenAPI reference).
+  docsSiteRoutes(app);
   for (const routes of FEATURE_ROUTES) {
     const plugin = (scope: FastifyInstance, _options: unknown, done: (err?: Error) => void) => {
       try {

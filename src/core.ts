@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config/index.js';
+import { createSnapshot, pruneSnapshots } from './backup/index.js';
 import { openDatabase, pendingMigrations, type Db, type PortalDatabase } from './db/index.js';
 import { EventLog, type EventConsumer } from './events/index.js';
 import {
@@ -22,6 +23,7 @@ import {
   type PasswordHashCost,
 } from './features/accounts/index.js';
 import { AdminJobsService } from './features/admin-jobs/index.js';
+import { PortalMetrics } from './features/metrics/index.js';
 import { AppImagesService, AppsService, ListingsService } from './features/apps/index.js';
 import { AuditLog } from './features/audit/index.js';
 import { ApiKeysService, SigningKeysService } from './features/keys/index.js';
@@ -122,6 +124,8 @@ export interface Core {
   /** Halts staged rollouts that crash too often (a recurring job; sweep() runs it once). */
   readonly crashGuard: CrashGuard;
   readonly adminJobs: AdminJobsService;
+  /** The portal's Prometheus registry and domain metrics; app.ts serves it as GET /metrics. */
+  readonly metrics: PortalMetrics;
   /** What /readyz asks: the database, its migrations, the data directories, the blob store. */
   readonly readiness: readonly ReadinessCheck[];
   /** Stops the job worker and the event log, closes the checks and the database. */
@@ -129,6 +133,8 @@ export interface Core {
 }
 
 export const GC_JOB = 'storage.gc';
+/** The recurring online snapshot into BACKUPS_DIR, then its retention (src/backup/). */
+export const BACKUP_JOB = 'backup.snapshot';
 /** PostgreSQL: how far behind arrival the telemetry rollup reads (a commit's longest delay). */
 const TELEMETRY_COMMIT_LAG_MS = 10_000;
 /** Blobs younger than this are kept even when unreferenced: an upload may be about to record them. */
@@ -153,6 +159,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
   const jobs = new JobQueue({ clock, ids });
   const events = new EventLog({ db, postgresUrl: config.database.dialect === 'postgres' ? config.database.url : undefined, logger: log });
   const audit = new AuditLog({ db, clock, ids });
+  const metrics = new PortalMetrics({ clock, log });
 
   const mailer = new Mailer({
     jobs,
@@ -220,12 +227,13 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     // The worker is made below; the closure reads it when an upload commits.
     wake: () => jobWorker?.wake(),
     packageLimits: { maxTotalBytes: config.limits.packageInflatedBytes },
+    metrics: metrics.packages,
   });
   const release = new ReleaseService({ db, clock, audit, apps, events });
   const { streamHeartbeatMs, streamsPerUser, streamsMax } = config.notifications;
   const liveStream = new LiveStream({ db, events, apps, roles: admin, heartbeatMs: streamHeartbeatMs, streamsPerUser, streamsMax, log });
   const adminJobs = new AdminJobsService({ db, jobs: new JobsAdmin({ db, clock }), audit });
-  const jobWorker = config.jobs.enabled ? new JobWorker({ db, dialect: database.dialect, queue: jobs, clock, ids, log, concurrency: config.jobs.concurrency, leaseMs: config.jobs.leaseMs }) : null;
+  const jobWorker = config.jobs.enabled ? new JobWorker({ db, dialect: database.dialect, queue: jobs, clock, ids, log, concurrency: config.jobs.concurrency, leaseMs: config.jobs.leaseMs, onAttemptFailed: (kind, dead) => metrics.jobFailed(kind, dead) }) : null;
 
   // Packages of failed versions, replaced icons and the like are dropped by a daily sweep (what
   // `mosis-portal gc` does by hand), so a NAS's disk does not fill with unreferenced blobs.
@@ -238,6 +246,20 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
       if (result.deleted > 0) log.info(result, 'deleted unreferenced blobs');
     },
   });
+  // Snapshots while serving (what `mosis-portal backup` does by hand), then the old ones thinned out.
+  if (config.backups.enabled) {
+    jobs.define(BACKUP_JOB, {
+      schedule: config.backups.schedule,
+      maxAttempts: 3,
+      timeoutMs: 60 * 60_000,
+      handler: async (job) => {
+        const source = { database: config.database, dataDir: config.dataDir, blobs, db, isReferenced: (sha256: string) => blobReferences.isReferenced(sha256) };
+        const { dir, manifest } = await createSnapshot(source, { into: config.backupsDir, now: clock.now(), signal: job.signal });
+        const pruned = await pruneSnapshots(config.backupsDir, config.backups.keep);
+        log.info({ snapshot: dir, blobs: manifest.blobs.length, pruned }, 'backup snapshot written');
+      },
+    });
+  }
 
   // The writer reads the catalog's size from the store, made just below.
   const indexWriter: IndexWriter = new IndexWriter(config.database, db, (): number => store.model.stats().versions);
@@ -293,6 +315,17 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
       jobWorker?.wake();
       events.notify();
     },
+  });
+
+  // Read when /metrics is scraped: nothing here runs until then.
+  metrics.watch({
+    db,
+    database: config.database,
+    jobKinds: () => jobs.kinds().map((k) => k.kind),
+    eventLog: events,
+    followers: { store: () => store.eventPosition() },
+    telemetry: telemetryWriter,
+    blobs,
   });
 
   const readiness: ReadinessCheck[] = [
@@ -378,6 +411,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     telemetryWriter,
     crashGuard: new CrashGuard({ db, clock, audit, events, jobs, health: deps.versionHealth ?? telemetry }),
     adminJobs,
+    metrics,
     readiness,
     close: () => (closing ??= close()),
   };

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { trustProxySchema, type TrustProxy } from './trust-proxy.js';
 import { ROLES, type Role } from '../shared/actor.js';
@@ -15,6 +16,15 @@ export interface Config {
   readonly database: DatabaseConfig;
   readonly packagesDir: string;
   readonly backupsDir: string;
+  /** Online snapshots into backupsDir (src/backup/): the recurring job and what it keeps. */
+  readonly backups: {
+    /** Whether this instance defines the recurring snapshot job (default: on SQLite). */
+    readonly enabled: boolean;
+    /** When it runs: a cron expression in UTC. */
+    readonly schedule: string;
+    /** Snapshots kept: the newest of each of the last this-many hours, days and (ISO) weeks that have one. */
+    readonly keep: { readonly hourly: number; readonly daily: number; readonly weekly: number };
+  };
   readonly logLevel: LogLevel;
   /** Whose X-Forwarded-For sets the client IP: nobody, the nearest n hops, or these proxies. */
   readonly trustProxy: TrustProxy;
@@ -82,6 +92,13 @@ export interface Config {
     /** Live event streams this instance holds at most. */
     readonly streamsMax: number;
   };
+  /** GET /metrics (Prometheus text format, src/http/metrics.ts). */
+  readonly metrics: {
+    /** The bearer token a scrape must send; null answers anyone who reaches the port. */
+    readonly token: string | null;
+  };
+  /** Litestream's continuous replication of the SQLite files (`mosis-portal replicate`, docs/litestream.md). */
+  readonly litestream: LitestreamConfig;
 }
 
 /**
@@ -137,6 +154,33 @@ export type DatabaseConfig =
   | { readonly dialect: 'sqlite'; readonly file: string }
   | { readonly dialect: 'postgres'; readonly url: string };
 
+/**
+ * What `mosis-portal replicate` writes into DATA_DIR/litestream.yml: a file replica under
+ * BACKUPS_DIR/litestream always, an S3-compatible bucket when one is named. Credentials are not
+ * here: Litestream reads LITESTREAM_ACCESS_KEY_ID and LITESTREAM_SECRET_ACCESS_KEY itself.
+ */
+export interface LitestreamConfig {
+  /** The litestream binary; null: the one @flydotio/litestream installed for this platform. */
+  readonly binary: string | null;
+  /** How often new WAL frames are copied to the file replica. */
+  readonly syncMs: number;
+  /** How long snapshots and WAL are kept: the window a point-in-time restore can reach back. */
+  readonly retentionHours: number;
+  /** How often a new snapshot is taken (a restore replays the WAL written since the last one). */
+  readonly snapshotHours: number;
+  readonly s3: {
+    readonly bucket: string;
+    /** Key prefix inside the bucket ('' for the bucket's root); each database goes under <prefix>/<file name>. */
+    readonly prefix: string;
+    readonly endpoint: string | null;
+    readonly region: string | null;
+    /** null: Litestream decides (path style whenever an endpoint is set). */
+    readonly forcePathStyle: boolean | null;
+    /** How often new WAL frames are uploaded: each upload is a request the provider may bill. */
+    readonly syncMs: number;
+  } | null;
+}
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export class ConfigError extends Error {
@@ -182,6 +226,22 @@ const envSchema = z.object({
   DATABASE_URL: databaseUrl.optional(),
   PACKAGES_DIR: z.string().trim().min(1, 'a directory path').optional(),
   BACKUPS_DIR: z.string().trim().min(1, 'a directory path').optional(),
+  BACKUPS_ENABLED: z.enum(['true', 'false'], { message: 'true or false' }).optional(),
+  BACKUP_SCHEDULE: z
+    .string()
+    .trim()
+    .refine((v) => {
+      try {
+        CronExpressionParser.parse(v, { tz: 'UTC', strict: false });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'a cron expression in UTC, e.g. "7 * * * *" (minute 7 of every hour)')
+    .default('7 * * * *'),
+  BACKUP_KEEP_HOURLY: int(0, 100_000).default(24),
+  BACKUP_KEEP_DAILY: int(0, 100_000).default(7),
+  BACKUP_KEEP_WEEKLY: int(0, 100_000).default(4),
   LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], {
       message: 'one of fatal, error, warn, info, debug, trace, silent',
@@ -243,12 +303,27 @@ const envSchema = z.object({
   OIDC_ISSUER: httpUrl.optional(),
   OIDC_CLIENT_ID: z.string().trim().min(1).optional(),
   OIDC_CLIENT_SECRET: z.string().trim().min(1).optional(),
+  METRICS_TOKEN: z.string().trim().min(16, 'at least 16 characters (openssl rand -hex 32)').optional(),
+  LITESTREAM_BIN: z.string().trim().min(1, 'the path of a litestream 0.3 binary').optional(),
+  LITESTREAM_SYNC_MS: int(100, 3_600_000).default(1000),
+  LITESTREAM_RETENTION_HOURS: int(1, 8760).default(24),
+  LITESTREAM_SNAPSHOT_HOURS: int(1, 8760).default(6),
+  LITESTREAM_S3_URL: z
+    .string()
+    .trim()
+    .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\s?#]*)?$/, 's3://bucket or s3://bucket/prefix')
+    .optional(),
+  LITESTREAM_S3_ENDPOINT: httpUrl.optional(),
+  LITESTREAM_S3_REGION: z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a region name such as us-east-1 or auto').optional(),
+  LITESTREAM_S3_FORCE_PATH_STYLE: z.enum(['true', 'false'], { message: 'true or false' }).optional(),
+  LITESTREAM_S3_SYNC_SECONDS: int(1, 86_400).default(10),
 });
 
 type Env = Record<string, string | undefined>;
 
 /** Variables whose value a configuration error never repeats. */
 const SECRET_VARIABLES = new Set(['SECRETS_KEY']);
+SECRET_VARIABLES.add('METRICS_TOKEN');
 
 /** Reads the environment into a frozen Config, or throws ConfigError with one line per bad variable. */
 export function loadConfig(env: Env = process.env): Config {
@@ -272,6 +347,9 @@ export function loadConfig(env: Env = process.env): Config {
     (e.OIDC_ISSUER === undefined) !== (e.OIDC_CLIENT_ID === undefined) ? 'OIDC_ISSUER and OIDC_CLIENT_ID must be set together' : null,
   ].filter((p): p is string => p !== null);
   if (providerProblems.length > 0) throw new ConfigError(`Invalid configuration: ${providerProblems.join('; ')}`);
+  if (e.LITESTREAM_S3_URL === undefined && (e.LITESTREAM_S3_ENDPOINT ?? e.LITESTREAM_S3_REGION ?? e.LITESTREAM_S3_FORCE_PATH_STYLE) !== undefined) {
+    throw new ConfigError('Invalid configuration: LITESTREAM_S3_ENDPOINT, LITESTREAM_S3_REGION and LITESTREAM_S3_FORCE_PATH_STYLE need LITESTREAM_S3_URL (s3://bucket/prefix)');
+  }
   const requestTimeoutMs = e.HTTP_REQUEST_TIMEOUT_MS ?? defaultRequestTimeoutMs(e.MAX_PACKAGE_BYTES);
   if (requestTimeoutMs < e.HTTP_HEADERS_TIMEOUT_MS) {
     throw new ConfigError(`Invalid configuration: HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs}) must be at least HTTP_HEADERS_TIMEOUT_MS (${e.HTTP_HEADERS_TIMEOUT_MS})`);
@@ -285,6 +363,12 @@ export function loadConfig(env: Env = process.env): Config {
     database: databaseConfig(e.DATABASE_URL, dataDir),
     packagesDir: path.resolve(e.PACKAGES_DIR ?? path.join(dataDir, 'packages')),
     backupsDir: path.resolve(e.BACKUPS_DIR ?? path.join(dataDir, 'backups')),
+    backups: {
+      // On PostgreSQL the database is pg_dump's or point-in-time recovery's: snapshots only list blobs.
+      enabled: e.BACKUPS_ENABLED === undefined ? !e.DATABASE_URL?.startsWith('postgres') : e.BACKUPS_ENABLED === 'true',
+      schedule: e.BACKUP_SCHEDULE,
+      keep: { hourly: e.BACKUP_KEEP_HOURLY, daily: e.BACKUP_KEEP_DAILY, weekly: e.BACKUP_KEEP_WEEKLY },
+    },
     logLevel: e.LOG_LEVEL,
     trustProxy: e.TRUST_PROXY,
     limits: { packageBytes: e.MAX_PACKAGE_BYTES, packageInflatedBytes: e.MAX_PACKAGE_INFLATED_BYTES, jsonBytes: e.MAX_JSON_BYTES },
@@ -306,6 +390,23 @@ export function loadConfig(env: Env = process.env): Config {
       streamHeartbeatMs: e.EVENTS_HEARTBEAT_SECONDS * 1000,
       streamsPerUser: e.EVENTS_STREAMS_PER_USER,
       streamsMax: e.EVENTS_STREAMS_MAX,
+    },
+    metrics: { token: e.METRICS_TOKEN ?? null },
+    litestream: {
+      binary: e.LITESTREAM_BIN === undefined ? null : path.resolve(e.LITESTREAM_BIN),
+      syncMs: e.LITESTREAM_SYNC_MS,
+      retentionHours: e.LITESTREAM_RETENTION_HOURS,
+      snapshotHours: e.LITESTREAM_SNAPSHOT_HOURS,
+      s3:
+        e.LITESTREAM_S3_URL === undefined
+          ? null
+          : {
+              ...s3Location(e.LITESTREAM_S3_URL),
+              endpoint: e.LITESTREAM_S3_ENDPOINT ?? null,
+              region: e.LITESTREAM_S3_REGION ?? null,
+              forcePathStyle: e.LITESTREAM_S3_FORCE_PATH_STYLE === undefined ? null : e.LITESTREAM_S3_FORCE_PATH_STYLE === 'true',
+              syncMs: e.LITESTREAM_S3_SYNC_SECONDS * 1000,
+            },
     },
     http: { headersMs: e.HTTP_HEADERS_TIMEOUT_MS, requestMs: requestTimeoutMs, idleMs: e.HTTP_IDLE_TIMEOUT_MS, keepAliveMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS },
     accounts: {
@@ -359,4 +460,12 @@ function deepFreeze<T>(value: T): T {
 /** The entries that were set, so an unset variable leaves its default to the code that owns it. */
 function definedOnly<T extends Record<string, number | undefined>>(values: T): { [K in keyof T]?: number } {
   return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as { [K in keyof T]?: number };
+}
+
+/** s3://bucket/some/prefix -> the bucket and the key prefix without surrounding slashes. */
+function s3Location(url: string): { bucket: string; prefix: string } {
+  const rest = url.slice('s3://'.length);
+  const slash = rest.indexOf('/');
+  if (slash === -1) return { bucket: rest, prefix: '' };
+  return { bucket: rest.slice(0, slash), prefix: rest.slice(slash + 1).replace(/^\/+|\/+$/g, '') };
 }

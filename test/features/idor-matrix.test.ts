@@ -174,6 +174,7 @@ const RULES: Record<string, Rule> = {
   'GET /v1/auth/oauth/:provider/start': { kind: 'public', why: 'a provider name, before anyone is signed in' },
   'GET /v1/auth/oauth/:provider/callback': { kind: 'public', why: "the provider's redirect back, checked against the state cookie" },
   'GET /docs/api/static/*': { kind: 'public', why: 'swagger-ui assets' },
+  'GET /docs/*': { kind: 'public', why: 'the documentation site: static pages and their search index' },
 };
 
 /** Must be classified: names something by a path parameter, or is an admin or review route. */

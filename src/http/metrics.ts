@@ -29,14 +29,20 @@ export interface MetricsRouteOptions {
 export function registerMetrics(app: FastifyInstance, options: MetricsRouteOptions): void {
   const { registry, prefix } = options;
   // The same metric objects in both registries (prom-client types them as plain objects here).
-  for (const metric of processMetrics(prefix).getMetricsAsArray()) registry.registerMetric(metric as unknown as Metric);
-  const duration = new Histogram({
-    name: `${prefix}http_request_duration_seconds`,
-    help: 'HTTP requests by route pattern (unmatched for a URL no route has), method and status, with how long each took to answer.',
-    labelNames: ['route', 'method', 'status_code'],
-    buckets: DURATION_BUCKETS,
-    registers: [registry],
-  });
+  // A second server on the same core (tests build one) shares the core's registry and its metrics.
+  for (const metric of processMetrics(prefix).getMetricsAsArray()) {
+    if (registry.getSingleMetric(metric.name) === undefined) registry.registerMetric(metric as unknown as Metric);
+  }
+  const name = `${prefix}http_request_duration_seconds`;
+  const duration =
+    (registry.getSingleMetric(name) as Histogram<'route' | 'method' | 'status_code'> | undefined) ??
+    new Histogram({
+      name,
+      help: 'HTTP requests by route pattern (unmatched for a URL no route has), method and status, with how long each took to answer.',
+      labelNames: ['route', 'method', 'status_code'],
+      buckets: DURATION_BUCKETS,
+      registers: [registry],
+    });
   app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url;
     if (route !== METRICS_PATH) {

@@ -74,7 +74,9 @@ describe('mosis-portal backup and restore [sqlite]', () => {
       const first = await post(live, `/v1/apps/${appId}/versions`, packages[0], token, 'application/octet-stream');
       expect(first.status, JSON.stringify(first.json)).toBe(202);
 
-      // Three writers, each recording what the server acknowledged and when.
+      // Three writers, each recording what the server acknowledged and when. Sign-ups hash at the
+      // portal's real argon2 cost: a pause between them leaves the cores to the backup and the suite.
+      const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
       type Ack = { at: number; value: string };
       const acked = { users: [] as Ack[], apps: [] as Ack[], versions: [{ at: performance.now(), value: String(first.json['id']) }] as Ack[] };
       let writing = true;
@@ -87,6 +89,7 @@ describe('mosis-portal backup and restore [sqlite]', () => {
             const res = await post(live, '/v1/auth/register', { email, password: PASSWORD, name: 'Writer' });
             expect(res.status).toBe(202);
             acked.users.push({ at: performance.now(), value: email });
+            await pause(100);
           }
         })(),
         (async () => {
@@ -94,6 +97,7 @@ describe('mosis-portal backup and restore [sqlite]', () => {
             const res = await post(live, '/v1/apps', { package_id: `com.example.busy${i}`, name: `Busy ${i}` }, token);
             expect(res.status).toBe(201);
             acked.apps.push({ at: performance.now(), value: String(res.json['id']) });
+            await pause(10);
           }
         })(),
         (async () => {
@@ -113,7 +117,7 @@ describe('mosis-portal backup and restore [sqlite]', () => {
       // Busy before the backup starts: every writer has had something acknowledged.
       while (acked.users.length < 2 || acked.apps.length < 2 || acked.versions.length < 2) {
         if (failure !== undefined) throw failure;
-        await new Promise((r) => setTimeout(r, 20));
+        await pause(20);
       }
 
       const began = performance.now();

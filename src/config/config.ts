@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { CronExpressionParser } from 'cron-parser';
 import { z } from 'zod';
 import { trustProxySchema, type TrustProxy } from './trust-proxy.js';
 import { ROLES, type Role } from '../shared/actor.js';
+import { parseCron } from '../shared/cron.js';
 
 /**
  * The portal's whole configuration. Built once from the environment at start; nothing else in the
@@ -232,7 +232,7 @@ const envSchema = z.object({
     .trim()
     .refine((v) => {
       try {
-        CronExpressionParser.parse(v, { tz: 'UTC', strict: false });
+        parseCron(v);
         return true;
       } catch {
         return false;

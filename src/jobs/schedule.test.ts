@@ -14,6 +14,12 @@ describe('Schedule', () => {
   it('refuses an expression that is not cron', () => {
     expect(() => Schedule.parse('every five minutes')).toThrow();
     expect(() => Schedule.parse('61 * * * *')).toThrow();
+    // A seventh field (the year) is not part of the documented syntax.
+    expect(() => Schedule.parse('0 0 3 * * * 2027')).toThrow(/five fields, or six/);
+  });
+
+  it('takes six fields with seconds first', () => {
+    expect(Schedule.parse('*/10 * * * * *').nextSlot(new Date('2026-12-01T03:00:00.000Z')).toISOString()).toBe('2026-12-01T03:00:10.000Z');
   });
 });
 

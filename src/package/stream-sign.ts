@@ -1,5 +1,4 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { ed25519 } from '@noble/curves/ed25519';
 
 /**
  * Ed25519 (RFC 8032, pure, not prehashed) over a message read as a stream, twice, instead of held
@@ -11,6 +10,8 @@ import { ed25519 } from '@noble/curves/ed25519';
  */
 export async function signEd25519Stream(privateKey: KeyObject, read: () => AsyncIterable<Buffer>): Promise<Buffer> {
   if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== 'ed25519') throw new Error('not an Ed25519 private key');
+  // Loaded when first needed: building the curve takes a tenth of a second of every start otherwise.
+  const { ed25519 } = await import('@noble/curves/ed25519');
   const seed = Buffer.from(privateKey.export({ format: 'jwk' }).d ?? '', 'base64url');
   const { prefix, scalar, pointBytes } = ed25519.utils.getExtendedPublicKey(seed);
   const L = ed25519.CURVE.n;

@@ -16,6 +16,7 @@ import { releaseRoutes, versionsRoutes } from './features/versions/index.js';
 import { createServer, healthRoutes, type FeatureRoutes } from './http/index.js';
 import { registerMetrics } from './http/metrics.js';
 import { docsSiteRoutes } from './http/docs-site.js';
+import { webAppRoutes } from './http/web-app.js';
 import { METRICS_PREFIX } from './features/metrics/index.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -60,6 +61,8 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
   registerMetrics(app, { registry: core.metrics.registry, prefix: METRICS_PREFIX, token: core.config.metrics.token });
   // The documentation site at /docs (built by `npm run build`; /docs/api stays the OpenAPI reference).
   docsSiteRoutes(app);
+  // The web UI at / (built by `npm run build` into dist/web): what no route answers, outside /v1 and /docs.
+  webAppRoutes(app);
   for (const routes of FEATURE_ROUTES) {
     const plugin = (scope: FastifyInstance, _options: unknown, done: (err?: Error) => void) => {
       try {

@@ -70,6 +70,19 @@ export const oauthRoutes: FeatureRoutes<OAuthRoutesCore> = (app, { core }) => {
   };
 
   r.get(
+    '/v1/auth/oauth/providers',
+    {
+      schema: {
+        tags,
+        summary: 'The sign-in providers set up on this portal, for the sign-in page to offer',
+        response: { 200: z.object({ providers: z.array(z.enum(OAUTH_PROVIDERS)).describe('In a fixed order: github, google, oidc') }) },
+      },
+    },
+    // Public and cheap: what the sign-in page shows anyone; it names providers, never their settings.
+    () => ({ providers: OAUTH_PROVIDERS.filter((provider) => oauth.enabled(provider)) }),
+  );
+
+  r.get(
     '/v1/auth/oauth/:provider/start',
     {
       preHandler: limit,

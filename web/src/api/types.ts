@@ -1,0 +1,11 @@
+/** Short names for the API's schemas (components/schemas of the OpenAPI document). */
+import type { components, paths } from './schema';
+
+export type Schemas = components['schemas'];
+export type User = Schemas['User'];
+export type Role = User['role'];
+export type App = Schemas['App'];
+export type Version = Schemas['Version'];
+export type VersionStatus = Version['status'];
+export type AppStatus = App['status'];
+export type OAuthProvider = paths['/v1/auth/oauth/providers']['get']['responses'][200]['content']['application/json']['providers'][number];

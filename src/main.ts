@@ -1,7 +1,5 @@
 #!/usr/bin/env node
-import { ConfigError, loadConfig, type Config } from './config/index.js';
-import { AppError } from './shared/index.js';
-import { PRIVATE_UMASK } from './storage/index.js';
+import type { Config } from './config/index.js';
 import { UsageError, VERBS, type Verb } from './verbs/index.js';
 
 /**
@@ -45,6 +43,12 @@ async function main(argv: string[]): Promise<number> {
     console.log(verbHelp(verb));
     return 0;
   }
+  // Loaded once a command runs: `--help` and a typo answer without loading the portal.
+  const [{ ConfigError, loadConfig }, { AppError }, { PRIVATE_UMASK }] = await Promise.all([
+    import('./config/index.js'),
+    import('./shared/index.js'),
+    import('./storage/private-state.js'),
+  ]);
   let config: Config;
   try {
     config = loadConfig();

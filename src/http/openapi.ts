@@ -1,12 +1,11 @@
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { apiReferenceRoutes } from './api-reference.js';
 
 /**
  * The OpenAPI 3.1 document is generated from the Zod schemas of the routes, so it cannot drift
- * from what the server validates. Served at /v1/openapi.json and rendered at /docs/api from the
- * swagger-ui assets shipped in node_modules (no CDN: a NAS may have no internet).
+ * from what the server validates. Served at /v1/openapi.json and rendered at /docs/api (api-reference.ts).
  */
 export async function registerOpenApi(app: FastifyInstance, options: { baseUrl: string; version: string }): Promise<void> {
   await app.register(swagger, {
@@ -28,10 +27,6 @@ export async function registerOpenApi(app: FastifyInstance, options: { baseUrl: 
     transform: jsonSchemaTransform,
     transformObject: jsonSchemaTransformObject,
   });
-  await app.register(swaggerUi, {
-    routePrefix: '/docs/api',
-    staticCSP: true,
-    uiConfig: { url: '/v1/openapi.json', deepLinking: true },
-  });
+  apiReferenceRoutes(app);
   app.get('/v1/openapi.json', { schema: { hide: true } }, () => app.swagger());
 }

@@ -11,6 +11,11 @@ import { registerProblemHandlers } from './problem.js';
 import { trackRoutes } from './route-table.js';
 import { securityHeaders } from './security.js';
 
+/** Fastify's types tie the factories to Ajv's compile signature; at run time it calls them the same way. */
+const ZOD_COMPILERS = { buildValidator: () => validatorCompiler, buildSerializer: () => serializerCompiler } as unknown as NonNullable<
+  FastifyServerOptions['schemaController']
+>['compilersFactory'];
+
 const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /**
@@ -32,6 +37,9 @@ export async function createServer(config: Config, _ids: Ids, options: { logger:
       return typeof incoming === 'string' && INCOMING_REQUEST_ID.test(incoming) ? incoming : newRequestId();
     },
     return503OnClosing: true,
+    // Every schema is Zod's: handing Fastify the Zod compilers up front spares it loading Ajv and
+    // fast-json-stringify at start (a tenth of a second and megabytes of code it would never use).
+    schemaController: { compilersFactory: ZOD_COMPILERS },
     // A slow upload of the largest package passes (it keeps sending, within requestMs); a client
     // that stops sending, or trickles its headers, is cut off. See docs/operations.md.
     requestTimeout: config.http.requestMs,

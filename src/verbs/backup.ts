@@ -1,8 +1,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createSnapshot, SnapshotRefused, verifySnapshot, type SnapshotManifest } from '../backup/index.js';
+import type { SnapshotManifest } from '../backup/index.js';
 import type { Config } from '../config/index.js';
-import { createCore } from '../core.js';
 import { UsageError, type Verb } from './verb.js';
 
 export const backupVerb: Verb = {
@@ -32,6 +31,7 @@ async function backup(config: Config, args: string[]): Promise<void> {
     return verify(config, values.verify);
   }
   const into = path.resolve(values.to ?? config.backupsDir);
+  const [{ createSnapshot }, { createCore }] = await Promise.all([import('../backup/index.js'), import('../core.js')]);
   // Not withCore: a backup must not migrate (one taken before an upgrade is the way back from it).
   const core = await createCore({ ...config, logLevel: 'warn' });
   try {
@@ -52,6 +52,7 @@ async function backup(config: Config, args: string[]): Promise<void> {
 }
 
 async function verify(config: Config, snapshot: string): Promise<void> {
+  const { SnapshotRefused, verifySnapshot } = await import('../backup/index.js');
   try {
     const { dir, manifest } = await verifySnapshot(snapshot, { packagesDir: config.packagesDir });
     console.log(`Snapshot ${dir} is good (taken ${manifest.created_at} by portal ${manifest.portal_version}):`);

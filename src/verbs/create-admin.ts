@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/index.js';
-import { createAdminAccount, type TakeoverReport } from '../features/accounts/index.js';
+import type { TakeoverReport } from '../features/accounts/index.js';
 import { UsageError, type Verb } from './verb.js';
 import { withCore } from './with-core.js';
 
@@ -18,6 +18,7 @@ async function createAdmin(config: Config, args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { email: { type: 'string' }, password: { type: 'string' } }, strict: true });
   if (!values.email) throw new UsageError('create-admin needs --email <email>');
   const email = values.email;
+  const { createAdminAccount } = await import('../features/accounts/index.js');
   await withCore(config, async (core) => {
     const result = await createAdminAccount(core, { email, password: values.password });
     if (result.takeover) {

@@ -1,6 +1,4 @@
 import type { Config } from '../config/index.js';
-import { GC_GRACE_MS } from '../core.js';
-import { collectGarbage } from '../storage/index.js';
 import type { Verb } from './verb.js';
 import { withCore } from './with-core.js';
 
@@ -14,6 +12,7 @@ export const gcVerb: Verb = {
 };
 
 async function gc(config: Config): Promise<void> {
+  const [{ GC_GRACE_MS }, { collectGarbage }] = await Promise.all([import('../core.js'), import('../storage/index.js')]);
   await withCore(config, async (core) => {
     const result = await collectGarbage(core.blobs, (sha256) => core.blobReferences.isReferenced(sha256), { graceMs: GC_GRACE_MS, now: core.clock.now() });
     console.log(`Deleted ${result.deleted} unreferenced blob(s); kept ${result.kept} in use and ${result.tooYoung} younger than an hour.`);

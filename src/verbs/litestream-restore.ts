@@ -2,7 +2,6 @@ import { execFile, spawn } from 'node:child_process';
 import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs, promisify } from 'node:util';
-import SQLite from 'better-sqlite3';
 import type { Config } from '../config/index.js';
 import { litestreamBinary, replicatedDatabases, writeLitestreamConfig, type ReplicaName, type ReplicatedDatabase } from './litestream.js';
 import { UsageError, type Verb } from './verb.js';
@@ -77,7 +76,7 @@ async function litestreamRestore(config: Config, args: string[]): Promise<void> 
       }
       restored.push(database);
       await chmod(database.file, 0o600);
-      const check = quickCheck(database.file);
+      const check = await quickCheck(database.file);
       if (check !== 'ok') throw new Error(`${database.file} was restored but does not pass SQLite's quick_check: ${check}`);
       console.log(`mosis-portal: restored ${database.file} (${(await stat(database.file)).size} bytes, quick_check ok)`);
     }
@@ -139,7 +138,8 @@ function run(binary: string, args: string[]): Promise<number> {
 }
 
 /** SQLite's quick_check of a restored file: 'ok', or its first complaint. Closing removes the -wal and -shm it made. */
-function quickCheck(file: string): string {
+async function quickCheck(file: string): Promise<string> {
+  const { default: SQLite } = await import('better-sqlite3');
   const sqlite = new SQLite(file, { fileMustExist: true });
   try {
     const rows = sqlite.pragma('quick_check') as { quick_check: string }[];

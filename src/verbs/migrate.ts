@@ -1,5 +1,4 @@
 import type { Config } from '../config/index.js';
-import { migrateToLatest, openDatabase } from '../db/index.js';
 import type { Verb } from './verb.js';
 
 export const migrateVerb: Verb = {
@@ -11,6 +10,7 @@ export const migrateVerb: Verb = {
 };
 
 async function migrate(config: Config): Promise<void> {
+  const { migrateToLatest, openDatabase } = await import('../db/index.js');
   const database = openDatabase(config.database);
   try {
     const applied = await migrateToLatest(database.db);

@@ -1,5 +1,4 @@
 import { parseArgs } from 'node:util';
-import { restoreSnapshot, SnapshotRefused } from '../backup/index.js';
 import type { Config } from '../config/index.js';
 import { describe } from './backup.js';
 import { UsageError, type Verb } from './verb.js';
@@ -21,6 +20,7 @@ for a DATA_DIR that is not empty or a snapshot that is damaged or incomplete, na
 async function restore(config: Config, args: string[]): Promise<void> {
   const { positionals } = parseArgs({ args, options: {}, strict: true, allowPositionals: true });
   if (positionals.length !== 1) throw new UsageError('restore needs exactly one argument: the snapshot directory (e.g. /backups/2026-11-27T13-07-00Z)');
+  const { restoreSnapshot, SnapshotRefused } = await import('../backup/index.js');
   const started = performance.now();
   try {
     const { manifest, dataDir } = await restoreSnapshot(positionals[0]!, config);

@@ -1,7 +1,5 @@
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/index.js';
-import { AccessTokens } from '../features/accounts/index.js';
-import { StoreKeys } from '../features/review/index.js';
 import type { Verb } from './verb.js';
 import { withCore } from './with-core.js';
 
@@ -18,11 +16,13 @@ signature made with them still verifies. Running servers pick new keys up within
 async function rotateKeys(config: Config, args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { store: { type: 'boolean', default: false } }, strict: true });
   if (values.store) {
+    const { StoreKeys } = await import('../features/review/index.js');
     const { keyId, published } = await withCore(config, (core) => StoreKeys.rotate(config.dataDir, core.clock));
     console.log(`New store signing key ${keyId}; it signs versions approved from now on (running servers pick it up within seconds).`);
     console.log(`${published} store key(s) are published at /.well-known/mosis-store-keys.json.`);
     return;
   }
+  const { AccessTokens } = await import('../features/accounts/index.js');
   const { kid, dropped } = await withCore(config, (core) => AccessTokens.rotate(config.dataDir, core.clock));
   console.log(`New access-token signing key ${kid}; running servers pick it up within seconds.`);
   if (dropped.length > 0) console.log(`Removed retired keys whose tokens have all expired: ${dropped.join(', ')}`);

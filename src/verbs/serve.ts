@@ -1,8 +1,4 @@
-import closeWithGrace from 'close-with-grace';
-import { createPortal } from '../app.js';
 import type { Config } from '../config/index.js';
-import { migrateToLatest } from '../db/index.js';
-import { restrictStateModes } from '../storage/index.js';
 import type { Verb } from './verb.js';
 
 export const serveVerb: Verb = {
@@ -16,6 +12,12 @@ database closes. Configuration comes from environment variables (see the README)
 };
 
 async function serve(config: Config): Promise<void> {
+  const [{ default: closeWithGrace }, { createPortal }, { migrateToLatest }, { restrictStateModes }] = await Promise.all([
+    import('close-with-grace'),
+    import('../app.js'),
+    import('../db/index.js'),
+    import('../storage/index.js'),
+  ]);
   // Before the database opens, so SQLite gives new -wal and -shm files the tightened mode.
   const loose = await restrictStateModes(config);
   const portal = await createPortal(config);
@@ -31,19 +33,24 @@ async function serve(config: Config): Promise<void> {
   const swept = await core.blobs.sweepStaging();
   if (swept > 0) log.info({ swept }, 'removed staging files of interrupted uploads');
 
-  // Jobs run once the database is migrated; closing the portal stops them before the database closes.
-  core.jobWorker?.start();
-  await core.events.start();
-  await core.notificationFanout.start();
-  // The store's read model builds in the background; requests are served meanwhile.
-  await core.store.start();
-
   // SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to the timeout), then the
   // jobs, and close the database.
+  let closing = false;
   closeWithGrace({ delay: config.shutdownTimeoutMs }, async ({ signal, err }) => {
+    closing = true;
     if (err) log.error({ err }, 'shutting down after an unexpected error');
     else log.info({ signal }, 'shutting down');
     await portal.close();
   });
   await app.listen({ port: config.port, host: config.host });
+
+  // Started once the portal answers, so their first work (due jobs, the store's read model and
+  // signed index) does not hold up the first request or /readyz. Jobs run once the database is
+  // migrated; closing the portal stops them before the database closes.
+  if (closing) return;
+  core.jobWorker?.start();
+  await core.events.start();
+  await core.notificationFanout.start();
+  // The store's read model builds in the background; requests are served meanwhile.
+  await core.store.start();
 }

@@ -106,6 +106,7 @@ const RULES: Record<string, Rule> = {
   'GET /v1/apps/:app_id/versions': { kind: 'owned', cases: (f) => [{ params: { app_id: f.app } }] },
   'GET /v1/apps/:app_id/downloads': { kind: 'owned', cases: (f) => [{ params: { app_id: f.app } }] },
   'GET /v1/apps/:app_id/versions/:version_id': { kind: 'owned', childOf: 'app_id', cases: (f) => [{ params: { app_id: f.app, version_id: f.version } }] },
+  'GET /v1/apps/:app_id/versions/:version_id/history': { kind: 'owned', childOf: 'app_id', cases: (f) => [{ params: { app_id: f.app, version_id: f.version } }] },
   'PATCH /v1/apps/:app_id/versions/:version_id': {
     kind: 'owned',
     childOf: 'app_id',
@@ -168,12 +169,13 @@ const RULES: Record<string, Rule> = {
   'POST /v1/review/:version_id/decision': { kind: 'admin', cases: (f) => [{ params: { version_id: f.reviewVersion }, body: json({ decision: 'approve' }) }] },
 
   'GET /v1/store/apps/:package_id': { kind: 'public', why: 'the store: published listings are for every device' },
+  'GET /v1/store/apps/:package_id/versions': { kind: 'public', why: "the store: a published app's published versions, as the signed index lists them" },
   'GET /v1/store/packages/:package_id/:file': { kind: 'public', why: 'the store: published packages are for every device' },
   'DELETE /v1/telemetry/devices/:device_id': { kind: 'public', why: "a device erasing its own raw telemetry: answered the same whether or not anything was kept, and nobody's account holds it" },
   'GET /v1/media/:sha256': { kind: 'public', why: 'published images by content hash; unguessable and meant to be shown to anyone' },
   'GET /v1/auth/oauth/:provider/start': { kind: 'public', why: 'a provider name, before anyone is signed in' },
   'GET /v1/auth/oauth/:provider/callback': { kind: 'public', why: "the provider's redirect back, checked against the state cookie" },
-  'GET /docs/api/static/*': { kind: 'public', why: 'swagger-ui assets' },
+  'GET /docs/api/static/:file': { kind: 'public', why: 'swagger-ui assets' },
   'GET /docs/*': { kind: 'public', why: 'the documentation site: static pages and their search index' },
 };
 

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { hash, verify } from '@node-rs/argon2';
 import { accountsError } from './accounts.errors.js';
 
 export const PASSWORD_MIN = 12;
@@ -68,8 +67,11 @@ export function preloadPasswordPolicy(): void {
   common ??= loadCommonPasswords();
 }
 
-export function hashPassword(password: string): Promise<string> {
-  return hash(password, cost);
+// The native module (and its half a megabyte of code) loads with the first password checked, not at every start.
+const argon2 = () => import('@node-rs/argon2');
+
+export async function hashPassword(password: string): Promise<string> {
+  return (await argon2()).hash(password, cost);
 }
 
 // A real hash of a random string: verifying against it costs what a real check costs, so an
@@ -81,8 +83,10 @@ export async function verifyPassword(stored: string | null, password: string): P
   if (password.length > PASSWORD_MAX) return false;
   if (stored === null) {
     decoy ??= hashPassword(`decoy-${Math.random()}`);
+    const { verify } = await argon2();
     await verify(await decoy, password).catch(() => false);
     return false;
   }
+  const { verify } = await argon2();
   return verify(stored, password).catch(() => false);
 }

@@ -251,11 +251,14 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     jobs.define(BACKUP_JOB, {
       schedule: config.backups.schedule,
       maxAttempts: 3,
-      timeoutMs: 60 * 60_000,
+      // A first snapshot onto another disk copies every blob: hours on a large store over a slow link.
+      timeoutMs: 12 * 3600_000,
+      // One at a time: a slow snapshot and the next slot's must not copy side by side.
+      concurrency: 1,
       handler: async (job) => {
         const source = { database: config.database, dataDir: config.dataDir, blobs, db, isReferenced: (sha256: string) => blobReferences.isReferenced(sha256) };
         const { dir, manifest } = await createSnapshot(source, { into: config.backupsDir, now: clock.now(), signal: job.signal });
-        const pruned = await pruneSnapshots(config.backupsDir, config.backups.keep);
+        const pruned = await pruneSnapshots(config.backupsDir, config.backups.keep, clock.now(), dir);
         log.info({ snapshot: dir, blobs: manifest.blobs.length, pruned }, 'backup snapshot written');
       },
     });

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { z } from 'zod';
@@ -19,13 +19,16 @@ const size = z.number().int().min(0);
 const relativePath = z
   .string()
   .min(1)
-  .refine((p) => !path.isAbsolute(p) && !p.split(/[\\/]/).some((part) => part === '..' || part === ''), 'a relative path inside the snapshot');
+  .refine((p) => !path.isAbsolute(p) && !p.split(/[\\/]/).some((part) => part === '..' || part === ''), 'a relative path inside the snapshot')
+  // Printed to the operator's terminal: no control characters (escape sequences).
+  .refine((p) => !/\p{Cc}/u.test(p), 'no control characters');
 
 const manifestSchema = z.object({
   format: z.literal(FORMAT),
   format_version: z.number().int().min(1),
   created_at: z.iso.datetime(),
-  portal_version: z.string(),
+  // Printed to the operator: a version string, never terminal control sequences.
+  portal_version: z.string().regex(/^[\w.+-]{1,64}$/, 'a version such as 0.1.0'),
   /** `sqlite`: the database files are in the snapshot. `postgres`: they are pg_dump's business. */
   dialect: z.enum(['sqlite', 'postgres']),
   databases: z.array(
@@ -57,11 +60,20 @@ export function portalVersion(): string {
   return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
 }
 
+/** A manifest lists each blob in about 100 bytes: this is several million blobs. */
+const MANIFEST_MAX_BYTES = 128 * 1024 * 1024;
+
 /** Reads and checks a snapshot's manifest, or refuses the snapshot saying what is wrong with it. */
 export async function readManifest(dir: string): Promise<SnapshotManifest> {
   const file = path.join(dir, MANIFEST_FILE);
   let text: string;
   try {
+    // A regular file of sane size: a FIFO would hang the read, a link to /dev/zero fill the memory.
+    const found = await lstat(file);
+    if (!found.isFile()) throw new SnapshotRefused(`${file} is not a regular file: this snapshot cannot be trusted`);
+    if (found.size > MANIFEST_MAX_BYTES) {
+      throw new SnapshotRefused(`${file} is ${found.size} bytes, more than any manifest (${MANIFEST_MAX_BYTES}): this snapshot cannot be trusted`);
+    }
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

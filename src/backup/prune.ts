@@ -8,15 +8,16 @@ import { listSnapshots } from './snapshots.js';
  * operator's own directory, is never deleted here. Blobs shared with the store or with kept
  * snapshots by hard links stay: deleting a link deletes only that name.
  */
-export async function pruneSnapshots(dir: string, retention: Retention): Promise<string[]> {
-  const snapshots = await listSnapshots(dir);
+export async function pruneSnapshots(dir: string, retention: Retention, now: Date, written: string): Promise<string[]> {
+  const snapshots = await listSnapshots(dir, now);
   const keep = snapshotsToKeep(
     snapshots.map((s) => s.time),
     retention,
   );
   const deleted: string[] = [];
   for (const [index, snapshot] of snapshots.entries()) {
-    if (keep.has(index)) continue;
+    // The snapshot just written stays whatever the retention says (it is the newest real one).
+    if (keep.has(index) || snapshot.dir === written) continue;
     await rm(snapshot.dir, { recursive: true, force: true });
     deleted.push(snapshot.name);
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { sql } from 'kysely';
 import type { DatabaseConfig } from '../config/index.js';
@@ -56,7 +56,7 @@ const STALE_TEMP_MS = 24 * 3600_000;
 export async function createSnapshot(source: SnapshotSource, options: SnapshotOptions): Promise<SnapshotResult> {
   await mkdir(options.into, PRIVATE_DIR);
   await removeStaleTemps(options.into);
-  const earlier = (await listSnapshots(options.into)).reverse();
+  const earlier = (await listSnapshots(options.into, options.now)).reverse();
   const temp = path.join(options.into, `${TEMP_PREFIX}${snapshotName(options.now)}-${randomBytes(6).toString('hex')}`);
   await mkdir(temp, { mode: 0o700 });
   try {
@@ -104,12 +104,19 @@ export async function createSnapshot(source: SnapshotSource, options: SnapshotOp
         if (inSnapshot) {
           const target = snapshotBlobPath(temp, sha256);
           const sources = [local.path, ...earlier.map((s) => snapshotBlobPath(s.dir, sha256))];
-          const how = await linkOrCopy(sources, target).catch((err: unknown) => {
+          let how = await linkOrCopy(sources, target).catch((err: unknown) => {
             throw (err as NodeJS.ErrnoException).code === 'ENOENT' ? vanished(sha256) : err;
           });
+          const size = (await stat(local.path)).size;
+          // A link to an earlier snapshot's copy that is not the blob (damaged since): copy the store's.
+          if ((await lstat(target)).size !== size) {
+            await removeQuietly(target);
+            await copyPrivate(local.path, target);
+            how = 'copied';
+          }
           placed[how] += 1;
           dirs.add(path.dirname(target));
-          blobs.push({ sha256, size: (await stat(target)).size });
+          blobs.push({ sha256, size });
         } else {
           blobs.push({ sha256, size: (await stat(local.path)).size });
         }
@@ -184,9 +191,10 @@ async function keyFiles(dataDir: string): Promise<string[]> {
 async function removeStaleTemps(into: string): Promise<void> {
   for (const name of await readdir(into)) {
     if (!name.startsWith(TEMP_PREFIX)) continue;
-    const { mtimeMs } = await stat(path.join(into, name));
+    // lstat: a link is judged (and removed) as itself; gone meanwhile (another backup finished) is fine.
+    const found = await lstat(path.join(into, name)).catch(() => null);
     // The file system's clock, not the portal's: mtimes are real time.
-    if (Date.now() - mtimeMs > STALE_TEMP_MS) await removeQuietly(path.join(into, name));
+    if (found !== null && Date.now() - found.mtimeMs > STALE_TEMP_MS) await removeQuietly(path.join(into, name));
   }
 }
 

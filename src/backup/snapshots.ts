@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { MANIFEST_FILE } from './manifest.js';
 
@@ -29,11 +29,17 @@ export interface SnapshotEntry {
   time: Date;
 }
 
+/** A name this far ahead of the clock is no snapshot this portal took (planted, or a clock gone wrong). */
+const FUTURE_SLACK_MS = 3600_000;
+
 /**
- * The complete snapshots in a directory, oldest first: named like one and holding a manifest.
- * Anything else there (temporary directories, the operator's own files) is not a snapshot.
+ * The complete snapshots in a directory, oldest first: named like one, no later than an hour from
+ * `now`, a real directory (not a link) holding a manifest that is a regular file, both owned by this
+ * process's user. Anything else there (temporary directories, the operator's own files, what another
+ * account of a shared NAS folder put there) is not a snapshot: retention never keeps one in place of
+ * a real snapshot, never deletes it, and a new snapshot never links a blob from it.
  */
-export async function listSnapshots(dir: string): Promise<SnapshotEntry[]> {
+export async function listSnapshots(dir: string, now: Date): Promise<SnapshotEntry[]> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -44,12 +50,16 @@ export async function listSnapshots(dir: string): Promise<SnapshotEntry[]> {
   const found: SnapshotEntry[] = [];
   for (const name of names.sort()) {
     const time = snapshotTime(name);
-    if (time === null) continue;
-    const exists = await stat(path.join(dir, name, MANIFEST_FILE)).then(
-      (s) => s.isFile(),
-      () => false,
-    );
-    if (exists) found.push({ name, dir: path.join(dir, name), time });
+    if (time === null || time.getTime() > now.getTime() + FUTURE_SLACK_MS) continue;
+    const [folder, manifest] = await Promise.all([lstat(path.join(dir, name)).catch(() => null), lstat(path.join(dir, name, MANIFEST_FILE)).catch(() => null)]);
+    if (folder?.isDirectory() === true && manifest?.isFile() === true && ownedHere(folder.uid) && ownedHere(manifest.uid)) {
+      found.push({ name, dir: path.join(dir, name), time });
+    }
   }
   return found;
+}
+
+/** Owned by this process's user (always true where there are no user ids). */
+export function ownedHere(uid: number): boolean {
+  return process.getuid === undefined || uid === process.getuid();
 }

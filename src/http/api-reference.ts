@@ -66,12 +66,13 @@ export function apiReferenceRoutes(app: FastifyInstance): void {
   app.get('/docs/api/', config, page);
   app.get<{ Params: { file: string } }>(`${STATIC}/:file`, config, (request, reply) => {
     const { file } = request.params;
+    const type = file === 'init.js' ? 'text/javascript; charset=utf-8' : Object.hasOwn(FILES, file) ? FILES[file] : undefined;
+    // Checked before the name goes anywhere near a header.
+    if (type === undefined) throw commonError('not_found', 'There is no such file of the API reference.');
     // The package's version names its files' content: a new version gives a new tag.
     const etag = `"swagger-ui-${version}-${file}"`;
     void reply.header('etag', etag).header('cache-control', 'public, max-age=86400');
-    if (file === 'init.js') return reply.type('text/javascript; charset=utf-8').send(INIT);
-    const type = Object.hasOwn(FILES, file) ? FILES[file] : undefined;
-    if (type === undefined) throw commonError('not_found', `There is nothing at GET ${STATIC}/${file}.`);
+    if (file === 'init.js') return reply.type(type).send(INIT);
     if (ifNoneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();
     return reply.type(type).send(createReadStream(path.join(DIST_DIR, file)));
   });

@@ -118,6 +118,8 @@ export function docsSiteRoutes(app: FastifyInstance, options: { dir?: string } =
     const file = name === null ? undefined : files.get(name);
     void reply.header('content-security-policy', DOCS_CONTENT_SECURITY_POLICY);
     if (!file) {
+      // The site's page or the API's problem, by Accept: a shared cache must know.
+      void reply.header('vary', 'Accept');
       const page = files.get('404.html');
       // A person (a browser) gets the site's own page, with its menu and search; a client the problem.
       if (page && /\btext\/html\b/.test(request.headers.accept ?? '')) {

@@ -23,23 +23,32 @@ export function routeTable(app: FastifyInstance): readonly RouteEntry[] {
  * 404. Fastify answers both as "not found", which misleads API clients.
  */
 export function trackRoutes(app: FastifyInstance): (url: string) => string[] {
-  const router = createRouter();
-  const methods = new Set<HTTPMethod>();
   const table: RouteEntry[] = [];
+  const seen = new Set<string>();
   tables.set(app, table);
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat() as HTTPMethod[]) {
-      if (method === 'HEAD') continue;
       // Duplicate registrations (e.g. the same URL under a prefix) are harmless here.
-      if (!router.hasRoute(method, route.url)) {
-        router.on(method, route.url, () => undefined);
-        table.push({ method, url: route.url });
-      }
-      methods.add(method);
+      const key = `${method} ${route.url}`;
+      if (method === 'HEAD' || seen.has(key)) continue;
+      seen.add(key);
+      table.push({ method, url: route.url });
     }
   });
+  // Built at the first request no route answers, not at start: two hundred routes cost a router
+  // a tenth of a second to build, and most processes never need it.
+  let router: { find: (method: HTTPMethod, path: string) => unknown; methods: HTTPMethod[] } | undefined;
+  const shadow = () => {
+    if (!router) {
+      const built = createRouter();
+      for (const { method, url } of table) if (!built.hasRoute(method, url)) built.on(method, url, () => undefined);
+      router = { find: (method, path) => built.find(method, path), methods: [...new Set(table.map((r) => r.method))] };
+    }
+    return router;
+  };
   return (url) => {
     const pathOnly = url.split('?')[0] ?? url;
-    return [...methods].filter((m) => router.find(m, pathOnly) !== null).sort();
+    const { find, methods } = shadow();
+    return methods.filter((m) => find(m, pathOnly) !== null).sort();
   };
 }

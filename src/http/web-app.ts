@@ -115,6 +115,8 @@ export function webAppRoutes(app: FastifyInstance, options: { dir?: string } = {
 
   const serve = async (request: FastifyRequest, reply: FastifyReply, where: string): Promise<FastifyReply> => {
     const files = await webApp();
+    // What an address answers depends on Accept (the page or the API's 404): a shared cache must know.
+    void reply.header('vary', 'Accept');
     if (files === null) {
       if (!takesHtml(request)) throw commonError('not_found', `There is nothing at ${request.method} ${where}.`);
       throw webAppErrors.error('web_ui_not_built', `The web UI is not built: \`npm run build\` writes it into dist/web (${where}).`);

@@ -58,8 +58,14 @@ async function replicate(config: Config, args: string[]): Promise<void> {
   // Litestream gets a process group of its own: a terminal's Ctrl-C (or `tini -g`) would otherwise
   // signal the portal too, and the portal takes a second signal as "exit now", skipping the
   // graceful shutdown. Stop signals reach it once, from Litestream.
-  process.exitCode = await supervise(binary, ['replicate', '-no-expand-env', '-config', configFile, '-exec', serve.map(shellQuote).join(' ')]);
+  // Litestream hands its environment to the command it runs: the web-facing portal must not hold
+  // the replica's credentials (they can delete the offsite copies), so env drops them first.
+  const withoutCredentials = ['/usr/bin/env', ...REPLICA_CREDENTIALS.flatMap((name) => ['-u', name]), ...serve];
+  process.exitCode = await supervise(binary, ['replicate', '-no-expand-env', '-config', configFile, '-exec', withoutCredentials.map(shellQuote).join(' ')]);
 }
+
+/** What Litestream reads its S3 credentials from (docs/litestream.md). */
+const REPLICA_CREDENTIALS = ['LITESTREAM_ACCESS_KEY_ID', 'LITESTREAM_SECRET_ACCESS_KEY', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
 
 /** Runs `command` in a process group of its own, passes stop signals on once, and answers its exit code. */
 async function supervise(command: string, args: string[]): Promise<number> {

@@ -251,6 +251,8 @@ describe('mosis-portal replicate and litestream-restore [sqlite]', () => {
       const start = (JSON.parse(await readFile(path.resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
       for (const flag of start.split(' ').filter((w) => w.startsWith('--'))) expect(given.args[5]).toContain(flag);
       expect(given.args[5]).toMatch(/dist\/main\.js serve$/);
+      // … without the replica's credentials, which Litestream would otherwise hand down to it.
+      expect(given.args[5]).toMatch(/^\/usr\/bin\/env -u LITESTREAM_ACCESS_KEY_ID -u LITESTREAM_SECRET_ACCESS_KEY -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN /);
 
       // The real Litestream reads that file as two databases with a file and an S3 replica each
       // (`databases` only parses it: nothing is sent anywhere).

@@ -58,7 +58,7 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
   auditAccessDenials(app, core.audit, core.clock);
   healthRoutes(app, core.readiness);
   // On the root, before the features: every route's answers are timed.
-  registerMetrics(app, { registry: core.metrics.registry, prefix: METRICS_PREFIX, token: core.config.metrics.token });
+  registerMetrics(app, { registry: core.metrics.registry, prefix: METRICS_PREFIX, token: core.config.metrics.token, public: core.config.metrics.public });
   // The documentation site at /docs (built by `npm run build`; /docs/api stays the OpenAPI reference).
   docsSiteRoutes(app);
   // The web UI at / (built by `npm run build` into dist/web): what no route answers, outside /v1 and /docs.

@@ -94,8 +94,10 @@ export interface Config {
   };
   /** GET /metrics (Prometheus text format, src/http/metrics.ts). */
   readonly metrics: {
-    /** The bearer token a scrape must send; null answers anyone who reaches the port. */
+    /** The bearer token a scrape must send. */
     readonly token: string | null;
+    /** Without a token: true answers anyone who reaches the port, false (the default) answers 404. */
+    readonly public: boolean;
   };
   /** Litestream's continuous replication of the SQLite files (`mosis-portal replicate`, docs/litestream.md). */
   readonly litestream: LitestreamConfig;
@@ -303,7 +305,13 @@ const envSchema = z.object({
   OIDC_ISSUER: httpUrl.optional(),
   OIDC_CLIENT_ID: z.string().trim().min(1).optional(),
   OIDC_CLIENT_SECRET: z.string().trim().min(1).optional(),
-  METRICS_TOKEN: z.string().trim().min(16, 'at least 16 characters (openssl rand -hex 32)').optional(),
+  METRICS_TOKEN: z
+    .string()
+    .trim()
+    .min(16, 'at least 16 characters (openssl rand -hex 32)')
+    .regex(/^\S+$/, 'without spaces (a scrape sends it after "Bearer ")')
+    .optional(),
+  METRICS_PUBLIC: z.enum(['true', 'false'], { message: 'true or false' }).default('false'),
   LITESTREAM_BIN: z.string().trim().min(1, 'the path of a litestream 0.3 binary').optional(),
   LITESTREAM_SYNC_MS: int(100, 3_600_000).default(1000),
   LITESTREAM_RETENTION_HOURS: int(1, 8760).default(24),
@@ -391,7 +399,7 @@ export function loadConfig(env: Env = process.env): Config {
       streamsPerUser: e.EVENTS_STREAMS_PER_USER,
       streamsMax: e.EVENTS_STREAMS_MAX,
     },
-    metrics: { token: e.METRICS_TOKEN ?? null },
+    metrics: { token: e.METRICS_TOKEN ?? null, public: e.METRICS_PUBLIC === 'true' },
     litestream: {
       binary: e.LITESTREAM_BIN === undefined ? null : path.resolve(e.LITESTREAM_BIN),
       syncMs: e.LITESTREAM_SYNC_MS,

@@ -16,8 +16,10 @@ export interface MetricsRouteOptions {
   registry: Registry;
   /** Names every metric (`mosis_`). */
   prefix: string;
-  /** METRICS_TOKEN: the bearer token a scrape must send; null answers anyone. */
+  /** METRICS_TOKEN: the bearer token a scrape must send. */
   token: string | null;
+  /** Without a token, answer anyone (METRICS_PUBLIC=true) or no one. */
+  public: boolean;
 }
 
 /**
@@ -54,6 +56,10 @@ export function registerMetrics(app: FastifyInstance, options: MetricsRouteOptio
 
   const expected = options.token === null ? null : digest(options.token);
   app.get(METRICS_PATH, { logLevel: 'warn', schema: { hide: true } }, async (request, reply) => {
+    // Off unless the operator chose: how busy the portal is and what it holds is not for everyone.
+    if (expected === null && !options.public) {
+      throw commonError('not_found', 'GET /metrics is off: set METRICS_TOKEN (or METRICS_PUBLIC=true on a private network) to turn it on.');
+    }
     if (expected !== null) {
       const given = BEARER.exec(request.headers.authorization ?? '')?.[1] ?? null;
       // Digests compared: constant time whatever the lengths.

@@ -58,6 +58,9 @@ async function notificationsCursorAtStart(p: TestPortal): Promise<void> {
 
 // Both dialects: the scraped gauges are queries that differ by dialect (grouped counts, bigint
 // positions, SQLite's files vs pg_database_size).
+/** Most of this file reads the metrics as a Prometheus on a private network would, without a token. */
+const PUBLIC = { env: () => ({ METRICS_PUBLIC: 'true' }) };
+
 describeEachDatabase('GET /metrics', (portal) => {
   it('exports every promised family, in the text format, with values that follow what the portal did', async () => {
     const p = portal();
@@ -157,9 +160,19 @@ describeEachDatabase('GET /metrics', (portal) => {
       { timeout: 5_000, interval: 250 },
     );
   });
-});
+}, PUBLIC);
 
 const TOKEN = 'metrics-token-0123456789abcdef';
+
+describeOnSqlite('GET /metrics by default', (portal) => {
+  it('is off until the operator sets METRICS_TOKEN or METRICS_PUBLIC: 404, saying how, and no metric shown', async () => {
+    const res = await portal().app.inject({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json()).toMatchObject({ code: 'not_found' });
+    expect(res.json().detail).toContain('METRICS_TOKEN');
+    expect(res.body).not.toContain('mosis_');
+  });
+});
 
 describeOnSqlite(
   'GET /metrics with METRICS_TOKEN',
@@ -214,7 +227,7 @@ describeOnSqlite('GET /metrics label cardinality', (portal) => {
     expect(unmatched.reduce((n, s) => n + Number(s.count), 0)).toBe(100);
     expect(Number(sample(m, 'mosis_http_request_duration_seconds', 'histogram', { route: '/healthz', method: 'GET', status_code: '200' }).count)).toBe(101);
   });
-});
+}, PUBLIC);
 
 describeOnSqlite(
   'GET /metrics: telemetry refused',
@@ -249,7 +262,7 @@ describeOnSqlite(
       expect(value(await scrape(p), 'mosis_telemetry_queue_events', 'gauge')).toBe(0);
     });
   },
-  { env: () => ({ TELEMETRY_QUEUE_EVENTS: '500' }) },
+  { env: () => ({ TELEMETRY_QUEUE_EVENTS: '500', METRICS_PUBLIC: 'true' }) },
 );
 
 describeOnSqlite('GET /metrics documentation', (portal) => {
@@ -278,7 +291,7 @@ describeOnSqlite('GET /metrics documentation', (portal) => {
     expect(used.size).toBeGreaterThan(20);
     expect([...used].filter((name) => m[name] === undefined), 'dashboard metrics /metrics does not export').toEqual([]);
   });
-});
+}, PUBLIC);
 
 it('never repeats a METRICS_TOKEN that is refused in the configuration error', () => {
   const secret = 'short-secret';
@@ -289,5 +302,7 @@ it('never repeats a METRICS_TOKEN that is refused in the configuration error', (
     expect(String(err)).not.toContain(secret);
   }
   expect(loadConfig({ METRICS_TOKEN: TOKEN }).metrics.token).toBe(TOKEN);
-  expect(loadConfig({}).metrics.token).toBeNull();
+  expect(loadConfig({}).metrics).toEqual({ token: null, public: false });
+  // A token no scrape could send after "Bearer " is refused at start, not silently unusable.
+  expect(() => loadConfig({ METRICS_TOKEN: 'metrics token 0123456789' })).toThrow(/METRICS_TOKEN must be without spaces/);
 });

@@ -68,7 +68,14 @@ async function withPortal(env: Record<string, string>, deps: Parameters<typeof s
 
 describe('package checks off the event loop', () => {
   it('runs the checks of pathological packages off the event loop: /healthz answers all along, and their CPU is spent on other threads', async () => {
-    const packages = await Promise.all(PATHOLOGICAL_CASES.map(async (hostile) => readFile(await hostile.make(workshop))));
+    // Three of the corpus's pathological packages, two refused and one flagged: seconds of checks
+    // in all, which is what the claim needs. Every pathological package's own verdict is proven in
+    // test/package-hostile-pathological.test.ts; checking all fourteen here again cost some eight more
+    // CPU-seconds and proved nothing more about where the checks run.
+    const chosen = ['RML with 50 000 style blocks', 'RML with 100 000 event handlers', 'Lua with 200 member chains 2 000 long'];
+    const cases = PATHOLOGICAL_CASES.filter((hostile) => chosen.includes(hostile.name));
+    expect(cases.map((hostile) => hostile.name)).toEqual(chosen);
+    const packages = await Promise.all(cases.map(async (hostile) => readFile(await hostile.make(workshop))));
     await withPortal({}, {}, async (p) => {
       const { dev, appId } = await developer(p);
       await p.app.listen({ host: '127.0.0.1', port: 0 });
@@ -113,8 +120,8 @@ describe('package checks off the event loop', () => {
       const statuses = await uploads;
       // Every package was taken (or was a duplicate of one taken), and every check reached a verdict.
       for (const status of statuses) expect([202, 409]).toContain(status);
-      const failed = await p.database.db.selectFrom('versions').select('id').where('status', '=', 'failed').execute();
-      expect(failed.length).toBeGreaterThanOrEqual(10);
+      const verdicts = await p.database.db.selectFrom('versions').select('status').execute();
+      expect(verdicts.map((version) => version.status).sort()).toEqual(['failed', 'failed', 'pending_review']);
       // Polled all along the checks, which take seconds in all. The CPU the threads used says
       // where the checks ran whatever else shares these two cores: on this event loop, its thread
       // would have used their seconds and the check threads nothing.

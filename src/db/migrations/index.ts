@@ -14,6 +14,7 @@ import * as m0012 from './0012_store.js';
 import * as m0013 from './0013_store_spans.js';
 import * as m0014 from './0014_telemetry.js';
 import * as m0015 from './0015_notifications.js';
+import * as m0016 from './0016_session_devices.js';
 
 /**
  * Every migration, by name, in order. Listed statically (not read from the folder) so the same set
@@ -35,4 +36,5 @@ export const migrations: Record<string, Migration> = {
   '0013_store_spans': m0013,
   '0014_telemetry': m0014,
   '0015_notifications': m0015,
+  '0016_session_devices': m0016,
 };

@@ -330,3 +330,46 @@ export async function deleteUserOAuthIdentities(db: Executor, userId: string): P
   const result = await db.deleteFrom('oauth_identities').where('user_id', '=', userId).executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/**
+ * The live head of each refresh-token family of the user (the token that is neither rotated nor
+ * revoked and has not expired): one row per API sign-in still able to refresh, newest use first.
+ */
+export function listLiveFamilyHeads(db: Executor, userId: string, now: string, limit: number): Promise<RefreshToken[]> {
+  return db
+    .selectFrom('refresh_tokens')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('rotated_at', 'is', null)
+    .where('expires_at', '>', now)
+    .orderBy('created_at', 'desc')
+    .limit(limit)
+    .execute();
+}
+
+/** The user's web sessions that still work: not revoked, not expired, used since `activeSince`. */
+export function listLiveWebSessions(db: Executor, userId: string, now: string, activeSince: string, limit: number): Promise<WebSession[]> {
+  return db
+    .selectFrom('web_sessions')
+    .selectAll()
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .where('expires_at', '>', now)
+    .where((eb) => eb(eb.fn.coalesce('last_seen_at', 'created_at'), '>=', activeSince))
+    .orderBy('created_at', 'desc')
+    .limit(limit)
+    .execute();
+}
+
+/** Revokes one refresh-token family of this user; false when the user has no live family by that id. */
+export async function revokeUserFamily(db: Executor, userId: string, familyId: string, at: string): Promise<boolean> {
+  const result = await db.updateTable('refresh_tokens').set({ revoked_at: at }).where('user_id', '=', userId).where('family_id', '=', familyId).where('revoked_at', 'is', null).executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+/** Revokes one web session of this user; false when the user has no live session by that id. */
+export async function revokeUserWebSession(db: Executor, userId: string, id: string, at: string): Promise<boolean> {
+  const result = await db.updateTable('web_sessions').set({ revoked_at: at }).where('user_id', '=', userId).where('id', '=', id).where('revoked_at', 'is', null).executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}

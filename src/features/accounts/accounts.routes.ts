@@ -5,22 +5,27 @@ import { actorOf, requireActor, requireUser } from '../../http/auth.js';
 import { clearSessionCookies, setSessionCookies } from '../../http/cookies.js';
 import { clientBudgetKey, rateLimit, type RateLimiter, type RateRule } from '../../http/rate-limit.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
-import { authenticated, problemsOf, JSON_BODY, USER_ONLY_WRITE } from '../../http/schemas.js';
+import { authenticated, problemsOf, JSON_BODY, USER_ONLY, USER_ONLY_WRITE } from '../../http/schemas.js';
 import { sha256Hex } from '../../shared/index.js';
 import type { AccessTokens } from './access-tokens.js';
 import {
   acceptedResponse,
+  accountSessionsResponse,
   changePasswordBody,
   forgotPasswordBody,
   loginBody,
+  recoveryCodesBody,
   recoveryCodesResponse,
   refreshBody,
   registerBody,
   resetPasswordBody,
+  sessionIdParams,
   sessionResponse,
   totpDisableBody,
   totpEnableBody,
   totpSetupResponse,
+  twoFactorStatusResponse,
+  updateProfileBody,
   userResponse,
   verifyEmailBody,
   webSessionResponse,
@@ -44,11 +49,15 @@ export interface AccountsRoutesCore {
   auth: PortalAuthenticator;
   tokens: AccessTokens;
   rateLimiter: RateLimiter;
-  config: { baseUrl: string; accounts: { rateLimit: { windowMs: number; perIp: number; perAccount: number } } };
+  config: { baseUrl: string; accounts: { rateLimit: { windowMs: number; perIp: number; perAccount: number }; webSessionIdleMs: number } };
 }
 
+/** Longer User-Agent strings are cut: the sessions list needs the browser and system, not every token. */
+const USER_AGENT_MAX = 256;
+
 export function contextOf(request: FastifyRequest): RequestContext {
-  return { ip: request.ip };
+  const userAgent = request.headers['user-agent'];
+  return { ip: request.ip, userAgent: typeof userAgent === 'string' && userAgent !== '' ? userAgent.slice(0, USER_AGENT_MAX) : null };
 }
 
 /** The session (refresh-token family or web session) a request signed in with, if any. */
@@ -272,6 +281,86 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
       await twoFactor.disable(actorOf(request), request.body, currentSession(auth, request), contextOf(request));
       return reply.code(204).send();
     },
+  );
+
+  r.patch(
+    '/v1/auth/me',
+    {
+      preHandler: requireUser(auth),
+      schema: { tags, security: authenticated, summary: 'Change your profile: the name your account goes by', body: updateProfileBody, response: { 200: userResponse, ...problems(...USER_ONLY_WRITE, ...JSON_BODY) } },
+    },
+    (request) => service.updateProfile(actorOf(request), request.body, contextOf(request)),
+  );
+
+  r.get(
+    '/v1/auth/sessions',
+    {
+      preHandler: requireUser(auth),
+      schema: {
+        tags,
+        security: authenticated,
+        summary: 'Your sessions that still work: browsers signed in to the web UI and API sign-ins, the current one marked',
+        description: 'At most 100 of each kind, the current session first, then by last use. IP address and User-Agent are recorded from the sign-in (web) or the last refresh (API).',
+        response: { 200: accountSessionsResponse, ...problems(...USER_ONLY) },
+      },
+    },
+    async (request) => ({ items: await sessions.list(actorOf(request), currentSession(auth, request), core.config.accounts.webSessionIdleMs) }),
+  );
+
+  r.delete(
+    '/v1/auth/sessions/:id',
+    {
+      preHandler: requireUser(auth),
+      schema: {
+        tags,
+        security: authenticated,
+        summary: 'Sign out one of your sessions (a browser or an API sign-in); the current one signs out like /v1/auth/logout',
+        params: sessionIdParams,
+        response: { 204: z.undefined().describe('Signed out'), ...problems(...USER_ONLY_WRITE, 'validation_failed', 'not_found') },
+      },
+    },
+    async (request, reply) => {
+      const current = currentSession(auth, request);
+      await sessions.revoke(actorOf(request), request.params.id, contextOf(request));
+      if (current.webSessionId === request.params.id) clearSessionCookies(reply, secureCookies);
+      return reply.code(204).send();
+    },
+  );
+
+  r.post(
+    '/v1/auth/sessions/revoke-others',
+    {
+      preHandler: requireUser(auth),
+      schema: { tags, security: authenticated, summary: 'Sign out every session of yours but this one', response: { 204: z.undefined().describe('Every other session ended'), ...problems(...USER_ONLY_WRITE) } },
+    },
+    async (request, reply) => {
+      await sessions.revokeOthers(actorOf(request), currentSession(auth, request), contextOf(request));
+      return reply.code(204).send();
+    },
+  );
+
+  r.get(
+    '/v1/auth/2fa',
+    {
+      preHandler: requireUser(auth),
+      schema: { tags, security: authenticated, summary: 'Whether two-factor authentication is on, and how many recovery codes are left', response: { 200: twoFactorStatusResponse, ...problems(...USER_ONLY) } },
+    },
+    (request) => twoFactor.status(actorOf(request)),
+  );
+
+  r.post(
+    '/v1/auth/2fa/recovery-codes',
+    {
+      preHandler: [requireUser(auth), limit('2fa', signedIn)],
+      schema: {
+        tags,
+        security: authenticated,
+        summary: 'Replace the recovery codes with ten new ones (a current code and the password); the old ones stop working',
+        body: recoveryCodesBody,
+        response: { 200: recoveryCodesResponse, ...problems(...USER_ONLY_WRITE, ...JSON_BODY, 'totp_not_enabled', 'invalid_totp_code', 'password_required', 'invalid_credentials', 'rate_limited') },
+      },
+    },
+    (request) => twoFactor.regenerateRecoveryCodes(actorOf(request), request.body, contextOf(request)),
   );
 
   r.get('/.well-known/jwks.json', { schema: { tags, summary: 'Public keys of the access-token signer' } }, () => tokens.jwks());

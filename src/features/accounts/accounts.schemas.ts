@@ -59,7 +59,42 @@ export const recoveryCodesResponse = z
   .object({ recovery_codes: z.array(z.string()).describe('Ten single-use codes, shown only in this answer') })
   .meta({ id: 'RecoveryCodes' });
 
+// Regenerating recovery codes re-authenticates like turning TOTP off: a current code and the password.
+export const recoveryCodesBody = z
+  .object({ code: z.string().min(1).max(16).describe('A current TOTP code or an unused recovery code'), password: password.optional().describe('The current password; required when the account has one') })
+  .strict();
+
+export const twoFactorStatusResponse = z
+  .object({
+    enabled: z.boolean(),
+    enabled_at: z.string().nullable(),
+    recovery_codes_remaining: z.number().int().describe('Unused recovery codes; 0 when two-factor authentication is off'),
+    password_required: z.boolean().describe('Whether turning it on or off needs the current password: false for an account that signs in only through a provider'),
+  })
+  .meta({ id: 'TwoFactorStatus' });
+
 export const acceptedResponse = z.object({ accepted: z.literal(true) });
+
+// What a person may change of their own account: the name others see (the email has its own checks).
+export const updateProfileBody = z.object({ name: z.string().trim().min(1).max(100) }).strict();
+
+export const sessionIdParams = z.object({ id: z.string().min(1).max(64) });
+
+export const accountSessionResponse = z
+  .object({
+    id: z.string().describe('The web session, or the refresh-token family of an API sign-in'),
+    kind: z.enum(['web', 'api']).describe('`web`: a browser signed in to the web UI; `api`: a token sign-in (the mosis CLI, a script)'),
+    current: z.boolean().describe('The session this request was made with'),
+    signed_in_at: z.string(),
+    last_used_at: z.string().describe('Web: the last request (to the minute); API: the last token refresh'),
+    expires_at: z.string(),
+    ip: z.string().nullable().describe('Web: where it signed in; API: where it last refreshed'),
+    user_agent: z.string().nullable(),
+    methods: z.array(z.enum(['pwd', 'otp', 'oauth'])).describe('How it signed in (RFC 8176 amr)'),
+  })
+  .meta({ id: 'AccountSession' });
+
+export const accountSessionsResponse = z.object({ items: z.array(accountSessionResponse) });
 
 export const userResponse = z
   .object({
@@ -114,5 +149,7 @@ export type UserResponse = z.infer<typeof userResponse>;
 export type SessionResponse = z.infer<typeof sessionResponse>;
 export type TotpSetupResponse = z.infer<typeof totpSetupResponse>;
 export type AdminUserResponse = z.infer<typeof adminUserResponse>;
+export type AccountSessionResponse = z.infer<typeof accountSessionResponse>;
+export type TwoFactorStatusResponse = z.infer<typeof twoFactorStatusResponse>;
 export type ListUsersQuery = z.infer<typeof listUsersQuery>;
 export type UpdateUserInput = z.infer<typeof updateUserBody>;

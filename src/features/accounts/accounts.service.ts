@@ -88,6 +88,18 @@ export class AccountsService {
     return toUserResponse(await this.user(actor));
   }
 
+  /** Changes the name the account goes by (shown to reviewers and admins, and in mails). */
+  async updateProfile(actor: Actor, input: { name: string }, ctx: RequestContext): Promise<UserResponse> {
+    const user = await this.user(actor);
+    if (input.name === user.name) return toUserResponse(user);
+    const updated = await this.deps.db.transaction().execute(async (trx) => {
+      const row = await repo.updateUser(trx, user.id, { name: input.name, updated_at: this.now() });
+      await this.deps.audit.record({ action: 'profile.updated', actorId: user.id, targetType: 'user', targetId: user.id, ip: ctx.ip, details: { fields: ['name'] } }, trx);
+      return row;
+    });
+    return toUserResponse(updated ?? user);
+  }
+
   /** Changes the password; every session of the account ends, this one included. */
   async changePassword(actor: Actor, input: { current_password: string; new_password: string }, ctx: RequestContext): Promise<void> {
     const user = await this.user(actor);

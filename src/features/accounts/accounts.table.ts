@@ -50,6 +50,9 @@ export interface RefreshTokensTable {
   amr: string | null;
   /** When the family's login happened; null for rows older than migration 0005. */
   authenticated_at: string | null;
+  /** The client that obtained this token (the login, or the refresh that rotated to it); null before migration 0016. */
+  ip: string | null;
+  user_agent: string | null;
 }
 
 export type EmailTokenPurpose = 'verify_email' | 'password_reset';
@@ -119,6 +122,9 @@ export interface WebSessionsTable {
   authenticated_at: string | null;
   /** The last request made with the session, written at most once a minute; null means created_at. */
   last_seen_at: string | null;
+  /** The client that signed in (IP address, User-Agent), for the sessions list; null before migration 0016. */
+  ip: string | null;
+  user_agent: string | null;
 }
 
 export type User = Selectable<UsersTable>;

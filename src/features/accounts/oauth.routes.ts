@@ -122,7 +122,7 @@ export const oauthRoutes: FeatureRoutes<OAuthRoutesCore> = (app, { core }) => {
       const cookie = browserCookieName(deps.secureCookies);
       void reply.clearCookie(cookie, browserCookieOptions(provider, deps.secureCookies));
       const { user, returnTo: target } = await oauth.callback(provider, currentUrl, request.cookies[cookie], contextOf(request));
-      sendWebSession(reply, await deps.sessions.webSessionFor(user), deps.secureCookies);
+      sendWebSession(reply, await deps.sessions.webSessionFor(user, undefined, contextOf(request)), deps.secureCookies);
       return reply.redirect(target, 302);
     },
   );

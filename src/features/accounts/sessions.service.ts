@@ -1,11 +1,11 @@
 import type { Db, Executor } from '../../db/index.js';
-import { type AppError, sha256Hex, type Actor, type Clock, type Ids } from '../../shared/index.js';
+import { type AppError, commonError, sha256Hex, type Actor, type Clock, type Ids } from '../../shared/index.js';
 import type { AuditLog } from '../audit/index.js';
 import { ACCESS_TOKEN_TTL_SECONDS, type AccessTokens } from './access-tokens.js';
 import { formatAmr, OAUTH_ONLY, parseAmr, PASSWORD_AND_CODE, PASSWORD_ONLY, type Amr } from './amr.js';
 import { accountErrors, accountsError } from './accounts.errors.js';
 import * as repo from './accounts.repository.js';
-import type { SessionResponse, UserResponse } from './accounts.schemas.js';
+import type { AccountSessionResponse, SessionResponse, UserResponse } from './accounts.schemas.js';
 import type { RefreshToken, User } from './accounts.table.js';
 import { verifyPassword } from './passwords.js';
 import type { RequestContext } from './request-context.js';
@@ -16,6 +16,8 @@ import { toUserResponse } from './user-response.js';
 const REFRESH_FAMILY_TTL_MS = 30 * 24 * 3600 * 1000;
 const REFRESH_PREFIX = 'mrt_';
 const WEB_SESSION_TTL_MS = 7 * 24 * 3600 * 1000;
+/** The sessions list shows at most this many of each kind (a script that logs in often makes many). */
+const SESSION_LIST_MAX = 100;
 
 export interface SessionsDeps {
   db: Db;
@@ -55,20 +57,20 @@ export class SessionsService {
   /** Unknown email and wrong password answer the same, after the same argon2 work. */
   async login(input: PasswordSignIn, ctx: RequestContext): Promise<SessionResponse> {
     const { user, amr } = await this.signIn(input, ctx);
-    return this.startSession(user, amr);
+    return this.startSession(user, amr, ctx);
   }
 
   /** The same checks as login, answered with an httpOnly cookie session for the web UI. */
   async startWebSession(input: PasswordSignIn, ctx: RequestContext): Promise<WebSessionStart> {
     const { user, amr } = await this.signIn(input, ctx);
-    return this.webSessionFor(user, amr);
+    return this.webSessionFor(user, amr, ctx);
   }
 
   /**
    * A web session for a user who proved who they are; without `amr`, some other way than a
    * password (an OAuth provider).
    */
-  async webSessionFor(user: User, amr: Amr = OAUTH_ONLY): Promise<WebSessionStart> {
+  async webSessionFor(user: User, amr: Amr = OAUTH_ONLY, ctx: RequestContext = { ip: null }): Promise<WebSessionStart> {
     const token = `mws_${this.deps.ids.secret(32)}`;
     const csrfToken = this.deps.ids.secret(24);
     const now = this.deps.clock.now().toISOString();
@@ -85,6 +87,8 @@ export class SessionsService {
         amr: formatAmr(amr),
         authenticated_at: now,
         last_seen_at: now,
+        ip: ctx.ip,
+        user_agent: ctx.userAgent ?? null,
       });
     });
     return { user: toUserResponse(user), token, csrfToken, maxAgeSeconds: WEB_SESSION_TTL_MS / 1000 };
@@ -131,7 +135,7 @@ export class SessionsService {
       if (!user || user.status !== 'active') return 'invalid' as const;
       // The family keeps how its login signed in: refreshing never adds or drops a factor.
       const signIn = { amr: stored.amr, authenticated_at: stored.authenticated_at };
-      const refreshToken = await this.issueRefreshToken(trx, user.id, stored.family_id, stored.expires_at, signIn);
+      const refreshToken = await this.issueRefreshToken(trx, user.id, stored.family_id, stored.expires_at, signIn, ctx);
       return { user, refreshToken, familyId: stored.family_id, amr: parseAmr(stored.amr) };
     });
     if (typeof outcome === 'string') throw invalidRefresh();
@@ -148,13 +152,80 @@ export class SessionsService {
     });
   }
 
+  /**
+   * The account's sessions that still work, for the security settings: web sessions not revoked,
+   * expired or idle for longer than `idleMs` (those end on their next request anyway), and API
+   * sign-ins whose refresh-token family can still refresh. `current` is the caller's own.
+   */
+  async list(actor: Actor, current: { familyId?: string; webSessionId?: string }, idleMs: number): Promise<AccountSessionResponse[]> {
+    const at = this.deps.clock.now();
+    const now = at.toISOString();
+    const activeSince = new Date(at.getTime() - idleMs).toISOString();
+    const [web, families] = await Promise.all([
+      repo.listLiveWebSessions(this.deps.db, actor.userId, now, activeSince, SESSION_LIST_MAX),
+      repo.listLiveFamilyHeads(this.deps.db, actor.userId, now, SESSION_LIST_MAX),
+    ]);
+    const sessions: AccountSessionResponse[] = [
+      ...web.map((session) => ({
+        id: session.id,
+        kind: 'web' as const,
+        current: session.id === current.webSessionId,
+        signed_in_at: session.authenticated_at ?? session.created_at,
+        last_used_at: session.last_seen_at ?? session.created_at,
+        expires_at: session.expires_at,
+        ip: session.ip,
+        user_agent: session.user_agent,
+        methods: parseAmr(session.amr),
+      })),
+      ...families.map((head) => ({
+        id: head.family_id,
+        kind: 'api' as const,
+        current: head.family_id === current.familyId,
+        signed_in_at: head.authenticated_at ?? head.created_at,
+        // The head token was issued by the family's last refresh (or its login).
+        last_used_at: head.created_at,
+        expires_at: head.expires_at,
+        ip: head.ip,
+        user_agent: head.user_agent,
+        methods: parseAmr(head.amr),
+      })),
+    ];
+    // The current session first, then the most recently used.
+    return sessions.sort((a, b) => Number(b.current) - Number(a.current) || b.last_used_at.localeCompare(a.last_used_at));
+  }
+
+  /** Ends one of the account's sessions (a web session or an API sign-in's family), by its id. */
+  async revoke(actor: Actor, id: string, ctx: RequestContext): Promise<{ kind: 'web' | 'api' }> {
+    const now = this.now();
+    const kind = await this.deps.db.transaction().execute(async (trx) => {
+      const found = (await repo.revokeUserWebSession(trx, actor.userId, id, now)) ? 'web' : (await repo.revokeUserFamily(trx, actor.userId, id, now)) ? 'api' : null;
+      if (found === null) return null;
+      await this.deps.audit.record({ action: 'session.revoked', actorId: actor.userId, targetType: 'user', targetId: actor.userId, ip: ctx.ip, details: { session_id: id, kind: found } }, trx);
+      return found;
+    });
+    // Someone else's session, or one already ended: the same answer, so ids of others cannot be probed.
+    if (kind === null) throw commonError('not_found', 'You have no live session with this id.');
+    return { kind };
+  }
+
+  /** Ends every session of the account except the one making the request. */
+  async revokeOthers(actor: Actor, current: { familyId?: string; webSessionId?: string }, ctx: RequestContext): Promise<void> {
+    const now = this.now();
+    await this.deps.db.transaction().execute(async (trx) => {
+      // A web session keeps itself and ends every API sign-in, and the other way round.
+      await repo.revokeOtherRefreshTokens(trx, actor.userId, current.familyId, now);
+      await repo.revokeOtherWebSessions(trx, actor.userId, current.webSessionId, now);
+      await this.deps.audit.record({ action: 'session.revoked', actorId: actor.userId, targetType: 'user', targetId: actor.userId, ip: ctx.ip, details: { others: true } }, trx);
+    });
+  }
+
   /** A new refresh-token family, recording how its login signed in. */
-  private async startSession(user: User, amr: Amr): Promise<SessionResponse> {
+  private async startSession(user: User, amr: Amr, ctx: RequestContext): Promise<SessionResponse> {
     const expiresAt = new Date(this.deps.clock.now().getTime() + REFRESH_FAMILY_TTL_MS).toISOString();
     const familyId = this.deps.ids.id();
     const refreshToken = await this.deps.db.transaction().execute(async (trx) => {
       await this.holdSignIn(trx, user);
-      return this.issueRefreshToken(trx, user.id, familyId, expiresAt, { amr: formatAmr(amr), authenticated_at: this.now() });
+      return this.issueRefreshToken(trx, user.id, familyId, expiresAt, { amr: formatAmr(amr), authenticated_at: this.now() }, ctx);
     });
     return this.session(user, refreshToken, familyId, amr);
   }
@@ -174,6 +245,7 @@ export class SessionsService {
     familyId: string,
     expiresAt: string,
     signIn: Pick<RefreshToken, 'amr' | 'authenticated_at'>,
+    ctx: RequestContext,
   ): Promise<string> {
     const token = REFRESH_PREFIX + this.deps.ids.secret(32);
     await repo.insertRefreshToken(db, {
@@ -185,6 +257,8 @@ export class SessionsService {
       created_at: this.now(),
       amr: signIn.amr,
       authenticated_at: signIn.authenticated_at,
+      ip: ctx.ip,
+      user_agent: ctx.userAgent ?? null,
     });
     return token;
   }

@@ -4,7 +4,7 @@ import type { AuditLog } from '../audit/index.js';
 import { KEYED_PREFIX, SEALED_PREFIX, type AccountSecrets } from './account-secrets.js';
 import { formatAmr, parseAmr, withMethod } from './amr.js';
 import * as repo from './accounts.repository.js';
-import type { TotpSetupResponse } from './accounts.schemas.js';
+import type { TotpSetupResponse, TwoFactorStatusResponse } from './accounts.schemas.js';
 import type { User } from './accounts.table.js';
 import { verifyPassword } from './passwords.js';
 import { matchTotp, newTotpSecret, totpUri } from './totp.js';
@@ -110,6 +110,38 @@ export class TwoFactorService {
       await this.endOtherSessions(trx, user.id, session, now);
       await this.deps.audit.record({ action: 'totp.disabled', actorId: user.id, targetType: 'user', targetId: user.id, ip: ctx.ip, details: { other_sessions_ended: true } }, trx);
     });
+  }
+
+  /** Whether TOTP is on, and how many recovery codes are left to sign in with. */
+  async status(actor: Actor): Promise<TwoFactorStatusResponse> {
+    const user = await this.user(actor);
+    const remaining = user.totp_enabled_at === null ? 0 : await repo.countUnusedRecoveryCodes(this.deps.db, user.id);
+    return { enabled: user.totp_enabled_at !== null, enabled_at: user.totp_enabled_at, recovery_codes_remaining: remaining, password_required: user.password_hash !== null };
+  }
+
+  /**
+   * Ten new recovery codes in place of the old ones (used up, or seen by someone else), proven
+   * like turning TOTP off: a current code (or a recovery code) and, when the account has one, the
+   * password. Sessions stay: nothing about how the account signs in changed but the codes.
+   */
+  async regenerateRecoveryCodes(actor: Actor, input: TwoFactorChange, ctx: { ip: string | null }): Promise<{ recovery_codes: string[] }> {
+    const user = await this.user(actor);
+    if (user.totp_enabled_at === null) throw accountsError('totp_not_enabled', 'Two-factor authentication is not on.');
+    if (user.password_hash !== null) await confirmPassword(user, input.password);
+    if (!(await this.check(user, input.code, ctx))) {
+      throw accountsError('invalid_totp_code', 'The two-factor code is wrong or was already used.');
+    }
+    const codes = Array.from({ length: RECOVERY_CODE_COUNT }, () => this.recoveryCode());
+    const at = this.deps.clock.now().toISOString();
+    await this.deps.db.transaction().execute(async (trx) => {
+      await repo.replaceRecoveryCodes(
+        trx,
+        user.id,
+        codes.map((c) => ({ id: this.deps.ids.id(), user_id: user.id, code_hash: this.recoveryCodeHash(normalizeRecoveryCode(c)), used_at: null, created_at: at })),
+      );
+      await this.deps.audit.record({ action: 'recovery_codes.regenerated', actorId: user.id, targetType: 'user', targetId: user.id, ip: ctx.ip }, trx);
+    });
+    return { recovery_codes: codes };
   }
 
   /** Accepts a TOTP code of a step newer than the last accepted one, or an unused recovery code. */

@@ -24,3 +24,13 @@ export const jobResponse = z.object({
   updated_at: z.string(),
   finished_at: z.string().nullable(),
 });
+
+const stateCounts = z.object(Object.fromEntries(jobStates.map((state) => [state, z.number().int()])) as Record<(typeof jobStates)[number], z.ZodNumber>);
+
+export const jobSummaryResponse = z
+  .object({
+    counts: stateCounts.describe('Jobs in each state, every kind together'),
+    by_kind: z.array(stateCounts.extend({ kind: z.string() })).describe('The same, per kind, by kind name'),
+  })
+  .meta({ id: 'JobSummary' });
+export type JobSummaryResponse = z.infer<typeof jobSummaryResponse>;

@@ -26,3 +26,10 @@ export function listAuditEntries(db: Executor, filter: AuditFilter): Promise<Aud
   if (filter.before !== undefined) query = query.where('id', '<', filter.before);
   return query.orderBy('id', 'desc').limit(filter.limit + 1).execute();
 }
+
+/** The email addresses of these users (the actors and user targets of a page of entries). */
+export async function findUserEmails(db: Executor, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('users').select(['id', 'email']).where('id', 'in', ids).execute();
+  return new Map(rows.map((row) => [row.id, row.email]));
+}

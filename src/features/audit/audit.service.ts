@@ -51,15 +51,24 @@ export class AuditLog {
       before: decodeCursor(query.cursor),
       limit: query.limit,
     });
-    return toPage(rows, query.limit, (e) => e.id, toResponse);
+    // Ids alone mean nothing to the admin reading the log: the page's people by their address too.
+    const userIds = new Set<string>();
+    for (const row of rows.slice(0, query.limit)) {
+      if (row.actor_id !== null) userIds.add(row.actor_id);
+      if (row.target_type === 'user' && row.target_id !== null) userIds.add(row.target_id);
+    }
+    const emails = await repo.findUserEmails(this.deps.db, [...userIds]);
+    return toPage(rows, query.limit, (e) => e.id, (entry) => toResponse(entry, emails));
   }
 }
 
-function toResponse(entry: AuditEntry): AuditEntryResponse {
+function toResponse(entry: AuditEntry, emails: ReadonlyMap<string, string>): AuditEntryResponse {
   return {
     id: entry.id,
     at: entry.at,
     actor_id: entry.actor_id,
+    actor_email: entry.actor_id === null ? null : (emails.get(entry.actor_id) ?? null),
+    target_email: entry.target_type === 'user' && entry.target_id !== null ? (emails.get(entry.target_id) ?? null) : null,
     action: entry.action,
     target_type: entry.target_type,
     target_id: entry.target_id,

@@ -1,5 +1,5 @@
 import type { Executor } from '../../db/index.js';
-import type { NewVersion, Version, VersionStatus } from './versions.table.js';
+import { VERSION_EVENT_TYPES, type NewVersion, type Version, type VersionStatus } from './versions.table.js';
 
 export async function insertVersion(db: Executor, version: NewVersion): Promise<Version> {
   return db.insertInto('versions').values(version).returningAll().executeTakeFirstOrThrow();
@@ -92,4 +92,35 @@ export async function recordCheck(
 ): Promise<boolean> {
   const result = await db.updateTable('versions').set(check).where('id', '=', id).where('status', '=', 'processing').executeTakeFirst();
   return result.numUpdatedRows > 0n;
+}
+
+/** Most entries a version's history answers: far more than any version's lifecycle makes. */
+export const MAX_HISTORY_EVENTS = 1000;
+
+export interface VersionEventRow {
+  id: number;
+  type: string;
+  actor_id: string | null;
+  payload: string;
+  created_at: string;
+}
+
+/**
+ * The app's version events whose payload names the version (its own `version_id`, or another
+ * version's publish that `superseded` it, or a yank that `restored` it), oldest first. The app's
+ * index (events_app) bounds the scan; the LIKE is only a filter on text every dialect stores the
+ * same way (JSON.stringify), and the caller checks each payload again after parsing it.
+ */
+export async function versionEvents(db: Executor, appId: string, versionId: string): Promise<VersionEventRow[]> {
+  const rows = await db
+    .selectFrom('events')
+    .select(['id', 'type', 'actor_id', 'payload', 'created_at'])
+    .where('app_id', '=', appId)
+    .where('type', 'in', [...VERSION_EVENT_TYPES])
+    // Ids are UUIDs (hex and hyphens): nothing in them is a LIKE wildcard.
+    .where('payload', 'like', `%"${versionId}"%`)
+    .orderBy('id')
+    .limit(MAX_HISTORY_EVENTS)
+    .execute();
+  return rows.map((row) => ({ ...row, id: Number(row.id) }));
 }

@@ -4,7 +4,7 @@ import { pageSchema } from '../../http/pagination.js';
 import { authenticated, problemsOf, JSON_BODY, PAGED, SIGNED_IN, SIGNED_IN_WRITE, UPLOAD } from '../../http/schemas.js';
 import { RAW_UPLOAD_TYPES, registerUploads, uploadStream } from '../../http/upload.js';
 import { appIdParams, appsErrors, OWN_APP } from '../apps/index.js';
-import { dryRunResponse, listVersionsQuery, updateVersionBody, uploadQuery, versionParams, versionResponse } from './versions.schemas.js';
+import { dryRunResponse, listVersionsQuery, updateVersionBody, uploadQuery, versionHistoryResponse, versionParams, versionResponse } from './versions.schemas.js';
 import type { VersionsService } from './versions.service.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
 import { versionsError, versionsErrors } from './versions.errors.js';
@@ -68,6 +68,22 @@ export const versionsRoutes: FeatureRoutes<{ versions: VersionsService; auth: Au
       schema: { tags, security: authenticated, summary: 'One version', params: versionParams, response: { 200: versionResponse, ...problems(...SIGNED_IN, 'validation_failed', ...OWN_APP, 'version_not_found') } },
     },
     (request) => service.get(actorOf(request), request.params.app_id, request.params.version_id),
+  );
+
+  r.get(
+    '/v1/apps/:app_id/versions/:version_id/history',
+    {
+      preHandler: requireActor(auth, 'apps:read'),
+      schema: {
+        tags,
+        security: authenticated,
+        summary: "A version's history: upload, checks, review, publish, rollout changes, yank",
+        description: 'The domain events of the version (those the live stream and webhooks carry), oldest first, with who caused each: its developer, a reviewer or admin, or the portal itself.',
+        params: versionParams,
+        response: { 200: versionHistoryResponse, ...problems(...SIGNED_IN, 'validation_failed', ...OWN_APP, 'version_not_found') },
+      },
+    },
+    (request) => service.history(actorOf(request), request.params.app_id, request.params.version_id),
   );
 
   r.patch(

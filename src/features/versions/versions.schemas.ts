@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { pageQuery } from '../../http/pagination.js';
-import { CHANNELS, REVIEW_DECISIONS, VERSION_STATUSES } from './versions.table.js';
+import { CHANNELS, REVIEW_DECISIONS, VERSION_EVENT_TYPES, VERSION_STATUSES } from './versions.table.js';
 
 export const versionParams = z.object({ app_id: z.string().min(1).max(64), version_id: z.string().min(1).max(64) });
 
@@ -95,3 +95,23 @@ export const dryRunResponse = z
 
 export type VersionResponse = z.infer<typeof versionResponse>;
 export type DryRunResponse = z.infer<typeof dryRunResponse>;
+
+export const versionHistoryEntry = z
+  .object({
+    id: z.number().int().describe('The event\'s id in the domain event log (the live stream\'s `id:`)'),
+    type: z.enum(VERSION_EVENT_TYPES),
+    created_at: z.string(),
+    actor: z.enum(['owner', 'staff', 'portal']).describe('owner: the app\'s developer (or one of their API keys); staff: a reviewer or admin; portal: the portal itself (the checks, the crash guard)'),
+    data: z.record(z.string(), z.unknown()).describe('The event\'s payload, as the live stream and webhooks carry it (docs/live-events.md)'),
+  })
+  .meta({ id: 'VersionHistoryEntry' });
+
+export const versionHistoryResponse = z.object({
+  items: z
+    .array(versionHistoryEntry)
+    .describe(
+      'Oldest first: the events of this version, and those of other versions that changed it (a publish that superseded it, `superseded` naming it; a yank that made it live again, `restored` naming it). At most 1000.',
+    ),
+});
+
+export type VersionHistoryEntry = z.infer<typeof versionHistoryEntry>;

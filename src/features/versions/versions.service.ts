@@ -9,7 +9,7 @@ import type { BlobReferences, StagedBlob, BlobStore } from '../../storage/index.
 import type { App, AppsService } from '../apps/index.js';
 import type { SigningKeysService } from '../keys/index.js';
 import * as repo from './versions.repository.js';
-import type { DryRunResponse, VersionResponse } from './versions.schemas.js';
+import type { DryRunResponse, VersionHistoryEntry, VersionResponse } from './versions.schemas.js';
 import type { Version, VersionStatus } from './versions.table.js';
 import { versionsError } from './versions.errors.js';
 
@@ -243,6 +243,27 @@ export class VersionsService {
     const version = await repo.findVersion(this.deps.db, app.id, versionId);
     if (!version) throw versionNotFound();
     return toVersionResponse(version);
+  }
+
+  /**
+   * What happened to a version, oldest first, from the domain event log: its upload, checks,
+   * review decision, publish, rollout changes and yank, and the changes other versions made to it
+   * (superseded by a newer publish, live again after a newer one's yank).
+   */
+  async history(actor: Actor, appId: string, versionId: string): Promise<{ items: VersionHistoryEntry[] }> {
+    const app = await this.deps.apps.owned(actor, appId);
+    const version = await repo.findVersion(this.deps.db, app.id, versionId);
+    if (!version) throw versionNotFound();
+    const items: VersionHistoryEntry[] = [];
+    for (const row of await repo.versionEvents(this.deps.db, app.id, version.id)) {
+      const data = JSON.parse(row.payload) as Record<string, unknown>;
+      // The LIKE found the id somewhere in the payload; only these places make it about this version.
+      const names = data['version_id'] === version.id || data['restored'] === version.id || (Array.isArray(data['superseded']) && data['superseded'].includes(version.id));
+      if (!names) continue;
+      const actorKind = row.actor_id === null ? 'portal' : row.actor_id === app.owner_id ? 'owner' : 'staff';
+      items.push({ id: row.id, type: row.type as VersionHistoryEntry['type'], created_at: row.created_at, actor: actorKind, data });
+    }
+    return { items };
   }
 
   /** Release notes stay editable in every state: they are text for the store, not part of the package. */

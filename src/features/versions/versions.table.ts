@@ -7,6 +7,9 @@ export type VersionStatus = (typeof VERSION_STATUSES)[number];
 export const REVIEW_DECISIONS = ['approve', 'reject'] as const;
 export type ReviewDecision = (typeof REVIEW_DECISIONS)[number];
 
+/** The domain events about a version: its history (GET …/versions/{version_id}/history). */
+export const VERSION_EVENT_TYPES = ['version.submitted', 'version.checked', 'version.approved', 'version.rejected', 'version.published', 'version.rollout_changed', 'version.yanked', 'version.notes_changed'] as const;
+
 export const CHANNELS = ['stable', 'beta'] as const;
 export type Channel = (typeof CHANNELS)[number];
 

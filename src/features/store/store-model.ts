@@ -355,6 +355,13 @@ export class StoreModel {
     return null;
   }
 
+  /** The app's published (not yanked) version codes, newest first: every channel, rollout and platform. */
+  publishedCodes(app: StoreApp): number[] {
+    const codes: number[] = [];
+    for (let i = app.start; i < app.start + app.count; i += 1) codes.push(this.columns.code[i] ?? 0);
+    return codes;
+  }
+
   /** Whether this code is one of the app's published (not yanked) versions. */
   hasVersion(app: StoreApp, versionCode: number): boolean {
     for (let i = app.start; i < app.start + app.count; i += 1) if (this.columns.code[i] === versionCode) return true;

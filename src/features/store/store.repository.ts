@@ -15,6 +15,11 @@ function minMosisVersion(db: Executor): RawBuilder<string | null> {
   return isPostgres(db) ? sql<string | null>`(v.manifest::json ->> 'min_mosis_version')` : sql<string | null>`json_extract(v.manifest, '$.min_mosis_version')`;
 }
 
+/** The manifest's `author.name` / `author.url`: who made the app, as its package says (PACKAGE.md). */
+function manifestAuthor(db: Executor, field: 'name' | 'url'): RawBuilder<string | null> {
+  return isPostgres(db) ? sql<string | null>`(v.manifest::json -> 'author' ->> ${sql.lit(field)})` : sql<string | null>`json_extract(v.manifest, ${sql.lit(`$.author.${field}`)})`;
+}
+
 /** What the read model keeps of a published app. */
 export interface IndexedAppRow {
   id: string;
@@ -173,6 +178,8 @@ export interface StoreVersionRow {
   store_signature: string | null;
   store_key_id: string | null;
   min_mosis_version: string | null;
+  author_name: string | null;
+  author_url: string | null;
 }
 
 /** An app of the read model, as the queries that fill its caches address it. */
@@ -199,6 +206,8 @@ function storeVersionColumns(db: Executor) {
       'v.store_signature',
       'v.store_key_id',
       minMosisVersion(db).as('min_mosis_version'),
+      manifestAuthor(db, 'name').as('author_name'),
+      manifestAuthor(db, 'url').as('author_url'),
     ]);
 }
 

@@ -22,6 +22,8 @@ import {
   packageId,
   packageParams,
   parsePairs,
+  versionHistoryPage,
+  versionHistoryQuery,
   storeAppDetail,
   updatesBody,
   updatesQuery,
@@ -180,6 +182,23 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
       void reply.header('vary', 'accept-language, x-mosis-device, x-mosis-version, x-mosis-channel');
       return sendCached(request, reply, answer, 'private, max-age=60');
     },
+  );
+
+  r.get(
+    '/v1/store/apps/:package_id/versions',
+    {
+      logLevel: QUIET,
+      schema: {
+        tags,
+        summary: "A published app's versions, newest first",
+        description:
+          'Every published, non-yanked version (every channel, staged and halted rollouts too, as in the signed index), a page at a time: the version history a store front shows. Which one a device gets is the app detail\'s version.',
+        params: z.object({ package_id: packageId }),
+        querystring: versionHistoryQuery,
+        response: { 200: versionHistoryPage, 304: z.undefined().describe('Not modified'), ...problems('validation_failed', 'invalid_cursor', 'store_app_not_found', 'rate_limited') },
+      },
+    },
+    async (request, reply) => sendCached(request, reply, await store.versionHistory(request.params.package_id, request.query), 'public, max-age=60'),
   );
 
   r.get(

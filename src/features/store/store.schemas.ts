@@ -42,6 +42,7 @@ export const storeAppItem = z.object({
   version_code: z.number().int().nullable(),
   size: z.number().int().nullable(),
   sha256: z.string().nullable(),
+  author_name: z.string().nullable().describe("Who made the app: author.name of that version's manifest"),
 });
 
 export const storeVersion = z.object({
@@ -58,9 +59,10 @@ export const storeVersion = z.object({
   download_url: z.string(),
   store_signature: z.string().nullable().describe('Base64 Ed25519 store signature (PACKAGE.md)'),
   store_key_id: z.string().nullable().describe('The key in /.well-known/mosis-store-keys.json that made it'),
+  author: z.object({ name: z.string(), url: z.string().nullable() }).nullable().describe("Who made the app: the manifest's author (its email is not shown)"),
 });
 
-export const storeAppDetail = storeAppItem.omit({ version: true, version_code: true, size: true, sha256: true }).extend({
+export const storeAppDetail = storeAppItem.omit({ version: true, version_code: true, size: true, sha256: true, author_name: true }).extend({
   description: z.string(),
   locales: z.array(z.string()),
   screenshots: z.array(z.object({ url: z.string(), width: z.number().int(), height: z.number().int() })),
@@ -68,6 +70,11 @@ export const storeAppDetail = storeAppItem.omit({ version: true, version_code: t
 });
 
 export const catalogPage = z.object({ items: z.array(storeAppItem), next_cursor: z.string().nullable() });
+export const versionHistoryQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(512).optional(),
+});
+export const versionHistoryPage = z.object({ items: z.array(storeVersion), next_cursor: z.string().nullable() });
 export const categoriesResponse = z.object({ items: z.array(z.object({ category: z.string(), apps: z.number().int() })) });
 export const updatesResponse = z.object({ updates: z.array(storeVersion) });
 

@@ -243,6 +243,30 @@ export class StoreService {
     return { body, etag: `"${listing.etag.slice(1, -1)}.${code ?? 0}.${app.rev}"`, bytes: body.length };
   }
 
+  /**
+   * Every published, non-yanked version of an app, newest first, a page at a time: what a store
+   * front shows as the app's version history (the detail answers only the version a device gets).
+   * Staged, halted and beta versions are listed too, as in the signed index: their files are public.
+   */
+  async versionHistory(packageId: string, query: { limit: number; cursor?: string | undefined }): Promise<CachedBody> {
+    const app = (await this.lookup([packageId])).get(packageId);
+    if (!app) throw storeError('store_app_not_found', `No published app has the package id ${packageId}.`);
+    const below = query.cursor === undefined ? null : decodeVersionCursor(query.cursor);
+    // Read before any await: a patch meanwhile may move the app's versions in the columns.
+    const codes = this.model.publishedCodes(app).filter((code) => below === null || code < below);
+    const page = codes.slice(0, query.limit);
+    const entries = await this.versionEntries(page.map((code) => [app, code] as const));
+    const parts: string[] = [];
+    for (const code of page) {
+      const entry = entries.get(versionKey(app, code));
+      if (entry) parts.push(entry.json);
+    }
+    const last = page.at(-1);
+    const next = codes.length > page.length && last !== undefined ? encodeCursorValue([last]) : null;
+    const body = `{"items":[${parts.join(',')}],"next_cursor":${JSON.stringify(next)}}`;
+    return { body, etag: etagOf(body), bytes: body.length };
+  }
+
   /** For each installed app, in the order given, the update this device may get; unknown packages are skipped. */
   async updates(installed: readonly { package_id: string; version_code: number }[], device: DeviceProfile): Promise<string> {
     const apps = await this.lookup(installed.map((i) => i.package_id));
@@ -505,6 +529,7 @@ export class StoreService {
           version_code: version?.version_code ?? null,
           size: version?.size ?? null,
           sha256: version?.sha256 ?? null,
+          author_name: version?.author_name ?? null,
         }),
       );
     }
@@ -573,6 +598,7 @@ export class StoreService {
         download_url: `${this.deps.baseUrl}/v1/store/packages/${row.package_id}/${row.version_code}.mosis`,
         store_signature: row.store_signature,
         store_key_id: row.store_key_id,
+        author: row.author_name === null ? null : { name: row.author_name, url: row.author_url },
       });
       const entry = { json, row, bytes: json.length + 400 };
       this.versions.set(key, entry);
@@ -624,6 +650,12 @@ function decodeCursorValue(cursor: string): unknown {
 function decodeOffset(cursor: string): number {
   const value = decodeCursorValue(cursor);
   if (Array.isArray(value) && value.length === 1 && Number.isSafeInteger(value[0]) && (value[0] as number) >= 0 && (value[0] as number) <= repo.MAX_SEARCH_MATCHES) return value[0] as number;
+  throw commonError('invalid_cursor');
+}
+
+function decodeVersionCursor(cursor: string): number {
+  const value = decodeCursorValue(cursor);
+  if (Array.isArray(value) && value.length === 1 && Number.isSafeInteger(value[0]) && (value[0] as number) >= 0 && (value[0] as number) <= 2_147_483_647) return value[0] as number;
   throw commonError('invalid_cursor');
 }
 

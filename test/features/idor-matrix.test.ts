@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeTable, type RouteEntry } from '../../src/http/index.js';
 import { API_KEY_SCOPES } from '../../src/shared/index.js';
 import { runJobs, signInAdmin, TestClock } from '../support/accounts.js';
-import { createApp, registerUser, type TestUser } from '../support/api.js';
+import { createApp, registerUser, type TestUser, PASSWORD } from '../support/api.js';
 import { png, storedBlobs, uploadImage } from '../support/images.js';
 import { makePackage, registerSigningKey } from '../support/packages.js';
 import { startPortal, type TestPortal } from '../support/portal.js';
@@ -34,6 +34,10 @@ interface Fixtures {
   signingKey: string;
   userA: string;
   deadJob: string;
+  /** Another dead job, for the discard. */
+  discardJob: string;
+  /** The refresh-token family of a second sign-in of A's. */
+  sessionOfA: string;
   /** A's approved version, of a third app of A's (one with a yanked version cannot be deleted): what publish, rollout and yank act on. */
   releaseApp: string;
   releaseVersion: string;
@@ -67,9 +71,10 @@ type Rule =
   /**
    * Belongs to developer A. `childOf: 'app_id'`: another parameter names an object of that app,
    * which is also tried under an app the caller may reach (its own), so a check on the app alone
-   * is not enough.
+   * is not enough. `userOnly`: a route of the account itself (its sessions), which refuses every
+   * API key whatever its scopes (403 api_key_not_allowed).
    */
-  | { kind: 'owned'; cases: (f: Fixtures) => Case[]; childOf?: 'app_id' }
+  | { kind: 'owned'; cases: (f: Fixtures) => Case[]; childOf?: 'app_id'; userOnly?: true }
   /** For admins only (B, keys and A are plain developers or keys). */
   | { kind: 'admin'; cases: (f: Fixtures) => Case[] };
 
@@ -160,6 +165,10 @@ const RULES: Record<string, Rule> = {
   'GET /v1/admin/audit': { kind: 'admin', cases: () => [{ params: {} }] },
   'GET /v1/admin/jobs': { kind: 'admin', cases: () => [{ params: {} }] },
   'POST /v1/admin/jobs/:id/retry': { kind: 'admin', cases: (f) => [{ params: { id: f.deadJob } }] },
+  'GET /v1/admin/jobs/summary': { kind: 'admin', cases: () => [{ params: {} }] },
+  'DELETE /v1/admin/jobs/:id': { kind: 'admin', cases: (f) => [{ params: { id: f.discardJob } }] },
+  // Another session of A's (not the one the owner's calls use): signing it out is A's alone.
+  'DELETE /v1/auth/sessions/:id': { kind: 'owned', userOnly: true, cases: (f) => [{ params: { id: f.sessionOfA } }] },
   // Review routes are for reviewers and admins: everyone in this matrix but the admin is refused.
   'GET /v1/review/queue': { kind: 'admin', cases: () => [{ params: {} }] },
   'GET /v1/review/:version_id': { kind: 'admin', cases: (f) => [{ params: { version_id: f.reviewVersion } }] },
@@ -332,11 +341,15 @@ describe('ownership matrix over the route table [sqlite]', () => {
     const ping = await p.app.inject({ method: 'POST', url: `/v1/apps/${app.id}/webhooks/${webhook.json<{ id: string }>().id}/ping`, headers: a.auth });
     expect(ping.statusCode, ping.body).toBe(202);
     const deadJob = '0193a000-0000-7000-8000-00000000dead';
+    const discardJob = '0193a000-0000-7000-8000-0000000d15ca';
     const at = clock.now().toISOString();
-    await p.database.db
-      .insertInto('jobs')
-      .values({ id: deadJob, kind: 'idor.matrix', key: null, payload: '{}', state: 'dead', attempts: 1, max_attempts: 1, run_at: at, locked_until: null, locked_by: null, last_error: 'gave up', created_at: at, updated_at: at, finished_at: at })
-      .execute();
+    const dead = (id: string) => ({ id, kind: 'idor.matrix', key: null, payload: '{}', state: 'dead' as const, attempts: 1, max_attempts: 1, run_at: at, locked_until: null, locked_by: null, last_error: 'gave up', created_at: at, updated_at: at, finished_at: at });
+    await p.database.db.insertInto('jobs').values([dead(deadJob), dead(discardJob)]).execute();
+    const secondLogin = await p.app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: a.email, password: PASSWORD } });
+    expect(secondLogin.statusCode, secondLogin.body).toBe(200);
+    const sessionsOfA = await p.app.inject({ method: 'GET', url: '/v1/auth/sessions', headers: bearer(secondLogin.json<{ access_token: string }>().access_token) });
+    const sessionOfA = sessionsOfA.json<{ items: { id: string; current: boolean }[] }>().items.find((s) => s.current)?.id ?? '';
+    expect(sessionOfA).not.toBe('');
 
     f = {
       app: app.id,
@@ -349,6 +362,8 @@ describe('ownership matrix over the route table [sqlite]', () => {
       signingKey: signingKey.id,
       userA: a.id,
       deadJob,
+      discardJob,
+      sessionOfA,
       reviewVersion: uploadOfB.json<{ id: string }>().id,
       releaseApp: releaseApp.id,
       releaseVersion,
@@ -378,7 +393,12 @@ describe('ownership matrix over the route table [sqlite]', () => {
     };
     callers = [
       { name: 'developer B (signed in)', headers: b.auth, ownApp: (x) => x.appOfB, judge: stranger },
-      { name: "B's API key with every scope", headers: bearer(keyOfB.key), ownApp: (x) => x.appOfB, judge: stranger },
+      {
+        name: "B's API key with every scope",
+        headers: bearer(keyOfB.key),
+        ownApp: (x) => x.appOfB,
+        judge: (rule, call, res) => (rule.kind === 'owned' && rule.userOnly ? refused(res, [403], 'api_key_not_allowed') : stranger(rule, call, res)),
+      },
       {
         name: "A's API key restricted to A's other app",
         headers: bearer(restrictedKeyOfA.key),
@@ -391,6 +411,7 @@ describe('ownership matrix over the route table [sqlite]', () => {
         headers: bearer(readKeyOfA.key),
         judge: (rule, call, res) => {
           if (rule.kind === 'admin') return refused(res, [403]);
+          if (rule.kind === 'owned' && rule.userOnly) return refused(res, [403], 'api_key_not_allowed');
           // Analytics and crash groups are read with telemetry:read, everything else with apps:read.
           const telemetryRead = /\/(analytics|crashes)/.test(call.route);
           if (call.method === 'GET' && !telemetryRead) return res.statusCode === 200 ? null : `expected 200, got ${res.statusCode}: ${res.body.slice(0, 200)}`;

@@ -27,7 +27,8 @@ afterAll(async () => {
   await portal?.stop();
 });
 
-describe('the web UI: accounts', () => {
+// Long journeys in a real browser: minutes on a busy two-core machine, not Vitest's 30 s.
+describe('the web UI: accounts', { timeout: 120_000 }, () => {
   it('registers, verifies from the mail, signs in to an empty app list, and signs out', async () => {
     const { page } = browser;
     const { baseUrl } = portal;

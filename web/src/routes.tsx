@@ -16,6 +16,8 @@ import { RequireRole, RequireSignIn } from './session/guards';
 // Public
 const HomePage = lazy(() => import('./pages/HomePage'));
 const NotFoundPage = lazy(() => import('./pages/NotFoundPage'));
+const StorePage = lazy(() => import('./pages/store/StorePage'));
+const StoreAppPage = lazy(() => import('./pages/store/StoreAppPage'));
 
 // Accounts
 const SignInPage = lazy(() => import('./pages/auth/SignInPage'));
@@ -27,6 +29,36 @@ const SignOutPage = lazy(() => import('./pages/auth/SignOutPage'));
 
 // Developer
 const AppsPage = lazy(() => import('./pages/developer/AppsPage'));
+const NewAppPage = lazy(() => import('./pages/developer/NewAppPage'));
+const AppOverviewPage = lazy(() => import('./pages/developer/AppOverviewPage'));
+const AppListingPage = lazy(() => import('./pages/developer/AppListingPage'));
+const VersionsPage = lazy(() => import('./pages/developer/VersionsPage'));
+const NewVersionPage = lazy(() => import('./pages/developer/NewVersionPage'));
+const VersionPage = lazy(() => import('./pages/developer/VersionPage'));
+
+// Insights: analytics, crashes, webhooks, notifications (and the email settings of notifications)
+const AnalyticsPage = lazy(() => import('./pages/insights/AnalyticsPage'));
+const CrashesPage = lazy(() => import('./pages/insights/CrashesPage'));
+const CrashGroupPage = lazy(() => import('./pages/insights/CrashGroupPage'));
+const WebhooksPage = lazy(() => import('./pages/insights/WebhooksPage'));
+const WebhookPage = lazy(() => import('./pages/insights/WebhookPage'));
+const NotificationsPage = lazy(() => import('./pages/insights/NotificationsPage'));
+const NotificationPreferencesPage = lazy(() => import('./pages/insights/NotificationPreferencesPage'));
+
+// Settings
+const ProfilePage = lazy(() => import('./pages/settings/ProfilePage'));
+const SecurityPage = lazy(() => import('./pages/settings/SecurityPage'));
+const ApiKeysPage = lazy(() => import('./pages/settings/ApiKeysPage'));
+const SigningKeysPage = lazy(() => import('./pages/settings/SigningKeysPage'));
+
+// Admin
+const AdminUsersPage = lazy(() => import('./pages/admin/UsersPage'));
+const AdminAuditPage = lazy(() => import('./pages/admin/AuditPage'));
+const AdminJobsPage = lazy(() => import('./pages/admin/JobsPage'));
+
+// Review
+const ReviewQueuePage = lazy(() => import('./pages/review/ReviewQueuePage'));
+const ReviewPage = lazy(() => import('./pages/review/ReviewPage'));
 
 export function AppRoutes() {
   return (
@@ -34,7 +66,9 @@ export function AppRoutes() {
       <Route element={<AppLayout />}>
         {/* Public: anyone, signed in or not. */}
         <Route index element={<HomePage />} />
-        {/* Store pages (/store, /store/:packageId) go here. */}
+        {/* The store as people see it; /store/:packageId is the link a developer shares. */}
+        <Route path="store" element={<StorePage />} />
+        <Route path="store/:packageId" element={<StoreAppPage />} />
 
         {/* Accounts: the mails link to /verify-email?token=… and /reset-password?token=…. */}
         <Route path="sign-in" element={<SignInPage />} />
@@ -47,19 +81,44 @@ export function AppRoutes() {
         {/* Signed in: developers (every account is one). */}
         <Route element={<RequireSignIn />}>
           <Route path="apps" element={<AppsPage />} />
+          <Route path="apps/new" element={<NewAppPage />} />
+          <Route path="apps/:appId" element={<AppOverviewPage />} />
+          <Route path="apps/:appId/listing" element={<AppListingPage />} />
+          <Route path="apps/:appId/versions" element={<VersionsPage />} />
+          <Route path="apps/:appId/versions/new" element={<NewVersionPage />} />
+          {/* Mailed: a version's checks, review decision, halted rollout. */}
+          <Route path="apps/:appId/versions/:versionId" element={<VersionPage />} />
           {/* Developer pages go here: apps/new, apps/:appId (overview), apps/:appId/listing,
               apps/:appId/versions, apps/:appId/versions/new, apps/:appId/versions/:versionId (mailed),
               apps/:appId/analytics, apps/:appId/crashes, apps/:appId/webhooks,
               apps/:appId/webhooks/:webhookId (mailed), notifications. */}
-          {/* Settings pages go here: settings (profile), settings/security (password, 2FA, sessions),
-              settings/api-keys, settings/signing-keys, settings/notifications (mailed). */}
+          {/* Insights. */}
+          <Route path="apps/:appId/analytics" element={<AnalyticsPage />} />
+          <Route path="apps/:appId/crashes" element={<CrashesPage />} />
+          <Route path="apps/:appId/crashes/:groupId" element={<CrashGroupPage />} />
+          <Route path="apps/:appId/webhooks" element={<WebhooksPage />} />
+          <Route path="apps/:appId/webhooks/:webhookId" element={<WebhookPage />} />
+          <Route path="notifications" element={<NotificationsPage />} />
+          <Route path="settings/notifications" element={<NotificationPreferencesPage />} />
+          {/* Settings: profile, password / 2FA / sessions, API keys, signing keys (notifications above). */}
+          <Route path="settings" element={<ProfilePage />} />
+          <Route path="settings/security" element={<SecurityPage />} />
+          <Route path="settings/api-keys" element={<ApiKeysPage />} />
+          <Route path="settings/signing-keys" element={<SigningKeysPage />} />
         </Route>
 
         {/* Reviewers and admins: review (mailed), review/:versionId (mailed). */}
-        <Route element={<RequireRole roles={['reviewer', 'admin']} />}>{null}</Route>
+        <Route element={<RequireRole roles={['reviewer', 'admin']} />}>
+          <Route path="review" element={<ReviewQueuePage />} />
+          <Route path="review/:versionId" element={<ReviewPage />} />
+        </Route>
 
         {/* Admins: admin (users), admin/audit, admin/jobs. */}
-        <Route element={<RequireRole roles={['admin']} />}>{null}</Route>
+        <Route element={<RequireRole roles={['admin']} />}>
+          <Route path="admin" element={<AdminUsersPage />} />
+          <Route path="admin/audit" element={<AdminAuditPage />} />
+          <Route path="admin/jobs" element={<AdminJobsPage />} />
+        </Route>
 
         <Route path="*" element={<NotFoundPage />} />
       </Route>

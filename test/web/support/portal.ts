@@ -11,6 +11,8 @@ import { distBuilt } from '../../support/dist.js';
 export interface WebPortal {
   baseUrl: string;
   dataDir: string;
+  /** The portal's DATABASE_URL, for a test that reads (or sets up) what the API cannot. */
+  databaseUrl: string;
   server: ServerProcess;
   stop(): Promise<void>;
 }
@@ -41,7 +43,7 @@ export async function startWebPortal(env: Record<string, string> = {}): Promise<
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline && !exited) {
     try {
-      if ((await fetch(`${baseUrl}/readyz`)).ok) return { baseUrl, dataDir: database.dataDir, server, stop };
+      if ((await fetch(`${baseUrl}/readyz`)).ok) return { baseUrl, dataDir: database.dataDir, databaseUrl: database.databaseUrl, server, stop };
     } catch {
       // not listening yet
     }

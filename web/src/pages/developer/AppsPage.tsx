@@ -1,31 +1,52 @@
 /**
- * /apps: the developer's apps (GET /v1/apps, a page at a time), each with its name, package id and
- * status, and the way to create one.
+ * /apps, the developer's dashboard: their apps (GET /v1/apps, 20 at a time) with status, the newest
+ * version and its status, downloads over 30 days and crash-free sessions over 7 days, and what
+ * needs their attention (failed checks, rejections, halted rollouts, approved versions to publish,
+ * apps without a version).
+ *
+ * The API has no summary route, so each listed app costs three requests (its 10 newest versions,
+ * its downloads, its analytics totals): bounded by the page of 20 apps shown; "Show more apps"
+ * loads the next 20 and their figures on demand. Live events refresh what they change.
  */
-import { useInfiniteQuery } from '@tanstack/react-query';
+import { useInfiniteQuery, useQueries, type UseQueryResult } from '@tanstack/react-query';
+import type { ReactNode } from 'react';
 import { Link } from 'react-router';
 import { api, unwrap } from '../../api/client';
-import type { App } from '../../api/types';
+import type { App, Version } from '../../api/types';
+import { attentionFor, formatPercent, numberFormat, versionName, type AttentionItem } from '../../components/appAttention';
+import { APPS_KEY, downloadsQuery, recentVersionsQuery, weekHealthQuery } from '../../components/appQueries';
+import { AppIcon } from '../../components/AppSectionNav';
 import { Page } from '../../components/Page';
 import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { StatusBadge } from '../../components/StatusBadge';
-import { Time } from '../../components/Time';
+import { useAppLiveEvents } from '../../components/useAppLiveEvents';
 
-export const APPS_KEY = ['/v1/apps'] as const;
+const PAGE_SIZE = 20;
 
 export default function AppsPage() {
+  useAppLiveEvents();
   const apps = useInfiniteQuery({
-    queryKey: [...APPS_KEY, { limit: 50 }],
-    queryFn: ({ pageParam, signal }) => unwrap(api.GET('/v1/apps', { params: { query: { limit: 50, ...(pageParam ? { cursor: pageParam } : {}) } }, signal })),
+    queryKey: [...APPS_KEY, { limit: PAGE_SIZE }],
+    queryFn: ({ pageParam, signal }) => unwrap(api.GET('/v1/apps', { params: { query: { limit: PAGE_SIZE, ...(pageParam ? { cursor: pageParam } : {}) } }, signal })),
     initialPageParam: '',
     getNextPageParam: (last) => last.next_cursor ?? undefined,
   });
+  const items: App[] = apps.data?.pages.flatMap((page) => page.items) ?? [];
+  const versions = useQueries({ queries: items.map((app) => recentVersionsQuery(app.id)) });
+  const downloads = useQueries({ queries: items.map((app) => downloadsQuery(app.id)) });
+  const health = useQueries({ queries: items.map((app) => weekHealthQuery(app.id)) });
+
   const newApp = (
     <Link to="/apps/new" className="button button-primary">
       New app
     </Link>
   );
-  const items: App[] = apps.data?.pages.flatMap((page) => page.items) ?? [];
+  const attention: AttentionItem[] = items.flatMap((app, index) => {
+    const recent = versions[index]?.data?.items;
+    return recent ? attentionFor(app, recent) : [];
+  });
+  const stillChecking = versions.some((query) => query.isPending);
+
   return (
     <Page title="My apps" actions={items.length > 0 ? newApp : undefined}>
       {apps.isPending ? (
@@ -41,47 +62,124 @@ export default function AppsPage() {
         </EmptyState>
       ) : (
         <>
-          <div className="table-wrap">
-            <table className="table">
-              <caption className="visually-hidden">Your apps</caption>
-              <thead>
-                <tr>
-                  <th scope="col">App</th>
-                  <th scope="col">Package id</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">Changed</th>
-                </tr>
-              </thead>
-              <tbody>
-                {items.map((app) => (
-                  <tr key={app.id}>
-                    <td>
-                      <Link to={`/apps/${app.id}`} className="app-name">
-                        {app.icon_url ? <img src={app.icon_url} alt="" width="32" height="32" /> : <span className="app-icon-placeholder" aria-hidden="true" />}
-                        {app.name}
-                      </Link>
-                    </td>
-                    <td>
-                      <code>{app.package_id}</code>
-                    </td>
-                    <td>
-                      <StatusBadge status={app.status} />
-                    </td>
-                    <td>
-                      <Time value={app.updated_at} />
-                    </td>
-                  </tr>
+          <section className="dev-dashboard-attention" aria-labelledby="attention-heading">
+            <h2 id="attention-heading">Needs your attention</h2>
+            {attention.length > 0 ? (
+              <ul className="dev-attention-list">
+                {attention.map((item) => (
+                  <li key={item.key} className={`dev-attention dev-attention-${item.tone}`}>
+                    <div>
+                      <p className="dev-attention-title">
+                        <strong>{item.app.name}</strong>: {item.title}
+                      </p>
+                      {item.detail ? <p className="dev-attention-detail">{item.detail}</p> : null}
+                    </div>
+                    <Link to={item.link} className="button button-small">
+                      {item.linkLabel}
+                      <span className="visually-hidden"> for {item.app.name}</span>
+                    </Link>
+                  </li>
                 ))}
-              </tbody>
-            </table>
-          </div>
-          {apps.hasNextPage ? (
-            <button type="button" className="button" onClick={() => void apps.fetchNextPage()} disabled={apps.isFetchingNextPage}>
-              {apps.isFetchingNextPage ? 'Loading…' : 'Show more apps'}
-            </button>
-          ) : null}
+              </ul>
+            ) : stillChecking ? (
+              <Loading label="Looking at your versions" />
+            ) : (
+              <p className="muted">Nothing right now: no failed checks, rejections, halted rollouts or versions waiting to be published.</p>
+            )}
+          </section>
+
+          <section aria-labelledby="apps-heading">
+            <h2 id="apps-heading">Apps</h2>
+            <div className="table-wrap">
+              <table className="table dev-dashboard-table">
+                <caption className="visually-hidden">Your apps, their newest version, downloads over 30 days and crash-free sessions over 7 days</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">App</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">Newest version</th>
+                    <th scope="col" className="dev-numeric">
+                      Downloads <span className="muted small">(30 days)</span>
+                    </th>
+                    <th scope="col" className="dev-numeric">
+                      Crash-free <span className="muted small">(7 days)</span>
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {items.map((app, index) => (
+                    <tr key={app.id}>
+                      <th scope="row">
+                        <Link to={`/apps/${app.id}`} className="app-name">
+                          <AppIcon app={app} />
+                          <span>
+                            {app.name}
+                            <span className="dev-app-package-id">{app.package_id}</span>
+                          </span>
+                        </Link>
+                      </th>
+                      <td data-label="Status">
+                        <StatusBadge status={app.status} />
+                      </td>
+                      <td data-label="Newest version">
+                        <NewestVersion app={app} query={versions[index]} />
+                      </td>
+                      <td className="dev-numeric" data-label="Downloads, 30 days">
+                        <Figure query={downloads[index]}>{(data) => numberFormat.format(data.total)}</Figure>
+                      </td>
+                      <td className="dev-numeric" data-label="Crash-free, 7 days">
+                        <Figure query={health[index]}>{(data) => (data.sessions === 0 ? <span className="muted">No sessions</span> : formatPercent(data.crashFreePercent))}</Figure>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+            {apps.hasNextPage ? (
+              <button type="button" className="button" onClick={() => void apps.fetchNextPage()} disabled={apps.isFetchingNextPage}>
+                {apps.isFetchingNextPage ? 'Loading…' : 'Show more apps'}
+              </button>
+            ) : null}
+          </section>
         </>
       )}
     </Page>
+  );
+}
+
+type VersionsPage = { items: Version[] };
+
+function NewestVersion({ app, query }: { app: App; query: UseQueryResult<VersionsPage> | undefined }) {
+  if (!query || query.isPending) return <Pending />;
+  if (query.isError) return <span className="muted">Unavailable</span>;
+  const newest = query.data.items[0];
+  if (!newest) {
+    return (
+      <Link to={`/apps/${app.id}/versions/new`} className="small">
+        Upload the first version
+      </Link>
+    );
+  }
+  return (
+    <span className="dev-version-cell">
+      <Link to={`/apps/${app.id}/versions/${newest.id}`}>{newest.version || 'New upload'}</Link> <StatusBadge status={newest.status} />
+      <span className="visually-hidden"> ({versionName(newest)})</span>
+    </span>
+  );
+}
+
+/** One figure of a row: a placeholder while it loads, "Unavailable" when its request failed. */
+function Figure<T>({ query, children }: { query: UseQueryResult<T> | undefined; children: (data: T) => ReactNode }) {
+  if (!query || query.isPending) return <Pending />;
+  if (query.isError) return <span className="muted">Unavailable</span>;
+  return <>{children(query.data)}</>;
+}
+
+function Pending() {
+  return (
+    <span className="muted">
+      <span aria-hidden="true">…</span>
+      <span className="visually-hidden">Loading</span>
+    </span>
   );
 }

@@ -135,10 +135,16 @@ describe('package checks off the event loop', () => {
   });
 
   it('fails a package whose checks run over the time budget, and checks the next one', async () => {
+    // Six times the heavy package's Lua (seconds of checks) against a budget of a second and a half: far apart on any
+    // machine, and the clean package after it (on a fresh check thread, the old one stopped) stays
+    // well inside the budget even on a busy one.
+    // (Four files under the 4 MiB a file may have to be analysed at all.)
+    const lua = Array.from({ length: 60_000 }, (_, i) => `local v${i} = { name = "item ${i}", size = ${i} * 2 }`).join('\n');
+    const slow = await readFile(await workshop.build('slow', (app) => [1, 2, 3, 4].forEach((n) => app.write(`assets/scripts/slow${n}.lua`, lua))));
     // Its own checker, built from the configured budget.
-    await withPortal({ PACKAGE_CHECK_TIMEOUT_MS: '300' }, { packageChecker: undefined }, async (p) => {
+    await withPortal({ PACKAGE_CHECK_TIMEOUT_MS: '1500' }, { packageChecker: undefined }, async (p) => {
       const { dev, appId } = await developer(p);
-      expect((await upload(p, dev, appId, heavy)).statusCode).toBe(202);
+      expect((await upload(p, dev, appId, slow)).statusCode).toBe(202);
       await runJobs(p);
       const [over] = await p.database.db.selectFrom('versions').select(['status', 'checks']).execute();
       expect(over?.status).toBe('failed');

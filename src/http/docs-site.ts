@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { commonError } from '../shared/index.js';
+import { builtFilesLoader } from './built-files.js';
 import { ifNoneMatch } from './conditional.js';
 import { securityHeaders } from './security.js';
 
@@ -13,9 +12,8 @@ import { securityHeaders } from './security.js';
  * /docs/pagefind/. The API reference at /docs/api is registered elsewhere (openapi.ts); a static
  * route wins over this one's wildcard.
  *
- * The site is read into memory whole on its first request (about a megabyte): it is then served
- * as one consistent build, and an address names a file only if the build wrote it, so no request
- * path ever reaches the file system (no traversal, no symlink, no dot-file).
+ * The site is read into memory whole on its first request (about a megabyte; built-files.ts): no
+ * request path ever reaches the file system.
  */
 
 /** Where the build writes the site: dist/docs-site, two folders up from this module in src/ and in dist/ alike. */
@@ -32,56 +30,8 @@ export const DOCS_CONTENT_SECURITY_POLICY = (() => {
   return policy;
 })();
 
-const TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.jpeg': 'image/jpeg',
-  '.webp': 'image/webp',
-  '.txt': 'text/plain; charset=utf-8',
-};
-
 /** Pagefind names these by their content's hash: a new build gives new names. */
 const IMMUTABLE = /^pagefind\/(?:(?:fragment|index|filter)\/|[^/]+\.pf_meta$)/;
-
-interface SiteFile {
-  body: Buffer;
-  type: string;
-  etag: string;
-  cacheControl: string;
-}
-
-/** Files by their path in the site (`index.html`, `pagefind/pagefind-ui.js`). */
-type Site = ReadonlyMap<string, SiteFile>;
-
-async function loadSite(dir: string): Promise<Site | null> {
-  let entries;
-  try {
-    entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  const site = new Map<string, SiteFile>();
-  for (const entry of entries) {
-    // Regular files only: a symbolic link is not followed, a dot-file (the build's stamp) not served.
-    if (!entry.isFile()) continue;
-    const name = path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/');
-    if (name.split('/').some((part) => part.startsWith('.'))) continue;
-    const body = await readFile(path.join(dir, name));
-    site.set(name, {
-      body,
-      type: TYPES[path.extname(name).toLowerCase()] ?? 'application/octet-stream',
-      etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
-      cacheControl: IMMUTABLE.test(name) ? 'public, max-age=31536000, immutable' : 'no-cache',
-    });
-  }
-  return site;
-}
 
 /**
  * The file an address names: `/docs` and `/docs/` the index, `/docs/operations` the page
@@ -96,19 +46,7 @@ export function siteFileName(rest: string): string | null {
 
 export function docsSiteRoutes(app: FastifyInstance, options: { dir?: string } = {}): void {
   const dir = options.dir ?? DOCS_SITE_DIR;
-  let loading: Promise<Site | null> | undefined;
-  // A site not built yet is looked for again on the next request (`npm run build` while `dev` runs).
-  const site = () =>
-    (loading ??= loadSite(dir).then(
-      (loaded) => {
-        if (loaded === null) loading = undefined;
-        return loaded;
-      },
-      (err: unknown) => {
-        loading = undefined;
-        throw err;
-      },
-    ));
+  const site = builtFilesLoader(dir, { immutable: (name) => IMMUTABLE.test(name) });
 
   const serve = async (request: FastifyRequest, reply: FastifyReply, rest: string) => {
     const files = await site();

@@ -1,9 +1,7 @@
-import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { commonError } from '../shared/index.js';
+import { builtFilesLoader } from './built-files.js';
 import { ifNoneMatch } from './conditional.js';
 import { securityHeaders } from './security.js';
 import { webAppErrors } from './web-app.errors.js';
@@ -13,11 +11,11 @@ import { webAppErrors } from './web-app.errors.js';
  * (Vite), with a history fallback, so /apps/…/versions/… in a mail opens the page it names.
  *
  * Like the docs site (docs-site.ts) the build is read into memory once, on its first request (a
- * few hundred kilobytes), and an address names a file only if the build wrote it: no request path
- * reaches the file system. It registers no route: it answers the GET and HEAD requests no route
- * matched (Fastify's not-found path), so the API's route table, its 405s and its JSON 404s under
- * /v1 stay as they were. Page addresses answer index.html to clients that take HTML (browsers,
- * curl); one that sends no Accept header keeps the problem+json 404.
+ * few hundred kilobytes; built-files.ts): no request path reaches the file system. It registers
+ * no route: it answers the GET and HEAD requests no route matched (Fastify's not-found path), so
+ * the API's route table, its 405s and its JSON 404s under /v1 stay as they were. Page addresses
+ * answer index.html to clients that take HTML (browsers, curl); one that sends no Accept header
+ * keeps the problem+json 404.
  */
 
 /** Where the build writes the web UI: dist/web, two folders up from this module in src/ and in dist/ alike. */
@@ -37,56 +35,6 @@ export const WEB_APP_CONTENT_SECURITY_POLICY = (() => {
 /** Paths that belong to the API and the portal's own pages: an unknown one there keeps its problem+json 404. */
 const NOT_THE_WEB_APP = /^\/(?:v1|docs|healthz|readyz|metrics|\.well-known)(?:\/|$)/;
 
-const TYPES: Readonly<Record<string, string>> = {
-  '.html': 'text/html; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.webp': 'image/webp',
-  '.woff2': 'font/woff2',
-  '.txt': 'text/plain; charset=utf-8',
-};
-
-interface WebFile {
-  body: Buffer;
-  type: string;
-  etag: string;
-  cacheControl: string;
-}
-
-/** Files by their address (`/index.html`, `/assets/index-Bx1c2d3e.js`). */
-type WebApp = ReadonlyMap<string, WebFile>;
-
-async function loadWebApp(dir: string): Promise<WebApp | null> {
-  let entries;
-  try {
-    entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  const files = new Map<string, WebFile>();
-  for (const entry of entries) {
-    // Regular files only: a symbolic link is not followed, a dot-file (a build stamp) not served.
-    if (!entry.isFile()) continue;
-    const name = path.relative(dir, path.join(entry.parentPath, entry.name)).split(path.sep).join('/');
-    if (name.split('/').some((part) => part.startsWith('.'))) continue;
-    const body = await readFile(path.join(dir, name));
-    files.set(`/${name}`, {
-      body,
-      type: TYPES[path.extname(name).toLowerCase()] ?? 'application/octet-stream',
-      etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`,
-      // Vite names everything under assets/ by its content's hash: a new build gives new names.
-      cacheControl: name.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
-    });
-  }
-  // A folder without index.html is a build that failed half-way: as good as none.
-  return files.has('/index.html') ? files : null;
-}
-
 /**
  * A browser opening a page sends `Accept: text/html…`, and `curl` and fetch() send `*\/*`; a client
  * that sends no Accept at all (a script, a health probe) gets the API's 404 for an address no route
@@ -99,19 +47,9 @@ function takesHtml(request: FastifyRequest): boolean {
 
 export function webAppRoutes(app: FastifyInstance, options: { dir?: string } = {}): void {
   const dir = options.dir ?? WEB_APP_DIR;
-  let loading: Promise<WebApp | null> | undefined;
-  // A web UI not built yet is looked for again on the next request (`npm run build` while `dev` runs).
-  const webApp = () =>
-    (loading ??= loadWebApp(dir).then(
-      (loaded) => {
-        if (loaded === null) loading = undefined;
-        return loaded;
-      },
-      (err: unknown) => {
-        loading = undefined;
-        throw err;
-      },
-    ));
+  // Vite names everything under assets/ by its content's hash: a new build gives new names. A
+  // folder without index.html is a build that failed half-way: as good as none.
+  const webApp = builtFilesLoader(dir, { immutable: (name) => name.startsWith('assets/'), complete: (files) => files.has('index.html') });
 
   const serve = async (request: FastifyRequest, reply: FastifyReply, where: string): Promise<FastifyReply> => {
     const files = await webApp();
@@ -121,12 +59,12 @@ export function webAppRoutes(app: FastifyInstance, options: { dir?: string } = {
       if (!takesHtml(request)) throw commonError('not_found', `There is nothing at ${request.method} ${where}.`);
       throw webAppErrors.error('web_ui_not_built', `The web UI is not built: \`npm run build\` writes it into dist/web (${where}).`);
     }
-    let file = files.get(where);
+    let file = files.get(where.slice(1));
     if (!file) {
       // A hashed asset that is not there is a page of an older build asking: a 404, never the page.
       // A client that does not take HTML (a script, a probe) is not opening a page: the API's 404.
       if (where.startsWith('/assets/') || !takesHtml(request)) throw commonError('not_found', `There is nothing at ${request.method} ${where}.`);
-      file = files.get('/index.html');
+      file = files.get('index.html');
     }
     if (!file) throw commonError('not_found', `There is nothing at ${request.method} ${where}.`);
     void reply.code(200).header('content-security-policy', WEB_APP_CONTENT_SECURITY_POLICY).header('etag', file.etag).header('cache-control', file.cacheControl);

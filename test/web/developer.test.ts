@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
@@ -13,6 +12,7 @@ import type { ServerProcess } from '../support/server-process.js';
 import { expectNoSeriousA11yViolations, launchBrowser, screenshot, type TestBrowser } from './support/browser.js';
 import { waitForMail } from './support/outbox.js';
 import { startWebPortal, type WebPortal } from './support/portal.js';
+import { apiOf, type Call, until as untilTruthy } from './support/people.js';
 
 // The developer's app and version pages in real Chromium against a real portal process: a
 // developer creates an app and its listing through the pages, uploads a package (checked first,
@@ -35,26 +35,9 @@ let todoAppId = '';
 const logOf = (server: ServerProcess) => server.output().slice(-4000);
 
 /** A call to the portal's API as a script makes it; fails the test on an unexpected status. */
-async function call<T = Record<string, unknown>>(method: string, path: string, options: { token?: string; body?: unknown; raw?: Buffer; status?: number } = {}): Promise<T> {
-  const headers: Record<string, string> = {};
-  if (options.token) headers['authorization'] = `Bearer ${options.token}`;
-  if (options.raw) headers['content-type'] = 'application/octet-stream';
-  else if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${portal.baseUrl}${path}`, { method, headers, body: options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body)) });
-  const text = await res.text();
-  expect(res.status, `${method} ${path}: ${text}`).toBe(options.status ?? (res.ok ? res.status : 200));
-  return (text ? JSON.parse(text) : {}) as T;
-}
+const call: Call = (method, path, options) => apiOf(portal)(method, path, options);
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${logOf(portal.server)}`);
-    await sleep(100);
-  }
-}
+const until = <T,>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs?: number): Promise<T> => untilTruthy(portal, what, probe, timeoutMs);
 
 /** The portal's own database, for the one thing no API does: an admin account (what `mosis-portal create-admin` makes). */
 async function createAdmin(): Promise<void> {
@@ -278,8 +261,9 @@ describe('the web UI: apps and versions', () => {
     const halt = page.getByRole('dialog', { name: 'Halt the rollout?' });
     await halt.getByLabel('Why (optional)').fill('Sync loses notes on old devices.');
     await halt.getByRole('button', { name: 'Halt rollout' }).click();
-    await release.getByText('Sync loses notes on old devices.', { exact: false }).waitFor();
     await eventually(() => halt.isVisible()).toBe(false);
+    // The paragraph: the closed dialog's text area, inside the region, still holds the same words.
+    await release.locator('p', { hasText: 'Sync loses notes on old devices.' }).waitFor();
     expect(await release.getByRole('button', { name: 'Halt rollout' }).isDisabled()).toBe(true);
     await check(page, 'version-halted');
 

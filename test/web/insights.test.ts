@@ -1,5 +1,4 @@
 import { readFile } from 'node:fs/promises';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { openDatabase } from '../../src/db/index.js';
@@ -10,6 +9,7 @@ import type { ServerProcess } from '../support/server-process.js';
 import { startReceiver, verifyMosisWebhook } from '../support/webhooks.js';
 import { expectNoSeriousA11yViolations, launchBrowser, screenshot, type TestBrowser } from './support/browser.js';
 import { startWebPortal, type WebPortal } from './support/portal.js';
+import { apiOf, type Call, until as untilTruthy } from './support/people.js';
 
 // The insight pages (analytics, crashes, webhooks, notifications, email settings) in real Chromium
 // against a real portal process: data made through the API as devices, developers and reviewers
@@ -37,26 +37,9 @@ const versions: { id: string; version: string }[] = [];
 const logOf = (server: ServerProcess) => server.output().slice(-4000);
 
 /** A call to the portal's API as a script makes it; fails the test on an unexpected status. */
-async function call<T = Record<string, unknown>>(method: string, path: string, options: { token?: string; body?: unknown; raw?: Buffer; status?: number } = {}): Promise<T> {
-  const headers: Record<string, string> = {};
-  if (options.token) headers['authorization'] = `Bearer ${options.token}`;
-  if (options.raw) headers['content-type'] = 'application/octet-stream';
-  else if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${portal.baseUrl}${path}`, { method, headers, body: options.raw ?? (options.body === undefined ? undefined : JSON.stringify(options.body)) });
-  const text = await res.text();
-  expect(res.status, `${method} ${path}: ${text}`).toBe(options.status ?? (res.ok ? res.status : 200));
-  return (text ? JSON.parse(text) : {}) as T;
-}
+const call: Call = (method, path, options) => apiOf(portal)(method, path, options);
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${logOf(portal.server)}`);
-    await sleep(100);
-  }
-}
+const until = <T,>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs?: number): Promise<T> => untilTruthy(portal, what, probe, timeoutMs);
 
 /** The portal's own database, for what no API does: an admin account (the `create-admin` verb's work), the job clock. */
 async function withDatabase<T>(work: (db: ReturnType<typeof openDatabase>['db']) => Promise<T>): Promise<T> {

@@ -14,8 +14,9 @@
 # for the Node ABI the runtime runs. Node 22 (LTS): CI runs the whole suite on it (.ci/run).
 # test/process/production-install.test.ts does what the deps and runtime stages do, and starts CMD.
 
-# Build stage: every dependency, then `npm run build`: the TypeScript into dist/, and the docs site
-# into dist/docs-site (from docs/, README.md and scripts/). It gets the whole build context, which
+# Build stage: every dependency, then `npm run build`: the TypeScript into dist/, the docs site
+# into dist/docs-site (from docs/, README.md and scripts/) and the web UI into dist/web (from web/,
+# with its API client generated from the portal's routes). It gets the whole build context, which
 # .dockerignore keeps to sources: whatever the build comes to read, it finds.
 FROM node:22-bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*

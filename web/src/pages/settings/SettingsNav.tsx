@@ -1,10 +1,7 @@
-/**
- * The settings pages' own navigation: one list of links beside (or, on a phone, above) each
- * settings page, the current one marked with aria-current by NavLink.
- */
-import { NavLink } from 'react-router';
+/** The settings pages' own navigation. */
+import { SubNav, type SubNavLink } from '../../components/SubNav';
 
-const LINKS = [
+const LINKS: readonly SubNavLink[] = [
   { to: '/settings', label: 'Profile', end: true },
   { to: '/settings/security', label: 'Password and security' },
   { to: '/settings/api-keys', label: 'API keys' },
@@ -13,17 +10,5 @@ const LINKS = [
 ];
 
 export function SettingsNav() {
-  return (
-    <nav className="sa-subnav" aria-label="Settings">
-      <ul>
-        {LINKS.map((link) => (
-          <li key={link.to}>
-            <NavLink to={link.to} end={link.end ?? false}>
-              {link.label}
-            </NavLink>
-          </li>
-        ))}
-      </ul>
-    </nav>
-  );
+  return <SubNav label="Settings" links={LINKS} />;
 }

@@ -164,6 +164,8 @@ describe('the docs site, served by the portal [sqlite]', () => {
     expect(browser.statusCode).toBe(404);
     expect(browser.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(browser.body).toContain('Page not found');
+    // The page or the problem by Accept: shared caches are told.
+    expect([res.headers['vary'], browser.headers['vary']]).toEqual(['Accept', 'Accept']);
     expect(browser.body).toContain('<h2>Operator guide</h2>');
     // A page has one address: not its file name, not with a trailing slash, not the build's stamp.
     for (const url of ['/docs/manifest.html', '/docs/index.html', '/docs/manifest/', '/docs/.inputs-sha256', '/docs/404.html']) {

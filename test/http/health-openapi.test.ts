@@ -72,5 +72,15 @@ describeOnSqlite('operations', (portal) => {
     const script = assets.find((a) => a.endsWith('.js'));
     const js = await p.app.inject({ method: 'GET', url: new URL(script ?? '', 'http://x/docs/api/').pathname });
     expect(js.statusCode).toBe(200);
+    // Only Swagger UI's own files, and a name that is none of them never reaches a header: a plain
+    // 404 problem with the portal's security headers, not cached.
+    for (const url of ['/docs/api/static/package.json', '/docs/api/static/..%2Fpackage.json', '/docs/api/static/a%0d%0aX-Injected:%201', '/docs/api/static/%C4%80']) {
+      const refused = await p.app.inject({ method: 'GET', url });
+      expect(refused.statusCode, url).toBe(404);
+      expect(refused.headers['content-type'], url).toMatch(/^application\/problem\+json/);
+      expect(refused.headers['x-injected'], url).toBeUndefined();
+      expect(refused.headers['content-security-policy'], url).toBeDefined();
+      expect(String(refused.headers['cache-control'] ?? ''), url).not.toMatch(/max-age/);
+    }
   });
 });

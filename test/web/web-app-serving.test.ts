@@ -96,6 +96,9 @@ describe('the web UI at /', () => {
     // A client that says nothing of what it takes (a script, a probe) is not opening a page.
     const script = await built.inject({ method: 'GET', url: '/apps' });
     expect([script.statusCode, script.json().code]).toEqual([404, 'not_found']);
+    // The same address answers the page or the 404 by Accept: both say so to shared caches.
+    expect(script.headers['vary']).toBe('Accept');
+    expect((await built.inject({ method: 'GET', url: '/apps', headers: HTML })).headers['vary']).toBe('Accept');
     // Files are files, whoever asks.
     expect((await built.inject({ method: 'GET', url: '/favicon.svg' })).statusCode).toBe(200);
     expect((await built.inject({ method: 'DELETE', url: '/v1/things' })).statusCode).toBe(405);

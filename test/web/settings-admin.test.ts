@@ -375,8 +375,8 @@ describe('the web UI: settings and admin', () => {
     expect(await withDatabase((db) => db.selectFrom('jobs').select('id').where('id', '=', discarded.id).execute())).toEqual([]);
 
     // The retried job ran (a worker claims it at once).
-    await page.getByLabel('State').selectOption('all');
-    await page.getByLabel('Kind').selectOption('notifications.prune');
+    await page.getByLabel('State', { exact: true }).selectOption('all');
+    await page.getByLabel('Kind', { exact: true }).selectOption('notifications.prune');
     await page.getByRole('heading', { level: 2, name: 'All jobs of notifications.prune' }).waitFor();
     await expect
       .poll(async () => (await withDatabase((db) => db.selectFrom('jobs').select('state').where('id', '=', retried.id).executeTakeFirst()))?.state, { timeout: 15_000 })

@@ -3,6 +3,7 @@ import { Link } from 'react-router';
 import type { Version } from '../api/types';
 import { isLive } from './appAttention';
 import { formatBytes } from './appUpload';
+import { ScrollTable } from './ScrollTable';
 import { StatusBadge } from './StatusBadge';
 import { Time } from './Time';
 
@@ -20,7 +21,7 @@ export function RolloutSummary({ version }: { version: Version }) {
 
 export function VersionsTable({ appId, versions, caption }: { appId: string; versions: readonly Version[]; caption: string }) {
   return (
-    <div className="table-wrap">
+    <ScrollTable label="Versions">
       <table className="table">
         <caption className="visually-hidden">{caption}</caption>
         <thead>
@@ -55,6 +56,6 @@ export function VersionsTable({ appId, versions, caption }: { appId: string; ver
           ))}
         </tbody>
       </table>
-    </div>
+    </ScrollTable>
   );
 }

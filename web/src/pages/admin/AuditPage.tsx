@@ -5,16 +5,17 @@
  */
 import { useInfiniteQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { Link, useSearchParams } from 'react-router';
+import { Link } from 'react-router';
 import { api, unwrap } from '../../api/client';
 import type { Schemas } from '../../api/types';
 import { Field, SelectField, formValues } from '../../components/form';
 import { Page } from '../../components/Page';
+import { useUrlParams } from '../../components/useUrlParams';
 import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { absoluteTime } from '../../components/Time';
 import { AdminNav } from './AdminNav';
 import { actionLabel, AUDIT_ACTIONS, type AuditAction } from './auditActions';
-import { TableWrap } from '../settings/TableWrap';
+import { ScrollTable } from '../../components/ScrollTable';
 
 type AuditEntry = Schemas['AuditEntry'];
 
@@ -43,7 +44,7 @@ function detailText(value: unknown): string {
 
 export default function AuditPage() {
   const queryClient = useQueryClient();
-  const [params, setParams] = useSearchParams();
+  const { params, setParams, change } = useUrlParams();
   const [actorError, setActorError] = useState<string | null>(null);
   const [resolving, setResolving] = useState(false);
 
@@ -81,14 +82,7 @@ export default function AuditPage() {
     return found.items.find((user) => user.email === email)?.id ?? null;
   };
 
-  const filterBy = (changes: Record<string, string>) => {
-    const next = new URLSearchParams(params);
-    for (const [name, value] of Object.entries(changes)) {
-      if (value) next.set(name, value);
-      else next.delete(name);
-    }
-    setParams(next);
-  };
+  const filterBy = (changes: Record<string, string>) => change(changes);
 
   return (
     <Page title="Audit log" description="Sign-ins, security changes, releases and refusals, newest first.">
@@ -160,7 +154,7 @@ export default function AuditPage() {
         <EmptyState title={filtered ? 'No entry matches' : 'The log is empty'}>{filtered ? <p>Widen the date range, or clear a filter.</p> : null}</EmptyState>
       ) : (
         <>
-          <TableWrap label="Audit log entries">
+          <ScrollTable label="Audit log entries">
             <table className="table sa-audit">
               <caption className="visually-hidden">Audit log entries{filtered ? ', filtered' : ''}</caption>
               <thead>
@@ -179,7 +173,7 @@ export default function AuditPage() {
                 ))}
               </tbody>
             </table>
-          </TableWrap>
+          </ScrollTable>
           {entries.hasNextPage ? (
             <button type="button" className="button" onClick={() => void entries.fetchNextPage()} disabled={entries.isFetchingNextPage}>
               {entries.isFetchingNextPage ? 'Loading…' : 'Show older entries'}

@@ -5,18 +5,19 @@
  */
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { Link, useSearchParams } from 'react-router';
+import { Link } from 'react-router';
 import { api, unwrap } from '../../api/client';
 import { formProblem } from '../../api/problem';
 import type { paths } from '../../api/schema';
 import { ConfirmDialog } from '../../components/Dialog';
 import { FormError, SelectField } from '../../components/form';
 import { Page } from '../../components/Page';
+import { useUrlParams } from '../../components/useUrlParams';
 import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { Time } from '../../components/Time';
 import { AdminNav } from './AdminNav';
 import { Notice } from '../settings/Notice';
-import { TableWrap } from '../settings/TableWrap';
+import { ScrollTable } from '../../components/ScrollTable';
 
 type Job = paths['/v1/admin/jobs']['get']['responses'][200]['content']['application/json']['items'][number];
 type JobState = Job['state'];
@@ -38,7 +39,7 @@ function isState(value: string): value is JobState {
 
 export default function JobsPage() {
   const queryClient = useQueryClient();
-  const [params, setParams] = useSearchParams();
+  const { params, change } = useUrlParams();
   const stateParam = params.get('state') ?? 'dead';
   // "all" is no state filter; anything unknown falls back to the dead jobs.
   const state: JobState | 'all' = stateParam === 'all' ? 'all' : isState(stateParam) ? stateParam : 'dead';
@@ -75,13 +76,8 @@ export default function JobsPage() {
   const kinds = summary.data?.by_kind.map((row) => row.kind) ?? [];
 
   const show = (changes: { state?: string; kind?: string }) => {
-    const next = new URLSearchParams(params);
-    for (const [name, value] of Object.entries(changes)) {
-      if (value) next.set(name, value);
-      else next.delete(name);
-    }
     setNotice(null);
-    setParams(next);
+    change(changes);
   };
   const linkTo = (changes: { state: string; kind?: string }) => `?${new URLSearchParams({ state: changes.state, ...(changes.kind ? { kind: changes.kind } : {}) }).toString()}`;
 
@@ -116,7 +112,7 @@ export default function JobsPage() {
               ))}
             </ul>
             {summary.data.by_kind.length > 0 ? (
-              <TableWrap label="Jobs by kind and state">
+              <ScrollTable label="Jobs by kind and state">
                 <table className="table sa-table-compact">
                   <caption className="visually-hidden">Jobs by kind and state</caption>
                   <thead>
@@ -150,7 +146,7 @@ export default function JobsPage() {
                     ))}
                   </tbody>
                 </table>
-              </TableWrap>
+              </ScrollTable>
             ) : null}
           </>
         )}

@@ -18,7 +18,7 @@ import { Time } from '../../components/Time';
 import { useUser } from '../../session/session';
 import { AdminNav } from './AdminNav';
 import { Notice } from '../settings/Notice';
-import { TableWrap } from '../settings/TableWrap';
+import { ScrollTable } from '../../components/ScrollTable';
 
 type AdminUser = Schemas['AdminUser'];
 type Status = AdminUser['status'];
@@ -129,7 +129,7 @@ export default function UsersPage() {
         </EmptyState>
       ) : (
         <>
-          <TableWrap label="Users">
+          <ScrollTable label="Users">
             <table className="table">
               <caption className="visually-hidden">Users</caption>
               <thead>
@@ -219,7 +219,7 @@ export default function UsersPage() {
                 })}
               </tbody>
             </table>
-          </TableWrap>
+          </ScrollTable>
           {users.hasNextPage ? (
             <button type="button" className="button" onClick={() => void users.fetchNextPage()} disabled={users.isFetchingNextPage}>
               {users.isFetchingNextPage ? 'Loading…' : 'Show more users'}

@@ -17,6 +17,7 @@ import { attentionFor, formatPercent, numberFormat, versionName, type AttentionI
 import { APPS_KEY, downloadsQuery, recentVersionsQuery, weekHealthQuery } from '../../components/appQueries';
 import { AppIcon } from '../../components/AppSectionNav';
 import { Page } from '../../components/Page';
+import { ScrollTable } from '../../components/ScrollTable';
 import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { StatusBadge } from '../../components/StatusBadge';
 import { useAppLiveEvents } from '../../components/useAppLiveEvents';
@@ -90,7 +91,7 @@ export default function AppsPage() {
 
           <section aria-labelledby="apps-heading">
             <h2 id="apps-heading">Apps</h2>
-            <div className="table-wrap">
+            <ScrollTable label="Your apps">
               <table className="table dev-dashboard-table">
                 <caption className="visually-hidden">Your apps, their newest version, downloads over 30 days and crash-free sessions over 7 days</caption>
                 <thead>
@@ -134,7 +135,7 @@ export default function AppsPage() {
                   ))}
                 </tbody>
               </table>
-            </div>
+            </ScrollTable>
             {apps.hasNextPage ? (
               <button type="button" className="button" onClick={() => void apps.fetchNextPage()} disabled={apps.isFetchingNextPage}>
                 {apps.isFetchingNextPage ? 'Loading…' : 'Show more apps'}

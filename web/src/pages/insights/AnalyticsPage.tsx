@@ -9,25 +9,26 @@
  */
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { useMemo, useState } from 'react';
-import { Link, useParams, useSearchParams } from 'react-router';
+import { Link, useParams } from 'react-router';
 import { api, unwrap } from '../../api/client';
 import { isApiProblem, type ApiProblem } from '../../api/problem';
 import { SelectField } from '../../components/form';
 import { Page } from '../../components/Page';
+import { useUrlParams } from '../../components/useUrlParams';
 import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { analyticsQuery, describeRange, rangeFromParams, withRange, type RangeChoice } from './analytics-range';
 import { AppNav, useApp } from './AppNav';
 import { formatCount, formatMb, formatMs, formatPercent, formatSeconds } from './format';
 import { RangePicker } from './RangePicker';
 import { TimeChart, type ChartLine, type ChartSeries } from './TimeChart';
-import { ScrollTable } from './ScrollTable';
+import { ScrollTable } from '../../components/ScrollTable';
 import type { Analytics, AnalyticsPoint, AnalyticsTotals, Percentiles } from './types';
 
 const RANGE_PROBLEMS = new Set(['analytics_range_invalid']);
 
 export default function AnalyticsPage() {
   const { appId = '' } = useParams();
-  const [params, setParams] = useSearchParams();
+  const { params, update, change } = useUrlParams();
   const choice = rangeFromParams(params);
   const version = params.get('version') ?? '';
   // "Now" as of the last choice of range: re-renders ask for the same thing, and choosing a
@@ -52,18 +53,11 @@ export default function AnalyticsPage() {
   const versionNames = (versions.data?.items ?? []).filter((v) => v.status !== 'processing' && v.status !== 'failed').map((v) => v.version);
   if (version && !versionNames.includes(version)) versionNames.unshift(version);
 
-  // From the URL as it is now (not as of this render): two quick changes both stick.
   const setRange = (next: RangeChoice) => {
     setNow(Date.now());
-    setParams((current) => withRange(current, next));
+    update((current) => withRange(current, next));
   };
-  const setVersion = (next: string) =>
-    setParams((current) => {
-      const updated = new URLSearchParams(current);
-      if (next) updated.set('version', next);
-      else updated.delete('version');
-      return updated;
-    });
+  const setVersion = (next: string) => change({ version: next });
 
   const problem = isApiProblem(analytics.error) ? analytics.error : null;
   const rangeProblem = problem && RANGE_PROBLEMS.has(problem.code) ? problem : null;
@@ -318,7 +312,7 @@ function ByVersion({ analytics, selected, onVersion }: { analytics: Analytics; s
       {rows.length === 0 ? (
         <p className="muted">No version reported anything in this range.</p>
       ) : (
-        <ScrollTable label="Totals by version">
+        <ScrollTable className="ins-scroll" label="Totals by version">
           <table className="table ins-table-numbers">
             <caption className="visually-hidden">Totals of each version over the range</caption>
             <thead>

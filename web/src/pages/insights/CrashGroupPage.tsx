@@ -17,7 +17,7 @@ import { Time } from '../../components/Time';
 import { AppNav } from './AppNav';
 import { CRASH_STATUSES, CrashStatusBadge } from './crash-status';
 import { formatCount } from './format';
-import { ScrollTable } from './ScrollTable';
+import { ScrollTable } from '../../components/ScrollTable';
 import type { CrashGroup, CrashGroupStatus } from './types';
 
 export default function CrashGroupPage() {
@@ -165,7 +165,7 @@ export default function CrashGroupPage() {
 
       <section aria-labelledby="crash-versions" className="crash-section">
         <h2 id="crash-versions">Versions</h2>
-        <ScrollTable label="Crashes by version">
+        <ScrollTable className="ins-scroll" label="Crashes by version">
           <table className="table">
             <caption className="visually-hidden">Crashes of this group by version</caption>
             <thead>

@@ -4,16 +4,17 @@
  * and last, filtered by status (kept in the URL). Each opens its group's page with the stack trace.
  */
 import { useInfiniteQuery } from '@tanstack/react-query';
-import { Link, useParams, useSearchParams } from 'react-router';
+import { Link, useParams } from 'react-router';
 import { api, unwrap } from '../../api/client';
 import { SelectField } from '../../components/form';
 import { Page } from '../../components/Page';
+import { useUrlParams } from '../../components/useUrlParams';
 import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { Time } from '../../components/Time';
 import { AppNav } from './AppNav';
 import { CRASH_STATUSES, CrashStatusBadge } from './crash-status';
 import { formatCount } from './format';
-import { ScrollTable } from './ScrollTable';
+import { ScrollTable } from '../../components/ScrollTable';
 import type { CrashGroup, CrashGroupStatus } from './types';
 
 const STATUS_FILTERS = ['open', 'resolved', 'ignored'] as const satisfies readonly CrashGroupStatus[];
@@ -25,7 +26,7 @@ function statusFilter(value: string | null): CrashGroupStatus | undefined {
 
 export default function CrashesPage() {
   const { appId = '' } = useParams();
-  const [params, setParams] = useSearchParams();
+  const { params, change } = useUrlParams();
   const status = statusFilter(params.get('status'));
 
   const groups = useInfiniteQuery({
@@ -42,13 +43,7 @@ export default function CrashesPage() {
   });
   const items: CrashGroup[] = groups.data?.pages.flatMap((page) => page.items) ?? [];
 
-  const setStatus = (value: string) =>
-    setParams((current) => {
-      const next = new URLSearchParams(current);
-      if (value) next.set('status', value);
-      else next.delete('status');
-      return next;
-    });
+  const setStatus = (value: string) => change({ status: value });
 
   return (
     <Page title="Crashes">
@@ -89,7 +84,7 @@ export default function CrashesPage() {
         )
       ) : (
         <>
-          <ScrollTable label="Crash groups">
+          <ScrollTable className="ins-scroll" label="Crash groups">
             <table className="table crash-table">
               <caption className="visually-hidden">Crash groups, most recently seen first</caption>
               <thead>

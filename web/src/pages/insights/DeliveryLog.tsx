@@ -13,7 +13,7 @@ import { isApiProblem } from '../../api/problem';
 import { ErrorState, Loading } from '../../components/states';
 import { absoluteTime, Time } from '../../components/Time';
 import { formatMs } from './format';
-import { ScrollTable } from './ScrollTable';
+import { ScrollTable } from '../../components/ScrollTable';
 import type { Webhook, WebhookDelivery } from './types';
 import { deliveriesKey } from './webhooks-data';
 
@@ -77,7 +77,7 @@ export function DeliveryLog({ appId, webhook, onChanged }: { appId: string; webh
         </div>
       ) : (
         <>
-          <ScrollTable label="Deliveries">
+          <ScrollTable className="ins-scroll" label="Deliveries">
             <table className="table delivery-table">
               <caption className="visually-hidden">Deliveries, newest first</caption>
               <thead>

@@ -11,7 +11,7 @@ import { useEffect, useId, useRef, useSyncExternalStore } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { formatBucket } from './format';
-import { ScrollTable } from './ScrollTable';
+import { ScrollTable } from '../../components/ScrollTable';
 import type { Granularity } from './types';
 
 /** Theme variables a series may take its colour from (each has AA contrast on the page in both themes). */
@@ -185,7 +185,7 @@ export function TimeChart({ title, summary, buckets, granularity, series, format
       </p>
       <details className="chart-data">
         <summary>Show the numbers</summary>
-        <ScrollTable label={`${title}: the numbers`}>
+        <ScrollTable className="ins-scroll" label={`${title}: the numbers`}>
           <table className="table ins-table-numbers">
             <caption className="visually-hidden">{title}</caption>
             <thead>

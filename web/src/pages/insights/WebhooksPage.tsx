@@ -12,7 +12,7 @@ import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { Time } from '../../components/Time';
 import { AppNav } from './AppNav';
 import { SecretOnce } from './SecretOnce';
-import { ScrollTable } from './ScrollTable';
+import { ScrollTable } from '../../components/ScrollTable';
 import type { CreatedWebhook, Webhook } from './types';
 import { eventsSummary, webhookState } from './webhook-events';
 import { WebhookForm, type WebhookInput } from './WebhookForm';
@@ -85,7 +85,7 @@ export default function WebhooksPage() {
           </EmptyState>
         )
       ) : (
-        <ScrollTable label="Webhooks">
+        <ScrollTable className="ins-scroll" label="Webhooks">
           <table className="table">
             <caption className="visually-hidden">This app's webhooks</caption>
             <thead>

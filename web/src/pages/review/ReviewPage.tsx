@@ -16,6 +16,7 @@ import { CopyButton } from '../../components/CopyButton';
 import { ConfirmDialog } from '../../components/Dialog';
 import { FormError, TextAreaField } from '../../components/form';
 import { Page } from '../../components/Page';
+import { ScrollTable } from '../../components/ScrollTable';
 import { PackageFindings } from '../../components/PackageFindings';
 import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { StatusBadge } from '../../components/StatusBadge';
@@ -313,8 +314,7 @@ function DecisionForm({ item, onDecided }: { item: ReviewItem; onDecided: (decis
 function PreviousDecisions({ decisions }: { decisions: ReviewItem['previous_decisions'] }) {
   if (decisions.length === 0) return <p className="muted">None: this is the first version of the app a reviewer decides on.</p>;
   return (
-    // Focusable: on a phone the table scrolls sideways, and keyboard users must reach it.
-    <div className="table-wrap" tabIndex={0} role="region" aria-label="Earlier decisions, scrollable">
+    <ScrollTable label="Earlier decisions">
       <table className="table">
         <caption className="visually-hidden">Earlier decisions on this app, newest first</caption>
         <thead>
@@ -342,6 +342,6 @@ function PreviousDecisions({ decisions }: { decisions: ReviewItem['previous_deci
           ))}
         </tbody>
       </table>
-    </div>
+    </ScrollTable>
   );
 }

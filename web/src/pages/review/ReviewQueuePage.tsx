@@ -7,10 +7,12 @@
  */
 import { useInfiniteQuery, useMutation, useQueryClient } from '@tanstack/react-query';
 import { useId, useState, type ReactNode } from 'react';
-import { Link, useNavigate, useSearchParams } from 'react-router';
+import { Link, useNavigate } from 'react-router';
 import { api, unwrap } from '../../api/client';
 import { isApiProblem } from '../../api/problem';
 import { Page } from '../../components/Page';
+import { useUrlParams } from '../../components/useUrlParams';
+import { ScrollTable } from '../../components/ScrollTable';
 import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { Time, absoluteTime } from '../../components/Time';
 import { useUser } from '../../session/session';
@@ -23,7 +25,7 @@ const PAGE_SIZE = 25;
 const LONG_WAIT_DAYS = 2;
 
 export default function ReviewQueuePage() {
-  const [params, setParams] = useSearchParams();
+  const { params, setParams, change } = useUrlParams();
   const mine = params.get('claimed') === 'me';
   const appId = params.get('app') ?? '';
   const queryClient = useQueryClient();
@@ -38,12 +40,7 @@ export default function ReviewQueuePage() {
   });
   const items = queue.data?.pages.flatMap((page) => page.items) ?? [];
 
-  const setFilter = (name: string, value: string) => {
-    const next = new URLSearchParams(params);
-    if (value) next.set(name, value);
-    else next.delete(name);
-    setParams(next);
-  };
+  const setFilter = (name: string, value: string) => change({ [name]: value });
   // The app filter offers the apps in view (reviewers list no apps otherwise), and keeps the chosen one.
   const apps = new Map<string, string>();
   for (const item of items) apps.set(item.app.id, `${item.app.name} (${item.app.package_id})`);
@@ -118,8 +115,7 @@ function FilterSelect({ label, value, onChange, children }: { label: string; val
 function QueueTable({ items }: { items: readonly ReviewQueueItem[] }) {
   const [now] = useState(() => new Date());
   return (
-    // Focusable: on a phone the table scrolls sideways, and keyboard users must reach it.
-    <div className="table-wrap" tabIndex={0} role="region" aria-label="Waiting versions, scrollable">
+    <ScrollTable label="Waiting versions">
       <table className="table review-queue">
         <caption className="visually-hidden">Versions waiting for review</caption>
         <thead>
@@ -140,7 +136,7 @@ function QueueTable({ items }: { items: readonly ReviewQueueItem[] }) {
           ))}
         </tbody>
       </table>
-    </div>
+    </ScrollTable>
   );
 }
 

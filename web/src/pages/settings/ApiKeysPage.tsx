@@ -19,7 +19,7 @@ import { API_KEYS_KEY } from './keys';
 import { SCOPES } from './scopes';
 import { SettingsNav } from './SettingsNav';
 import { Notice } from './Notice';
-import { TableWrap } from './TableWrap';
+import { ScrollTable } from '../../components/ScrollTable';
 
 type ApiKey = Schemas['ApiKey'];
 type CreatedApiKey = Schemas['CreatedApiKey'];
@@ -113,7 +113,7 @@ export default function ApiKeysPage() {
             )
           ) : (
             <>
-              <TableWrap label="Your API keys">
+              <ScrollTable label="Your API keys">
                 <table className="table">
                   <caption className="visually-hidden">Your API keys</caption>
                   <thead>
@@ -173,7 +173,7 @@ export default function ApiKeysPage() {
                     })}
                   </tbody>
                 </table>
-              </TableWrap>
+              </ScrollTable>
               {keys.hasNextPage ? (
                 <button type="button" className="button" onClick={() => void keys.fetchNextPage()} disabled={keys.isFetchingNextPage}>
                   {keys.isFetchingNextPage ? 'Loading…' : 'Show more keys'}

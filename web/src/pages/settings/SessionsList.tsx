@@ -16,7 +16,7 @@ import { Time } from '../../components/Time';
 import { deviceName } from './device';
 import { SESSIONS_KEY } from './keys';
 import { Notice } from './Notice';
-import { TableWrap } from './TableWrap';
+import { ScrollTable } from '../../components/ScrollTable';
 
 type AccountSession = Schemas['AccountSession'];
 
@@ -51,7 +51,7 @@ export function SessionsList() {
     <div className="stack">
       <Notice message={notice} />
       <FormError problem={problem} />
-      <TableWrap label="Your sessions">
+      <ScrollTable label="Your sessions">
         <table className="table sa-sessions">
           <caption className="visually-hidden">Your sessions</caption>
           <thead>
@@ -105,7 +105,7 @@ export function SessionsList() {
             })}
           </tbody>
         </table>
-      </TableWrap>
+      </ScrollTable>
       {others.length > 0 ? (
         <p>
           <button type="button" className="button button-danger" onClick={() => setConfirmAll(true)}>

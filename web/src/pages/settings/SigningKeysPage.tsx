@@ -17,7 +17,7 @@ import { SIGNING_KEYS_KEY } from './keys';
 import { RegisterSigningKeyForm } from './RegisterSigningKeyForm';
 import { SettingsNav } from './SettingsNav';
 import { Notice } from './Notice';
-import { TableWrap } from './TableWrap';
+import { ScrollTable } from '../../components/ScrollTable';
 
 type SigningKey = Schemas['SigningKey'];
 
@@ -96,7 +96,7 @@ export default function SigningKeysPage() {
             )
           ) : (
             <>
-              <TableWrap label="Your signing keys">
+              <ScrollTable label="Your signing keys">
                 <table className="table">
                   <caption className="visually-hidden">Your signing keys</caption>
                   <thead>
@@ -142,7 +142,7 @@ export default function SigningKeysPage() {
                     ))}
                   </tbody>
                 </table>
-              </TableWrap>
+              </ScrollTable>
               {keys.hasNextPage ? (
                 <button type="button" className="button" onClick={() => void keys.fetchNextPage()} disabled={keys.isFetchingNextPage}>
                   {keys.isFetchingNextPage ? 'Loading…' : 'Show more keys'}

@@ -6,11 +6,12 @@
  */
 import { useQuery } from '@tanstack/react-query';
 import { useId } from 'react';
-import { Link, useParams, useSearchParams } from 'react-router';
+import { Link, useParams } from 'react-router';
 import { api, unwrap } from '../../api/client';
 import { isApiProblem } from '../../api/problem';
 import { CopyButton } from '../../components/CopyButton';
 import { Page } from '../../components/Page';
+import { useUrlParams } from '../../components/useUrlParams';
 import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { Time } from '../../components/Time';
 import { AppIcon } from './AppCard';
@@ -25,7 +26,7 @@ const DEFAULT_LISTING = 'default';
 
 export default function StoreAppPage() {
   const { packageId = '' } = useParams();
-  const [params, setParams] = useSearchParams();
+  const { params, change } = useUrlParams();
   const lang = params.get('lang');
   const app = useQuery({
     queryKey: ['/v1/store/apps/{package_id}', packageId, lang ?? 'browser'],
@@ -60,12 +61,7 @@ export default function StoreAppPage() {
       </Page>
     );
   }
-  const choose = (value: string) => {
-    const next = new URLSearchParams(params);
-    if (value === '') next.delete('lang');
-    else next.set('lang', value);
-    setParams(next, { replace: true });
-  };
+  const choose = (value: string) => change({ lang: value }, { replace: true });
   return <StoreApp app={app.data} lang={lang} onLanguage={choose} />;
 }
 

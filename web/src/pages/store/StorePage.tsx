@@ -5,9 +5,10 @@
  */
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { useId, type FormEvent } from 'react';
-import { Link, useSearchParams } from 'react-router';
+import { Link } from 'react-router';
 import { api, unwrap } from '../../api/client';
 import { Page } from '../../components/Page';
+import { useUrlParams } from '../../components/useUrlParams';
 import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { AppCard } from './AppCard';
 import { categoryLabel, formatNumber } from './format';
@@ -26,7 +27,7 @@ const SORTS: { value: StoreSort; label: string; searchOnly?: boolean }[] = [
 export const STORE_APPS_KEY = ['/v1/store/apps'] as const;
 
 export default function StorePage() {
-  const [params, setParams] = useSearchParams();
+  const { params, setParams, change: changeParams } = useUrlParams();
   const q = (params.get('q') ?? '').trim();
   const category = params.get('category') ?? '';
   const searching = q.length > 0;
@@ -34,14 +35,7 @@ export default function StorePage() {
   const sort: StoreSort = requested && SORTS.some((s) => s.value === requested && (searching || !s.searchOnly)) ? requested : searching ? 'relevance' : 'popular';
 
   /** A new address from the current one: empty values leave it, and paging starts over. */
-  const change = (next: Record<string, string>) => {
-    const merged = new URLSearchParams(params);
-    for (const [key, value] of Object.entries(next)) {
-      if (value === '') merged.delete(key);
-      else merged.set(key, value);
-    }
-    setParams(merged);
-  };
+  const change = (next: Record<string, string>) => changeParams(next);
 
   const search = (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();

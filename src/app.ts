@@ -1,4 +1,4 @@
-import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/index.js';
 import { createCore, type Core, type CoreDeps } from './core.js';
@@ -18,8 +18,9 @@ import { registerMetrics } from './http/metrics.js';
 import { docsSiteRoutes } from './http/docs-site.js';
 import { webAppRoutes } from './http/web-app.js';
 import { METRICS_PREFIX } from './features/metrics/index.js';
+import { packageFile } from './shared/index.js';
 
-const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+const { version } = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string };
 
 /** Every feature's HTTP side, each registered the same way, in a Fastify scope of its own. */
 // Typed against the whole core: a plugin that needs something the core lacks does not compile.

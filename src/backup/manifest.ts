@@ -1,7 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { lstat, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import { z } from 'zod';
+import { packageFile } from '../shared/index.js';
 import { SnapshotRefused } from './refused.js';
 
 /**
@@ -55,9 +56,9 @@ const manifestSchema = z.object({
 export type SnapshotManifest = z.infer<typeof manifestSchema>;
 export type ManifestDatabase = SnapshotManifest['databases'][number];
 
-/** The version in package.json (dist/backup/ and src/backup/ both sit two levels below it). */
+/** The version in package.json. */
 export function portalVersion(): string {
-  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+  return (JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string }).version;
 }
 
 /** A manifest lists each blob in about 100 bytes: this is several million blobs. */

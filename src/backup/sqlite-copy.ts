@@ -24,7 +24,7 @@ export async function copyDatabases(tasks: readonly CopyTask[], inProcessBytes =
         copied.push(copyDatabase(task.source, task.target, { named: task.named }));
         continue;
       }
-      pool ??= new Piscina<CopyTask, CopiedDatabase>({ ...workerModule(import.meta.url, 'sqlite-thread'), minThreads: 0, maxThreads: 1, recordTiming: false });
+      pool ??= new Piscina<CopyTask, CopiedDatabase>({ ...workerModule('backup/sqlite-thread'), minThreads: 0, maxThreads: 1, recordTiming: false });
       copied.push(await pool.run(task));
     }
     return copied;

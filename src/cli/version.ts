@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { packageFile } from '../shared/package-root.js';
 
-/**
- * The CLI ships in the mosis-portal npm package, so its version is that package's. The path works
- * from both src/cli/ (tsx) and dist/cli/ (compiled): each is two levels below the root.
- */
+/** The CLI ships in the mosis-portal npm package, so its version is that package's. */
 function readVersion(): string {
-  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+  const text = readFileSync(packageFile('package.json'), 'utf8');
   const json: unknown = JSON.parse(text);
   if (typeof json === 'object' && json !== null && 'version' in json && typeof json.version === 'string') return json.version;
   throw new Error('package.json has no version');

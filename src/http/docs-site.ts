@@ -1,7 +1,6 @@
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { commonError } from '../shared/index.js';
+import { commonError, packageFile } from '../shared/index.js';
 import { builtFilesLoader } from './built-files.js';
 import { ifNoneMatch } from './conditional.js';
 import { securityHeaders } from './security.js';
@@ -16,8 +15,8 @@ import { securityHeaders } from './security.js';
  * request path ever reaches the file system.
  */
 
-/** Where the build writes the site: dist/docs-site, two folders up from this module in src/ and in dist/ alike. */
-export const DOCS_SITE_DIR = fileURLToPath(new URL('../../dist/docs-site', import.meta.url));
+/** Where the build writes the site. */
+export const DOCS_SITE_DIR = packageFile('dist/docs-site');
 
 /**
  * The portal's policy, plus 'wasm-unsafe-eval': Pagefind's search runs a WebAssembly module, which

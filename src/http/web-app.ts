@@ -1,6 +1,5 @@
-import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { commonError } from '../shared/index.js';
+import { commonError, packageFile } from '../shared/index.js';
 import { builtFilesLoader } from './built-files.js';
 import { ifNoneMatch } from './conditional.js';
 import { securityHeaders } from './security.js';
@@ -18,8 +17,8 @@ import { webAppErrors } from './web-app.errors.js';
  * keeps the problem+json 404.
  */
 
-/** Where the build writes the web UI: dist/web, two folders up from this module in src/ and in dist/ alike. */
-export const WEB_APP_DIR = fileURLToPath(new URL('../../dist/web', import.meta.url));
+/** Where the build writes the web UI. */
+export const WEB_APP_DIR = packageFile('dist/web');
 
 /**
  * The portal's policy, plus `blob:` images: the listing editor previews an icon or a screenshot

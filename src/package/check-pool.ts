@@ -135,7 +135,7 @@ export class PackageChecker {
     // `npm run dev`) it needs the same loader as its parent, found from here rather than from the
     // working directory, which may be anywhere (the CLI's is the developer's).
     return new Pool<CheckTask, PackageCheckResult>({
-      ...workerModule(import.meta.url, 'check-worker'),
+      ...workerModule('package/check-worker'),
       minThreads: 0,
       maxThreads: this.budget.threads,
       idleTimeout: IDLE_MS,

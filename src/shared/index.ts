@@ -9,3 +9,4 @@ export { sha256Hex, safeEqual } from './crypto.js';
 export { API_KEY_SCOPES, ROLES, SECOND_FACTOR_METHODS, appRestriction, assertMayActOnApp, assertNotAppRestricted, usedSecondFactor } from './actor.js';
 export type { Actor, AuthMethod, Role, Scope } from './actor.js';
 export { workerModule } from './worker-module.js';
+export { PACKAGE_ROOT, RUNNING_FROM_SOURCE, packageFile } from './package-root.js';

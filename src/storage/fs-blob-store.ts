@@ -157,7 +157,7 @@ export class FsBlobStore implements BlobStore {
 
   /** Every blob's size from the filesystem, walked on a thread of its own (blob-usage-thread.ts), ended after. */
   async usage(): Promise<BlobUsage> {
-    const pool = new Piscina<UsageTask, BlobUsage>({ ...workerModule(import.meta.url, 'blob-usage-thread'), minThreads: 0, maxThreads: 1, resourceLimits: USAGE_THREAD_LIMITS });
+    const pool = new Piscina<UsageTask, BlobUsage>({ ...workerModule('storage/blob-usage-thread'), minThreads: 0, maxThreads: 1, resourceLimits: USAGE_THREAD_LIMITS });
     try {
       return await pool.run({ base: path.join(this.root, 'sha256') });
     } finally {

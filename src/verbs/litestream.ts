@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type { Config, LogLevel } from '../config/index.js';
 import { telemetryFile } from '../db/telemetry.js';
+import { packageFile } from '../shared/index.js';
 import { UsageError } from './verb.js';
 
 /**
@@ -143,7 +144,7 @@ export async function litestreamBinary(config: Config): Promise<string> {
  * package.json so there is one place to change them.
  */
 export async function startFlags(): Promise<string[]> {
-  const packageJson = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts?: { start?: string } };
+  const packageJson = JSON.parse(await readFile(packageFile('package.json'), 'utf8')) as { scripts?: { start?: string } };
   return (packageJson.scripts?.start ?? '').split(/\s+/).filter((word) => word.startsWith('--'));
 }
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { packageFile } from '../../shared/index.js';
 import { accountsError } from './accounts.errors.js';
 
 export const PASSWORD_MIN = 12;
@@ -28,21 +28,21 @@ export function setPasswordHashCost(next: PasswordHashCost): void {
 const LIST_FILE = 'common-passwords.txt';
 
 /**
- * The bundled list of common passwords (lowercased). It sits beside this module; a compiled build
- * that forgot to copy it falls back to the source tree, and a missing list stops the start rather
- * than silently accepting "password1234".
+ * The shipped list of common passwords (lowercased): the build copies it into dist/ at the place
+ * its source has; a build that forgot to falls back to the source tree, and a missing list stops
+ * the start rather than silently accepting "password1234".
  */
 function loadCommonPasswords(): ReadonlySet<string> {
-  const candidates = [new URL(`./${LIST_FILE}`, import.meta.url), new URL(`../../../src/features/accounts/${LIST_FILE}`, import.meta.url)];
+  const candidates = [packageFile('dist/features/accounts', LIST_FILE), packageFile('src/features/accounts', LIST_FILE)];
   for (const candidate of candidates) {
     try {
-      const text = readFileSync(fileURLToPath(candidate), 'utf8');
+      const text = readFileSync(candidate, 'utf8');
       return new Set(text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0));
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
   }
-  throw new Error(`the common-password list ${LIST_FILE} is missing next to ${fileURLToPath(import.meta.url)}`);
+  throw new Error(`the common-password list is missing: none of ${candidates.join(', ')}`);
 }
 
 let common: ReadonlySet<string> | undefined;

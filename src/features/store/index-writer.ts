@@ -34,7 +34,7 @@ export class IndexWriter {
 
   private threads(): Piscina<IndexTask, void> {
     this.pool ??= new Piscina<IndexTask, void>({
-      ...workerModule(import.meta.url, 'index-worker'),
+      ...workerModule('features/store/index-worker'),
       minThreads: 0,
       maxThreads: 1,
       // A thread is a whole V8 isolate (30-50 MiB of RSS while it lives): kept a second for a

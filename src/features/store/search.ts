@@ -25,7 +25,7 @@ const TIME_BUDGET_MS = 5_000;
 export function storeSearch(database: DatabaseConfig, db: Db): StoreSearch {
   if (database.dialect === 'postgres') return { search: (terms, category) => searchPackages(db, terms, category), close: () => Promise.resolve() };
   const pool = new Piscina<SearchTask, string[]>({
-    ...workerModule(import.meta.url, 'search-worker'),
+    ...workerModule('features/store/search-worker'),
     minThreads: 0,
     maxThreads: 1,
     maxQueue: MAX_WAITING,

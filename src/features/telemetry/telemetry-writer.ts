@@ -201,7 +201,7 @@ export class TelemetryWriter {
     if (this.closed) throw new Error('the telemetry writer is closed');
     if (this.rollups) return this.rollups;
     const pool = new Piscina<RollupRequest, ChunkSummary | null>({
-      ...workerModule(import.meta.url, 'rollup-thread'),
+      ...workerModule('features/telemetry/rollup-thread'),
       workerData: { database: this.options.database, lagMs: this.options.lagMs } satisfies RollupData,
       minThreads: 0,
       maxThreads: 1,
@@ -225,7 +225,7 @@ export class TelemetryWriter {
     if (this.closed) throw new Error('the telemetry writer is closed');
     if (this.pool) return this.pool;
     const pool = new Piscina<WriterRequest, unknown>({
-      ...workerModule(import.meta.url, 'telemetry-thread'),
+      ...workerModule('features/telemetry/telemetry-thread'),
       workerData: { database: this.options.database, dataDir: this.options.dataDir, perDevicePerMinute: this.options.perDevicePerMinute } satisfies WriterData,
       // One writer: SQLite has one, and group commit needs every append in the same thread.
       minThreads: 1,

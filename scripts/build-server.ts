@@ -11,8 +11,9 @@
  *
  * Left out of the bundle, loaded from node_modules as installed: native modules (their binaries
  * sit next to their JavaScript), and packages that find their own files on disk at run time
- * (piscina starts its worker from its own folder, swagger-ui-dist and Litestream are files the
- * portal serves or runs). Type checking is `npm run typecheck`'s job; esbuild only strips types.
+ * (piscina starts its worker from its own folder, css-tree reads its grammar data with require(),
+ * swagger-ui-dist and Litestream are files the portal serves or runs). The process, CLI and
+ * browser tests run this build, so a dependency that breaks when bundled fails them. Type checking is `npm run typecheck`'s job; esbuild only strips types.
  */
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -32,7 +33,7 @@ const WORKERS = [
   'storage/blob-usage-thread',
 ];
 
-const EXTERNAL = ['better-sqlite3', 'sharp', '@node-rs/argon2', 'piscina', 'swagger-ui-dist', '@flydotio/litestream', 'pg', 'pg-native'];
+const EXTERNAL = ['better-sqlite3', 'sharp', '@node-rs/argon2', 'piscina', 'css-tree', 'swagger-ui-dist', '@flydotio/litestream', 'pg', 'pg-native'];
 
 // Whatever the earlier build left (tsc's per-module files, older chunks) would otherwise linger.
 for (const entry of ['main.js', 'main.js.map', 'chunks', 'cli', 'backup', 'features', 'package', 'storage', 'db', 'http', 'jobs', 'events', 'verbs', 'config', 'shared']) {

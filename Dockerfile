@@ -14,9 +14,9 @@
 # for the Node ABI the runtime runs. Node 22 (LTS): CI runs the whole suite on it (.ci/run).
 # test/process/production-install.test.ts does what the deps and runtime stages do, and starts CMD.
 
-# Build stage: every dependency, then `npm run build`: the TypeScript into dist/, the docs site
-# into dist/docs-site (from docs/, README.md and scripts/) and the web UI into dist/web (from web/,
-# with its API client generated from the portal's routes). It gets the whole build context, which
+# Build stage: every dependency, then `npm run build`: the server bundled into dist/
+# (scripts/build-server.ts), the docs site into dist/docs-site (from docs/, README.md and scripts/)
+# and the web UI into dist/web (from web/, with its API client generated from the portal's routes). It gets the whole build context, which
 # .dockerignore keeps to sources: whatever the build comes to read, it finds.
 FROM node:22-bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
@@ -35,7 +35,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --prefer-offline --no-audit --no-fund
 
-# Runtime: the compiled server (and docs site), its production dependencies, tini; no compiler,
+# Runtime: the built server (and docs site, web UI), its production dependencies, tini; no compiler,
 # no sources, no npm cache.
 FROM node:22-bookworm-slim
 # tini is PID 1: it hands SIGTERM from `docker stop` to Node (which then lets uploads in flight

@@ -161,7 +161,7 @@ export async function startPortal(
  * per run, and at OWASP's cost that was tens of CPU-seconds of hashing no test looks at. The
  * process tests (dist/) keep the real cost.
  */
-const TEST_PASSWORD_HASH_COST = { memoryCost: 1024, timeCost: 1 };
+export const TEST_PASSWORD_HASH_COST = { memoryCost: 1024, timeCost: 1 };
 
 let packageChecker: PackageChecker | undefined;
 

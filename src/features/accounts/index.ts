@@ -9,7 +9,7 @@ export { TwoFactorService } from './two-factor.service.js';
 export { AdminService, createAdminAccount, type CreateAdminResult } from './admin.service.js';
 export type { TakeoverReport } from './account-takeover.js';
 export { adminRoutes } from './admin.routes.js';
-export { preloadPasswordPolicy, setPasswordHashCost, type PasswordHashCost } from './passwords.js';
+export { DEFAULT_PASSWORD_HASH_COST, preloadPasswordPolicy, setPasswordHashCost, type PasswordHashCost } from './passwords.js';
 export { OAuthService, githubIdentity } from './oauth.service.js';
 export { oauthRoutes } from './oauth.routes.js';
 export { accountsErrors } from './accounts.errors.js';

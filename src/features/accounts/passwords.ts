@@ -6,7 +6,7 @@ export const PASSWORD_MIN = 12;
 export const PASSWORD_MAX = 256;
 
 // OWASP's argon2id baseline (19 MiB, 2 passes); the library's default algorithm is argon2id.
-const OPTIONS = { memoryCost: 19_456, timeCost: 2, parallelism: 1 };
+export const DEFAULT_PASSWORD_HASH_COST = { memoryCost: 19_456, timeCost: 2 };
 
 /** argon2id's memory (KiB) and passes for new hashes; a stored hash carries its own for verifying. */
 export interface PasswordHashCost {
@@ -14,7 +14,10 @@ export interface PasswordHashCost {
   timeCost: number;
 }
 
-let cost = OPTIONS;
+let cost = { ...DEFAULT_PASSWORD_HASH_COST, parallelism: 1 };
+// A real hash of a random string, made at the cost in effect: verifying against it costs what a
+// real check costs, so an unknown email answers as slowly as a wrong password.
+let decoy: Promise<string> | undefined;
 
 /**
  * Lowers the cost of hashes made from now on in this process. Only the test suite does (through
@@ -23,6 +26,7 @@ let cost = OPTIONS;
  */
 export function setPasswordHashCost(next: PasswordHashCost): void {
   cost = { ...next, parallelism: 1 };
+  decoy = undefined;
 }
 
 const LIST_FILE = 'common-passwords.txt';
@@ -74,9 +78,6 @@ export async function hashPassword(password: string): Promise<string> {
   return (await argon2()).hash(password, cost);
 }
 
-// A real hash of a random string: verifying against it costs what a real check costs, so an
-// unknown email answers as slowly as a wrong password.
-let decoy: Promise<string> | undefined;
 
 /** Verifies a password; with no stored hash it still spends the same time and returns false. */
 export async function verifyPassword(stored: string | null, password: string): Promise<boolean> {

@@ -10,6 +10,7 @@ import { api, unwrap } from '../../api/client';
 import type { Schemas } from '../../api/types';
 import { Field, SelectField, formValues } from '../../components/form';
 import { Page } from '../../components/Page';
+import { ShowMore } from '../../components/ShowMore';
 import { useUrlParams } from '../../components/useUrlParams';
 import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { absoluteTime } from '../../components/Time';
@@ -174,13 +175,8 @@ export default function AuditPage() {
               </tbody>
             </table>
           </ScrollTable>
-          {entries.hasNextPage ? (
-            <button type="button" className="button" onClick={() => void entries.fetchNextPage()} disabled={entries.isFetchingNextPage}>
-              {entries.isFetchingNextPage ? 'Loading…' : 'Show older entries'}
-            </button>
-          ) : (
-            <p className="muted small">The end of the log{filtered ? ' for these filters' : ''}.</p>
-          )}
+          <ShowMore query={entries} label="Show older entries" />
+          {entries.hasNextPage ? null : <p className="muted small">The end of the log{filtered ? ' for these filters' : ''}.</p>}
         </>
       )}
       <p className="muted small">

@@ -18,6 +18,7 @@ import { Time } from '../../components/Time';
 import { AdminNav } from './AdminNav';
 import { Notice } from '../settings/Notice';
 import { ScrollTable } from '../../components/ScrollTable';
+import { ShowMore } from '../../components/ShowMore';
 
 type Job = paths['/v1/admin/jobs']['get']['responses'][200]['content']['application/json']['items'][number];
 type JobState = Job['state'];
@@ -255,11 +256,7 @@ export default function JobsPage() {
                 </li>
               ))}
             </ul>
-            {jobs.hasNextPage ? (
-              <button type="button" className="button" onClick={() => void jobs.fetchNextPage()} disabled={jobs.isFetchingNextPage}>
-                {jobs.isFetchingNextPage ? 'Loading…' : 'Show older jobs'}
-              </button>
-            ) : null}
+            <ShowMore query={jobs} label="Show older jobs" />
           </>
         )}
       </section>

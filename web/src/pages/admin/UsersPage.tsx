@@ -19,6 +19,7 @@ import { useUser } from '../../session/session';
 import { AdminNav } from './AdminNav';
 import { Notice } from '../settings/Notice';
 import { ScrollTable } from '../../components/ScrollTable';
+import { ShowMore } from '../../components/ShowMore';
 
 type AdminUser = Schemas['AdminUser'];
 type Status = AdminUser['status'];
@@ -220,11 +221,7 @@ export default function UsersPage() {
               </tbody>
             </table>
           </ScrollTable>
-          {users.hasNextPage ? (
-            <button type="button" className="button" onClick={() => void users.fetchNextPage()} disabled={users.isFetchingNextPage}>
-              {users.isFetchingNextPage ? 'Loading…' : 'Show more users'}
-            </button>
-          ) : null}
+          <ShowMore query={users} label="Show more users" />
         </>
       )}
 

@@ -21,6 +21,7 @@ import { ScrollTable } from '../../components/ScrollTable';
 import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { StatusBadge } from '../../components/StatusBadge';
 import { useAppLiveEvents } from '../../components/useAppLiveEvents';
+import { ShowMore } from '../../components/ShowMore';
 
 const PAGE_SIZE = 20;
 
@@ -136,11 +137,7 @@ export default function AppsPage() {
                 </tbody>
               </table>
             </ScrollTable>
-            {apps.hasNextPage ? (
-              <button type="button" className="button" onClick={() => void apps.fetchNextPage()} disabled={apps.isFetchingNextPage}>
-                {apps.isFetchingNextPage ? 'Loading…' : 'Show more apps'}
-              </button>
-            ) : null}
+            <ShowMore query={apps} label="Show more apps" />
           </section>
         </>
       )}

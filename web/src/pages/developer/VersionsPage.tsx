@@ -15,6 +15,7 @@ import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { statusLabel } from '../../components/StatusBadge';
 import { useAppLiveEvents } from '../../components/useAppLiveEvents';
 import { VersionsTable } from '../../components/VersionsTable';
+import { ShowMore } from '../../components/ShowMore';
 
 const STATUSES: readonly VersionStatus[] = ['processing', 'failed', 'pending_review', 'approved', 'rejected', 'published', 'yanked'];
 const PAGE_SIZE = 20;
@@ -87,11 +88,7 @@ export default function VersionsPage() {
       ) : (
         <>
           <VersionsTable appId={appId} versions={items} caption={status ? `Versions with the status “${statusLabel(status)}”` : 'Every version, newest first'} />
-          {versions.hasNextPage ? (
-            <button type="button" className="button" onClick={() => void versions.fetchNextPage()} disabled={versions.isFetchingNextPage}>
-              {versions.isFetchingNextPage ? 'Loading…' : 'Show older versions'}
-            </button>
-          ) : null}
+          <ShowMore query={versions} label="Show older versions" />
         </>
       )}
     </Page>

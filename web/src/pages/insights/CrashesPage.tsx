@@ -16,6 +16,7 @@ import { CRASH_STATUSES, CrashStatusBadge } from './crash-status';
 import { formatCount } from './format';
 import { ScrollTable } from '../../components/ScrollTable';
 import type { CrashGroup, CrashGroupStatus } from './types';
+import { ShowMore } from '../../components/ShowMore';
 
 const STATUS_FILTERS = ['open', 'resolved', 'ignored'] as const satisfies readonly CrashGroupStatus[];
 const PAGE_SIZE = 25;
@@ -130,11 +131,7 @@ export default function CrashesPage() {
               </tbody>
             </table>
           </ScrollTable>
-          {groups.hasNextPage ? (
-            <button type="button" className="button" onClick={() => void groups.fetchNextPage()} disabled={groups.isFetchingNextPage}>
-              {groups.isFetchingNextPage ? 'Loading…' : 'Show more crash groups'}
-            </button>
-          ) : null}
+          <ShowMore query={groups} label="Show more crash groups" />
         </>
       )}
     </Page>

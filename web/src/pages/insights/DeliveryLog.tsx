@@ -16,6 +16,7 @@ import { formatMs } from './format';
 import { ScrollTable } from '../../components/ScrollTable';
 import type { Webhook, WebhookDelivery } from './types';
 import { deliveriesKey } from './webhooks-data';
+import { ShowMore } from '../../components/ShowMore';
 
 const PAGE_SIZE = 25;
 const FIRST_ATTEMPT_POLL_MS = 1_000;
@@ -106,11 +107,7 @@ export function DeliveryLog({ appId, webhook, onChanged }: { appId: string; webh
               </tbody>
             </table>
           </ScrollTable>
-          {deliveries.hasNextPage ? (
-            <button type="button" className="button" onClick={() => void deliveries.fetchNextPage()} disabled={deliveries.isFetchingNextPage}>
-              {deliveries.isFetchingNextPage ? 'Loading…' : 'Show older deliveries'}
-            </button>
-          ) : null}
+          <ShowMore query={deliveries} label="Show older deliveries" />
         </>
       )}
     </section>

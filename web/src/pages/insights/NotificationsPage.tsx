@@ -15,6 +15,7 @@ import { Time } from '../../components/Time';
 import { UNREAD_COUNT_KEY } from '../../layout/NotificationsBell';
 import { useLiveEvents, type LiveState } from './live-events';
 import type { Notification } from './types';
+import { ShowMore } from '../../components/ShowMore';
 
 const PAGE_SIZE = 25;
 
@@ -144,11 +145,7 @@ export default function NotificationsPage() {
               <NotificationItem key={notification.id} notification={notification} busy={markRead.isPending} onRead={() => markRead.mutate({ ids: [notification.id] })} />
             ))}
           </ul>
-          {notifications.hasNextPage ? (
-            <button type="button" className="button" onClick={() => void notifications.fetchNextPage()} disabled={notifications.isFetchingNextPage}>
-              {notifications.isFetchingNextPage ? 'Loading…' : 'Show older notifications'}
-            </button>
-          ) : null}
+          <ShowMore query={notifications} label="Show older notifications" />
         </>
       )}
     </Page>

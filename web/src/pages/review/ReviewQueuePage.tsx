@@ -19,6 +19,7 @@ import { useUser } from '../../session/session';
 import { useLiveEvents } from '../insights/live-events';
 import { daysBetween, formatBytes } from '../store/format';
 import { REVIEW_EVENT_TYPES, REVIEW_QUEUE_KEY, type ReviewQueueItem } from './types';
+import { ShowMore } from '../../components/ShowMore';
 
 const PAGE_SIZE = 25;
 /** Past this a version has waited long: the queue says so. */
@@ -89,11 +90,7 @@ export default function ReviewQueuePage() {
       ) : (
         <>
           <QueueTable items={items} />
-          {queue.hasNextPage ? (
-            <button type="button" className="button" onClick={() => void queue.fetchNextPage()} disabled={queue.isFetchingNextPage} aria-busy={queue.isFetchingNextPage || undefined}>
-              {queue.isFetchingNextPage ? 'Loading…' : 'Show more'}
-            </button>
-          ) : null}
+          <ShowMore query={queue} label="Show more" />
         </>
       )}
     </Page>

@@ -20,6 +20,7 @@ import { SCOPES } from './scopes';
 import { SettingsNav } from './SettingsNav';
 import { Notice } from './Notice';
 import { ScrollTable } from '../../components/ScrollTable';
+import { ShowMore } from '../../components/ShowMore';
 
 type ApiKey = Schemas['ApiKey'];
 type CreatedApiKey = Schemas['CreatedApiKey'];
@@ -174,11 +175,7 @@ export default function ApiKeysPage() {
                   </tbody>
                 </table>
               </ScrollTable>
-              {keys.hasNextPage ? (
-                <button type="button" className="button" onClick={() => void keys.fetchNextPage()} disabled={keys.isFetchingNextPage}>
-                  {keys.isFetchingNextPage ? 'Loading…' : 'Show more keys'}
-                </button>
-              ) : null}
+              <ShowMore query={keys} label="Show more keys" />
             </>
           )}
           <p className="muted small">

@@ -18,6 +18,7 @@ import { RegisterSigningKeyForm } from './RegisterSigningKeyForm';
 import { SettingsNav } from './SettingsNav';
 import { Notice } from './Notice';
 import { ScrollTable } from '../../components/ScrollTable';
+import { ShowMore } from '../../components/ShowMore';
 
 type SigningKey = Schemas['SigningKey'];
 
@@ -143,11 +144,7 @@ export default function SigningKeysPage() {
                   </tbody>
                 </table>
               </ScrollTable>
-              {keys.hasNextPage ? (
-                <button type="button" className="button" onClick={() => void keys.fetchNextPage()} disabled={keys.isFetchingNextPage}>
-                  {keys.isFetchingNextPage ? 'Loading…' : 'Show more keys'}
-                </button>
-              ) : null}
+              <ShowMore query={keys} label="Show more keys" />
             </>
           )}
         </div>

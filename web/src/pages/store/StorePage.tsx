@@ -13,6 +13,7 @@ import { EmptyState, ErrorState, Loading } from '../../components/states';
 import { AppCard } from './AppCard';
 import { categoryLabel, formatNumber } from './format';
 import type { StoreSort } from './types';
+import { ShowMore } from '../../components/ShowMore';
 
 const PAGE_SIZE = 24;
 
@@ -196,12 +197,7 @@ function Results({ q, category, sort, onClear }: { q: string; category: string; 
             <AppCard key={app.package_id} app={app} />
           ))}
         </ul>
-        {apps.hasNextPage ? (
-          <button type="button" className="button" onClick={() => void apps.fetchNextPage()} disabled={apps.isFetchingNextPage} aria-busy={apps.isFetchingNextPage || undefined}>
-            {apps.isFetchingNextPage ? 'Loading more apps…' : 'Show more apps'}
-          </button>
-        ) : null}
-        {apps.isFetchNextPageError ? <ErrorState error={apps.error} onRetry={() => void apps.fetchNextPage()} title="More apps could not be loaded" /> : null}
+        <ShowMore query={apps} label="Show more apps" busyLabel="Loading more apps…" />
       </>
     );
 

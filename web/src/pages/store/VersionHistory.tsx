@@ -7,6 +7,7 @@ import { api, unwrap } from '../../api/client';
 import { ErrorState, Loading } from '../../components/states';
 import { Time } from '../../components/Time';
 import { formatBytes } from './format';
+import { ShowMore } from '../../components/ShowMore';
 
 export function VersionHistory({ packageId, offeredCode }: { packageId: string; offeredCode: number | null }) {
   const versions = useInfiniteQuery({
@@ -47,11 +48,7 @@ export function VersionHistory({ packageId, offeredCode }: { packageId: string; 
           </li>
         ))}
       </ol>
-      {versions.hasNextPage ? (
-        <button type="button" className="button" onClick={() => void versions.fetchNextPage()} disabled={versions.isFetchingNextPage} aria-busy={versions.isFetchingNextPage || undefined}>
-          {versions.isFetchingNextPage ? 'Loading older versions…' : 'Show older versions'}
-        </button>
-      ) : null}
+      <ShowMore query={versions} label="Show older versions" busyLabel="Loading older versions…" />
     </>
   );
 }

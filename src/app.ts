@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config/index.js';
 import { createCore, type Core, type CoreDeps } from './core.js';
-import { accountsRoutes, adminRoutes, oauthRoutes } from './features/accounts/index.js';
+import { accountsRoutes, adminRoutes, deviceGrantRoutes, oauthRoutes } from './features/accounts/index.js';
 import { adminJobsRoutes } from './features/admin-jobs/index.js';
 import { appImagesRoutes, appsRoutes, listingsRoutes, mediaRoutes } from './features/apps/index.js';
 import { auditAccessDenials, auditRoutes } from './features/audit/index.js';
@@ -26,6 +26,7 @@ const { version } = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')
 // Typed against the whole core: a plugin that needs something the core lacks does not compile.
 const FEATURE_ROUTES: readonly FeatureRoutes<Core>[] = [
   accountsRoutes,
+  deviceGrantRoutes,
   oauthRoutes,
   adminRoutes,
   auditRoutes,

@@ -12,6 +12,7 @@ import {
   AccessTokens,
   AccountSecrets,
   AccountsService,
+  DeviceGrantService,
   AdminService,
   EmailTokensService,
   OAuthService,
@@ -102,6 +103,7 @@ export interface Core {
   readonly twoFactor: TwoFactorService;
   readonly admin: AdminService;
   readonly oauth: OAuthService;
+  readonly deviceGrant: DeviceGrantService;
   readonly apiKeys: ApiKeysService;
   readonly signingKeys: SigningKeysService;
   readonly apps: AppsService;
@@ -183,6 +185,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
   const emailTokens = new EmailTokensService({ db, clock, ids, audit, jobs, mailer, baseUrl: config.baseUrl });
   const accounts = new AccountsService({ db, clock, ids, audit, mailer, emailTokens, baseUrl: config.baseUrl, require2faRoles: config.accounts.require2faRoles });
   const admin = new AdminService({ db, clock, ids, audit, accounts });
+  const deviceGrant = new DeviceGrantService({ db, clock, ids, audit, apiKeys, baseUrl: config.baseUrl });
   const { github, google, oidc } = config.accounts.oauth;
   const oauth = new OAuthService({
     db,
@@ -399,6 +402,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     twoFactor,
     admin,
     oauth,
+    deviceGrant,
     apiKeys,
     signingKeys,
     apps,

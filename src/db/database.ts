@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type {
+  DeviceAuthorizationsTable,
   EmailTokensTable,
   OAuthIdentitiesTable,
   OAuthStatesTable,
@@ -34,6 +35,7 @@ import type {
 export interface Database {
   users: UsersTable;
   refresh_tokens: RefreshTokensTable;
+  device_authorizations: DeviceAuthorizationsTable;
   apps: AppsTable;
   app_listings: AppListingsTable;
   app_images: AppImagesTable;

@@ -2,9 +2,10 @@ import { expect, it } from 'vitest';
 import { allErrorSpecs, loadErrorCatalogues } from '../../src/error-catalogue.js';
 import { describeOnSqlite } from '../support/portal.js';
 
+type ProblemSchema = { allOf: [{ $ref: string }, { properties: { code: { enum: string[] } } }] };
 interface ErrorResponse {
   description: string;
-  content: { 'application/json': { schema: { allOf: [{ $ref: string }, { properties: { code: { enum: string[] } } }] } } };
+  content: { 'application/json': { schema: ProblemSchema & { anyOf?: Array<Partial<ProblemSchema>> } } };
 }
 type Operations = Record<string, Record<string, { responses: Record<string, unknown> }>>;
 
@@ -33,7 +34,11 @@ describeOnSqlite('OpenAPI error codes', (portal) => {
           errorResponses += 1;
           const where = `${method.toUpperCase()} ${path} ${status}`;
           const { description, content } = response as ErrorResponse;
-          const [problem, narrowed] = content['application/json'].schema.allOf;
+          // The device grant's client routes answer RFC 6749 errors beside problem documents on 400.
+          const schema = content['application/json'].schema;
+          const problemSchema = schema.anyOf === undefined ? schema : schema.anyOf.find((variant) => variant.allOf !== undefined);
+          if (schema.anyOf !== undefined) expect(path, where).toMatch(/^\/v1\/auth\/device\/(code|token)$/);
+          const [problem, narrowed] = (problemSchema?.allOf ?? []) as ProblemSchema['allOf'];
           expect(problem.$ref, where).toBe('#/components/schemas/Problem');
           expect(narrowed.properties.code.enum.length, where).toBeGreaterThan(0);
           for (const code of narrowed.properties.code.enum) {

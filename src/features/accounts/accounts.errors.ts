@@ -33,6 +33,7 @@ export const accountsErrors = defineErrors('accounts', {
   oauth_no_email: { status: 422, title: 'The provider did not share an email address' },
   oauth_email_unverified: { status: 409, title: 'The provider has not verified this email address' },
   oauth_provider_unavailable: { status: 503, title: 'The provider cannot be reached' },
+  device_code_not_found: { status: 404, title: 'No sign-in request is waiting with this code' },
 });
 
 export const accountsError = accountsErrors.error;

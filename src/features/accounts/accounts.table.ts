@@ -127,6 +127,35 @@ export interface WebSessionsTable {
   user_agent: string | null;
 }
 
+export const DEVICE_AUTHORIZATION_STATUSES = ['pending', 'approved', 'denied', 'consumed'] as const;
+export type DeviceAuthorizationStatus = (typeof DEVICE_AUTHORIZATION_STATUSES)[number];
+
+/** One `mosis login` (RFC 8628 device grant), from the code's request until its API key is handed over. */
+export interface DeviceAuthorizationsTable {
+  id: string;
+  /** SHA-256 of the device code the client polls with. */
+  device_code_hash: string;
+  /** The code a person types, stored without its dash (`BCDFGHJK`). */
+  user_code: string;
+  client_name: string;
+  /** JSON array of the API key scopes asked for. */
+  scopes: string;
+  status: DeviceAuthorizationStatus;
+  /** Who approved or denied it. */
+  user_id: string | null;
+  /** The API key handed over when the client collected its approval. */
+  api_key_id: string | null;
+  /** Seconds the client must wait between polls; grows by 5 at each slow_down. */
+  interval_s: number;
+  /** A poll before this instant is too fast (slow_down). */
+  next_poll_at: string;
+  ip: string | null;
+  created_at: string;
+  decided_at: string | null;
+  expires_at: string;
+}
+
+export type DeviceAuthorization = Selectable<DeviceAuthorizationsTable>;
 export type User = Selectable<UsersTable>;
 export type EmailToken = Selectable<EmailTokensTable>;
 export type OAuthIdentity = Selectable<OAuthIdentitiesTable>;

@@ -13,3 +13,5 @@ export { DEFAULT_PASSWORD_HASH_COST, preloadPasswordPolicy, setPasswordHashCost,
 export { OAuthService, githubIdentity } from './oauth.service.js';
 export { oauthRoutes } from './oauth.routes.js';
 export { accountsErrors } from './accounts.errors.js';
+export { DeviceGrantService } from './device-grant.service.js';
+export { deviceGrantRoutes } from './device-grant.routes.js';

@@ -44,6 +44,8 @@ export const AUDIT_ACTIONS = [
   'webhook.deleted',
   'webhook.updated',
   'webhook.secret_rotated',
+  'device.approved',
+  'device.denied',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -1,4 +1,4 @@
-import type { Db } from '../../db/index.js';
+import type { Db, Executor } from '../../db/index.js';
 import { decodeCursor, toPage, type Page } from '../../shared/pagination.js';
 import { assertNotAppRestricted, commonError, sha256Hex, type Actor, type Clock, type Ids, type Scope } from '../../shared/index.js';
 import type { AuditLog } from '../audit/index.js';
@@ -40,7 +40,8 @@ const invalidKey = () => commonError('unauthorized', 'The API key is invalid, ex
 export class ApiKeysService {
   constructor(private readonly deps: ApiKeysDeps) {}
 
-  async create(actor: Actor, input: CreateApiKeyInput, ip: string | null): Promise<CreatedApiKeyResponse> {
+  /** `within`: a transaction of the caller's to create the key in (the device grant hands one over in its own). */
+  async create(actor: Actor, input: CreateApiKeyInput, ip: string | null, within?: Executor): Promise<CreatedApiKeyResponse> {
     assertNotAppRestricted(actor);
     const now = this.deps.clock.now();
     // A key acting for its owner may mint keys, but never one that can do more than itself.
@@ -83,13 +84,15 @@ export class ApiKeysService {
       created_at: now.toISOString(),
       revoked_at: null,
     };
-    await this.deps.db.transaction().execute(async (trx) => {
+    const insert = async (trx: Executor) => {
       await repo.insertApiKey(trx, row);
       await this.deps.audit.record(
         { action: 'api_key.created', actorId: actor.userId, targetType: 'api_key', targetId: row.id, ip, details: { prefix: row.prefix, scopes: JSON.parse(row.scopes) as unknown, app_ids: appIds } },
         trx,
       );
-    });
+    };
+    if (within) await insert(within);
+    else await this.deps.db.transaction().execute(insert);
     return { ...toResponse(row), key };
   }
 
@@ -106,6 +109,21 @@ export class ApiKeysService {
       const revoked = await repo.revokeApiKey(trx, actor.userId, id, this.deps.clock.now().toISOString());
       if (!revoked) throw keysError('api_key_not_found', 'No active API key with this id belongs to you.');
       await this.deps.audit.record({ action: 'api_key.revoked', actorId: actor.userId, targetType: 'api_key', targetId: id, ip }, trx);
+    });
+  }
+
+  /**
+   * Revokes the key whoever holds it presents (RFC 7009 token revocation: `mosis logout`). Holding
+   * the key is the proof; an unknown, expired or already revoked key changes nothing, and the
+   * caller's answer is the same either way.
+   */
+  async revokePresented(key: string, ip: string | null): Promise<void> {
+    if (!key.startsWith(API_KEY_PREFIX) || key.length > 100) return;
+    const row = await repo.findApiKeyByHash(this.deps.db, sha256Hex(key));
+    if (!row || row.revoked_at !== null) return;
+    await this.deps.db.transaction().execute(async (trx) => {
+      if (!(await repo.revokeApiKey(trx, row.owner_id, row.id, this.deps.clock.now().toISOString()))) return;
+      await this.deps.audit.record({ action: 'api_key.revoked', actorId: row.owner_id, targetType: 'api_key', targetId: row.id, ip, details: { prefix: row.prefix, by: 'holder' } }, trx);
     });
   }
 

@@ -17,6 +17,8 @@ export const AUDIT_ACTIONS: Record<AuditAction, string> = {
   'password.reset': 'Password reset',
   'api_key.created': 'API key created',
   'api_key.revoked': 'API key revoked',
+  'device.approved': 'Device sign-in approved',
+  'device.denied': 'Device sign-in denied',
   'role.changed': 'Role changed',
   'user.suspended': 'User suspended',
   'user.reactivated': 'User reactivated',

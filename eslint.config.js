@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'data/', 'coverage/', 'web/dist/', 'bench/results/', 'test-results/', 'web/src/api/schema.d.ts'] },
+  { ignores: ['dist/', 'node_modules/', 'data/', 'coverage/', 'web/dist/', 'bench/results/', 'test-results/', 'packages/api-client/generated/', 'packages/cli/dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,8 +1,9 @@
 /**
- * Writes the portal's OpenAPI document to web/src/api/openapi.json and the web UI's types for it
- * to web/src/api/schema.d.ts (openapi-typescript), both git-ignored: `npm run build` and
- * `npm run typecheck` run it before type-checking web/, so a change of the API's contract that
- * the web UI does not follow breaks the build instead of a page.
+ * Writes the portal's OpenAPI document to packages/api-client/generated/openapi.json and its
+ * types to generated/schema.d.ts (openapi-typescript), both git-ignored: the typed client the web
+ * UI and the CLI share (@mosis/api-client). `npm run build`, `npm run typecheck` and `npm run lint`
+ * run it first, so a change of the API's contract that the web UI or the CLI does not follow
+ * breaks the build instead of a page or a command.
  *
  *   tsx scripts/openapi-document.ts [--force]
  *
@@ -19,7 +20,7 @@ import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const OUT = path.join(ROOT, 'web/src/api');
+const OUT = path.join(ROOT, 'packages/api-client/generated');
 const DOCUMENT = path.join(OUT, 'openapi.json');
 const SCHEMA = path.join(OUT, 'schema.d.ts');
 const STAMP = path.join(OUT, '.openapi-stamp');

@@ -1,6 +1,6 @@
 /**
- * The portal's REST API, typed from its OpenAPI document (scripts/openapi-document.ts writes
- * schema.d.ts from the routes' Zod schemas): a path, parameter or field the API does not have is a
+ * The web UI's client of the portal's REST API: the shared typed client (@mosis/api-client, generated
+ * from the OpenAPI document the routes' Zod schemas make): a path, parameter or field the API does not have is a
  * type error, so a contract change breaks `npm run typecheck` and the build, not a page.
  *
  *   const apps = await unwrap(api.GET('/v1/apps', { params: { query: { limit: 50 } }, signal }));
@@ -8,9 +8,10 @@
  * Signed in with the cookie session of docs/accounts.md: the browser sends the httpOnly session
  * cookie (same origin), and every write echoes the CSRF cookie in X-CSRF-Token.
  */
-import createClient, { type Middleware } from 'openapi-fetch';
-import { ApiProblem } from './problem';
-import type { paths } from './schema';
+import type { Middleware } from 'openapi-fetch';
+import { createPortalClient } from '@mosis/api-client';
+
+export { unwrap } from '@mosis/api-client';
 
 const CSRF_COOKIES = ['__Host-mosis_csrf', 'mosis_csrf'];
 
@@ -44,22 +45,5 @@ const csrf: Middleware = {
   },
 };
 
-export const api = createClient<paths>({ baseUrl: window.location.origin, credentials: 'same-origin' });
+export const api = createPortalClient({ baseUrl: window.location.origin, credentials: 'same-origin' });
 api.use(csrf);
-
-/**
- * The data of a successful answer; otherwise throws an ApiProblem (the problem+json the API sent,
- * or a network failure): what react-query's queryFn and mutationFn want.
- */
-export async function unwrap<Data>(pending: Promise<{ data?: Data; error?: unknown; response: Response }>): Promise<Data> {
-  let answer: { data?: Data; error?: unknown; response: Response };
-  try {
-    answer = await pending;
-  } catch (err) {
-    // An aborted query is react-query's business, not a problem to show.
-    if (err instanceof DOMException && err.name === 'AbortError') throw err;
-    throw ApiProblem.network(err);
-  }
-  if (!answer.response.ok) throw ApiProblem.fromResponse(answer.response, answer.error);
-  return answer.data as Data;
-}

@@ -1,5 +1,5 @@
 /** Short names for the API's schemas (components/schemas of the OpenAPI document). */
-import type { components, paths } from './schema';
+import type { components, paths } from '@mosis/api-client';
 
 export type Schemas = components['schemas'];
 export type User = Schemas['User'];

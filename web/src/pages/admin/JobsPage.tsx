@@ -8,7 +8,7 @@ import { useState } from 'react';
 import { Link } from 'react-router';
 import { api, unwrap } from '../../api/client';
 import { formProblem } from '../../api/problem';
-import type { paths } from '../../api/schema';
+import type { paths } from '@mosis/api-client';
 import { ConfirmDialog } from '../../components/Dialog';
 import { FormError, SelectField } from '../../components/form';
 import { Page } from '../../components/Page';

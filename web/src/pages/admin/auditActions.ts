@@ -2,7 +2,7 @@
  * Every action the audit log records, in words, for the filter and the log. Typed by the API's
  * own list of actions: one added there is a type error here until it has words.
  */
-import type { paths } from '../../api/schema';
+import type { paths } from '@mosis/api-client';
 
 export type AuditAction = NonNullable<NonNullable<paths['/v1/admin/audit']['get']['parameters']['query']>['action']>;
 

@@ -2,7 +2,7 @@
  * Short names for the API shapes the insight pages use (analytics, crash groups, webhooks,
  * notifications), taken from the generated schema so a contract change breaks the type check.
  */
-import type { components, paths } from '../../api/schema';
+import type { components, paths } from '@mosis/api-client';
 
 type Json<T> = T extends { responses: { 200: { content: { 'application/json': infer Body } } } } ? Body : never;
 

@@ -2,7 +2,7 @@
  * The event types a webhook may subscribe to (the API's enum: a type added there fails the type
  * check here until it is described), and how a webhook's state reads.
  */
-import type { paths } from '../../api/schema';
+import type { paths } from '@mosis/api-client';
 import type { Webhook } from './types';
 
 type CreateBody = NonNullable<paths['/v1/apps/{app_id}/webhooks']['post']['requestBody']>['content']['application/json'];

@@ -10,7 +10,7 @@ import { useState } from 'react';
 import { Link, useParams } from 'react-router';
 import { api, unwrap } from '../../api/client';
 import { formProblem, isApiProblem } from '../../api/problem';
-import type { paths } from '../../api/schema';
+import type { paths } from '@mosis/api-client';
 import type { Finding, VersionStatus } from '../../api/types';
 import { CopyButton } from '../../components/CopyButton';
 import { ConfirmDialog } from '../../components/Dialog';

@@ -1,5 +1,5 @@
 /** The store API's answers as the store pages use them (the generated schema is the contract). */
-import type { paths } from '../../api/schema';
+import type { paths } from '@mosis/api-client';
 
 type Json<P extends keyof paths, Status extends number = 200> = paths[P] extends { get: { responses: { [S in Status]: { content: { 'application/json': infer T } } } } } ? T : never;
 

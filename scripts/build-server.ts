@@ -1,5 +1,5 @@
 /**
- * Builds the server and the CLI into dist/ with esbuild: each entry point (the two commands and
+ * Builds the server into dist/ with esbuild (the CLI is scripts/build-cli.ts's): each entry point (the command and
  * every worker thread's module) at the place its source has below src/, the code they share in
  * dist/chunks/, and what only some commands or requests need (a verb, the image codec, the OAuth
  * client, Swagger UI) in chunks loaded when first imported.
@@ -42,7 +42,7 @@ for (const entry of ['main.js', 'main.js.map', 'chunks', 'cli', 'backup', 'featu
 
 await esbuild.build({
   absWorkingDir: ROOT,
-  entryPoints: Object.fromEntries(['main', 'cli/main', ...WORKERS].map((name) => [name, `src/${name}.ts`])),
+  entryPoints: Object.fromEntries(['main', ...WORKERS].map((name) => [name, `src/${name}.ts`])),
   outdir: OUT,
   chunkNames: 'chunks/[name]-[hash]',
   bundle: true,

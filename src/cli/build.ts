@@ -3,13 +3,14 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { BuildError, buildPackage } from '../package/build.js';
-import { validateManifest, type Manifest } from '../package/index.js';
+import { validateManifest, type Finding, type Manifest } from '../package/index.js';
 import { checkPackageFile } from './check.js';
 import { CliError, describeError } from './errors.js';
 import { formatBytes, formatFinding, hasErrors, summarizeFindings } from './format.js';
 import { isMissing, keyPaths, loadPrivateKey } from './home.js';
 import { assertFolder } from './input.js';
 import { CREATED_BY } from './version.js';
+import { emit, say } from './output.js';
 
 interface BuildCommandOptions {
   key?: string;
@@ -28,7 +29,25 @@ export function registerBuild(program: Command): void {
     });
 }
 
+export interface BuiltPackage {
+  file: string;
+  sha256: string;
+  size: number;
+  entries: number;
+  keyId: string;
+  manifest: Manifest;
+  findings: Finding[];
+}
+
 export async function buildCommand(dir: string, options: BuildCommandOptions): Promise<void> {
+  const built = await buildAndCheck(dir, options);
+  printBuild(built);
+  emit({ file: built.file, sha256: built.sha256, size: built.size, key_id: built.keyId, manifest: built.manifest, findings: built.findings });
+  if (hasErrors(built.findings)) throw new CliError('the package fails its checks; fix the errors above before uploading', 1);
+}
+
+/** Builds and signs the folder's package, then runs the portal's checks on it (`mosis publish` builds the same way). */
+export async function buildAndCheck(dir: string, options: BuildCommandOptions): Promise<BuiltPackage> {
   await assertFolder(dir);
   const manifest = await readValidManifest(dir);
   const privateKey = await loadPrivateKey(options.key ?? keyPaths().privateKey);
@@ -37,15 +56,17 @@ export async function buildCommand(dir: string, options: BuildCommandOptions): P
   const built = await buildPackage(dir, { privateKey, out, createdBy: CREATED_BY }).catch((error: unknown) => {
     throw error instanceof BuildError ? new CliError(error.message) : error;
   });
-  console.log(`Built ${path.relative(process.cwd(), built.file) || built.file} (${formatBytes(built.size)}, ${built.files.length} entries)`);
-  console.log(`SHA-256:   ${built.sha256}`);
-  console.log(`Signed by: ${built.keyId}`);
-
   // The same checks the portal runs on upload, so surprises show up here rather than there.
   const result = await checkPackageFile(built.file, { allowedKeys: [createPublicKey(privateKey)], expectedId: manifest.id });
-  for (const finding of result.findings) console.log(formatFinding(finding));
-  console.log(`Checks: ${summarizeFindings(result.findings)}`);
-  if (hasErrors(result.findings)) throw new CliError('the package fails its checks; fix the errors above before uploading', 1);
+  return { file: built.file, sha256: built.sha256, size: built.size, entries: built.files.length, keyId: built.keyId, manifest, findings: result.findings };
+}
+
+export function printBuild(built: BuiltPackage): void {
+  say(`Built ${path.relative(process.cwd(), built.file) || built.file} (${formatBytes(built.size)}, ${built.entries} entries)`);
+  say(`SHA-256:   ${built.sha256}`);
+  say(`Signed by: ${built.keyId}`);
+  for (const finding of built.findings) say(formatFinding(finding));
+  say(`Checks: ${summarizeFindings(built.findings)}`);
 }
 
 /** manifest.json of the app folder, validated with the portal's rules. */

@@ -52,7 +52,7 @@ describe('mosis init → keys generate → build → validate', () => {
     expect(await readFile(privateKey, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----/);
     expect(await readFile(path.join(paths.home, 'signing_key.pub'), 'utf8')).toMatch(/^-----BEGIN PUBLIC KEY-----/);
     expect(keysOutput).toMatch(/Fingerprint: [0-9a-f]{64}\n/);
-    expect(keysOutput).toMatch(/Register this public key in the portal: [A-Za-z0-9+/]{43}=\n/);
+    expect(keysOutput).toMatch(/`mosis keys register` \(or paste [A-Za-z0-9+/]{43}= on the signing keys page\)\n/);
   });
 
   test('keys generate refuses to replace the key pair without --force', async () => {
@@ -92,7 +92,7 @@ describe('mosis init → keys generate → build → validate', () => {
   });
 
   test('validate accepts the key given as base64 of the raw public key', async () => {
-    const base64 = /Register this public key in the portal: (\S+)/.exec(keysOutput)?.[1] ?? '';
+    const base64 = /or paste (\S+) on the signing keys page/.exec(keysOutput)?.[1] ?? '';
     const run = await mosis(['validate', packageFile, '--key', base64]);
     expect(run.code).toBe(0);
   });

@@ -2,20 +2,23 @@ import type { Finding } from '../package/index.js';
 
 /** Text output shared by the verbs that report findings or list files. */
 
+/** A finding from the local checks, or as the portal's API reports it (its code a plain string there). */
+export type ShownFinding = Omit<Finding, 'code'> & { code: string };
+
 /** `error    T1  zip_invalid  assets/app.lua:3  message` — one finding per line, grep-friendly. */
-export function formatFinding(finding: Finding): string {
+export function formatFinding(finding: ShownFinding): string {
   const location = finding.file === undefined ? '-' : finding.line === undefined ? finding.file : `${finding.file}:${finding.line}`;
   return `${finding.severity.padEnd(7)}  T${finding.tier}  ${finding.code}  ${location}  ${finding.message}`;
 }
 
 /** `2 errors, 1 warning` */
-export function summarizeFindings(findings: readonly Finding[]): string {
+export function summarizeFindings(findings: readonly ShownFinding[]): string {
   const errors = findings.filter((finding) => finding.severity === 'error').length;
   const warnings = findings.length - errors;
   return `${plural(errors, 'error')}, ${plural(warnings, 'warning')}`;
 }
 
-export function hasErrors(findings: readonly Finding[]): boolean {
+export function hasErrors(findings: readonly ShownFinding[]): boolean {
   return findings.some((finding) => finding.severity === 'error');
 }
 

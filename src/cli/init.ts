@@ -5,6 +5,7 @@ import { validateManifest } from '../package/index.js';
 import { CliError, describeError } from './errors.js';
 import { isMissing } from './home.js';
 import { sampleApp, sampleManifest } from './sample-app.js';
+import { emit, say } from './output.js';
 
 interface InitOptions {
   id?: string;
@@ -43,10 +44,11 @@ export async function initApp(dir: string, options: InitOptions): Promise<void> 
   }
 
   const shown = path.relative(process.cwd(), target) || '.';
-  console.log(`Created ${name} (${id}) in ${shown}:`);
-  for (const file of files) console.log(`  ${file.path}`);
-  console.log('');
-  console.log('Next: `mosis keys generate` (once per machine), then `mosis build` in the app folder.');
+  say(`Created ${name} (${id}) in ${shown}:`);
+  for (const file of files) say(`  ${file.path}`);
+  say();
+  say('Next: `mosis keys generate` (once per machine), then `mosis publish` in the app folder (`mosis build` to check it first).');
+  emit({ id, name, folder: target, files: files.map((file) => file.path) });
 }
 
 async function assertEmptyOrMissing(target: string, given: string): Promise<void> {

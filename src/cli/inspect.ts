@@ -6,6 +6,7 @@ import type { Manifest, PackageCheckResult } from '../package/index.js';
 import { checkPackageFile } from './check.js';
 import { formatBytes, plural, summarizeFindings } from './format.js';
 import { assertReadableFile } from './input.js';
+import { emit, say } from './output.js';
 
 // CERT.SIG is a few hundred bytes; anything much larger is not one and is not worth reading.
 const MAX_SIGNATURE_BYTES = 64 * 1024;
@@ -26,35 +27,36 @@ export async function inspectCommand(file: string): Promise<void> {
   const result = await checkPackageFile(file, { allowedKeys: [] });
   const [sha256, keyId] = await Promise.all([fileSha256(file), readSignerKeyId(file)]);
 
-  console.log(`Package:  ${file}`);
-  console.log(`SHA-256:  ${sha256}`);
+  say(`Package:  ${file}`);
+  say(`SHA-256:  ${sha256}`);
   printManifest(result.manifest);
-  console.log(`Signer:   ${keyId ?? 'none (no readable META-INF/CERT.SIG)'}`);
+  say(`Signer:   ${keyId ?? 'none (no readable META-INF/CERT.SIG)'}`);
   printFiles(result);
   const structural = result.findings.filter((finding) => finding.code !== 'signature_key_not_allowed');
-  console.log(`Checks:   ${summarizeFindings(structural)} (signer not checked; run \`mosis validate\` for details)`);
+  say(`Checks:   ${summarizeFindings(structural)} (signer not checked; run \`mosis validate\` for details)`);
+  emit({ file, sha256, key_id: keyId, manifest: result.manifest, files: result.files, findings: structural });
 }
 
 function printManifest(manifest: Manifest | null): void {
   if (manifest === null) {
-    console.log('Manifest: missing or invalid');
+    say('Manifest: missing or invalid');
     return;
   }
-  console.log(`App:      ${manifest.name} (${manifest.id})`);
-  console.log(`Version:  ${manifest.version} (version code ${manifest.version_code})`);
-  console.log(`Entry:    ${manifest.entry}`);
-  console.log(`Requires: Mosis ${manifest.min_mosis_version} or later`);
-  console.log(`Author:   ${manifest.author.name} <${manifest.author.email}>${manifest.author.url === undefined ? '' : ` ${manifest.author.url}`}`);
-  if (manifest.category !== undefined) console.log(`Category: ${manifest.category}`);
-  if (manifest.description !== undefined) console.log(`About:    ${manifest.description}`);
-  console.log(`Permissions: ${manifest.permissions.length === 0 ? 'none' : manifest.permissions.join(', ')}`);
+  say(`App:      ${manifest.name} (${manifest.id})`);
+  say(`Version:  ${manifest.version} (version code ${manifest.version_code})`);
+  say(`Entry:    ${manifest.entry}`);
+  say(`Requires: Mosis ${manifest.min_mosis_version} or later`);
+  say(`Author:   ${manifest.author.name} <${manifest.author.email}>${manifest.author.url === undefined ? '' : ` ${manifest.author.url}`}`);
+  if (manifest.category !== undefined) say(`Category: ${manifest.category}`);
+  if (manifest.description !== undefined) say(`About:    ${manifest.description}`);
+  say(`Permissions: ${manifest.permissions.length === 0 ? 'none' : manifest.permissions.join(', ')}`);
 }
 
 function printFiles(result: PackageCheckResult): void {
   const total = result.files.reduce((sum, entry) => sum + entry.size, 0);
-  console.log(`Files (${plural(result.files.length, 'entry', 'entries')}, ${formatBytes(total)} uncompressed):`);
+  say(`Files (${plural(result.files.length, 'entry', 'entries')}, ${formatBytes(total)} uncompressed):`);
   const width = Math.max(0, ...result.files.map((entry) => formatBytes(entry.size).length));
-  for (const entry of result.files) console.log(`  ${formatBytes(entry.size).padStart(width)}  ${entry.path}`);
+  for (const entry of result.files) say(`  ${formatBytes(entry.size).padStart(width)}  ${entry.path}`);
 }
 
 async function fileSha256(file: string): Promise<string> {

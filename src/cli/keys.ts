@@ -1,10 +1,14 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { access, chmod, mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { ApiProblem } from '@mosis/api-client';
 import type { Command } from 'commander';
 import { fingerprint, rawPublicKey } from '../package/index.js';
 import { CliError } from './errors.js';
-import { keyPaths, mosisHome } from './home.js';
+import { keyPaths, loadPublicKeyFile, mosisHome } from './home.js';
+import { cliErrorOf, connect } from './portal.js';
+import { emit, say } from './output.js';
 
 interface GenerateOptions {
   out?: string;
@@ -21,6 +25,41 @@ export function registerKeys(program: Command): void {
     .action(async (options: GenerateOptions) => {
       await generateKeys(options);
     });
+  keys
+    .command('register')
+    .description('register your public key with the portal, so it accepts the packages you sign')
+    .option('--name <name>', 'how the portal lists the key (default: this machine\'s name)')
+    .option('--key <file>', 'public key file (default: $MOSIS_HOME/signing_key.pub)')
+    .option('--portal <url>', 'the portal (default: the one you signed in to)')
+    .action(async (options: RegisterOptions) => {
+      await registerKey(options);
+    });
+}
+
+interface RegisterOptions {
+  name?: string;
+  key?: string;
+  portal?: string;
+}
+
+/** Registers the public half of the local key; one already registered is fine (the portal knows it by fingerprint). */
+export async function registerKey(options: RegisterOptions): Promise<void> {
+  const file = options.key ?? keyPaths().publicKey;
+  const publicKey = await loadPublicKeyFile(file, `no public key at ${file}; run \`mosis keys generate\` first`);
+  const session = await connect(options.portal);
+  const name = (options.name ?? os.hostname()).slice(0, 100) || 'mosis CLI';
+  const { data, error, response } = await session.api.POST('/v1/signing-keys', { body: { name, public_key: rawPublicKey(publicKey).toString('base64') } });
+  if (data !== undefined) {
+    say(`Registered ${file} with ${session.url} as "${data.name}" (fingerprint ${data.fingerprint}).`);
+    emit({ registered: true, id: data.id, name: data.name, fingerprint: data.fingerprint });
+    return;
+  }
+  if (response.status === 409 && error !== undefined && 'code' in error && error.code === 'signing_key_exists') {
+    say(`${file} is already registered with ${session.url} (fingerprint ${fingerprint(publicKey)}).`);
+    emit({ registered: false, already_registered: true, fingerprint: fingerprint(publicKey) });
+    return;
+  }
+  throw cliErrorOf(session, ApiProblem.fromResponse(response, error));
 }
 
 export async function generateKeys(options: GenerateOptions): Promise<void> {
@@ -42,10 +81,12 @@ export async function generateKeys(options: GenerateOptions): Promise<void> {
   await chmod(paths.privateKey, 0o600);
   await writeFile(paths.publicKey, publicKey.export({ format: 'pem', type: 'spki' }), { mode: 0o644, flag });
 
-  console.log(`Private key: ${paths.privateKey} (keep it secret; mode 0600)`);
-  console.log(`Public key:  ${paths.publicKey}`);
-  console.log(`Fingerprint: ${fingerprint(publicKey)}`);
-  console.log(`Register this public key in the portal: ${rawPublicKey(publicKey).toString('base64')}`);
+  const publicKeyBase64 = rawPublicKey(publicKey).toString('base64');
+  say(`Private key: ${paths.privateKey} (keep it secret; mode 0600)`);
+  say(`Public key:  ${paths.publicKey}`);
+  say(`Fingerprint: ${fingerprint(publicKey)}`);
+  say(`Register it with the portal: \`mosis keys register\` (or paste ${publicKeyBase64} on the signing keys page)`);
+  emit({ private_key: paths.privateKey, public_key: paths.publicKey, fingerprint: fingerprint(publicKey), public_key_base64: publicKeyBase64 });
 }
 
 async function exists(file: string): Promise<boolean> {

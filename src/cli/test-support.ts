@@ -7,13 +7,13 @@ import { afterAll, beforeAll } from 'vitest';
 import { distBuilt } from '../../test/support/dist.js';
 
 /**
- * Runs the real `mosis` binary for the cli-*.test.ts files: the compiled dist/cli/main.js, which the
+ * Runs the real `mosis` binary for the cli-*.test.ts files: the bundled packages/cli/dist/cli/main.js, which the
  * global setup (test/support/build-dist.ts) builds once per run, in a scratch folder of the test
  * file's own, with MOSIS_HOME kept inside it.
  */
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const mainScript = path.join(repoRoot, 'dist/cli/main.js');
+const mainScript = path.join(repoRoot, 'packages/cli/dist/cli/main.js');
 
 export interface Run {
   code: number;

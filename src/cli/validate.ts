@@ -6,10 +6,10 @@ import { CliError } from './errors.js';
 import { formatFinding, hasErrors, summarizeFindings } from './format.js';
 import { keyPaths, loadPublicKeyFile } from './home.js';
 import { assertReadableFile } from './input.js';
+import { emit, say } from './output.js';
 
 interface ValidateOptions {
   key: string[];
-  json?: boolean;
 }
 
 // Base64 of a raw 32-byte Ed25519 key is exactly 44 characters ending in one '='.
@@ -25,7 +25,6 @@ export function registerValidate(program: Command): void {
         .argParser((value: string, previous: string[]) => [...previous, value])
         .default([], '$MOSIS_HOME/signing_key.pub'),
     )
-    .option('--json', 'print the full check result as JSON')
     .action(async (file: string, options: ValidateOptions) => {
       await validateCommand(file, options);
     });
@@ -36,12 +35,9 @@ export async function validateCommand(file: string, options: ValidateOptions): P
   const allowedKeys = options.key.length > 0 ? await Promise.all(options.key.map(resolveKey)) : [await defaultKey()];
   const result = await checkPackageFile(file, { allowedKeys });
 
-  if (options.json === true) {
-    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-  } else {
-    for (const finding of result.findings) console.log(formatFinding(finding));
-    console.log(`${hasErrors(result.findings) ? 'FAILED' : 'OK'}: ${summarizeFindings(result.findings)}`);
-  }
+  for (const finding of result.findings) say(formatFinding(finding));
+  say(`${hasErrors(result.findings) ? 'FAILED' : 'OK'}: ${summarizeFindings(result.findings)}`);
+  emit(result);
   // Exit 1 (not a thrown CliError) so --json output stays the only thing on stdout.
   if (hasErrors(result.findings)) process.exitCode = 1;
 }

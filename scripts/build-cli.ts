@@ -1,0 +1,52 @@
+/**
+ * Builds the `mosis` CLI into packages/cli/dist/: the @mosis/cli package a developer installs
+ * (`npm pack -w @mosis/cli` makes its tarball; docs/cli.md says how it is handed out). Its sources
+ * stay in src/cli/ beside src/package/, the .mosis format module the portal runs the same checks
+ * with, and the typed API client packages/api-client/ it shares with the web UI: esbuild bundles
+ * all of that, commander and the format's parsers into one entry, the check worker's entry and
+ * their shared chunks, so the package depends on two packages only and on nothing of the server
+ * (no Fastify, no database driver, no image codec).
+ *
+ * Left out of the bundle, as for the server (scripts/build-server.ts says why): piscina, which
+ * starts its worker from its own folder, and css-tree, which reads its grammar data with require().
+ * They are the dependencies packages/cli/package.json declares; a new import outside the bundle's
+ * reach fails this build rather than an installed CLI.
+ */
+import { readFile, rm } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
+import path from 'node:path';
+import * as esbuild from 'esbuild';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const PACKAGE = path.join(ROOT, 'packages/cli');
+const OUT = path.join(PACKAGE, 'dist');
+const EXTERNAL = ['piscina', 'css-tree'];
+
+const manifest = JSON.parse(await readFile(path.join(PACKAGE, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> };
+const declared = Object.keys(manifest.dependencies ?? {}).sort();
+if (JSON.stringify(declared) !== JSON.stringify([...EXTERNAL].sort())) {
+  throw new Error(`packages/cli/package.json must depend on exactly what the bundle leaves out (${EXTERNAL.join(', ')}), not ${declared.join(', ')}`);
+}
+
+await rm(OUT, { recursive: true, force: true });
+const result = await esbuild.build({
+  absWorkingDir: ROOT,
+  // The worker at the path src/shared/worker-module.ts names it by, below the package's dist/.
+  entryPoints: { 'cli/main': 'src/cli/main.ts', 'package/check-worker': 'src/package/check-worker.ts' },
+  outdir: OUT,
+  chunkNames: 'chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20.19',
+  external: EXTERNAL,
+  banner: { js: "import { createRequire as __mosisCreateRequire } from 'node:module'; const require = __mosisCreateRequire(import.meta.url);" },
+  metafile: true,
+  logLevel: 'warning',
+});
+
+// Node's own modules and the two declared packages are all an installed CLI may load.
+const loaded = new Set(Object.values(result.metafile.outputs).flatMap((output) => output.imports.filter((i) => i.external).map((i) => i.path)));
+const strays = [...loaded].filter((name) => !name.startsWith('node:') && !builtinModules.includes(name) && !EXTERNAL.some((dep) => name === dep || name.startsWith(`${dep}/`)));
+if (strays.length > 0) throw new Error(`the CLI bundle loads packages it does not declare: ${strays.join(', ')}`);

@@ -216,7 +216,7 @@ async function waitForVersion(session: PortalSession, appId: string, versionId: 
   const deadline = Date.now() + timeoutMs;
   try {
     // Read after the stream is open, so an event between the read and the wait cannot be missed.
-    await Promise.race([stream.connected, sleep(5_000)]);
+    await Promise.race([stream.connected, sleep(5_000, undefined, { ref: false })]);
     for (;;) {
       const version = await call(session, session.api.GET('/v1/apps/{app_id}/versions/{version_id}', { params: { path: { app_id: appId, version_id: versionId } } }));
       if (done(version)) return version;

@@ -22,6 +22,9 @@ FROM node:22-bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The npm workspaces' manifests (the API client and the CLI, packages/), which `npm ci` links.
+COPY packages/api-client/package.json packages/api-client/
+COPY packages/cli/package.json packages/cli/
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run build
@@ -33,7 +36,8 @@ FROM node:22-bookworm-slim AS deps
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --prefer-offline --no-audit --no-fund
+# --workspaces=false: the server's dependencies only; the CLI and the API client are bundled at build time.
+RUN npm ci --omit=dev --workspaces=false --prefer-offline --no-audit --no-fund
 
 # Runtime: the built server (and docs site, web UI), its production dependencies, tini; no compiler,
 # no sources, no npm cache.

@@ -15,6 +15,7 @@ import { telemetryRoutes } from './features/telemetry/index.js';
 import { releaseRoutes, versionsRoutes } from './features/versions/index.js';
 import { createServer, healthRoutes, type FeatureRoutes } from './http/index.js';
 import { registerMetrics } from './http/metrics.js';
+import { cliDownloadRoutes } from './http/cli-download.js';
 import { docsSiteRoutes } from './http/docs-site.js';
 import { webAppRoutes } from './http/web-app.js';
 import { METRICS_PREFIX } from './features/metrics/index.js';
@@ -63,6 +64,7 @@ export async function buildApp(core: Core): Promise<FastifyInstance> {
   registerMetrics(app, { registry: core.metrics.registry, prefix: METRICS_PREFIX, token: core.config.metrics.token, public: core.config.metrics.public });
   // The documentation site at /docs (built by `npm run build`; /docs/api stays the OpenAPI reference).
   docsSiteRoutes(app);
+  cliDownloadRoutes(app);
   // The web UI at / (built by `npm run build` into dist/web): what no route answers, outside /v1 and /docs.
   webAppRoutes(app);
   for (const routes of FEATURE_ROUTES) {

@@ -103,6 +103,13 @@ afterAll(async () => {
 });
 
 describe('mosis against a portal', () => {
+  it('hands out the CLI that matches it, as an npm package', async () => {
+    const res = await fetch(`${server.baseUrl}/downloads/mosis-cli.tgz`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/gzip');
+    expect([...new Uint8Array(await res.arrayBuffer()).subarray(0, 2)]).toEqual([0x1f, 0x8b]);
+  });
+
   it('answers the device flow as RFC 8628 says: pending, slow_down when polled too fast, access_denied after a denial', async () => {
     const code = await api<{ device_code: string; user_code: string }>('POST', '/v1/auth/device/code', { body: { client_name: 'probe' } });
     const poll = () => fetch(`${server.baseUrl}/v1/auth/device/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: GRANT, device_code: code.device_code }) });

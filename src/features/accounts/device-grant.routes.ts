@@ -75,6 +75,8 @@ export const deviceGrantRoutes: FeatureRoutes<DeviceGrantRoutesCore> = (app, { c
       return typeof code === 'string' ? sha256Hex(code) : null;
     },
   };
+  // Many logins behind one address (a CI farm) poll at once; random device codes from one address are not a way around pollsPerCode.
+  const pollsPerIp: RateRule = { name: 'device_token:ip', max: limits.perIp * 10, windowMs: limits.windowMs, key: (request) => clientBudgetKey(request.ip) };
   // Guessing a code needs many tries: a person gets the account budget's worth per window (typing it twice wrong is fine).
   const perUser: RateRule = { name: 'device_approval:user', max: limits.perAccount * 3, windowMs: limits.windowMs, key: (request) => request.actor?.userId ?? null };
   const noStore = (reply: FastifyReply) => reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
@@ -105,7 +107,7 @@ export const deviceGrantRoutes: FeatureRoutes<DeviceGrantRoutesCore> = (app, { c
   r.post(
     '/v1/auth/device/token',
     {
-      preHandler: rateLimit(limiter, [pollsPerCode]),
+      preHandler: rateLimit(limiter, [pollsPerCode, pollsPerIp]),
       schema: {
         tags,
         summary: 'Poll a device sign-in (RFC 8628): the API key once approved, else an RFC 8628 error',

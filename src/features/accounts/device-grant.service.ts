@@ -104,7 +104,8 @@ export class DeviceGrantService {
       id: this.deps.ids.id(),
       device_code_hash: sha256Hex(deviceCode),
       user_code: userCode,
-      client_name: input.client_name?.trim() || 'an unnamed client',
+      // Shown on the approval page and as the key's name: no control characters to dress it up.
+      client_name: input.client_name?.replace(/\p{Cc}/gu, '').trim() || 'an unnamed client',
       scopes: JSON.stringify(scopes),
       status: 'pending',
       user_id: null,

@@ -17,10 +17,14 @@ import { startWebPortal, type WebPortal } from './support/portal.js';
 // each step or dialog that shows something no other does (two-factor setup, recovery codes, a new
 // API key, revoking one, the admin's two-factor gate), the security page also on a phone in the
 // dark theme; a screenshot of each main page. Field errors and empty lists are not checked again.
+// Then the device sign-in page (/device) that `mosis login` sends people to, with the CLI's side
+// played through the API.
 
 const DEV = { email: 'grace@example.com', password: 'a long and unusual passphrase', name: 'Grace' };
 const NEW_PASSWORD = 'another long and unusual passphrase';
 const ADMIN = { email: 'root@example.com', password: 'the admin passphrase for tests' };
+const ADA = { email: 'ada@example.com', password: 'a third long and unusual passphrase', name: 'Ada' };
+const DEVICE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const PHONE = 'Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Mobile/15E148 Safari/604.1';
 
 let portal: WebPortal;
@@ -385,4 +389,70 @@ describe('the web UI: settings and admin', () => {
 
     expect(browser.pageErrors, logOf(portal.server)).toEqual([]);
   }, 120_000);
+
+  it('a developer approves a `mosis login` at /device after signing in, is told a wrong code is not waiting, and denies another', async () => {
+    const { page } = browser;
+    const { baseUrl } = portal;
+    await call('POST', '/v1/auth/register', { body: ADA, status: 202 });
+    type DeviceCode = { device_code: string; user_code: string; verification_uri_complete: string };
+    const requestCode = async () => (await call<DeviceCode>('POST', '/v1/auth/device/code', { body: { client_name: 'mosis CLI on build-box' } })).body;
+    // The CLI's poll. Never before the decision: the first poll of a code is on time, a second within 5 s is slow_down.
+    const poll = (deviceCode: string, status: number) => call<Record<string, string>>('POST', '/v1/auth/device/token', { body: { grant_type: DEVICE_GRANT, device_code: deviceCode }, status });
+
+    // The link the CLI prints, opened signed out: sign in, and back to it with the code.
+    const approved = await requestCode();
+    expect(approved.verification_uri_complete).toBe(`${baseUrl}/device?user_code=${approved.user_code}`);
+    await page.goto(`${baseUrl}/sign-out`);
+    await page.getByRole('heading', { level: 1, name: 'Signed out' }).waitFor();
+    await page.goto(approved.verification_uri_complete);
+    await page.waitForURL(`${baseUrl}/sign-in?return_to=${encodeURIComponent(`/device?user_code=${approved.user_code}`)}`);
+    await signIn(page, ADA.email, ADA.password);
+    await page.waitForURL(approved.verification_uri_complete);
+
+    // Who asks, as whom, for what (mosis login's default scopes, in words), from where.
+    await page.getByRole('heading', { level: 1, name: 'Approve this sign-in?' }).waitFor();
+    expect(await page.title()).toBe('Approve this sign-in? · Mosis Portal');
+    const shown = await page.getByRole('main').textContent();
+    expect(shown).toContain(`mosis CLI on build-box asks to act as you (Ada, ${ADA.email}) with these permissions`);
+    expect(await page.getByRole('list', { name: 'Permissions asked for' }).getByRole('listitem').allTextContents()).toEqual([
+      'See your apps and their versions apps:read',
+      'Create apps and edit their listings apps:write',
+      'Upload new versions versions:upload',
+      'Publish approved versions and change rollouts versions:publish',
+      'Manage your API keys and signing keys keys:manage',
+    ]);
+    expect(shown).toContain('Requested from127.0.0.1');
+    expect(shown).toContain(`Code${approved.user_code}`);
+    await check(page, 'device-sign-in');
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.getByText('Signed in. You can close this tab and return to your terminal.').waitFor();
+
+    // The CLI's next poll gets the key, which the API keys page lists.
+    const token = await poll(approved.device_code, 200);
+    expect(token.body['access_token']).toMatch(/^mk_live_/);
+    await page.getByRole('link', { name: 'Settings → API keys' }).click();
+    await page.getByRole('row').filter({ hasText: 'mosis CLI on build-box' }).getByText('Active').waitFor();
+
+    // A code nobody asked for, typed in: not waiting, and the form again.
+    await page.goto(`${baseUrl}/device`);
+    await page.getByRole('heading', { level: 1, name: 'Approve a sign-in' }).waitFor();
+    const codeField = page.getByLabel('Enter the code shown in your terminal');
+    await codeField.fill('bbbb-bbbb');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForURL(`${baseUrl}/device?user_code=BBBB-BBBB`);
+    await page.getByRole('alert').getByText('No sign-in is waiting for BBBB-BBBB').waitFor();
+    expect(await codeField.inputValue()).toBe('BBBB-BBBB');
+
+    // Another code, typed as people do (lower case, no dash), denied: the CLI hears access_denied.
+    const denied = await requestCode();
+    await codeField.fill(denied.user_code.replace('-', '').toLowerCase());
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForURL(denied.verification_uri_complete);
+    await page.getByRole('heading', { level: 1, name: 'Approve this sign-in?' }).waitFor();
+    await page.getByRole('button', { name: 'Deny' }).click();
+    await page.getByText('Denied. The terminal will be told the sign-in was refused.').waitFor();
+    expect((await poll(denied.device_code, 400)).body['error']).toBe('access_denied');
+
+    expect(browser.pageErrors, logOf(portal.server)).toEqual([]);
+  }, 60_000);
 });

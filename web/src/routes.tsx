@@ -6,7 +6,8 @@
  * Add a page: write web/src/pages/<area>/<Name>Page.tsx (default export), add its lazy import and
  * its <Route> in the section of its area below, behind the guard it needs. URLs the portal's mails
  * link to (verify-email, reset-password, a version, a webhook, /review, /review/:versionId,
- * /settings/notifications, /) must keep working: tests follow them.
+ * /settings/notifications, /) and /device?user_code=… (which the API hands to `mosis login`) must
+ * keep working: tests follow them.
  */
 import { lazy } from 'react';
 import { Route, Routes } from 'react-router';
@@ -26,6 +27,7 @@ const VerifyEmailPage = lazy(() => import('./pages/auth/VerifyEmailPage'));
 const ForgotPasswordPage = lazy(() => import('./pages/auth/ForgotPasswordPage'));
 const ResetPasswordPage = lazy(() => import('./pages/auth/ResetPasswordPage'));
 const SignOutPage = lazy(() => import('./pages/auth/SignOutPage'));
+const DevicePage = lazy(() => import('./pages/auth/DevicePage'));
 
 // Developer
 const AppsPage = lazy(() => import('./pages/developer/AppsPage'));
@@ -105,6 +107,8 @@ export function AppRoutes() {
           <Route path="settings/security" element={<SecurityPage />} />
           <Route path="settings/api-keys" element={<ApiKeysPage />} />
           <Route path="settings/signing-keys" element={<SigningKeysPage />} />
+          {/* Accounts: the device sign-in of `mosis login` (RFC 8628), /device?user_code=… as the API prints it. */}
+          <Route path="device" element={<DevicePage />} />
         </Route>
 
         {/* Reviewers and admins: review (mailed), review/:versionId (mailed). */}

@@ -10,8 +10,9 @@
  *
  * Left out of the bundle, as for the server (scripts/build-server.ts says why): piscina, which
  * starts its worker from its own folder, and css-tree, which reads its grammar data with require().
- * They are the dependencies packages/cli/package.json declares; a new import outside the bundle's
- * reach fails this build rather than an installed CLI.
+ * They are the dependencies packages/cli/package.json declares, at the exact versions the bundle
+ * was built and tested with; a new import outside the bundle's reach fails this build rather than
+ * an installed CLI.
  */
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';

@@ -33,9 +33,10 @@ export function followEvents(session: PortalSession, onEvent: (event: PortalEven
         });
         if (!response.ok || response.body === null) throw new Error(`the event stream answered ${response.status}`);
         markConnected();
-        failures = 0;
         const parser = createParser({
           onEvent(message) {
+            // A stream that delivers is healthy: the next break starts the back-off over.
+            failures = 0;
             if (message.id !== undefined) lastEventId = message.id;
             try {
               onEvent(JSON.parse(message.data) as PortalEvent);

@@ -4,8 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiProblem } from '@mosis/api-client';
 import type { Command } from 'commander';
 import { CliError } from './errors.js';
-import { emit, note, say } from './output.js';
-import { call, causeOf, cliErrorOf, EXIT, portalClient } from './portal.js';
+import { emit, jsonOutput, note, say } from './output.js';
+import { call, causeOf, cliErrorOf, EXIT, isLoopback, portalClient } from './portal.js';
 import { credentialsFile, readAnyCredentials, readConfig, removeCredentials, resolvePortal, writeConfig, writeCredentials } from './settings.js';
 
 /**
@@ -50,10 +50,11 @@ export async function loginCommand(options: LoginOptions): Promise<void> {
   const code = await call(session, api.POST('/v1/auth/device/code', { body: { client_id: 'mosis-cli', client_name: `mosis CLI on ${os.hostname()}`.slice(0, 100), scope: SCOPES.join(' ') } }));
 
   // The code and the address go to stderr under --json: a person has to see them, a script reads stdout.
-  const show = (line: string) => (process.stdout.isTTY ? say(line) : note(line));
+  const show = (line: string) => (process.stdout.isTTY && !jsonOutput() ? say(line) : note(line));
   show(`To sign in, open ${code.verification_uri} and enter the code ${code.user_code}`);
   show(`  (or open ${code.verification_uri_complete})`);
-  if (options.browser && process.stdout.isTTY && process.env.CI === undefined) openBrowser(code.verification_uri_complete);
+  // Only an address of the portal itself is handed to the system's opener: never a file, a share or another site.
+  if (options.browser && process.stdout.isTTY && process.env.CI === undefined && sameOrigin(code.verification_uri_complete, url)) openBrowser(code.verification_uri_complete);
   note(`Waiting for the approval (the code expires in ${Math.round(code.expires_in / 60)} minutes; Ctrl-C to stop)…`);
 
   const deadline = Date.now() + code.expires_in * 1000;
@@ -61,7 +62,8 @@ export async function loginCommand(options: LoginOptions): Promise<void> {
   let failures = 0;
   const poll = () => api.POST('/v1/auth/device/token', { body: { grant_type: GRANT_TYPE, device_code: code.device_code } });
   for (;;) {
-    await sleep((failures === 0 ? interval : (RETRY_DELAYS_S[Math.min(failures, RETRY_DELAYS_S.length) - 1] ?? interval)) * 1000);
+    // After a failure, back off; never sooner than the interval, which a too-early poll would lengthen for good (slow_down).
+    await sleep(Math.max(interval, failures === 0 ? 0 : (RETRY_DELAYS_S[Math.min(failures, RETRY_DELAYS_S.length) - 1] ?? interval)) * 1000);
     if (Date.now() > deadline) throw new CliError('the code expired before it was approved: run `mosis login` again', EXIT.credentials);
     let answer: Awaited<ReturnType<typeof poll>>;
     try {
@@ -99,17 +101,20 @@ export async function loginCommand(options: LoginOptions): Promise<void> {
 }
 
 async function saveLogin(url: string, grant: { access_token: string; key_id: string; scope: string; expires_in: number }): Promise<void> {
-  const api = portalClient(url, grant.access_token);
-  const me = await call({ url, source: 'login' }, api.GET('/v1/auth/me'));
-  await writeCredentials({
+  const credentials = {
     portal: url,
     token: grant.access_token,
     key_id: grant.key_id,
     scopes: grant.scope.split(' '),
     expires_at: new Date(Date.now() + grant.expires_in * 1000).toISOString(),
-    user: { email: me.email, name: me.name },
+    user: null,
     signed_in_at: new Date().toISOString(),
-  });
+  };
+  // Saved before anything else can fail: the portal hands the key over once.
+  await writeCredentials(credentials);
+  const api = portalClient(url, grant.access_token);
+  const me = await call({ url, source: 'login' }, api.GET('/v1/auth/me'));
+  await writeCredentials({ ...credentials, user: { email: me.email, name: me.name } });
   // The portal signed in to is the one the next verbs talk to.
   const config = await readConfig();
   if (config.portal !== url) await writeConfig({ ...config, portal: url });
@@ -138,9 +143,13 @@ export async function logoutCommand(): Promise<void> {
   emit({ signed_out: true, portal: credentials.portal, key_id: credentials.key_id });
 }
 
-function isLoopback(url: string): boolean {
-  const host = new URL(url).hostname;
-  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
+function sameOrigin(address: string, portal: string): boolean {
+  try {
+    const target = new URL(address);
+    return (target.protocol === 'https:' || target.protocol === 'http:') && target.origin === new URL(portal).origin;
+  } catch {
+    return false;
+  }
 }
 
 /** Best effort: the address is printed either way. */

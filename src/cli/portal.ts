@@ -1,5 +1,6 @@
 import { ApiProblem, createPortalClient, unwrap, type PortalClient } from '@mosis/api-client';
 import { CliError, describeError } from './errors.js';
+import { note } from './output.js';
 import { readCredentials, resolvePortal } from './settings.js';
 import { CLI_VERSION } from './version.js';
 
@@ -35,7 +36,10 @@ export function portalClient(url: string, token?: string): PortalClient {
 export async function connect(portalFlag: string | undefined): Promise<PortalSession> {
   const url = await resolvePortal(portalFlag);
   const fromEnv = process.env.MOSIS_TOKEN;
-  if (fromEnv !== undefined && fromEnv !== '') return { url, api: portalClient(url, fromEnv), token: fromEnv, source: 'MOSIS_TOKEN' };
+  if (fromEnv !== undefined && fromEnv !== '') {
+    if (url.startsWith('http:') && !isLoopback(url)) note(`warning: ${url} is not https: MOSIS_TOKEN crosses the network unencrypted`);
+    return { url, api: portalClient(url, fromEnv), token: fromEnv, source: 'MOSIS_TOKEN' };
+  }
   const credentials = await readCredentials(url);
   if (credentials === null) throw new CliError(`not signed in to ${url}: run \`mosis login${portalFlag === undefined ? '' : ` --portal ${url}`}\` (or set MOSIS_TOKEN to an API key)`, EXIT.credentials);
   return { url, api: portalClient(url, credentials.token), token: credentials.token, source: 'login' };
@@ -60,6 +64,12 @@ export function cliErrorOf(session: Pick<PortalSession, 'url' | 'source'>, error
   }
   if (error.code === 'insufficient_scope' || error.code === 'api_key_app_restricted') return new CliError(`${error.detail} (${error.code})`, EXIT.credentials);
   return new CliError(`the portal refused: ${error.detail} (${error.code}${error.status >= 500 && error.requestId !== null ? `, request ${error.requestId}` : ''})`, EXIT.refused);
+}
+
+/** Whether the portal is this machine: plain http is fine there. */
+export function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host === '127.0.0.1' || host === '[::1]';
 }
 
 /** `ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9` rather than fetch's bare "fetch failed". */

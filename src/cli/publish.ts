@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { components } from '@mosis/api-client';
+import { ApiProblem, type components } from '@mosis/api-client';
 import { Option, type Command } from 'commander';
 import type { Manifest } from '../package/index.js';
 import { buildAndCheck, printBuild } from './build.js';
@@ -11,7 +11,7 @@ import { CliError, describeError } from './errors.js';
 import { followEvents } from './events.js';
 import { formatBytes, formatFinding, hasErrors, summarizeFindings, type ShownFinding } from './format.js';
 import { emit, note, say } from './output.js';
-import { call, connect, EXIT, type PortalSession } from './portal.js';
+import { call, cliErrorOf, connect, EXIT, type PortalSession } from './portal.js';
 import { uploadPackage } from './upload.js';
 
 /**
@@ -180,29 +180,33 @@ async function dryRun(session: PortalSession, app: App | null, file: string, man
     process.exitCode = 1;
     return;
   }
-  throw new CliError(`the portal refused the dry run: ${answer?.detail ?? response.status} (${answer?.code ?? 'no problem document'})`, EXIT.refused);
+  throw cliErrorOf(session, ApiProblem.fromResponse(response, answer));
 }
 
-export async function findApp(session: PortalSession, packageId: string): Promise<App | null> {
+/** Most pages read for one list: a portal that keeps answering a next page cannot keep the CLI for ever. */
+const MAX_PAGES = 1000;
+
+/** Every item of a paged list (`{items, next_cursor}`), page by page, until `stop` says enough. */
+export async function eachPage<Item>(read: (cursor: string | undefined) => Promise<{ items: Item[]; next_cursor?: string | null }>, stop: (item: Item) => boolean = () => false): Promise<Item | null> {
   let cursor: string | undefined;
-  do {
-    const page = await call(session, session.api.GET('/v1/apps', { params: { query: { limit: 100, ...(cursor === undefined ? {} : { cursor }) } } }));
-    const found = page.items.find((app) => app.package_id === packageId);
+  for (let pages = 0; pages < MAX_PAGES; pages++) {
+    const page = await read(cursor);
+    const found = page.items.find(stop);
     if (found !== undefined) return found;
-    cursor = page.next_cursor ?? undefined;
-  } while (cursor !== undefined);
+    if (page.next_cursor === null || page.next_cursor === undefined || page.next_cursor === cursor) return null;
+    cursor = page.next_cursor;
+  }
   return null;
 }
 
-export async function findVersion(session: PortalSession, appId: string, match: (version: Version) => boolean): Promise<Version | null> {
-  let cursor: string | undefined;
-  do {
-    const page = await call(session, session.api.GET('/v1/apps/{app_id}/versions', { params: { path: { app_id: appId }, query: { limit: 100, ...(cursor === undefined ? {} : { cursor }) } } }));
-    const found = page.items.find(match);
-    if (found !== undefined) return found;
-    cursor = page.next_cursor ?? undefined;
-  } while (cursor !== undefined);
-  return null;
+const query = (cursor: string | undefined) => ({ limit: 100, ...(cursor === undefined ? {} : { cursor }) });
+
+export function findApp(session: PortalSession, packageId: string): Promise<App | null> {
+  return eachPage((cursor) => call(session, session.api.GET('/v1/apps', { params: { query: query(cursor) } })), (app) => app.package_id === packageId);
+}
+
+export function findVersion(session: PortalSession, appId: string, match: (version: Version) => boolean): Promise<Version | null> {
+  return eachPage((cursor) => call(session, session.api.GET('/v1/apps/{app_id}/versions', { params: { path: { app_id: appId }, query: query(cursor) } })), match);
 }
 
 /**
@@ -220,7 +224,7 @@ async function waitForVersion(session: PortalSession, appId: string, versionId: 
     for (;;) {
       const version = await call(session, session.api.GET('/v1/apps/{app_id}/versions/{version_id}', { params: { path: { app_id: appId, version_id: versionId } } }));
       if (done(version)) return version;
-      if (Date.now() > deadline) throw new CliError(`gave up waiting: the version is still ${version.status}; \`mosis status\` shows how it goes on`, EXIT.unreachable);
+      if (Date.now() > deadline) throw new CliError(`gave up waiting: the version is still ${version.status}; \`mosis status\` shows how it goes on, and running this command again waits again`, EXIT.unreachable);
       await new Promise<void>((resolve) => {
         wake = resolve;
         setTimeout(resolve, POLL_EVERY_MS).unref();

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { CliError } from './errors.js';
 import { emit, say } from './output.js';
 import { call, connect, type PortalSession } from './portal.js';
-import { findApp } from './publish.js';
+import { eachPage, findApp } from './publish.js';
 
 /** `mosis status [package]`: your apps, or one app's versions with their review state and rollout. */
 
@@ -42,12 +42,11 @@ export async function statusCommand(packageId: string | undefined, options: Stat
 
 async function listApps(session: PortalSession): Promise<void> {
   const apps: App[] = [];
-  let cursor: string | undefined;
-  do {
+  await eachPage(async (cursor) => {
     const page = await call(session, session.api.GET('/v1/apps', { params: { query: { limit: 100, ...(cursor === undefined ? {} : { cursor }) } } }));
     apps.push(...page.items);
-    cursor = page.next_cursor ?? undefined;
-  } while (cursor !== undefined);
+    return page;
+  });
   if (apps.length === 0) say(`No apps on ${session.url} yet: \`mosis publish\` in an app folder creates one.`);
   else table(['PACKAGE', 'NAME', 'STATUS', 'UPDATED'], apps.map((app) => [app.package_id, app.name, app.status, app.updated_at.slice(0, 16).replace('T', ' ')]));
   emit({ portal: session.url, apps });

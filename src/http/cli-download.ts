@@ -12,7 +12,8 @@ export const DOWNLOADS_DIR = packageFile('dist/downloads');
 export const CLI_TARBALL = 'mosis-cli.tgz';
 
 export function cliDownloadRoutes(app: FastifyInstance, options: { dir?: string } = {}): void {
-  const downloads = builtFilesLoader(options.dir ?? DOWNLOADS_DIR, { immutable: () => false });
+  // `complete`: a folder read while the build packs is looked at again at the next request.
+  const downloads = builtFilesLoader(options.dir ?? DOWNLOADS_DIR, { immutable: () => false, complete: (files) => files.has(CLI_TARBALL) });
   app.get(`/downloads/${CLI_TARBALL}`, { schema: { hide: true } }, async (request, reply) => {
     const file = (await downloads())?.get(CLI_TARBALL);
     if (!file) throw commonError('not_found', 'The CLI package is not built: `npm run build` packs it.');

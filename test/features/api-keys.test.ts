@@ -141,6 +141,28 @@ describeOnSqlite(
       expectProblem(await p.app.inject({ method: 'GET', url: '/v1/apps', headers: { 'x-api-key': unbounded.json<{ key: string }>().key } }), 401, 'unauthorized');
     });
 
+    it('revokes with a key every key made with it, and the keys those made, and no other', async () => {
+      const p = portal();
+      const dev = await registerUser(p);
+      const parent = await createKey(p, dev, { name: 'parent', scopes: ['keys:manage', 'apps:read'] });
+      const mint = async (key: string, name: string) => {
+        const res = await p.app.inject({ method: 'POST', url: '/v1/keys', headers: { 'x-api-key': key }, payload: { name, scopes: ['keys:manage', 'apps:read'] } });
+        expect(res.statusCode, res.body).toBe(201);
+        return res.json<{ id: string; key: string }>();
+      };
+      const child = await mint(parent.key, 'child');
+      const grandchild = await mint(child.key, 'grandchild');
+      const sibling = await createKey(p, dev, { name: 'sibling', scopes: ['apps:read'] });
+
+      expect((await p.app.inject({ method: 'DELETE', url: `/v1/keys/${parent.id}`, headers: dev.auth })).statusCode).toBe(204);
+      for (const key of [parent.key, child.key, grandchild.key]) {
+        expectProblem(await p.app.inject({ method: 'GET', url: '/v1/apps', headers: { 'x-api-key': key } }), 401, 'unauthorized');
+      }
+      expect((await p.app.inject({ method: 'GET', url: '/v1/apps', headers: { 'x-api-key': sibling.key } })).statusCode).toBe(200);
+      const revoked = (await keyRows(p)).filter((row) => row.revoked_at !== null).map((row) => row.name);
+      expect(revoked.sort()).toEqual(['child', 'grandchild', 'parent']);
+    });
+
     it('refuses unknown and malformed keys with 401', async () => {
       const p = portal();
       for (const key of [`mk_live_${'A'.repeat(43)}`, 'mk_live_', `mk_live_${'x'.repeat(500)}`]) {

@@ -73,7 +73,7 @@ describeEachDatabase(
       const typed = code.user_code.replace('-', '').toLowerCase();
       const shown = await p.app.inject({ method: 'GET', url: `/v1/auth/device?user_code=${typed}`, headers: { cookie: web.cookie } });
       expect(shown.statusCode, shown.body).toBe(200);
-      expect(shown.json()).toMatchObject({ user_code: code.user_code, client_name: 'mosis CLI on laptop', scopes: ['apps:read', 'versions:upload'], requested_from: '127.0.0.1' });
+      expect(shown.json()).toMatchObject({ user_code: code.user_code, client_name: 'mosis CLI on laptop', scopes: ['apps:read', 'versions:upload'], requested_from: '127.0.0.1', from_your_address: true });
       // A write without the CSRF token is refused, and approves nothing.
       const forged = await p.app.inject({ method: 'POST', url: '/v1/auth/device/approve', headers: { cookie: web.cookie }, payload: { user_code: code.user_code } });
       expectProblem(forged, 403, 'csrf_failed');
@@ -149,7 +149,9 @@ describeEachDatabase(
       expect(grantType.statusCode).toBe(400);
       expect(grantType.json()).toMatchObject({ error: 'unsupported_grant_type' });
       await expectGrantError(p, 'not-a-device-code', 'invalid_grant');
-      expectProblem(await p.app.inject({ method: 'POST', url: '/v1/auth/device/token', payload: { grant_type: GRANT } }), 400, 'validation_failed');
+      const missing = await p.app.inject({ method: 'POST', url: '/v1/auth/device/token', payload: { grant_type: GRANT } });
+      expect(missing.statusCode).toBe(400);
+      expect(missing.json()).toMatchObject({ error: 'invalid_request' });
       const huge = await p.app.inject({ method: 'POST', url: '/v1/auth/device/code', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: `client_name=${'a'.repeat(5000)}` });
       expectProblem(huge, 413, 'payload_too_large');
 
@@ -159,11 +161,16 @@ describeEachDatabase(
       expectProblem(await p.app.inject({ method: 'POST', url: '/v1/auth/device/approve', headers: keyAuth, payload: { user_code: code.user_code } }), 403, 'api_key_not_allowed');
       expectProblem(await p.app.inject({ method: 'POST', url: '/v1/auth/device/approve', payload: { user_code: code.user_code } }), 401, 'unauthorized');
 
+      // A client asking from elsewhere, dressed up with a right-to-left override and a bell: the page gets the bare name and a warning flag.
+      const elsewhere = await p.app.inject({ method: 'POST', url: '/v1/auth/device/code', remoteAddress: '203.0.113.9', payload: { client_name: 'mosis CLI on \u202Eexe.nigol\u0007' } });
+      const seen = await p.app.inject({ method: 'GET', url: `/v1/auth/device?user_code=${elsewhere.json<CodeAnswer>().user_code}`, headers: { cookie: (await webSession(p, dev)).cookie } });
+      expect(seen.json()).toMatchObject({ client_name: 'mosis CLI on exe.nigol', requested_from: '203.0.113.9', from_your_address: false });
+
       // Mistyped, or not a code at all: the same answer.
       const web = await webSession(p, dev);
       expectProblem(await decide(p, web, 'approve', 'BBBB-BBBB'), 404, 'device_code_not_found');
       expectProblem(await decide(p, web, 'approve', 'AEIO-U123'), 404, 'device_code_not_found');
-      expect((await p.database.db.selectFrom('device_authorizations').select('status').executeTakeFirstOrThrow()).status).toBe('pending');
+      expect((await p.database.db.selectFrom('device_authorizations').select('status').execute()).map((row) => row.status)).toEqual(['pending', 'pending']);
     });
   },
   {

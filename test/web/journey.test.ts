@@ -46,7 +46,7 @@ async function buildWithCli(): Promise<void> {
   await writeFile(manifestPath, JSON.stringify({ ...manifest, permissions: ['network'] }, null, 2));
   const keys = await mosis(['keys', 'generate']);
   expect(keys.code, keys.stderr).toBe(0);
-  publicKey = /Register this public key in the portal: (\S+)/.exec(keys.stdout)?.[1] ?? '';
+  publicKey = /or paste (\S+) on the signing keys page/.exec(keys.stdout)?.[1] ?? '';
   expect(publicKey).not.toBe('');
   const build = await mosis(['build', 'journey']);
   expect(build.code, build.stderr + build.stdout).toBe(0);

@@ -413,7 +413,7 @@ describe('the web UI: settings and admin', () => {
     await page.getByRole('heading', { level: 1, name: 'Approve this sign-in?' }).waitFor();
     expect(await page.title()).toBe('Approve this sign-in? · Mosis Portal');
     const shown = await page.getByRole('main').textContent();
-    expect(shown).toContain(`mosis CLI on build-box asks to act as you (Ada, ${ADA.email}) with these permissions`);
+    expect(shown).toContain(`A client that calls itself mosis CLI on build-box asks to act as you (Ada, ${ADA.email}) with these permissions`);
     expect(await page.getByRole('list', { name: 'Permissions asked for' }).getByRole('listitem').allTextContents()).toEqual([
       'See your apps and their versions apps:read',
       'Create apps and edit their listings apps:write',
@@ -422,6 +422,7 @@ describe('the web UI: settings and admin', () => {
       'Manage your API keys and signing keys keys:manage',
     ]);
     expect(shown).toContain('Requested from127.0.0.1');
+    expect(shown).not.toContain('started from another address');
     expect(shown).toContain(`Code${approved.user_code}`);
     await check(page, 'device-sign-in');
     await page.getByRole('button', { name: 'Approve' }).click();

@@ -9,6 +9,10 @@ type AnyDb = Kysely<any>;
  * the code's request until its API key is handed over, denied or the code expires. The pacing of
  * the CLI's polls (next_poll_at, interval_s) is in the row, not in memory, so every portal
  * instance answers slow_down alike.
+ *
+ * And the key an API key was made with (`parent_key_id`): revoking a key revokes the keys it made,
+ * so `mosis logout` (or revoking a leaked CLI key) leaves no child of it working. Keys made before
+ * this migration have none.
  */
 export async function up(db: AnyDb): Promise<void> {
   await db.schema
@@ -33,8 +37,13 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('expires_at', 'text', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('device_authorizations_expires').on('device_authorizations').columns(['expires_at']).execute();
+
+  await db.schema.alterTable('api_keys').addColumn('parent_key_id', 'text').execute();
+  await db.schema.createIndex('api_keys_parent').on('api_keys').columns(['parent_key_id']).execute();
 }
 
 export async function down(db: AnyDb): Promise<void> {
+  await db.schema.dropIndex('api_keys_parent').execute();
+  await db.schema.alterTable('api_keys').dropColumn('parent_key_id').execute();
   await db.schema.dropTable('device_authorizations').execute();
 }

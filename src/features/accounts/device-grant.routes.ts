@@ -14,6 +14,7 @@ import {
   deviceDecisionBody,
   deviceGrantErrorResponse,
   deviceLookupQuery,
+  deviceLookupResponse,
   deviceRequestResponse,
   deviceTokenBody,
   deviceTokenResponse,
@@ -84,6 +85,7 @@ export const deviceGrantRoutes: FeatureRoutes<DeviceGrantRoutesCore> = (app, { c
   r.post(
     '/v1/auth/device/code',
     {
+      attachValidation: true,
       preHandler: rateLimit(limiter, [perIp]),
       schema: {
         tags,
@@ -97,6 +99,7 @@ export const deviceGrantRoutes: FeatureRoutes<DeviceGrantRoutesCore> = (app, { c
     },
     async (request, reply) => {
       try {
+        if (request.validationError) throw invalidRequest(request.validationError);
         return await noStore(reply).send(await deviceGrant.requestCode(request.body, request.ip));
       } catch (error) {
         return sendGrantError(reply, error);
@@ -107,6 +110,7 @@ export const deviceGrantRoutes: FeatureRoutes<DeviceGrantRoutesCore> = (app, { c
   r.post(
     '/v1/auth/device/token',
     {
+      attachValidation: true,
       preHandler: rateLimit(limiter, [pollsPerCode, pollsPerIp]),
       schema: {
         tags,
@@ -123,6 +127,7 @@ export const deviceGrantRoutes: FeatureRoutes<DeviceGrantRoutesCore> = (app, { c
     },
     async (request, reply) => {
       try {
+        if (request.validationError) throw invalidRequest(request.validationError);
         return await noStore(reply).send(await deviceGrant.poll(request.body.grant_type, request.body.device_code, request.ip));
       } catch (error) {
         return sendGrantError(reply, error);
@@ -139,10 +144,10 @@ export const deviceGrantRoutes: FeatureRoutes<DeviceGrantRoutesCore> = (app, { c
         security: authenticated,
         summary: 'What a pending device sign-in asks for (the /device page)',
         querystring: deviceLookupQuery,
-        response: { 200: deviceRequestResponse, ...problems(...USER_ONLY, 'validation_failed', 'device_code_not_found', 'rate_limited') },
+        response: { 200: deviceLookupResponse, ...problems(...USER_ONLY, 'validation_failed', 'device_code_not_found', 'rate_limited') },
       },
     },
-    (request) => deviceGrant.lookup(request.query.user_code),
+    (request) => deviceGrant.lookup(request.query.user_code, request.ip),
   );
 
   for (const [path, decision] of [
@@ -168,7 +173,7 @@ export const deviceGrantRoutes: FeatureRoutes<DeviceGrantRoutesCore> = (app, { c
   r.post(
     '/v1/auth/revoke',
     {
-      preHandler: rateLimit(limiter, [perIp]),
+      preHandler: rateLimit(limiter, [{ ...perIp, name: 'token_revoke:ip' }]),
       schema: {
         tags,
         summary: 'Revoke an API key by presenting it (RFC 7009): what `mosis logout` calls',
@@ -186,5 +191,10 @@ export const deviceGrantRoutes: FeatureRoutes<DeviceGrantRoutesCore> = (app, { c
 
 function sendGrantError(reply: FastifyReply, error: unknown): FastifyReply {
   if (!(error instanceof DeviceGrantError)) throw error;
-  return reply.code(400).header('cache-control', 'no-store').send({ error: error.error, error_description: error.message });
+  return reply.code(400).header('cache-control', 'no-store').header('pragma', 'no-cache').send({ error: error.error, error_description: error.message });
+}
+
+/** A request the schema refuses (a parameter missing or too long) is RFC 6749's invalid_request here, not a problem document. */
+function invalidRequest(error: Error): DeviceGrantError {
+  return new DeviceGrantError('invalid_request', `The request is missing a parameter or has one that is too long: ${error.message}`);
 }

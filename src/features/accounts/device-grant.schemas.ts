@@ -53,6 +53,10 @@ export const deviceRequestResponse = z.object({
   expires_at: z.string(),
 });
 
+export const deviceLookupResponse = deviceRequestResponse.extend({
+  from_your_address: z.boolean().describe('Whether the client asked from the address this look-up comes from; a request from elsewhere deserves a second look'),
+});
+
 export const revokeBody = z.object({
   token: z.string().min(1).max(200),
   token_type_hint: z.string().max(50).optional(),

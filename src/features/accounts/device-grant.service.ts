@@ -1,4 +1,4 @@
-import type { Db } from '../../db/index.js';
+import { isUniqueViolation, type Db } from '../../db/index.js';
 import { API_KEY_SCOPES, sha256Hex, type Actor, type Clock, type Ids, type Scope } from '../../shared/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { ApiKeysService } from '../keys/index.js';
@@ -26,8 +26,8 @@ const POLL_GRACE_MS = 1_000;
 export const DEVICE_KEY_TTL_DAYS = 90;
 /** What `mosis login` asks for when a client names no scope: what publish, status and keys register use. */
 export const DEFAULT_DEVICE_SCOPES: readonly Scope[] = ['apps:read', 'apps:write', 'versions:upload', 'versions:publish', 'keys:manage'];
-/** Ended codes are kept this long (for the audit trail of who approved what), then deleted. */
-const KEEP_ENDED_MS = 24 * 60 * 60 * 1000;
+/** Ended codes are kept this long, then deleted: the audit log keeps who approved what. */
+const KEEP_ENDED_MS = 60 * 60 * 1000;
 
 /** 20 consonants: no vowels (no words), no look-alikes (no I/L/1, O/0, U/V confusion with Y or W). */
 const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
@@ -98,14 +98,14 @@ export class DeviceGrantService {
     const scopes = parseScopes(input.scope);
     const now = this.deps.clock.now();
     const deviceCode = this.deps.ids.secret(32);
-    const userCode = this.userCode();
     await repo.deleteExpired(this.deps.db, new Date(now.getTime() - KEEP_ENDED_MS).toISOString());
-    await repo.insertDeviceAuthorization(this.deps.db, {
+    const userCode = await this.insert((code) => ({
       id: this.deps.ids.id(),
       device_code_hash: sha256Hex(deviceCode),
-      user_code: userCode,
-      // Shown on the approval page and as the key's name: no control characters to dress it up.
-      client_name: input.client_name?.replace(/\p{Cc}/gu, '').trim() || 'an unnamed client',
+      user_code: code,
+      // Shown on the approval page and as the key's name: no control or format characters (a
+      // right-to-left override) to dress it up as something else.
+      client_name: input.client_name?.replace(/[\p{Cc}\p{Cf}]/gu, '').trim() || 'an unnamed client',
       scopes: JSON.stringify(scopes),
       status: 'pending',
       user_id: null,
@@ -116,7 +116,7 @@ export class DeviceGrantService {
       created_at: now.toISOString(),
       decided_at: null,
       expires_at: new Date(now.getTime() + DEVICE_CODE_TTL_S * 1000).toISOString(),
-    });
+    }));
     const shown = formatUserCode(userCode);
     const verificationUri = `${this.deps.baseUrl}/device`;
     return {
@@ -146,9 +146,11 @@ export class DeviceGrantService {
     return this.handOver(row, now, ip);
   }
 
-  /** GET /v1/auth/device: what a pending code asks for, for the person about to approve it. */
-  async lookup(userCode: string): Promise<DeviceRequestView> {
-    return toView(await this.pending(userCode));
+  /** GET /v1/auth/device: what a pending code asks for, for the person about to approve it (who asks from `ip`). */
+  async lookup(userCode: string, ip: string | null): Promise<DeviceRequestView & { from_your_address: boolean }> {
+    const row = await this.pending(userCode);
+    // A request from elsewhere is what a phishing mail's code looks like: the page says so.
+    return { ...toView(row), from_your_address: row.ip !== null && row.ip === ip };
   }
 
   /** POST /v1/auth/device/approve and …/deny, by a person signed in to the web UI. */
@@ -199,6 +201,19 @@ export class DeviceGrantService {
         key_id: key.id,
       };
     });
+  }
+
+  /** Inserts the row made for a fresh user code; two codes alike (one in 25 billion) draw again. */
+  private async insert(row: (userCode: string) => DeviceAuthorization): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      const userCode = this.userCode();
+      try {
+        await repo.insertDeviceAuthorization(this.deps.db, row(userCode));
+        return userCode;
+      } catch (error) {
+        if (!isUniqueViolation(error) || attempt >= 3) throw error;
+      }
+    }
   }
 
   /** Eight letters drawn uniformly from the alphabet (bytes past the last whole multiple of 20 are skipped). */

@@ -15,6 +15,7 @@ export function listApiKeys(db: Executor, ownerId: string, options: { before?: s
   return query.orderBy('id', 'desc').limit(options.limit + 1).execute();
 }
 
+/** Revokes the key and every live key made with it, or with those (a key's children die with it); false when the key was not live. */
 export async function revokeApiKey(db: Executor, ownerId: string, id: string, at: string): Promise<boolean> {
   const result = await db
     .updateTable('api_keys')
@@ -23,7 +24,12 @@ export async function revokeApiKey(db: Executor, ownerId: string, id: string, at
     .where('owner_id', '=', ownerId)
     .where('revoked_at', 'is', null)
     .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+  if (result.numUpdatedRows === 0n) return false;
+  for (let parents = [id]; parents.length > 0; ) {
+    const children = await db.updateTable('api_keys').set({ revoked_at: at }).where('parent_key_id', 'in', parents).where('revoked_at', 'is', null).returning('id').execute();
+    parents = children.map((child) => child.id);
+  }
+  return true;
 }
 
 export async function touchApiKey(db: Executor, id: string, at: string): Promise<void> {

@@ -83,6 +83,7 @@ export class ApiKeysService {
       last_used_at: null,
       created_at: now.toISOString(),
       revoked_at: null,
+      parent_key_id: actor.apiKey?.id ?? null,
     };
     const insert = async (trx: Executor) => {
       await repo.insertApiKey(trx, row);

@@ -16,6 +16,8 @@ export interface ApiKeysTable {
   last_used_at: string | null;
   created_at: string;
   revoked_at: string | null;
+  /** The API key this one was made with; revoking that one revokes this one. Null: made by a person. */
+  parent_key_id: string | null;
 }
 
 export type ApiKey = Selectable<ApiKeysTable>;

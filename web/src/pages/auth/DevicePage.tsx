@@ -126,7 +126,7 @@ function DeviceSignIn({ userCode }: { userCode: string }) {
         }}
       >
         <p>
-          <strong>{device.client_name}</strong> asks to act as you ({user.name ? `${user.name}, ` : ''}
+          A client that calls itself <strong>{device.client_name}</strong> asks to act as you ({user.name ? `${user.name}, ` : ''}
           {user.email}) with these permissions:
         </p>
         <ul className="device-scopes" aria-label="Permissions asked for">
@@ -148,6 +148,14 @@ function DeviceSignIn({ userCode }: { userCode: string }) {
             <Time value={device.expires_at} />
           </dd>
         </dl>
+        {device.from_your_address ? null : (
+          <div className="banner" role="note" data-code="device_request_elsewhere">
+            <p>
+              <strong>This sign-in was started from another address than yours</strong> ({device.requested_from ?? 'unknown'}). That is expected when you ran <code>mosis login</code> on another
+              machine just now; otherwise someone may be trying to get you to approve their code: deny it.
+            </p>
+          </div>
+        )}
         <div className="banner" role="note">
           <p>
             <strong>Only approve if you started this sign-in yourself</strong> (for example with <code>mosis login</code>) and the code matches your terminal.

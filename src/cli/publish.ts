@@ -167,14 +167,15 @@ async function dryRun(session: PortalSession, app: App | null, file: string, man
   }).catch((error: unknown) => {
     throw new CliError(`cannot reach ${session.url}: ${describeError(error)}`, EXIT.unreachable);
   });
-  const answer = (await response.json().catch(() => null)) as { checks?: ShownFinding[]; errors?: Array<{ path: string; message: string }>; detail?: string; code?: string } | null;
+  // 422 package_invalid lists the blocking findings as its field errors, each a whole finding.
+  const answer = (await response.json().catch(() => null)) as { checks?: ShownFinding[]; errors?: Array<Partial<ShownFinding> & { path: string; message: string }>; detail?: string; code?: string } | null;
   if (response.status === 200 && answer?.checks !== undefined) {
     printFindings(answer.checks, 'OK');
     emit({ dry_run: true, portal: session.url, app: app.package_id, ...answer });
     return;
   }
   if (response.status === 422 && answer?.code === 'package_invalid') {
-    for (const error of answer.errors ?? []) say(`error    ${error.path}  ${error.message}`);
+    for (const error of answer.errors ?? []) say(formatFinding({ tier: error.tier ?? 1, severity: error.severity ?? 'error', code: error.code ?? 'package_invalid', message: error.message, ...(error.file === undefined ? {} : { file: error.file }), ...(error.line === undefined ? {} : { line: error.line }) }));
     say(`FAILED: ${answer.detail ?? ''}`);
     emit({ dry_run: true, portal: session.url, app: app.package_id, ...answer });
     process.exitCode = 1;

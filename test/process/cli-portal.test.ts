@@ -120,6 +120,13 @@ describe('mosis against a portal', () => {
     const someone = await account('someone@example.com');
     await api('POST', '/v1/auth/device/deny', { body: { user_code: code.user_code }, headers: someone.web });
     expect(await (await poll()).json()).toMatchObject({ error: 'access_denied' });
+
+    // A code nobody decided on in time: its ten minutes, moved into the past in the portal's database.
+    const late = await api<{ device_code: string; user_code: string }>('POST', '/v1/auth/device/code', { body: { client_name: 'probe' } });
+    await withDatabase((db) => db.updateTable('device_authorizations').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('user_code', '=', late.user_code.replace('-', '')).execute());
+    const expired = await fetch(`${server.baseUrl}/v1/auth/device/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ grant_type: GRANT, device_code: late.device_code }) });
+    expect(await expired.json()).toMatchObject({ error: 'expired_token' });
+    await api('POST', '/v1/auth/device/approve', { body: { user_code: late.user_code }, headers: someone.web, status: 404 });
   });
 
   it('goes from mosis init to a published version: login approved in the browser session, keys register, publish --wait while a reviewer approves, status, logout', async () => {
@@ -210,6 +217,11 @@ describe('mosis against a portal', () => {
     try {
       const env = { MOSIS_TOKEN: key.key, MOSIS_PORTAL: proxy.url };
       expect((await mosis(['keys', 'register', '--json'], { home, env })).code).toBe(0);
+      // A dry run of an app the portal does not have yet checks here and creates nothing there.
+      const dry = await mosis(['publish', 'app', '--dry-run', '--json'], { home, env });
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(JSON.parse(dry.stdout)).toMatchObject({ dry_run: true, app: null, package_id: 'com.example.ciapp' });
+      expect(await withDatabase((db) => db.selectFrom('apps').select('id').where('package_id', '=', 'com.example.ciapp').execute())).toEqual([]);
       const publish = await mosis(['publish', 'app', '--json'], { home, env });
       expect(publish.code, publish.stderr).toBe(0);
       expect(proxy.cut).toBe(1);
@@ -219,6 +231,10 @@ describe('mosis against a portal', () => {
       // One version: the cut-off try left nothing behind.
       const versions = await withDatabase((db) => db.selectFrom('versions').innerJoin('apps', 'apps.id', 'versions.app_id').select('versions.status').where('apps.package_id', '=', 'com.example.ciapp').execute());
       expect(versions).toEqual([{ status: 'pending_review' }]);
+      // Now the portal has the app, the dry run is the portal's own.
+      const portalDry = await mosis(['publish', 'app', '--dry-run', '--json'], { home, env });
+      expect(portalDry.code, portalDry.stderr).toBe(1);
+      expect(JSON.parse(portalDry.stdout)).toMatchObject({ dry_run: true, app: 'com.example.ciapp', code: 'package_invalid', errors: [expect.objectContaining({ code: 'version_code_not_higher' })] });
     } finally {
       await proxy.close();
     }

@@ -20,8 +20,8 @@ import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
+import { nodeBundle, ROOT } from './node-bundle.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 const PACKAGE = path.join(ROOT, 'packages/cli');
 const OUT = path.join(PACKAGE, 'dist');
 const EXTERNAL = ['piscina', 'css-tree'];
@@ -33,22 +33,8 @@ if (JSON.stringify(declared) !== JSON.stringify([...EXTERNAL].sort())) {
 }
 
 await rm(OUT, { recursive: true, force: true });
-const result = await esbuild.build({
-  absWorkingDir: ROOT,
-  // The worker at the path src/shared/worker-module.ts names it by, below the package's dist/.
-  entryPoints: { 'cli/main': 'src/cli/main.ts', 'package/check-worker': 'src/package/check-worker.ts' },
-  outdir: OUT,
-  chunkNames: 'chunks/[name]-[hash]',
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20.19',
-  external: EXTERNAL,
-  banner: { js: "import { createRequire as __mosisCreateRequire } from 'node:module'; const require = __mosisCreateRequire(import.meta.url);" },
-  metafile: true,
-  logLevel: 'warning',
-});
+// The worker at the path src/shared/worker-module.ts names it by, below the package's dist/.
+const result = await esbuild.build({ ...nodeBundle({ entries: ['cli/main', 'package/check-worker'], outdir: OUT, external: EXTERNAL }), metafile: true });
 
 // Node's own modules and the two declared packages are all an installed CLI may load.
 const loaded = new Set(Object.values(result.metafile.outputs).flatMap((output) => output.imports.filter((i) => i.external).map((i) => i.path)));

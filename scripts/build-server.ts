@@ -18,8 +18,8 @@
 import { copyFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
+import { nodeBundle, ROOT } from './node-bundle.js';
 
-const ROOT = path.resolve(import.meta.dirname, '..');
 const OUT = path.join(ROOT, 'dist');
 
 /** Every module a worker thread starts from (src/shared/worker-module.ts names them by these paths). */
@@ -40,22 +40,7 @@ for (const entry of ['main.js', 'main.js.map', 'chunks', 'cli', 'backup', 'featu
   await rm(path.join(OUT, entry), { recursive: true, force: true });
 }
 
-await esbuild.build({
-  absWorkingDir: ROOT,
-  entryPoints: Object.fromEntries(['main', ...WORKERS].map((name) => [name, `src/${name}.ts`])),
-  outdir: OUT,
-  chunkNames: 'chunks/[name]-[hash]',
-  bundle: true,
-  splitting: true,
-  format: 'esm',
-  platform: 'node',
-  target: 'node20.19',
-  external: EXTERNAL,
-  // The dependencies written as CommonJS call require(): in an ES module it has to be made.
-  banner: { js: "import { createRequire as __mosisCreateRequire } from 'node:module'; const require = __mosisCreateRequire(import.meta.url);" },
-  sourcemap: true,
-  logLevel: 'warning',
-});
+await esbuild.build({ ...nodeBundle({ entries: ['main', ...WORKERS], outdir: OUT, external: EXTERNAL }), sourcemap: true });
 
 // The common-password list, at the place src/features/accounts/passwords.ts looks for it.
 await mkdir(path.join(OUT, 'features/accounts'), { recursive: true });

@@ -185,7 +185,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
   const emailTokens = new EmailTokensService({ db, clock, ids, audit, jobs, mailer, baseUrl: config.baseUrl });
   const accounts = new AccountsService({ db, clock, ids, audit, mailer, emailTokens, baseUrl: config.baseUrl, require2faRoles: config.accounts.require2faRoles });
   const admin = new AdminService({ db, clock, ids, audit, accounts });
-  const deviceGrant = new DeviceGrantService({ db, clock, ids, audit, apiKeys, baseUrl: config.baseUrl });
+  const deviceGrant = new DeviceGrantService({ db, clock, ids, audit, apiKeys, mailer, baseUrl: config.baseUrl });
   const { github, google, oidc } = config.accounts.oauth;
   const oauth = new OAuthService({
     db,

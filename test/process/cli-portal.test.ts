@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { openDatabase } from '../../src/db/index.js';
+import { startMailServer } from '../support/accounts.js';
 import { PASSWORD } from '../support/api.js';
 import { distBuilt } from '../support/dist.js';
 import { prepareDatabase, type TestDatabase } from '../support/portal.js';
@@ -23,6 +24,7 @@ const GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 let database: TestDatabase;
 let server: ServerProcess;
 let scratch: string;
+let mail: Awaited<ReturnType<typeof startMailServer>>;
 
 interface Run {
   code: number | null;
@@ -92,13 +94,15 @@ beforeAll(async () => {
   database = await prepareDatabase('sqlite');
   scratch = await mkdtemp(path.join(os.tmpdir(), 'mosis-cli-portal-'));
   // Reviewers without TOTP: the reviewer here is a role given in the database, not the subject.
-  server = await startServer({ DATA_DIR: database.dataDir, DATABASE_URL: database.databaseUrl, REQUIRE_2FA_ROLES: 'none', LOG_LEVEL: 'warn' });
+  mail = await startMailServer();
+  server = await startServer({ DATA_DIR: database.dataDir, DATABASE_URL: database.databaseUrl, REQUIRE_2FA_ROLES: 'none', LOG_LEVEL: 'warn', SMTP_URL: mail.url });
 });
 
 afterAll(async () => {
   server?.child.kill('SIGTERM');
   await server?.exited;
   await database?.cleanup();
+  await mail?.close();
   await rm(scratch, { recursive: true, force: true });
 });
 
@@ -163,6 +167,10 @@ describe('mosis against a portal', () => {
     const credentials = path.join(home, '.mosis', 'credentials');
     expect((await stat(credentials)).mode & 0o777).toBe(0o600);
     expect((await stat(path.dirname(credentials))).mode & 0o777).toBe(0o700);
+    // The owner hears of every key a device sign-in hands over: a phished approval does not go unnoticed.
+    const told = await until(async () => mail.messages.find((m) => m.to.includes('dana@example.com') && m.raw.includes('A new sign-in')), 'the sign-in mail');
+    expect(told.raw).toContain(`mosis CLI on ${os.hostname()}`);
+    expect(told.raw).toContain('/settings/api-keys');
     // The portal remembered: no --portal from here on.
     expect((await mosis(['config', 'get', 'portal'], { home })).stdout.trim()).toBe(server.baseUrl);
 

@@ -53,3 +53,23 @@ export function signUpAttemptMail(user: User, baseUrl: string): MailMessage {
     ].join('\n'),
   };
 }
+
+/**
+ * After a device sign-in (`mosis login`) handed a key over: the approval is one click on a page a
+ * phishing mail can link to, so the owner hears of every one, with how to undo it.
+ */
+export function deviceSignInMail(user: User, signIn: { clientName: string; scopes: readonly string[]; requestedFrom: string | null; collectedFrom: string | null }, baseUrl: string): MailMessage {
+  return {
+    to: user.email,
+    subject: 'A new sign-in to your Mosis Portal account',
+    text: [
+      `A client that calls itself "${signIn.clientName}" signed in to ${user.email} with a code you approved, and received an API key`,
+      `with these permissions: ${signIn.scopes.join(', ')}.`,
+      '',
+      `It asked from ${signIn.requestedFrom ?? 'an unknown address'} and collected the key from ${signIn.collectedFrom ?? 'an unknown address'}.`,
+      '',
+      `If that was you (mosis login), there is nothing to do. If not, revoke the key at ${baseUrl}/settings/api-keys`,
+      'and change your password: someone got you to approve their code.',
+    ].join('\n'),
+  };
+}

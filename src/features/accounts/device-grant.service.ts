@@ -2,6 +2,8 @@ import { isUniqueViolation, type Db } from '../../db/index.js';
 import { API_KEY_SCOPES, sha256Hex, type Actor, type Clock, type Ids, type Scope } from '../../shared/index.js';
 import type { AuditLog } from '../audit/index.js';
 import type { ApiKeysService } from '../keys/index.js';
+import type { Mailer } from '../notifications/index.js';
+import { deviceSignInMail } from './account-mails.js';
 import { accountsError } from './accounts.errors.js';
 import * as users from './accounts.repository.js';
 import type { DeviceAuthorization } from './accounts.table.js';
@@ -53,6 +55,8 @@ export interface DeviceGrantDeps {
   ids: Ids;
   audit: AuditLog;
   apiKeys: ApiKeysService;
+  /** Tells the owner of every key handed over (account-mails.ts, deviceSignInMail). */
+  mailer: Mailer;
   /** Where the approval page is: `${baseUrl}/device`. */
   baseUrl: string;
 }
@@ -190,9 +194,10 @@ export class DeviceGrantService {
     const scopes = JSON.parse(row.scopes) as Scope[];
     const actor: Actor = { userId: user.id, role: user.role, scopes: null, amr: [] };
     const expiresAt = new Date(now.getTime() + DEVICE_KEY_TTL_DAYS * 24 * 60 * 60 * 1000);
-    return this.deps.db.transaction().execute(async (trx) => {
+    const granted = await this.deps.db.transaction().execute(async (trx) => {
       const key = await this.deps.apiKeys.create(actor, { name: row.client_name.slice(0, 100), scopes, expires_at: expiresAt.toISOString() }, ip, trx);
       if (!(await repo.consume(trx, row.id, key.id))) throw new DeviceGrantError('invalid_grant', 'The device code was already exchanged for a key.');
+      await this.deps.mailer.enqueue(trx, deviceSignInMail(user, { clientName: row.client_name, scopes, requestedFrom: row.ip, collectedFrom: ip }, this.deps.baseUrl));
       return {
         access_token: key.key,
         token_type: 'Bearer' as const,
@@ -201,6 +206,8 @@ export class DeviceGrantService {
         key_id: key.id,
       };
     });
+    this.deps.mailer.wake();
+    return granted;
   }
 
   /** Inserts the row made for a fresh user code; two codes alike (one in 25 billion) draw again. */

@@ -80,7 +80,7 @@ async function withDatabase<T>(work: (db: ReturnType<typeof openDatabase>['db'])
   }
 }
 
-async function until<T>(read: () => Promise<T | undefined>, what: string): Promise<T> {
+async function until<T>(read: () => Promise<T | undefined> | T | undefined, what: string): Promise<T> {
   for (let i = 0; i < 300; i++) {
     const value = await read();
     if (value !== undefined) return value;
@@ -168,7 +168,7 @@ describe('mosis against a portal', () => {
     expect((await stat(credentials)).mode & 0o777).toBe(0o600);
     expect((await stat(path.dirname(credentials))).mode & 0o777).toBe(0o700);
     // The owner hears of every key a device sign-in hands over: a phished approval does not go unnoticed.
-    const told = await until(async () => mail.messages.find((m) => m.to.includes('dana@example.com') && m.raw.includes('A new sign-in')), 'the sign-in mail');
+    const told = await until(() => mail.messages.find((m) => m.to.includes('dana@example.com') && m.raw.includes('A new sign-in')), 'the sign-in mail');
     expect(told.raw).toContain(`mosis CLI on ${os.hostname()}`);
     expect(told.raw).toContain('/settings/api-keys');
     // The portal remembered: no --portal from here on.

@@ -77,14 +77,16 @@ export async function publishCommand(target: string, options: PublishOptions): P
     say(`Created the app ${app.name} (${app.package_id}) on ${session.url}.`);
   }
 
-  let version = await findVersion(session, app.id, (v) => v.sha256 === sha256);
+  // A version whose checks failed holds nothing: the same package may go up again (say once its signing key is registered).
+  const sameUpload = (v: Version) => v.sha256 === sha256 && v.status !== 'failed';
+  let version = await findVersion(session, app.id, sameUpload);
   if (version === null) {
-    const clash = await findVersion(session, app.id, (v) => v.version === manifest.version || v.version_code === manifest.version_code);
+    const clash = await findVersion(session, app.id, (v) => v.status !== 'failed' && (v.version === manifest.version || v.version_code === manifest.version_code));
     if (clash !== null) throw new CliError(`${app.package_id} already has version ${clash.version} (code ${clash.version_code}) with other contents; raise version_code (and version) in manifest.json`);
     say(`Uploading ${manifest.id} ${manifest.version} (code ${manifest.version_code}, ${formatBytes(size)}) to ${session.url}…`);
     const outcome = await uploadPackage(session, app.id, file, size);
     // `exists`: an earlier try got through although its answer was lost; it is the version to follow.
-    version = outcome.kind === 'uploaded' ? outcome.version : await findVersion(session, app.id, (v) => v.sha256 === sha256);
+    version = outcome.kind === 'uploaded' ? outcome.version : await findVersion(session, app.id, sameUpload);
     if (version === null) throw new CliError(`the portal says ${manifest.version} exists but lists no version with this package's SHA-256`, EXIT.refused);
   } else {
     say(`${app.package_id} ${version.version} is already on the portal (${version.status}); carrying on from there.`);
@@ -100,7 +102,8 @@ export async function publishCommand(target: string, options: PublishOptions): P
   if (version.status === 'failed') {
     printFindings(version.checks, 'FAILED');
     emit(result(session, app, version));
-    throw new CliError('the portal\'s checks failed; fix the errors above, raise version_code and publish again', 1);
+    const unknownSigner = version.checks.some((finding) => finding.code === 'signature_key_not_allowed');
+    throw new CliError(unknownSigner ? 'the portal does not know the key this package is signed with: run `mosis keys register`, then publish again' : 'the portal\'s checks failed; fix the errors above and publish again', 1);
   }
   if (version.checks.length > 0 || version.status === 'pending_review') printFindings(version.checks, 'OK');
 

@@ -224,21 +224,29 @@ describe('mosis against a portal', () => {
     const proxy = await cuttingProxy(new URL(server.baseUrl).port);
     try {
       const env = { MOSIS_TOKEN: key.key, MOSIS_PORTAL: proxy.url };
-      expect((await mosis(['keys', 'register', '--json'], { home, env })).code).toBe(0);
       // A dry run of an app the portal does not have yet checks here and creates nothing there.
       const dry = await mosis(['publish', 'app', '--dry-run', '--json'], { home, env });
       expect(dry.code, dry.stderr).toBe(0);
       expect(JSON.parse(dry.stdout)).toMatchObject({ dry_run: true, app: null, package_id: 'com.example.ciapp' });
       expect(await withDatabase((db) => db.selectFrom('apps').select('id').where('package_id', '=', 'com.example.ciapp').execute())).toEqual([]);
+
+      // The first publish: its upload is cut off and tried again, and then the portal does not know the signing key.
+      const unknownKey = await mosis(['publish', 'app'], { home, env });
+      expect(proxy.cut).toBe(1);
+      expect(unknownKey.stderr).toMatch(/the upload was cut off after .* of .*; trying again in 1 s \(attempt 2 of 3\)/);
+      expect(unknownKey.code, unknownKey.stderr).toBe(1);
+      expect(unknownKey.stdout).toMatch(/error +T1 +signature_key_not_allowed/);
+      expect(unknownKey.stderr).toContain('run `mosis keys register`, then publish again');
+
+      // Registered, the same command publishes the same package.
+      expect((await mosis(['keys', 'register', '--json'], { home, env })).code).toBe(0);
       const publish = await mosis(['publish', 'app', '--json'], { home, env });
       expect(publish.code, publish.stderr).toBe(0);
-      expect(proxy.cut).toBe(1);
-      expect(publish.stderr).toMatch(/the upload was cut off after .* of .*; trying again in 1 s \(attempt 2 of 3\)/);
       const result = JSON.parse(publish.stdout) as { app: { package_id: string }; version: { status: string; version: string } };
       expect(result).toMatchObject({ app: { package_id: 'com.example.ciapp' }, version: { status: 'pending_review', version: '1.0.0' } });
-      // One version: the cut-off try left nothing behind.
-      const versions = await withDatabase((db) => db.selectFrom('versions').innerJoin('apps', 'apps.id', 'versions.app_id').select('versions.status').where('apps.package_id', '=', 'com.example.ciapp').execute());
-      expect(versions).toEqual([{ status: 'pending_review' }]);
+      // The failed try and the one waiting for review: the cut-off upload left nothing behind.
+      const versions = await withDatabase((db) => db.selectFrom('versions').innerJoin('apps', 'apps.id', 'versions.app_id').select('versions.status').where('apps.package_id', '=', 'com.example.ciapp').orderBy('versions.created_at').execute());
+      expect(versions.map((v) => v.status).sort()).toEqual(['failed', 'pending_review']);
       // Now the portal has the app, the dry run is the portal's own.
       const portalDry = await mosis(['publish', 'app', '--dry-run', '--json'], { home, env });
       expect(portalDry.code, portalDry.stderr).toBe(1);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -40,7 +40,13 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const dir = await mkdtemp(path.join(tmpdir(), 'mosis-dist-build-'));
   const statusFile = path.join(dir, 'status.json');
   project.provide('distBuildFile', statusFile);
-  const report = (status: DistBuild) => writeFile(statusFile, JSON.stringify(status));
+  // Written whole and renamed into place: a test file reading it meanwhile (dist.ts) never sees it half-written.
+  let reports = 0;
+  const report = async (status: DistBuild) => {
+    const next = `${statusFile}.${++reports}`;
+    await writeFile(next, JSON.stringify(status));
+    await rename(next, statusFile);
+  };
   const buildAndReport = async (): Promise<DistBuild> => {
     await report({ state: 'building' });
     const status = await build();

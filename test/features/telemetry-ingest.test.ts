@@ -492,6 +492,10 @@ describeOnSqlite(
 
 // How a portal whose telemetry file is damaged answers: the HTTP side of the writer thread's
 // failure, nothing the database's dialect changes.
+// What counts as "left waiting for ever": well past a worker thread's start on a loaded two-core CI
+// machine (5 s was not, on Node 22), far short of the test's own timeout.
+const WAITED_FOR_EVER_MS = 15_000;
+
 describeOnSqlite('telemetry: a telemetry file that cannot be opened', (portal) => {
   it('answers 503 telemetry_unavailable to every request instead of leaving it waiting, says so in /readyz, and still shuts down', async () => {
     const p = portal();
@@ -499,7 +503,7 @@ describeOnSqlite('telemetry: a telemetry file that cannot be opened', (portal) =
     const answered = async <T>(work: Promise<T>, what: string): Promise<T> => {
       let timer: NodeJS.Timeout | undefined;
       try {
-        return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} was left waiting`)), 5000)))]);
+        return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} was left waiting`)), WAITED_FOR_EVER_MS)))]);
       } finally {
         clearTimeout(timer);
       }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiProblem, type components } from '@mosis/api-client';
 import { Option, type Command } from 'commander';
@@ -162,11 +163,12 @@ async function dryRun(session: PortalSession, app: App | null, file: string, man
     emit({ dry_run: true, portal: session.url, app: null, package_id: manifest.id });
     return;
   }
-  const body = await readFile(file);
+  // Streamed like the upload: a package may be hundreds of megabytes.
   const response = await fetch(`${session.url}/v1/apps/${encodeURIComponent(app.id)}/versions?dry_run=true`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/octet-stream' },
-    body,
+    headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/octet-stream', 'content-length': String((await stat(file)).size) },
+    body: Readable.toWeb(createReadStream(file)) as ReadableStream<Uint8Array>,
+    duplex: 'half',
   }).catch((error: unknown) => {
     throw new CliError(`cannot reach ${session.url}: ${describeError(error)}`, EXIT.unreachable);
   });

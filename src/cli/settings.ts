@@ -43,9 +43,8 @@ export async function writeConfig(config: Config): Promise<void> {
 
 /** The saved credentials, or null when there are none (or they are for another portal). */
 export async function readCredentials(portal: string): Promise<Credentials | null> {
-  const json = (await readJson(credentialsFile())) as Partial<Credentials> | null;
-  if (json === null || typeof json.token !== 'string' || json.portal !== portal) return null;
-  return json as Credentials;
+  const credentials = await readAnyCredentials();
+  return credentials?.portal === portal ? credentials : null;
 }
 
 export async function readAnyCredentials(): Promise<Credentials | null> {

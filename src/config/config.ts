@@ -14,7 +14,10 @@ export interface Config {
   readonly baseUrl: string;
   readonly dataDir: string;
   readonly database: DatabaseConfig;
+  /** Where package bytes live when `storage` is the filesystem (and where a migration reads them from). */
   readonly packagesDir: string;
+  /** The BlobStore: PACKAGES_DIR on local disk (the NAS), or an S3-compatible bucket (scale-out). */
+  readonly storage: StorageConfig;
   readonly backupsDir: string;
   /** Online snapshots into backupsDir (src/backup/): the recurring job and what it keeps. */
   readonly backups: {
@@ -155,6 +158,26 @@ export interface AccountsConfig {
 export type DatabaseConfig =
   | { readonly dialect: 'sqlite'; readonly file: string }
   | { readonly dialect: 'postgres'; readonly url: string };
+
+export type StorageConfig =
+  | { readonly kind: 'fs'; readonly dir: string }
+  | {
+      readonly kind: 's3';
+      readonly bucket: string;
+      /** Key prefix inside the bucket ('' for its root); blobs go under <prefix>/sha256/. */
+      readonly prefix: string;
+      /** null: the provider's own endpoint (AWS); set for MinIO, Ceph, Garage, R2, B2. */
+      readonly endpoint: string | null;
+      readonly region: string;
+      /** Bucket in the path (http://host/bucket/key) instead of the host name; most self-hosted stores want it. */
+      readonly forcePathStyle: boolean;
+      /** null: the AWS SDK's default chain (AWS_ACCESS_KEY_ID…, a profile, an instance role). */
+      readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | null;
+      /** proxy: the portal streams downloads from the bucket; redirect: a 302 to a presigned URL. */
+      readonly downloads: 'proxy' | 'redirect';
+      /** How long a presigned download URL stays valid. */
+      readonly redirectSeconds: number;
+    };
 
 /**
  * What `mosis-portal replicate` writes into DATA_DIR/litestream.yml: a file replica under
@@ -325,6 +348,18 @@ const envSchema = z.object({
   LITESTREAM_S3_REGION: z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a region name such as us-east-1 or auto').optional(),
   LITESTREAM_S3_FORCE_PATH_STYLE: z.enum(['true', 'false'], { message: 'true or false' }).optional(),
   LITESTREAM_S3_SYNC_SECONDS: int(1, 86_400).default(10),
+  STORAGE_URL: z
+    .string()
+    .trim()
+    .regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\s?#]*)?$/, 's3://bucket or s3://bucket/prefix')
+    .optional(),
+  S3_ENDPOINT: httpUrl.optional(),
+  S3_REGION: z.string().trim().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a region name such as us-east-1 or auto').default('us-east-1'),
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false'], { message: 'true or false' }).optional(),
+  S3_ACCESS_KEY_ID: z.string().trim().min(1).max(256).optional(),
+  S3_SECRET_ACCESS_KEY: z.string().trim().min(1).max(256).optional(),
+  STORAGE_DOWNLOADS: z.enum(['proxy', 'redirect'], { message: 'proxy or redirect' }).default('proxy'),
+  STORAGE_REDIRECT_SECONDS: int(10, 3600).default(300),
 });
 
 type Env = Record<string, string | undefined>;
@@ -332,6 +367,7 @@ type Env = Record<string, string | undefined>;
 /** Variables whose value a configuration error never repeats. */
 const SECRET_VARIABLES = new Set(['SECRETS_KEY']);
 SECRET_VARIABLES.add('METRICS_TOKEN');
+SECRET_VARIABLES.add('S3_SECRET_ACCESS_KEY');
 
 /** Reads the environment into a frozen Config, or throws ConfigError with one line per bad variable. */
 export function loadConfig(env: Env = process.env): Config {
@@ -358,18 +394,42 @@ export function loadConfig(env: Env = process.env): Config {
   if (e.LITESTREAM_S3_URL === undefined && (e.LITESTREAM_S3_ENDPOINT ?? e.LITESTREAM_S3_REGION ?? e.LITESTREAM_S3_FORCE_PATH_STYLE) !== undefined) {
     throw new ConfigError('Invalid configuration: LITESTREAM_S3_ENDPOINT, LITESTREAM_S3_REGION and LITESTREAM_S3_FORCE_PATH_STYLE need LITESTREAM_S3_URL (s3://bucket/prefix)');
   }
+  if (e.STORAGE_URL === undefined && (e.S3_ENDPOINT ?? e.S3_FORCE_PATH_STYLE ?? e.S3_ACCESS_KEY_ID ?? e.S3_SECRET_ACCESS_KEY) !== undefined) {
+    throw new ConfigError('Invalid configuration: S3_ENDPOINT, S3_FORCE_PATH_STYLE and the S3 keys need STORAGE_URL (s3://bucket/prefix)');
+  }
+  if ((e.S3_ACCESS_KEY_ID === undefined) !== (e.S3_SECRET_ACCESS_KEY === undefined)) {
+    throw new ConfigError('Invalid configuration: S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together');
+  }
   const requestTimeoutMs = e.HTTP_REQUEST_TIMEOUT_MS ?? defaultRequestTimeoutMs(e.MAX_PACKAGE_BYTES);
   if (requestTimeoutMs < e.HTTP_HEADERS_TIMEOUT_MS) {
     throw new ConfigError(`Invalid configuration: HTTP_REQUEST_TIMEOUT_MS (${requestTimeoutMs}) must be at least HTTP_HEADERS_TIMEOUT_MS (${e.HTTP_HEADERS_TIMEOUT_MS})`);
   }
   const dataDir = path.resolve(e.DATA_DIR);
+  const packagesDir = path.resolve(e.PACKAGES_DIR ?? path.join(dataDir, 'packages'));
   const config: Config = {
     port: e.PORT,
     host: e.HOST,
     baseUrl: e.BASE_URL ?? `http://localhost:${e.PORT}`,
     dataDir,
     database: databaseConfig(e.DATABASE_URL, dataDir),
-    packagesDir: path.resolve(e.PACKAGES_DIR ?? path.join(dataDir, 'packages')),
+    packagesDir,
+    storage:
+      e.STORAGE_URL === undefined
+        ? { kind: 'fs', dir: packagesDir }
+        : {
+            kind: 's3',
+            ...s3Location(e.STORAGE_URL),
+            endpoint: e.S3_ENDPOINT ?? null,
+            region: e.S3_REGION,
+            // Path style is what self-hosted stores (MinIO, Ceph, Garage) need; AWS wants virtual hosts.
+            forcePathStyle: e.S3_FORCE_PATH_STYLE === undefined ? e.S3_ENDPOINT !== undefined : e.S3_FORCE_PATH_STYLE === 'true',
+            credentials:
+              e.S3_ACCESS_KEY_ID !== undefined && e.S3_SECRET_ACCESS_KEY !== undefined
+                ? { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY }
+                : null,
+            downloads: e.STORAGE_DOWNLOADS,
+            redirectSeconds: e.STORAGE_REDIRECT_SECONDS,
+          },
     backupsDir: path.resolve(e.BACKUPS_DIR ?? path.join(dataDir, 'backups')),
     backups: {
       // On PostgreSQL the database is pg_dump's or point-in-time recovery's: snapshots only list blobs.

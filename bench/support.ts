@@ -1,7 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { createServer } from 'node:net';
 import path from 'node:path';
+import { sampleApp } from '../src/cli/sample-app.js';
+import { buildPackage } from '../src/package/build.js';
 
 /** Shared by the benchmarks: the size argument, the disk's own speed, and the portal process under measurement. */
 
@@ -66,4 +71,47 @@ export async function api<T>(base: string, method: string, url: string, body?: u
 export async function startFlags(root: string): Promise<string[]> {
   const { scripts } = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
   return scripts.start.split(' ').filter((word) => word.startsWith('--'));
+}
+
+/**
+ * A signed package of `mib` MiB of incompressible assets (the sample app plus random files), built
+ * in `work`: the upload benchmarks' payload. Returns its path, size and the developer key's public half.
+ */
+export async function buildBigPackage(work: string, mib: number, packageId = 'com.example.big'): Promise<{ file: string; size: number; publicKey: KeyObject }> {
+  const appDir = path.join(work, 'app');
+  for (const file of sampleApp({ id: packageId, name: 'Big' })) {
+    await mkdir(path.dirname(path.join(appDir, file.path)), { recursive: true });
+    await writeFile(path.join(appDir, file.path), file.data);
+  }
+  for (let i = 0; i * 32 < mib; i += 1) await writeFile(path.join(appDir, 'assets', `blob-${i}.bin`), randomBytes(Math.min(32, mib - i * 32) * MiB));
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const file = path.join(work, 'big.mosis');
+  await buildPackage(appDir, { privateKey, out: file });
+  await rm(appDir, { recursive: true });
+  return { file, size: (await stat(file)).size, publicKey };
+}
+
+/** Resident memory (VmRSS now, or VmHWM: the peak since the last `resetPeak`) in KiB. */
+export async function memoryKiB(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+}
+
+/** Resets a process's VmHWM, so the next reading is the peak of what follows. */
+export const resetPeak = (pid: number) => writeFile(`/proc/${pid}/clear_refs`, '5');
+
+/** Streams `file` as a version upload (1 MiB reads, like a CLI) and resolves with the answer's status and body. */
+export function streamUpload(base: string, appId: string, token: string, file: string, size: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}/v1/apps/${appId}/versions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': String(size) },
+    });
+    req.on('response', (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', reject);
+    createReadStream(file, { highWaterMark: MiB }).pipe(req);
+  });
 }

@@ -9,39 +9,14 @@
  * --profile writes the server's CPU profile to bench/results/profiles/ (open it in Chrome DevTools).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
-import { createServer } from 'node:net';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { sampleApp } from '../src/cli/sample-app.js';
-import { buildPackage } from '../src/package/build.js';
 import { rawPublicKey } from '../src/package/keys.js';
-import { ddMiBps, MiB, sizeMiB } from './support.js';
+import { buildBigPackage, cpuSeconds, ddMiBps, freePort, memoryKiB, MiB, resetPeak, sizeMiB, streamUpload } from './support.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SIZE_MIB = sizeMiB(1024);
 const PROFILE = process.argv.includes('--profile') ? ['--cpu-prof', `--cpu-prof-dir=${path.join(ROOT, 'bench', 'results', 'profiles')}`] : [];
-
-function rssKiB(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
-  return readFile(`/proc/${pid}/status`, 'utf8').then((s) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(s)?.[1] ?? 0));
-}
-
-/** CPU seconds (user + system) the process has used so far. */
-async function cpuSeconds(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 async function json(base: string, method: string, url: string, body: unknown, token?: string): Promise<Record<string, unknown>> {
   const res = await fetch(base + url, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
@@ -52,19 +27,8 @@ async function json(base: string, method: string, url: string, body: unknown, to
 async function main(): Promise<void> {
   const work = await mkdtemp(path.join(ROOT, 'bench', 'results', 'upload-'));
   const dataDir = path.join(work, 'data');
-  const appDir = path.join(work, 'app');
   console.log(`building a ${SIZE_MIB} MiB package of incompressible assets…`);
-  for (const file of sampleApp({ id: 'com.example.big', name: 'Big' })) {
-    await mkdir(path.dirname(path.join(appDir, file.path)), { recursive: true });
-    await writeFile(path.join(appDir, file.path), file.data);
-  }
-  const chunk = 32 * MiB;
-  for (let i = 0; i * 32 < SIZE_MIB; i += 1) await writeFile(path.join(appDir, 'assets', `blob-${i}.bin`), randomBytes(Math.min(chunk, (SIZE_MIB - i * 32) * MiB)));
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  const pkg = path.join(work, 'big.mosis');
-  await buildPackage(appDir, { privateKey, out: pkg });
-  const size = (await stat(pkg)).size;
-  await rm(appDir, { recursive: true });
+  const { file: pkg, size, publicKey } = await buildBigPackage(work, SIZE_MIB);
   // Nothing written before the measurement may still be on its way to the disk during it.
   execFileSync('sync');
 
@@ -87,30 +51,19 @@ async function main(): Promise<void> {
     const pid = child.pid ?? 0;
 
     const ddBefore = ddMiBps(work, Math.min(SIZE_MIB, 1024));
-    const baseline = await rssKiB(pid, 'VmRSS');
-    await writeFile(`/proc/${pid}/clear_refs`, '5'); // resets VmHWM so it measures this upload only
+    const baseline = await memoryKiB(pid, 'VmRSS');
+    await resetPeak(pid); // so VmHWM measures this upload only
     let sampledPeak = baseline;
-    const sampler = setInterval(() => void rssKiB(pid, 'VmRSS').then((v) => (sampledPeak = Math.max(sampledPeak, v))), 20);
+    const sampler = setInterval(() => void memoryKiB(pid, 'VmRSS').then((v) => (sampledPeak = Math.max(sampledPeak, v))), 20);
     const serverCpuBefore = await cpuSeconds(pid);
     const clientCpuBefore = process.cpuUsage();
     const started = process.hrtime.bigint();
-    const status = await new Promise<number>((resolve, reject) => {
-      const req = request(`${base}/v1/apps/${String(app['id'])}/versions`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': String(size) },
-      });
-      req.on('response', (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
-      req.on('error', reject);
-      createReadStream(pkg, { highWaterMark: 1024 * 1024 }).pipe(req);
-    });
+    const { status } = await streamUpload(base, String(app['id']), token, pkg, size);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const serverCpu = (await cpuSeconds(pid)) - serverCpuBefore;
     const clientCpu = process.cpuUsage(clientCpuBefore);
     clearInterval(sampler);
-    const hwm = await rssKiB(pid, 'VmHWM');
+    const hwm = await memoryKiB(pid, 'VmHWM');
     const peak = Math.max(hwm, sampledPeak);
     execFileSync('sync');
     const ddAfter = ddMiBps(work, Math.min(SIZE_MIB, 1024));

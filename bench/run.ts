@@ -9,7 +9,7 @@ const ROOT = path.resolve(import.meta.dirname, '..');
 const run = (cmd: string, args: string[]) => execFileSync(cmd, args, { cwd: ROOT, stdio: 'inherit' });
 
 run('npm', ['run', 'build']);
-for (const script of ['bench/upload.ts', 'bench/upload-floor.ts', 'bench/package-validate.ts', 'bench/package-pathological.ts', 'bench/store.ts', 'bench/telemetry.ts', 'bench/sse.ts', 'bench/footprint.ts']) {
+for (const script of ['bench/upload.ts', 'bench/upload-floor.ts', 'bench/package-validate.ts', 'bench/package-pathological.ts', 'bench/store.ts', 'bench/telemetry.ts', 'bench/sse.ts', 'bench/footprint.ts', 'bench/storage-s3.ts']) {
   console.log(`\n=== ${script}`);
   run(process.execPath, ['--import', 'tsx', script]);
 }

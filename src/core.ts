@@ -37,7 +37,8 @@ import { CrashGuard, ReleaseService, VersionsService, type VersionHealth } from 
 import { openTelemetryReader, telemetryFile } from './db/telemetry.js';
 import type { ReadinessCheck } from './http/health.js';
 import { loggerOptions } from './http/logging.js';
-import { RateLimiter } from './http/rate-limit.js';
+import { MemoryRateLimits, type RateLimits } from './http/rate-limit.js';
+import { PostgresRateLimits } from './http/rate-limit-pg.js';
 import { JobQueue, JobsAdmin, JobWorker } from './jobs/index.js';
 import { DEFAULT_CHECK_BUDGET, PackageChecker } from './package/index.js';
 import { systemClock, systemIds, type Clock, type Ids } from './shared/index.js';
@@ -96,7 +97,11 @@ export interface Core {
   readonly storeKeys: StoreKeys;
   readonly review: ReviewService;
   readonly auth: PortalAuthenticator;
-  readonly rateLimiter: RateLimiter;
+  /**
+   * The sign-in, OAuth and device-grant budgets: in memory on SQLite (one process), in the
+   * rate_limits table on PostgreSQL, shared by every instance.
+   */
+  readonly rateLimiter: RateLimits;
   readonly accounts: AccountsService;
   readonly sessions: SessionsService;
   readonly emailTokens: EmailTokensService;
@@ -139,6 +144,8 @@ export const GC_JOB = 'storage.gc';
 export const BACKUP_JOB = 'backup.snapshot';
 /** PostgreSQL: how far behind arrival the telemetry rollup reads (a commit's longest delay). */
 const TELEMETRY_COMMIT_LAG_MS = 10_000;
+/** PostgreSQL: deletes rate-limit counters whose window has ended. */
+export const RATE_LIMITS_SWEEP_JOB = 'rate_limits.sweep';
 /** Blobs younger than this are kept even when unreferenced: an upload may be about to record them. */
 export const GC_GRACE_MS = 60 * 60 * 1000;
 
@@ -265,6 +272,16 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
         log.info({ snapshot: dir, blobs: manifest.blobs.length, pruned }, 'backup snapshot written');
       },
     });
+  }
+
+  let rateLimiter: RateLimits;
+  if (database.dialect === 'postgres') {
+    const shared = new PostgresRateLimits(db, clock);
+    // Ended windows are dead rows: swept once per slot, whichever instance takes it.
+    jobs.define(RATE_LIMITS_SWEEP_JOB, { schedule: '*/5 * * * *', maxAttempts: 1, timeoutMs: 5 * 60_000, handler: async () => void (await shared.sweep()) });
+    rateLimiter = shared;
+  } else {
+    rateLimiter = new MemoryRateLimits(clock, deps.rateLimitCapacity);
   }
 
   // The writer reads the catalog's size from the store, made just below.
@@ -395,7 +412,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     storeKeys,
     review: new ReviewService({ db, clock, audit, events, blobs, roles: admin, storeKeys, release, claimMs: config.review.claimMs }),
     auth,
-    rateLimiter: new RateLimiter(clock, deps.rateLimitCapacity),
+    rateLimiter,
     accounts,
     sessions,
     emailTokens,

@@ -19,8 +19,9 @@ interface Counter {
 }
 
 /**
- * Fixed-window counters in memory. One process serves a NAS; behind several instances each keeps
- * its own counts, which only makes the limit per instance, never looser than configured per box.
+ * Fixed-window counters in memory, for one process: the portal's shared budgets on SQLite (one
+ * process by design) and, on any database, the limits that stay per instance on purpose (the
+ * store's and telemetry's per-address limits, the audit log's denial budget: see README.md).
  * Time comes from the injected clock so tests can step past a window.
  *
  * The counters that are refusing someone (limiting) are what the limiter is for, so nothing an
@@ -122,6 +123,29 @@ export function clientBudgetKey(ip: string): string {
     .join(':')}::/64`;
 }
 
+/**
+ * Where the budgets of the sign-in, OAuth and device-grant routes are counted: in memory
+ * (MemoryRateLimits, SQLite) or in PostgreSQL (PostgresRateLimits, rate-limit-pg.ts), where every
+ * instance on the database counts in the same rows. Same rules either way (RateLimiter.attempt).
+ */
+export interface RateLimits {
+  /** Seconds to wait when refused (then counted nowhere); null when counted in every budget. */
+  attempt(budgets: readonly Budget[]): Promise<number | null>;
+}
+
+/** RateLimits in this process's memory. */
+export class MemoryRateLimits implements RateLimits {
+  private readonly limiter: RateLimiter;
+
+  constructor(clock: Clock, capacity?: number) {
+    this.limiter = new RateLimiter(clock, capacity);
+  }
+
+  attempt(budgets: readonly Budget[]): Promise<number | null> {
+    return Promise.resolve(this.limiter.attempt(budgets));
+  }
+}
+
 export interface RateRule {
   /** Names the counter, e.g. `login:ip`; two routes sharing a name share the budget. */
   name: string;
@@ -135,15 +159,25 @@ export interface RateRule {
  * A preHandler that answers 429 with Retry-After once any rule's budget is spent. It runs after
  * validation so per-account rules can read the body, and counts every attempt it lets through,
  * good or bad; a refused one counts against no rule (it would only feed junk counters).
+ *
+ * When the attempt cannot be counted (the database is away) it fails closed: 503
+ * rate_limits_unavailable with Retry-After, never an uncounted password guess.
  */
-export function rateLimit(limiter: RateLimiter, rules: readonly RateRule[]): preHandlerAsyncHookHandler {
+export function rateLimit(limiter: RateLimits, rules: readonly RateRule[]): preHandlerAsyncHookHandler {
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const budgets: Budget[] = [];
     for (const rule of rules) {
       const key = rule.key(request);
       if (key !== null) budgets.push({ key: `${rule.name}:${key}`, max: rule.max, windowMs: rule.windowMs });
     }
-    const wait = limiter.attempt(budgets);
+    let wait: number | null;
+    try {
+      wait = await limiter.attempt(budgets);
+    } catch (err) {
+      request.log.error({ err }, 'could not count an attempt against its rate limits');
+      void reply.header('retry-after', '5');
+      throw commonError('rate_limits_unavailable');
+    }
     if (wait !== null) {
       void reply.header('retry-after', String(wait));
       throw commonError('rate_limited', `Too many attempts; retry after ${wait} seconds.`);

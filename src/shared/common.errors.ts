@@ -24,6 +24,8 @@ export const commonErrors = defineErrors('common', {
   unsupported_media_type: { status: 415, title: 'The request body has an unsupported media type' },
   rate_limited: { status: 429, title: 'Too many requests' },
   internal_error: { status: 500, title: 'Something went wrong on our side' },
+  // http/rate-limit.ts: an attempt that cannot be counted (the database is away) is not let through.
+  rate_limits_unavailable: { status: 503, title: 'Attempts cannot be counted right now; try again shortly' },
   insufficient_storage: { status: 507, title: 'The server has no space left' },
 });
 

@@ -16,6 +16,7 @@ import * as m0014 from './0014_telemetry.js';
 import * as m0015 from './0015_notifications.js';
 import * as m0016 from './0016_session_devices.js';
 import * as m0017 from './0017_device_authorizations.js';
+import * as m0018 from './0018_rate_limits.js';
 
 /**
  * Every migration, by name, in order. Listed statically (not read from the folder) so the same set
@@ -39,4 +40,5 @@ export const migrations: Record<string, Migration> = {
   '0015_notifications': m0015,
   '0016_session_devices': m0016,
   '0017_device_authorizations': m0017,
+  '0018_rate_limits': m0018,
 };

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, requireActor, requireUser } from '../../http/auth.js';
 import { clearSessionCookies, setSessionCookies } from '../../http/cookies.js';
-import { clientBudgetKey, rateLimit, type RateLimiter, type RateRule } from '../../http/rate-limit.js';
+import { clientBudgetKey, rateLimit, type RateLimits, type RateRule } from '../../http/rate-limit.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
 import { authenticated, problemsOf, JSON_BODY, USER_ONLY, USER_ONLY_WRITE } from '../../http/schemas.js';
 import { sha256Hex } from '../../shared/index.js';
@@ -48,7 +48,7 @@ export interface AccountsRoutesCore {
   twoFactor: TwoFactorService;
   auth: PortalAuthenticator;
   tokens: AccessTokens;
-  rateLimiter: RateLimiter;
+  rateLimiter: RateLimits;
   config: { baseUrl: string; accounts: { rateLimit: { windowMs: number; perIp: number; perAccount: number }; webSessionIdleMs: number } };
 }
 

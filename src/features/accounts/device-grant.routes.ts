@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { actorOf, requireUser } from '../../http/auth.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
-import { clientBudgetKey, rateLimit, type RateLimiter, type RateRule } from '../../http/rate-limit.js';
+import { clientBudgetKey, rateLimit, type RateLimits, type RateRule } from '../../http/rate-limit.js';
 import { authenticated, problemsOf, JSON_BODY, USER_ONLY, USER_ONLY_WRITE } from '../../http/schemas.js';
 import { sha256Hex } from '../../shared/index.js';
 import { accountsErrors } from './accounts.errors.js';
@@ -46,7 +46,7 @@ export interface DeviceGrantRoutesCore {
   deviceGrant: DeviceGrantService;
   apiKeys: ApiKeysService;
   auth: PortalAuthenticator;
-  rateLimiter: RateLimiter;
+  rateLimiter: RateLimits;
   config: { accounts: { rateLimit: { windowMs: number; perIp: number; perAccount: number } } };
 }
 

@@ -1,6 +1,6 @@
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { clientBudgetKey, rateLimit, type RateLimiter } from '../../http/rate-limit.js';
+import { clientBudgetKey, rateLimit, type RateLimits } from '../../http/rate-limit.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
 import { problemsOf } from '../../http/schemas.js';
 import { contextOf, sendWebSession } from './accounts.routes.js';
@@ -48,7 +48,7 @@ function browserCookieOptions(provider: OAuthProviderName, secure: boolean) {
 export interface OAuthRoutesCore {
   oauth: OAuthService;
   sessions: SessionsService;
-  rateLimiter: RateLimiter;
+  rateLimiter: RateLimits;
   config: { baseUrl: string; accounts: { rateLimit: { windowMs: number; perIp: number } } };
 }
 

@@ -66,10 +66,17 @@ function sendCached(request: FastifyRequest, reply: FastifyReply, answer: Cached
  * The device-facing store: catalog, search, details, update checks, downloads and the signed
  * index. Public, and rate-limited per client address (STORE_RATE_LIMIT_PER_MINUTE).
  */
-export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: SignedIndex; rateLimiter: RateLimiter; config: Config; clock: Clock }> = (app, { core }) => {
-  const { store, storeIndex, rateLimiter, config } = core;
-  // Its own table, not the shared limiter's: counters an address fills for a day (one per address
-  // and app) must never crowd out the portal's sign-in limits. Full of those, it counts no more.
+export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: SignedIndex; config: Config; clock: Clock }> = (app, { core }) => {
+  const { store, storeIndex, config } = core;
+  // Per instance, in memory, on purpose: this budget is charged on every store request, the
+  // portal's hottest path (served from the in-memory read model), where a database round trip per
+  // request would cost more than the answer. Behind N instances an address gets up to N times
+  // STORE_RATE_LIMIT_PER_MINUTE (README.md). A table of its own: a flood of addresses never
+  // pushes the sign-in limits' counters out.
+  const rateLimiter = new RateLimiter(core.clock);
+  // Its own table: counters an address fills for a day (one per address and app) must never crowd
+  // out the per-minute ones. Full of those, it counts no more. Per instance too: behind N instances
+  // an address may add up to N times COUNTED_DOWNLOADS_PER_ADDRESS devices a day (README.md).
   const countedPerAddress = new RateLimiter(core.clock);
   const perMinute = config.store.rateLimitPerMinute;
   /**

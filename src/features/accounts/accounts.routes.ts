@@ -107,7 +107,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
         description:
           'Answers 202 {"accepted": true} whether or not the address already has an account, so sign-up cannot be used to learn who is registered; the owner of an existing account gets a mail instead of a verification link.',
         body: registerBody,
-        response: { 202: acceptedResponse, ...problems(...JSON_BODY, 'password_policy', 'password_too_common', 'rate_limited') },
+        response: { 202: acceptedResponse, ...problems(...JSON_BODY, 'password_policy', 'password_too_common', 'rate_limited', 'rate_limits_unavailable') },
       },
     },
     async (request, reply) => {
@@ -120,7 +120,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
     '/v1/auth/login',
     {
       preHandler: limit('login', bodyField('email')),
-      schema: { tags, summary: 'Sign in with email and password', body: loginBody, response: { 200: sessionResponse, ...problems(...JSON_BODY, 'invalid_credentials', 'totp_required', 'invalid_totp_code', 'account_suspended', 'rate_limited') } },
+      schema: { tags, summary: 'Sign in with email and password', body: loginBody, response: { 200: sessionResponse, ...problems(...JSON_BODY, 'invalid_credentials', 'totp_required', 'invalid_totp_code', 'account_suspended', 'rate_limited', 'rate_limits_unavailable') } },
     },
     (request) => sessions.login(request.body, contextOf(request)),
   );
@@ -133,7 +133,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
         tags,
         summary: 'Sign in to the web UI: sets an httpOnly session cookie and answers the CSRF token',
         body: loginBody,
-        response: { 200: webSessionResponse, ...problems(...JSON_BODY, 'invalid_credentials', 'totp_required', 'invalid_totp_code', 'account_suspended', 'rate_limited') },
+        response: { 200: webSessionResponse, ...problems(...JSON_BODY, 'invalid_credentials', 'totp_required', 'invalid_totp_code', 'account_suspended', 'rate_limited', 'rate_limits_unavailable') },
       },
     },
     async (request, reply) => sendWebSession(reply, await sessions.startWebSession(request.body, contextOf(request)), secureCookies),
@@ -143,7 +143,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
     '/v1/auth/refresh',
     {
       preHandler: limit('refresh', bodyField('refresh_token')),
-      schema: { tags, summary: 'Exchange a refresh token for a new pair', body: refreshBody, response: { 200: sessionResponse, ...problems(...JSON_BODY, 'invalid_refresh_token', 'rate_limited') } },
+      schema: { tags, summary: 'Exchange a refresh token for a new pair', body: refreshBody, response: { 200: sessionResponse, ...problems(...JSON_BODY, 'invalid_refresh_token', 'rate_limited', 'rate_limits_unavailable') } },
     },
     (request) => sessions.refresh(request.body.refresh_token, contextOf(request)),
   );
@@ -175,7 +175,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
     '/v1/auth/verify-email',
     {
       preHandler: limit('verify_email', bodyField('token')),
-      schema: { tags, summary: 'Confirm the email address with the token from the verification mail', body: verifyEmailBody, response: { 200: userResponse, ...problems(...JSON_BODY, 'invalid_token', 'rate_limited') } },
+      schema: { tags, summary: 'Confirm the email address with the token from the verification mail', body: verifyEmailBody, response: { 200: userResponse, ...problems(...JSON_BODY, 'invalid_token', 'rate_limited', 'rate_limits_unavailable') } },
     },
     (request) => emailTokens.verifyEmail(request.body.token, contextOf(request)),
   );
@@ -184,7 +184,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
     '/v1/auth/verify-email/resend',
     {
       preHandler: [requireUser(auth), limit('verify_email_resend', signedIn)],
-      schema: { tags, security: authenticated, summary: 'Send the verification mail again', response: { 202: acceptedResponse, ...problems(...USER_ONLY_WRITE, 'email_already_verified', 'rate_limited') } },
+      schema: { tags, security: authenticated, summary: 'Send the verification mail again', response: { 202: acceptedResponse, ...problems(...USER_ONLY_WRITE, 'email_already_verified', 'rate_limited', 'rate_limits_unavailable') } },
     },
     async (request, reply) => {
       await emailTokens.resendVerification(actorOf(request));
@@ -200,7 +200,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
         tags,
         summary: 'Mail a password-reset link; answers the same whether or not the account exists',
         body: forgotPasswordBody,
-        response: { 202: acceptedResponse, ...problems(...JSON_BODY, 'rate_limited') },
+        response: { 202: acceptedResponse, ...problems(...JSON_BODY, 'rate_limited', 'rate_limits_unavailable') },
       },
     },
     async (request, reply) => {
@@ -213,7 +213,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
     '/v1/auth/password/reset',
     {
       preHandler: limit('password_reset', bodyField('token')),
-      schema: { tags, summary: 'Set a new password with the token from the reset mail; ends every session', body: resetPasswordBody, response: { 204: z.undefined().describe('Password set'), ...problems(...JSON_BODY, 'invalid_token', 'password_policy', 'password_too_common', 'rate_limited') } },
+      schema: { tags, summary: 'Set a new password with the token from the reset mail; ends every session', body: resetPasswordBody, response: { 204: z.undefined().describe('Password set'), ...problems(...JSON_BODY, 'invalid_token', 'password_policy', 'password_too_common', 'rate_limited', 'rate_limits_unavailable') } },
     },
     async (request, reply) => {
       await emailTokens.resetPassword(request.body.token, request.body.password, contextOf(request));
@@ -230,7 +230,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
         security: authenticated,
         summary: 'Change the password; ends every session, this one included',
         body: changePasswordBody,
-        response: { 204: z.undefined().describe('Password changed'), ...problems(...USER_ONLY_WRITE, ...JSON_BODY, 'invalid_credentials', 'password_policy', 'password_too_common', 'rate_limited') },
+        response: { 204: z.undefined().describe('Password changed'), ...problems(...USER_ONLY_WRITE, ...JSON_BODY, 'invalid_credentials', 'password_policy', 'password_too_common', 'rate_limited', 'rate_limits_unavailable') },
       },
     },
     async (request, reply) => {
@@ -243,7 +243,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
     '/v1/auth/2fa/setup',
     {
       preHandler: [requireUser(auth), limit('2fa', signedIn)],
-      schema: { tags, security: authenticated, summary: 'Start TOTP enrolment: a new secret to scan', response: { 200: totpSetupResponse, ...problems(...USER_ONLY_WRITE, 'totp_already_enabled', 'rate_limited') } },
+      schema: { tags, security: authenticated, summary: 'Start TOTP enrolment: a new secret to scan', response: { 200: totpSetupResponse, ...problems(...USER_ONLY_WRITE, 'totp_already_enabled', 'rate_limited', 'rate_limits_unavailable') } },
     },
     (request) => twoFactor.setup(actorOf(request)),
   );
@@ -259,7 +259,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
         description:
           'Accounts with a password send it as `password` (re-authentication). An account without one (signed up through OAuth) must have signed in within the last 10 minutes. Every other session and refresh token of the account ends; this one counts as signed in with the second factor from now on.',
         body: totpEnableBody,
-        response: { 200: recoveryCodesResponse, ...problems(...USER_ONLY_WRITE, ...JSON_BODY, 'totp_already_enabled', 'totp_not_set_up', 'invalid_totp_code', 'password_required', 'invalid_credentials', 'reauthentication_required', 'rate_limited') },
+        response: { 200: recoveryCodesResponse, ...problems(...USER_ONLY_WRITE, ...JSON_BODY, 'totp_already_enabled', 'totp_not_set_up', 'invalid_totp_code', 'password_required', 'invalid_credentials', 'reauthentication_required', 'rate_limited', 'rate_limits_unavailable') },
       },
     },
     (request) => twoFactor.enable(actorOf(request), request.body, currentSession(auth, request), contextOf(request)),
@@ -274,7 +274,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
         security: authenticated,
         summary: 'Turn TOTP off with a current code (or a recovery code) and the password; ends every other session',
         body: totpDisableBody,
-        response: { 204: z.undefined().describe('Two-factor authentication is off'), ...problems(...USER_ONLY_WRITE, ...JSON_BODY, 'totp_not_enabled', 'invalid_totp_code', 'password_required', 'invalid_credentials', 'rate_limited') },
+        response: { 204: z.undefined().describe('Two-factor authentication is off'), ...problems(...USER_ONLY_WRITE, ...JSON_BODY, 'totp_not_enabled', 'invalid_totp_code', 'password_required', 'invalid_credentials', 'rate_limited', 'rate_limits_unavailable') },
       },
     },
     async (request, reply) => {
@@ -357,7 +357,7 @@ export const accountsRoutes: FeatureRoutes<AccountsRoutesCore> = (app, { core })
         security: authenticated,
         summary: 'Replace the recovery codes with ten new ones (a current code and the password); the old ones stop working',
         body: recoveryCodesBody,
-        response: { 200: recoveryCodesResponse, ...problems(...USER_ONLY_WRITE, ...JSON_BODY, 'totp_not_enabled', 'invalid_totp_code', 'password_required', 'invalid_credentials', 'rate_limited') },
+        response: { 200: recoveryCodesResponse, ...problems(...USER_ONLY_WRITE, ...JSON_BODY, 'totp_not_enabled', 'invalid_totp_code', 'password_required', 'invalid_credentials', 'rate_limited', 'rate_limits_unavailable') },
       },
     },
     (request) => twoFactor.regenerateRecoveryCodes(actorOf(request), request.body, contextOf(request)),

@@ -32,7 +32,7 @@ const problems = problemsOf(accountsErrors);
  * or fails its schema, too large, too many requests): both shapes are declared for 400.
  */
 function clientResponses() {
-  const plumbing = problems(...JSON_BODY, 'payload_too_large', 'rate_limited');
+  const plumbing = problems(...JSON_BODY, 'payload_too_large', 'rate_limited', 'rate_limits_unavailable');
   const problem400 = plumbing[400];
   return { ...plumbing, 400: problem400 === undefined ? deviceGrantErrorResponse : z.union([deviceGrantErrorResponse, problem400]).describe(`An RFC 6749 error, or: ${problem400.description ?? ''}`) };
 }
@@ -144,7 +144,7 @@ export const deviceGrantRoutes: FeatureRoutes<DeviceGrantRoutesCore> = (app, { c
         security: authenticated,
         summary: 'What a pending device sign-in asks for (the /device page)',
         querystring: deviceLookupQuery,
-        response: { 200: deviceLookupResponse, ...problems(...USER_ONLY, 'validation_failed', 'device_code_not_found', 'rate_limited') },
+        response: { 200: deviceLookupResponse, ...problems(...USER_ONLY, 'validation_failed', 'device_code_not_found', 'rate_limited', 'rate_limits_unavailable') },
       },
     },
     (request) => deviceGrant.lookup(request.query.user_code, request.ip),
@@ -163,7 +163,7 @@ export const deviceGrantRoutes: FeatureRoutes<DeviceGrantRoutesCore> = (app, { c
           security: authenticated,
           summary: decision === 'approved' ? 'Approve a device sign-in: its client receives an API key of yours' : 'Deny a device sign-in',
           body: deviceDecisionBody,
-          response: { 200: deviceRequestResponse, ...problems(...USER_ONLY_WRITE, ...JSON_BODY, 'device_code_not_found', 'rate_limited') },
+          response: { 200: deviceRequestResponse, ...problems(...USER_ONLY_WRITE, ...JSON_BODY, 'device_code_not_found', 'rate_limited', 'rate_limits_unavailable') },
         },
       },
       (request) => deviceGrant.decide(actorOf(request), request.body.user_code, decision, request.ip),
@@ -179,7 +179,7 @@ export const deviceGrantRoutes: FeatureRoutes<DeviceGrantRoutesCore> = (app, { c
         summary: 'Revoke an API key by presenting it (RFC 7009): what `mosis logout` calls',
         description: 'JSON or application/x-www-form-urlencoded `{token}`. Answers 200 whether or not the token was a live key, so it tells nothing about keys one does not hold.',
         body: revokeBody,
-        response: { 200: revokedResponse, ...problems(...JSON_BODY, 'payload_too_large', 'rate_limited') },
+        response: { 200: revokedResponse, ...problems(...JSON_BODY, 'payload_too_large', 'rate_limited', 'rate_limits_unavailable') },
       },
     },
     async (request, reply) => {

@@ -91,7 +91,7 @@ export const oauthRoutes: FeatureRoutes<OAuthRoutesCore> = (app, { core }) => {
         summary: 'Start signing in with GitHub, Google or the configured OpenID issuer (redirects to the provider)',
         params: providerParams,
         querystring: startQuery,
-        response: { 302: z.undefined().describe('To the provider'), ...problems('validation_failed', 'oauth_provider_not_enabled', 'oauth_provider_unavailable', 'rate_limited') },
+        response: { 302: z.undefined().describe('To the provider'), ...problems('validation_failed', 'oauth_provider_not_enabled', 'oauth_provider_unavailable', 'rate_limited', 'rate_limits_unavailable') },
       },
     },
     async (request, reply) => {
@@ -111,7 +111,7 @@ export const oauthRoutes: FeatureRoutes<OAuthRoutesCore> = (app, { core }) => {
         summary: 'Where the provider sends the browser back; starts a web session and redirects into the portal',
         params: providerParams,
         querystring: callbackQuery,
-        response: { 302: z.undefined().describe('Signed in; to return_to'), ...problems('validation_failed', 'oauth_provider_not_enabled', 'oauth_failed', 'oauth_invalid_state', 'oauth_browser_mismatch', 'oauth_denied', 'oauth_no_email', 'oauth_email_unverified', 'account_suspended', 'totp_required', 'oauth_provider_unavailable', 'rate_limited') },
+        response: { 302: z.undefined().describe('Signed in; to return_to'), ...problems('validation_failed', 'oauth_provider_not_enabled', 'oauth_failed', 'oauth_invalid_state', 'oauth_browser_mismatch', 'oauth_denied', 'oauth_no_email', 'oauth_email_unverified', 'account_suspended', 'totp_required', 'oauth_provider_unavailable', 'rate_limited', 'rate_limits_unavailable') },
       },
     },
     async (request, reply) => {

@@ -144,8 +144,8 @@ export const GC_JOB = 'storage.gc';
 export const BACKUP_JOB = 'backup.snapshot';
 /** PostgreSQL: how far behind arrival the telemetry rollup reads (a commit's longest delay). */
 const TELEMETRY_COMMIT_LAG_MS = 10_000;
-/** PostgreSQL: deletes rate-limit counters whose window has ended. */
-export const RATE_LIMITS_SWEEP_JOB = 'rate_limits.sweep';
+/** PostgreSQL: how often each instance deletes rate-limit counters whose window has ended. */
+const RATE_LIMITS_SWEEP_MS = 5 * 60_000;
 /** Blobs younger than this are kept even when unreferenced: an upload may be about to record them. */
 export const GC_GRACE_MS = 60 * 60 * 1000;
 
@@ -274,15 +274,10 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
     });
   }
 
-  let rateLimiter: RateLimits;
-  if (database.dialect === 'postgres') {
-    const shared = new PostgresRateLimits(db, clock);
-    // Ended windows are dead rows: swept once per slot, whichever instance takes it.
-    jobs.define(RATE_LIMITS_SWEEP_JOB, { schedule: '*/5 * * * *', maxAttempts: 1, timeoutMs: 5 * 60_000, handler: async () => void (await shared.sweep()) });
-    rateLimiter = shared;
-  } else {
-    rateLimiter = new MemoryRateLimits(clock, deps.rateLimitCapacity);
-  }
+  // Ended windows are dead rows: each instance sweeps them now and then (bounded, idempotent).
+  const sharedRateLimits = database.dialect === 'postgres' ? new PostgresRateLimits(db, clock) : null;
+  sharedRateLimits?.startSweeping(RATE_LIMITS_SWEEP_MS, log);
+  const rateLimiter: RateLimits = sharedRateLimits ?? new MemoryRateLimits(clock, deps.rateLimitCapacity);
 
   // The writer reads the catalog's size from the store, made just below.
   const indexWriter: IndexWriter = new IndexWriter(config.database, db, (): number => store.model.stats().versions);
@@ -384,6 +379,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
       await fanout.stop();
       await liveStream.closeAll();
       await events.stop();
+      await sharedRateLimits?.stop();
       if (deps.packageChecker === undefined) await checker.close();
     } finally {
       await database.close();

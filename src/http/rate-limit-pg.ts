@@ -28,13 +28,36 @@ class Refused extends Error {
  *
  * Each attempt touches one row per budget (a handful), and keys are stored as SHA-256 hashes: no
  * caller can make a row long, and no email address is kept. Rows past their window are deleted by
- * sweep() (a recurring job), a bounded batch at a time.
+ * sweep(), a bounded batch at a time.
  */
 export class PostgresRateLimits implements RateLimits {
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
+
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
   ) {}
+
+  /**
+   * Sweeps every `intervalMs` until stop(). A timer on each instance rather than a recurring job:
+   * the delete is idempotent and bounded, and it takes no job slot from the portal's own jobs.
+   */
+  startSweeping(intervalMs: number, log: { error(details: object, message: string): void }): void {
+    this.timer ??= setInterval(() => {
+      this.sweeping ??= this.sweep()
+        .then(() => undefined, (err: unknown) => log.error({ err }, 'could not sweep ended rate-limit windows'))
+        .finally(() => (this.sweeping = undefined));
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops sweeping; resolves when a sweep under way has finished. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.sweeping;
+  }
 
   async attempt(budgets: readonly Budget[]): Promise<number | null> {
     if (budgets.length === 0) return null;

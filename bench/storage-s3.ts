@@ -45,7 +45,7 @@ interface Developer {
 type Upload = Awaited<ReturnType<typeof measureUpload>>;
 
 async function startS3(dir: string): Promise<number> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 's3-server.ts'), dir, BUCKET], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--openssl-legacy-provider', '--import', 'tsx', path.join(ROOT, 'test', 'support', 's3-server.ts'), dir, BUCKET], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   for await (const line of createInterface({ input: child.stdout })) return (JSON.parse(line) as { port: number }).port;
   throw new Error('the S3 server did not start');

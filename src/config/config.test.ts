@@ -122,4 +122,11 @@ describe('loadConfig: account secrets and web sessions', () => {
     expect(loadConfig({ WEB_SESSION_IDLE_MINUTES: '15' }).accounts.webSessionIdleMs).toBe(15 * 60_000);
     expect(() => loadConfig({ WEB_SESSION_IDLE_MINUTES: '0' })).toThrow(/WEB_SESSION_IDLE_MINUTES must be an integer between 1 and 10080/);
   });
+
+  it('refuses MAX_PACKAGE_BYTES above 5 GiB on the S3 store, which commits with one CopyObject', () => {
+    const GiB = 1024 * 1024 * 1024;
+    expect(loadConfig({ STORAGE_URL: 's3://bucket/p', MAX_PACKAGE_BYTES: String(5 * GiB) }).limits.packageBytes).toBe(5 * GiB);
+    expect(() => loadConfig({ STORAGE_URL: 's3://bucket/p', MAX_PACKAGE_BYTES: String(5 * GiB + 1) })).toThrow(/MAX_PACKAGE_BYTES .* above 5 GiB/);
+    expect(loadConfig({ MAX_PACKAGE_BYTES: String(6 * GiB) }).limits.packageBytes).toBe(6 * GiB);
+  });
 });

@@ -397,6 +397,10 @@ export function loadConfig(env: Env = process.env): Config {
   if (e.STORAGE_URL === undefined && (e.S3_ENDPOINT ?? e.S3_FORCE_PATH_STYLE ?? e.S3_ACCESS_KEY_ID ?? e.S3_SECRET_ACCESS_KEY) !== undefined) {
     throw new ConfigError('Invalid configuration: S3_ENDPOINT, S3_FORCE_PATH_STYLE and the S3 keys need STORAGE_URL (s3://bucket/prefix)');
   }
+  // The S3 store commits an upload with one CopyObject, which S3 limits to 5 GiB.
+  if (e.STORAGE_URL !== undefined && e.MAX_PACKAGE_BYTES > 5 * 1024 * MiB) {
+    throw new ConfigError(`Invalid configuration: MAX_PACKAGE_BYTES (${e.MAX_PACKAGE_BYTES}) is above 5 GiB (${5 * 1024 * MiB}), the largest object the S3 store can commit (S3 copies at most 5 GiB at once)`);
+  }
   if ((e.S3_ACCESS_KEY_ID === undefined) !== (e.S3_SECRET_ACCESS_KEY === undefined)) {
     throw new ConfigError('Invalid configuration: S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY must be set together');
   }

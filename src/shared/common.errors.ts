@@ -26,6 +26,8 @@ export const commonErrors = defineErrors('common', {
   internal_error: { status: 500, title: 'Something went wrong on our side' },
   // http/rate-limit.ts: an attempt that cannot be counted (the database is away) is not let through.
   rate_limits_unavailable: { status: 503, title: 'Attempts cannot be counted right now; try again shortly' },
+  // storage/: the package store (an S3-compatible bucket) cannot be reached or answers errors.
+  storage_unavailable: { status: 503, title: 'Package storage cannot be reached; try again shortly' },
   insufficient_storage: { status: 507, title: 'The server has no space left' },
 });
 

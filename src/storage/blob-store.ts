@@ -17,6 +17,16 @@ export interface BlobStore {
   /** Reads a stored blob, optionally the inclusive byte range [start, end]. */
   read(sha256: string, range?: { start: number; end: number }): Readable;
   /**
+   * Like read(), resolved once the store has answered: a remote store that is down fails here,
+   * before a response has started, instead of in the middle of the stream.
+   */
+  open?(sha256: string, range?: { start: number; end: number }): Promise<Readable>;
+  /**
+   * A URL that serves the blob directly from the store for `seconds` (a presigned GET), for
+   * downloads by redirect. Stores that cannot leave it out.
+   */
+  downloadUrl?(sha256: string, options: DownloadUrlOptions): Promise<string>;
+  /**
    * A local file with a stored blob's bytes, for work that needs random access (the package checks
    * of a stored upload). The filesystem store answers the blob itself; a remote store a temporary
    * copy. Call release() when done. Null when the blob is not stored.
@@ -36,6 +46,14 @@ export interface BlobStore {
    * caches it); a store that cannot count cheaply leaves it out.
    */
   usage?(): Promise<BlobUsage>;
+  /** Releases connections (a remote store's client). */
+  close?(): Promise<void>;
+}
+
+export interface DownloadUrlOptions {
+  /** The file name the browser saves it under (Content-Disposition). */
+  readonly fileName: string;
+  readonly seconds: number;
 }
 
 export interface BlobUsage {

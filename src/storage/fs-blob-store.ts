@@ -1,26 +1,18 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { access, constants, mkdir, open, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import { access, constants, mkdir, open, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import path from 'node:path';
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { finished, pipeline } from 'node:stream/promises';
-import { AppError, commonError, payloadTooLarge } from '../shared/index.js';
+import type { Readable } from 'node:stream';
 import type { BlobStore, LocalBlobFile, StagedBlob, StageOptions } from './blob-store.js';
 import type { BlobUsage } from './blob-store.js';
 import { Piscina } from 'piscina';
 import { workerModule } from '../shared/index.js';
 import type { UsageTask } from './blob-usage-thread.js';
+import { isNotFound, PRIVATE_DIR, readdirOrEmpty, stageFile, storageError, sweepDir } from './staging.js';
 
 const HASH = /^[0-9a-f]{64}$/;
 const STAGING = '.staging';
-// How much of an upload may wait in memory for the disk: enough that receiving the next chunks
-// overlaps writing the last ones, small enough that an upload costs a couple of MiB at most.
-const BUFFER_BYTES = 1024 * 1024;
 /** usage()'s thread holds a few directory listings at a time. */
 const USAGE_THREAD_LIMITS = { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 };
-
-/** Packages are the developers' unpublished work: only the portal's own user reads them. */
-const PRIVATE_DIR = { recursive: true, mode: 0o700 } as const;
 
 /**
  * Blobs on the local filesystem at `<root>/sha256/ab/cd/<hash>`. Staging files live in
@@ -33,28 +25,8 @@ export class FsBlobStore implements BlobStore {
     this.stagingDir = path.join(root, STAGING);
   }
 
-  async stage(source: Readable, { maxBytes, observe }: StageOptions): Promise<StagedBlob> {
-    await mkdir(this.stagingDir, PRIVATE_DIR);
-    const file = path.join(this.stagingDir, `${Date.now()}-${randomBytes(8).toString('hex')}.part`);
-    const meter = new HashingMeter(maxBytes, observe);
-    const sink = createWriteStream(file, { flags: 'wx', mode: 0o600, highWaterMark: BUFFER_BYTES });
-    const written = pipeline(meter, sink);
-    // The source is piped, not pipelined: a refusal must not destroy it, since for an HTTP upload
-    // that would reset the socket the 413 still has to go out on. A source that dies (client
-    // disconnect) still fails the write.
-    finished(source, { writable: false }).catch((err: unknown) => meter.destroy(err as Error));
-    source.pipe(meter);
-    try {
-      await written;
-    } catch (err) {
-      source.unpipe(meter);
-      // A refusal in the first chunks can come while the file is still being opened: removed before
-      // the stream has closed, it would be created after the removal and stay behind.
-      if (!sink.closed) await new Promise<void>((resolve) => sink.once('close', () => resolve()));
-      await rm(file, { force: true });
-      throw storageError(err);
-    }
-    const sha256 = meter.digest();
+  async stage(source: Readable, options: StageOptions): Promise<StagedBlob> {
+    const { file, sha256, size } = await stageFile(source, this.stagingDir, options);
     const target = this.pathOf(sha256);
     // A committed blob must survive a power cut, so its bytes reach the disk before the rename.
     // The fsync starts now and runs while the caller checks the staged file: most of its cost
@@ -66,7 +38,7 @@ export class FsBlobStore implements BlobStore {
     let done = false;
     return {
       sha256,
-      size: meter.bytes,
+      size,
       path: file,
       commit: async () => {
         if (done) return;
@@ -144,10 +116,8 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async sweepStaging(): Promise<number> {
-    const leftovers = await readdirOrEmpty(this.stagingDir);
-    await Promise.all(leftovers.map((name) => rm(path.join(this.stagingDir, name), { force: true })));
-    return leftovers.length;
+  sweepStaging(): Promise<number> {
+    return sweepDir(this.stagingDir);
   }
 
   async checkWritable(): Promise<void> {
@@ -169,44 +139,6 @@ export class FsBlobStore implements BlobStore {
     if (!HASH.test(sha256)) throw new Error(`not a sha256 hex digest: ${sha256}`);
     return path.join(this.root, 'sha256', sha256.slice(0, 2), sha256.slice(2, 4), sha256);
   }
-}
-
-/** Hashes and counts bytes as they pass, failing the stream as soon as the limit is crossed. */
-class HashingMeter extends Transform {
-  bytes = 0;
-  private readonly hash = createHash('sha256');
-
-  constructor(
-    private readonly maxBytes: number,
-    private readonly observe: StageOptions['observe'],
-  ) {
-    super({ highWaterMark: BUFFER_BYTES });
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length;
-    if (this.bytes > this.maxBytes) {
-      callback(payloadTooLarge(this.maxBytes));
-      return;
-    }
-    this.hash.update(chunk);
-    // Passed on before the observer runs, so the disk write and the observer overlap.
-    this.push(chunk);
-    const wait = this.observe?.(chunk);
-    if (wait === undefined) callback();
-    else wait.then(() => callback(), callback);
-  }
-
-  digest(): string {
-    return this.hash.digest('hex');
-  }
-}
-
-function storageError(err: unknown): unknown {
-  if (err instanceof AppError) return err;
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') return commonError('insufficient_storage', 'The server has no space left to store this upload; try again later.');
-  return err;
 }
 
 async function fsyncFile(file: string): Promise<void> {
@@ -235,17 +167,4 @@ async function exists(file: string): Promise<boolean> {
     if (isNotFound(err)) return false;
     throw err;
   }
-}
-
-async function readdirOrEmpty(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (err) {
-    if (isNotFound(err)) return [];
-    throw err;
-  }
-}
-
-function isNotFound(err: unknown): boolean {
-  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }

@@ -1,0 +1,109 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { finished, pipeline } from 'node:stream/promises';
+import { AppError, commonError, payloadTooLarge } from '../shared/index.js';
+import type { StageOptions } from './blob-store.js';
+
+// How much of an upload may wait in memory for the disk: enough that receiving the next chunks
+// overlaps writing the last ones, small enough that an upload costs a couple of MiB at most.
+const BUFFER_BYTES = 1024 * 1024;
+
+/** Packages are the developers' unpublished work: only the portal's own user reads them. */
+export const PRIVATE_DIR = { recursive: true, mode: 0o700 } as const;
+
+export interface StagedFile {
+  readonly file: string;
+  readonly sha256: string;
+  readonly size: number;
+}
+
+/**
+ * Streams `source` into a new file in `dir` while hashing and counting it: the part of staging
+ * every store shares (the filesystem store renames the file into place, the S3 store keeps it for
+ * the checks while the bytes go to the bucket). Throws AppError 413 the moment more than
+ * `maxBytes` arrive and 507 when the disk is full; in both cases the file is gone.
+ */
+export async function stageFile(source: Readable, dir: string, { maxBytes, observe }: StageOptions): Promise<StagedFile> {
+  await mkdir(dir, PRIVATE_DIR);
+  const file = path.join(dir, `${Date.now()}-${randomBytes(8).toString('hex')}.part`);
+  const meter = new HashingMeter(maxBytes, observe);
+  const sink = createWriteStream(file, { flags: 'wx', mode: 0o600, highWaterMark: BUFFER_BYTES });
+  const written = pipeline(meter, sink);
+  // The source is piped, not pipelined: a refusal must not destroy it, since for an HTTP upload
+  // that would reset the socket the 413 still has to go out on. A source that dies (client
+  // disconnect) still fails the write.
+  finished(source, { writable: false }).catch((err: unknown) => meter.destroy(err as Error));
+  source.pipe(meter);
+  try {
+    await written;
+  } catch (err) {
+    source.unpipe(meter);
+    // A refusal in the first chunks can come while the file is still being opened: removed before
+    // the stream has closed, it would be created after the removal and stay behind.
+    if (!sink.closed) await new Promise<void>((resolve) => sink.once('close', () => resolve()));
+    await rm(file, { force: true });
+    throw storageError(err);
+  }
+  return { file, sha256: meter.digest(), size: meter.bytes };
+}
+
+/** Removes every entry of a staging directory (left by a crash); answers how many there were. */
+export async function sweepDir(dir: string): Promise<number> {
+  const leftovers = await readdirOrEmpty(dir);
+  await Promise.all(leftovers.map((name) => rm(path.join(dir, name), { force: true, recursive: true })));
+  return leftovers.length;
+}
+
+/** Hashes and counts bytes as they pass, failing the stream as soon as the limit is crossed. */
+class HashingMeter extends Transform {
+  bytes = 0;
+  private readonly hash = createHash('sha256');
+
+  constructor(
+    private readonly maxBytes: number,
+    private readonly observe: StageOptions['observe'],
+  ) {
+    super({ highWaterMark: BUFFER_BYTES });
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    if (this.bytes > this.maxBytes) {
+      callback(payloadTooLarge(this.maxBytes));
+      return;
+    }
+    this.hash.update(chunk);
+    // Passed on before the observer runs, so the disk write and the observer overlap.
+    this.push(chunk);
+    const wait = this.observe?.(chunk);
+    if (wait === undefined) callback();
+    else wait.then(() => callback(), callback);
+  }
+
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+export function storageError(err: unknown): unknown {
+  if (err instanceof AppError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return commonError('insufficient_storage', 'The server has no space left to store this upload; try again later.');
+  return err;
+}
+
+export async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}

@@ -30,6 +30,8 @@ export default defineConfig({
     globalSetup: ['test/support/global-setup.ts', 'test/support/build-dist.ts'],
     sequence: { sequencer: BuildAwareSequencer },
     // argon2 and package builds make some tests take a few seconds on 2 cores.
+    // The AWS SDK (S3 store tests) warns on every client that Node 20 support ends; said once here, not per test.
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: 'forks',

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AppError } from '../shared/index.js';
+import { blobStoreContract } from './blob-store.contract.js';
 import { FsBlobStore } from './fs-blob-store.js';
 
 let root: string;
@@ -18,6 +19,8 @@ afterEach(async () => {
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const staging = () => readdir(path.join(root, '.staging')).catch(() => []);
+
+blobStoreContract('FsBlobStore', () => Promise.resolve({ store: new FsBlobStore(root), leftovers: staging }));
 
 describe('FsBlobStore', () => {
   it('stages a stream with its hash and size, then commits it under sha256/ab/cd/<hash>', async () => {

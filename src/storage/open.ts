@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { StorageConfig } from '../config/index.js';
 import type { BlobStore } from './blob-store.js';
 import { FsBlobStore } from './fs-blob-store.js';
@@ -14,6 +15,6 @@ export async function openBlobStore(storage: StorageConfig, options: { localDir:
 }
 
 /** Blob reads that fail before a response starts when the store is down (see BlobStore.open). */
-export function openBlob(blobs: BlobStore, sha256: string, range?: { start: number; end: number }): Promise<import('node:stream').Readable> {
+export function openBlob(blobs: BlobStore, sha256: string, range?: { start: number; end: number }): Promise<Readable> {
   return blobs.open ? blobs.open(sha256, range) : Promise.resolve(blobs.read(sha256, range));
 }

@@ -130,7 +130,7 @@ export class S3BlobStore implements BlobStore {
           () => reject(new Error('the upload to the bucket ended before its body')),
           (err: unknown) => {
             body.off('drain', onDrain);
-            reject(err as Error);
+            reject(err instanceof Error ? err : new Error(String(err)));
           },
         );
       });

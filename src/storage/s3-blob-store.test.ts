@@ -1,0 +1,140 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startS3Server, type S3Server } from '../../test/support/s3.js';
+import { blobStoreContract } from './blob-store.contract.js';
+import { S3BlobStore } from './s3-blob-store.js';
+
+let s3: S3Server;
+let scratch: string;
+const stores: S3BlobStore[] = [];
+
+beforeAll(async () => {
+  s3 = await startS3Server();
+  scratch = await mkdtemp(path.join(tmpdir(), 'mosis-s3-store-'));
+});
+afterAll(async () => {
+  for (const store of stores) await store.close();
+  await s3?.stop();
+  await rm(scratch, { recursive: true, force: true });
+});
+
+const MiB = 1024 * 1024;
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+/** A store on a prefix of its own, with a local directory of its own. */
+function open(options: { prefix?: string; now?: () => Date } = {}): { store: S3BlobStore; prefix: string; localDir: string } {
+  const prefix = options.prefix ?? `t-${randomUUID()}`;
+  const localDir = path.join(scratch, randomUUID());
+  const store = new S3BlobStore(
+    { bucket: s3.bucket, prefix, endpoint: s3.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } },
+    { localDir, partSize: 5 * MiB, queueSize: 2, ...(options.now ? { now: options.now } : {}) },
+  );
+  stores.push(store);
+  return { store, prefix, localDir };
+}
+
+async function keys(prefix: string): Promise<string[]> {
+  const found: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.client().send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${prefix}/`, ContinuationToken: token }));
+    for (const o of page.Contents ?? []) found.push(o.Key!);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token);
+  return found.sort();
+}
+
+async function localLeftovers(localDir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const sub of ['uploads', 'downloads']) for (const name of await readdir(path.join(localDir, sub)).catch(() => [])) found.push(`${sub}/${name}`);
+  return found;
+}
+
+blobStoreContract('S3BlobStore', () => {
+  const { store, prefix, localDir } = open();
+  return Promise.resolve({
+    store,
+    leftovers: async () => [...(await keys(`${prefix}/staging`)), ...(await localLeftovers(localDir))],
+  });
+});
+
+describe('S3BlobStore', () => {
+  it('stores a large upload by multipart under <prefix>/sha256/ab/cd/<hash>, nothing else left, and serves it from its local copy once', async () => {
+    const { store, prefix, localDir } = open({ prefix: `deep/${randomUUID()}` });
+    const data = Buffer.alloc(12 * MiB + 5);
+    for (let i = 0; i < data.length; i += 4096) data[i] = i % 251;
+    const chunks = Array.from({ length: Math.ceil(data.length / 65536) }, (_, i) => data.subarray(i * 65536, (i + 1) * 65536));
+    const staged = await store.stage(Readable.from(chunks), { maxBytes: 20 * MiB });
+    expect(await keys(prefix)).toHaveLength(1); // the staging key, nothing at a content address yet
+    await staged.commit();
+    const key = `${prefix}/sha256/${staged.sha256.slice(0, 2)}/${staged.sha256.slice(2, 4)}/${staged.sha256}`;
+    expect(await keys(prefix)).toEqual([key]);
+    const body = await s3.client().send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
+    expect(sha(Buffer.from(await body.Body!.transformToByteArray()))).toBe(sha(data));
+    // The check right after the commit reads the upload's own local bytes, not a download.
+    expect(await readdir(path.join(localDir, 'committed'))).toEqual([staged.sha256]);
+    const local = await store.localFile(staged.sha256);
+    expect(await readdir(path.join(localDir, 'committed'))).toEqual([]);
+    await local!.release();
+    expect(await localLeftovers(localDir)).toEqual([]);
+  });
+
+  it('leaves nothing under sha256/ nor staging/ when a multipart upload is cut off', async () => {
+    const { store, prefix, localDir } = open();
+    let sent = 0;
+    const cut = new Readable({
+      read() {
+        sent += MiB;
+        if (sent > 11 * MiB) this.destroy(new Error('client went away'));
+        else this.push(Buffer.alloc(MiB, sent % 256));
+      },
+    });
+    await expect(store.stage(cut, { maxBytes: 100 * MiB })).rejects.toThrow();
+    expect(await keys(prefix)).toEqual([]);
+    expect(await localLeftovers(localDir)).toEqual([]);
+  });
+
+  it('sweeps staging keys only once they are a day old: other instances upload into the same bucket', async () => {
+    const { store: today, prefix } = open();
+    const { store: tomorrow } = open({ prefix, now: () => new Date(Date.now() + 25 * 3600_000) });
+    await s3.client().send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${prefix}/staging/${randomUUID()}`, Body: 'an upload in flight' }));
+    await today.sweepStaging();
+    expect(await keys(`${prefix}/staging`)).toHaveLength(1);
+    expect(await tomorrow.sweepStaging()).toBeGreaterThanOrEqual(1);
+    expect(await keys(`${prefix}/staging`)).toEqual([]);
+  });
+
+  it('presigns a download URL that serves the bytes under the given file name', async () => {
+    const { store } = open();
+    const staged = await store.stage(Readable.from([Buffer.from('bytes from the bucket')]), { maxBytes: 100 });
+    await staged.commit();
+    const url = await store.downloadUrl(staged.sha256, { fileName: 'com.example.app-3.mosis', seconds: 60 });
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-disposition')).toBe('attachment; filename="com.example.app-3.mosis"');
+    expect(await res.text()).toBe('bytes from the bucket');
+  });
+
+  it('answers 503 storage_unavailable while the bucket is down, leaving no local file, and works again once it is back', async () => {
+    const { store, localDir } = open();
+    const staged = await store.stage(Readable.from([Buffer.from('stored before')]), { maxBytes: 100 });
+    await staged.commit();
+    await s3.kill();
+    try {
+      await expect(store.checkWritable()).rejects.toMatchObject({ status: 503, code: 'storage_unavailable' });
+      await expect(store.stage(Readable.from([Buffer.alloc(1024)]), { maxBytes: 4096 })).rejects.toMatchObject({ status: 503, code: 'storage_unavailable' });
+      await expect(store.open(staged.sha256)).rejects.toMatchObject({ status: 503, code: 'storage_unavailable' });
+      await expect(store.has(staged.sha256)).rejects.toMatchObject({ status: 503 });
+      expect(await localLeftovers(localDir)).toEqual([]);
+    } finally {
+      await s3.start();
+    }
+    await store.checkWritable();
+    expect(await store.has(staged.sha256)).toBe(true);
+  });
+});

@@ -42,7 +42,7 @@ import { PostgresRateLimits } from './http/rate-limit-pg.js';
 import { JobQueue, JobsAdmin, JobWorker } from './jobs/index.js';
 import { DEFAULT_CHECK_BUDGET, PackageChecker } from './package/index.js';
 import { systemClock, systemIds, type Clock, type Ids } from './shared/index.js';
-import { BlobReferences, collectGarbage, DeviceIds, FsBlobStore, type BlobStore } from './storage/index.js';
+import { BlobReferences, collectGarbage, DeviceIds, openBlobStore, type BlobStore } from './storage/index.js';
 
 export interface CoreDeps {
   clock?: Clock;
@@ -161,9 +161,10 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
   const storeKeys = await StoreKeys.open(config.dataDir, clock);
   const secrets = await AccountSecrets.open(config.dataDir, config.accounts.secretsKey);
   const deviceIds = await DeviceIds.open(config.dataDir);
+  // PACKAGES_DIR, or an S3-compatible bucket with this instance's staging files in DATA_DIR/staging.
+  const blobs = await openBlobStore(config.storage, { localDir: path.join(config.dataDir, 'staging') });
   const database = openDatabase(config.database);
   const { db } = database;
-  const blobs = new FsBlobStore(config.packagesDir);
   const blobReferences = new BlobReferences();
   const jobs = new JobQueue({ clock, ids });
   const events = new EventLog({ db, postgresUrl: config.database.dialect === 'postgres' ? config.database.url : undefined, logger: log });
@@ -282,7 +283,9 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
   // The writer reads the catalog's size from the store, made just below.
   const indexWriter: IndexWriter = new IndexWriter(config.database, db, (): number => store.model.stats().versions);
   const storeIndex: SignedIndex = new SignedIndex({ write: (file: string): Promise<void> => indexWriter.write(file), storeKeys, dir: path.join(config.dataDir, 'store-index'), log });
-  const store: StoreService = new StoreService({ db, clock, events, blobs, deviceIds, index: storeIndex, search: storeSearch(config.database, db), baseUrl: config.baseUrl, log, cacheBytes: config.store.cacheBytes });
+  const store: StoreService = new StoreService({ db, clock, events, blobs, deviceIds, index: storeIndex, search: storeSearch(config.database, db), baseUrl: config.baseUrl, log, cacheBytes: config.store.cacheBytes,
+    downloadRedirectSeconds: config.storage.kind === 's3' && config.storage.downloads === 'redirect' ? config.storage.redirectSeconds : null,
+  });
   // Download marks only stop a second count on the same day (yesterday's go); SQLite's statistics.
   jobs.define(STORE_CHORES_JOB, { schedule: '23 0 * * *', maxAttempts: 3, timeoutMs: 10 * 60_000, handler: () => store.dailyChores() });
 
@@ -383,6 +386,7 @@ export async function createCore(config: Config, deps: CoreDeps = {}): Promise<C
       if (deps.packageChecker === undefined) await checker.close();
     } finally {
       await database.close();
+      await blobs.close?.();
       log.flush();
     }
   };

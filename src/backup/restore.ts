@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, rmdir, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import type { DatabaseConfig } from '../config/index.js';
+import type { DatabaseConfig, StorageConfig } from '../config/index.js';
 import { telemetryFile } from '../db/telemetry.js';
-import { FsBlobStore } from '../storage/index.js';
+import { FsBlobStore, openBlobStore, type BlobStore } from '../storage/index.js';
 import { copyPrivate, eachConcurrently, fsyncDirs, fsyncPath, PRIVATE_DIR, removeQuietly, snapshotBlobPath, storedBlobPath } from './files.js';
 import { readManifest, type SnapshotManifest } from './manifest.js';
 import { SnapshotRefused } from './refused.js';
@@ -16,6 +16,8 @@ export interface RestoreTarget {
   dataDir: string;
   database: DatabaseConfig;
   packagesDir: string;
+  /** Where the portal keeps blobs; absent or `fs`: PACKAGES_DIR. An S3 bucket gets the snapshot's blobs through the S3 store. */
+  storage?: StorageConfig;
 }
 
 export interface RestoreResult {
@@ -93,15 +95,29 @@ export async function restoreSnapshot(snapshotDir: string, target: RestoreTarget
       if (problem !== null) throw new SnapshotRefused(`Copying ${file.path} out of the snapshot went wrong; nothing was restored:`, [problem]);
     }
     // Blobs go in through the store's own commit: hashed as they are copied, fsynced, renamed. A
-    // PACKAGES_DIR outside DATA_DIR gets them directly (content-addressed: adding one is harmless).
+    // PACKAGES_DIR outside DATA_DIR gets them directly (content-addressed: adding one is harmless),
+    // and so does an S3 bucket (a blob left there by a restore that then fails is collected by gc).
+    const s3 = target.storage?.kind === 's3' ? target.storage : null;
     const packagesRoot = inside(target.packagesDir) ? staged(target.packagesDir) : target.packagesDir;
-    const blobDirs = await copyBlobs(manifest, source, packagesRoot);
+    let blobDirs = new Set<string>();
+    if (s3 !== null) {
+      const localDir = path.join(staging, '.s3-restore');
+      const store = await openBlobStore(s3, { localDir });
+      try {
+        await copyBlobsInto(store, manifest, source);
+      } finally {
+        await store.close?.();
+        await rm(localDir, { recursive: true, force: true });
+      }
+    } else {
+      blobDirs = await copyBlobs(manifest, source, packagesRoot);
+    }
     // The blob store's commit made each blob's own directory durable; the names above it and the
     // copied files' directories are made durable here.
     const copiedDirs = [...manifest.databases.map((d) => staged(databaseFiles[d.name])), ...manifest.files.map((f) => path.join(staging, f.path))].map((f) => path.dirname(f));
     const inStaging = (p: string) => p === staging || p.startsWith(`${staging}${path.sep}`);
     await fsyncDirs([...copiedDirs, ...blobDirs].filter(inStaging), staging);
-    if (!inStaging(packagesRoot)) await fsyncDirs(blobDirs, packagesRoot);
+    if (s3 === null && !inStaging(packagesRoot)) await fsyncDirs(blobDirs, packagesRoot);
 
     for (const file of outside) {
       if (await exists(file.final)) throw new SnapshotRefused(`${file.final} appeared while the snapshot was being restored; nothing was restored`);
@@ -124,8 +140,14 @@ export async function restoreSnapshot(snapshotDir: string, target: RestoreTarget
 /** Copies every blob into the store at `packagesRoot`; answers the directories made above the blobs' own. */
 async function copyBlobs(manifest: SnapshotManifest, snapshot: string, packagesRoot: string): Promise<Set<string>> {
   await mkdir(packagesRoot, PRIVATE_DIR);
-  const store = new FsBlobStore(packagesRoot);
   const dirs = new Set<string>();
+  await copyBlobsInto(new FsBlobStore(packagesRoot), manifest, snapshot, (sha256) => dirs.add(path.dirname(path.dirname(storedBlobPath(packagesRoot, sha256)))));
+  await rmdir(path.join(packagesRoot, '.staging')).catch(() => undefined);
+  return dirs;
+}
+
+/** Copies every blob of the snapshot into `store`, each hashed again on its way in. */
+async function copyBlobsInto(store: BlobStore, manifest: SnapshotManifest, snapshot: string, committed?: (sha256: string) => void): Promise<void> {
   await eachConcurrently(manifest.blobs, BLOB_CONCURRENCY, async (blob) => {
     const stagedBlob = await store.stage(createReadStream(snapshotBlobPath(snapshot, blob.sha256)), { maxBytes: blob.size });
     if (stagedBlob.sha256 !== blob.sha256 || stagedBlob.size !== blob.size) {
@@ -133,10 +155,9 @@ async function copyBlobs(manifest: SnapshotManifest, snapshot: string, packagesR
       throw new SnapshotRefused(`Copying blob ${blob.sha256} out of the snapshot went wrong (its copy hashes to ${stagedBlob.sha256}); nothing was restored`);
     }
     await stagedBlob.commit();
-    dirs.add(path.dirname(path.dirname(storedBlobPath(packagesRoot, blob.sha256))));
+    await stagedBlob.discard();
+    committed?.(blob.sha256);
   });
-  await rmdir(path.join(packagesRoot, '.staging')).catch(() => undefined);
-  return dirs;
 }
 
 async function refuseNonEmpty(dataDir: string): Promise<void> {

@@ -98,28 +98,31 @@ export async function createSnapshot(source: SnapshotSource, options: SnapshotOp
     await eachConcurrently(stored, BLOB_CONCURRENCY, async (sha256) => {
       options.signal?.throwIfAborted();
       if (!named.has(sha256) && !(await source.isReferenced(sha256))) return;
+      if (!inSnapshot) {
+        // Listed only: its size is enough, and a remote store (S3) need not send the bytes.
+        const size = await source.blobs.size(sha256);
+        if (size === null) throw vanished(sha256);
+        blobs.push({ sha256, size });
+        return;
+      }
       const local = await source.blobs.localFile(sha256);
       if (local === null) throw vanished(sha256);
       try {
-        if (inSnapshot) {
-          const target = snapshotBlobPath(temp, sha256);
-          const sources = [local.path, ...earlier.map((s) => snapshotBlobPath(s.dir, sha256))];
-          let how = await linkOrCopy(sources, target).catch((err: unknown) => {
-            throw (err as NodeJS.ErrnoException).code === 'ENOENT' ? vanished(sha256) : err;
-          });
-          const size = (await stat(local.path)).size;
-          // A link to an earlier snapshot's copy that is not the blob (damaged since): copy the store's.
-          if ((await lstat(target)).size !== size) {
-            await removeQuietly(target);
-            await copyPrivate(local.path, target);
-            how = 'copied';
-          }
-          placed[how] += 1;
-          dirs.add(path.dirname(target));
-          blobs.push({ sha256, size });
-        } else {
-          blobs.push({ sha256, size: (await stat(local.path)).size });
+        const target = snapshotBlobPath(temp, sha256);
+        const sources = [local.path, ...earlier.map((s) => snapshotBlobPath(s.dir, sha256))];
+        let how = await linkOrCopy(sources, target).catch((err: unknown) => {
+          throw (err as NodeJS.ErrnoException).code === 'ENOENT' ? vanished(sha256) : err;
+        });
+        const size = (await stat(local.path)).size;
+        // A link to an earlier snapshot's copy that is not the blob (damaged since): copy the store's.
+        if ((await lstat(target)).size !== size) {
+          await removeQuietly(target);
+          await copyPrivate(local.path, target);
+          how = 'copied';
         }
+        placed[how] += 1;
+        dirs.add(path.dirname(target));
+        blobs.push({ sha256, size });
       } finally {
         await local.release();
       }

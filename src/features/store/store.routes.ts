@@ -216,14 +216,15 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
         tags,
         summary: 'Download a version (<version_code>.mosis) or its store signature (<version_code>.mosis.sig)',
         description:
-          'The .mosis file with a strong ETag (its SHA-256), single byte ranges (206; several ranges get the whole file; 416 outside it), If-Range, and the store signature in X-Mosis-Store-Signature with its key in X-Mosis-Store-Key. Counted once per device and version a day. .mosis.sig answers the base64 signature as text.',
+          'The .mosis file with a strong ETag (its SHA-256), single byte ranges (206; several ranges get the whole file; 416 outside it), If-Range, and the store signature in X-Mosis-Store-Signature with its key in X-Mosis-Store-Key. Counted once per device and version a day. A portal storing packages on S3 with STORAGE_DOWNLOADS=redirect answers 302 to a short-lived presigned URL instead of the bytes (ranges then go to that URL). .mosis.sig answers the base64 signature as text.',
         params: packageParams,
         headers: deviceHeaders,
         response: {
           200: z.unknown().meta({ description: 'The package bytes, or the base64 store signature' }),
           206: z.unknown().meta({ description: 'The requested range' }),
+          302: z.undefined().describe('With STORAGE_DOWNLOADS=redirect: the package at a presigned URL of the blob store (Location), with the ETag and store signature headers'),
           304: z.undefined().describe('Not modified'),
-          ...problems('validation_failed', 'store_package_not_found', 'range_not_satisfiable', 'rate_limited'),
+          ...problems('validation_failed', 'store_package_not_found', 'range_not_satisfiable', 'rate_limited', 'storage_unavailable'),
         },
       },
     },
@@ -259,26 +260,39 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
         void reply.header('content-range', `bytes */${pkg.size}`);
         throw storeError('range_not_satisfiable', `The file has ${pkg.size} bytes; ask for one range inside them.`);
       }
+      // Read now: once the response has gone, the request may be gone with it.
+      const ip = request.ip;
+      const deviceId = request.headers['x-mosis-device'] ?? null;
+      const count = (): void => {
+        // Beyond its daily share an address's downloads are served, not counted.
+        if (countedPerAddress.hit(`${clientBudgetKey(ip)}:${pkg.appId}`, COUNTED_DOWNLOADS_PER_ADDRESS, DAY_MS) === null) {
+          store.countDownload(pkg, deviceId, ip);
+        }
+      };
+      if (pkg.redirect !== null) {
+        // STORAGE_DOWNLOADS=redirect: the bucket serves the bytes (and the range); the portal still
+        // answers 304, says the ETag and the signature, and counts the download it hands out.
+        const location = await pkg.redirect();
+        if (request.method !== 'HEAD') count();
+        return reply.code(302).header('location', location).header('cache-control', 'private, no-cache').send();
+      }
       void reply.type(PACKAGE_TYPE);
       // Counted once the bytes went out: not for a HEAD, a failed read or a client that left.
       const counted = (body: Readable): Readable => {
-        body.once('end', () => {
-          // Beyond its daily share an address's downloads are served, not counted.
-          if (countedPerAddress.hit(`${clientBudgetKey(request.ip)}:${pkg.appId}`, COUNTED_DOWNLOADS_PER_ADDRESS, DAY_MS) === null) {
-            store.countDownload(pkg, request.headers['x-mosis-device'] ?? null, request.ip);
-          }
-        });
+        body.once('end', count);
         return body;
       };
       if (range.kind === 'part') {
+        const body = request.method === 'HEAD' ? emptyBody() : counted(await pkg.open({ start: range.start, end: range.end }));
         void reply
           .code(206)
           .header('content-range', `bytes ${range.start}-${range.end}/${pkg.size}`)
           .header('content-length', range.end - range.start + 1);
-        return reply.send(request.method === 'HEAD' ? emptyBody() : counted(pkg.open({ start: range.start, end: range.end })));
+        return reply.send(body);
       }
+      const body = request.method === 'HEAD' ? emptyBody() : counted(await pkg.open());
       void reply.header('content-length', pkg.size);
-      return reply.send(request.method === 'HEAD' ? emptyBody() : counted(pkg.open()));
+      return reply.send(body);
     },
   );
 

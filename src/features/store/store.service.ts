@@ -4,7 +4,7 @@ import { PostgresAdapter, sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 import { latestEventId, type DomainEvent, type EventLog, type Subscription } from '../../events/index.js';
 import { commonError, type Clock } from '../../shared/index.js';
-import type { BlobStore } from '../../storage/index.js';
+import { openBlob, type BlobStore } from '../../storage/index.js';
 import { ByteCache } from './byte-cache.js';
 import { buildModel } from './model-build.js';
 import type { DeviceIds } from '../../storage/index.js';
@@ -30,6 +30,11 @@ export interface StoreDeps {
   log: { warn(details: object, message: string): void; info(details: object, message: string): void };
   /** Bytes of serialized pages, listings and versions kept in memory. */
   cacheBytes: number;
+  /**
+   * Downloads answered by a redirect to a URL of the blob store valid this many seconds
+   * (STORAGE_DOWNLOADS=redirect on S3); null or absent: the portal streams them.
+   */
+  downloadRedirectSeconds?: number | null;
   /** How long a catalog request waits for the first build (default BUILD_WAIT_MS); tests make it short. */
   buildWaitMs?: number;
 }
@@ -289,7 +294,10 @@ export class StoreService {
   }
 
   /** A published, non-yanked version's file, for a download; 404 for anything else. */
-  async package(packageId: string, versionCode: number): Promise<StorePackage & { open: (range?: { start: number; end: number }) => Readable }> {
+  async package(
+    packageId: string,
+    versionCode: number,
+  ): Promise<StorePackage & { open: (range?: { start: number; end: number }) => Promise<Readable>; redirect: (() => Promise<string>) | null }> {
     const app = (await this.lookup([packageId])).get(packageId);
     const entry = app && this.model.hasVersion(app, versionCode) ? (await this.versionEntries([[app, versionCode]])).get(versionKey(app, versionCode)) : undefined;
     if (!entry) throw storeError('store_package_not_found', `Version ${versionCode} of ${packageId} is not in the store.`);
@@ -304,8 +312,18 @@ export class StoreService {
       publishedAt: row.published_at,
       storeSignature: row.store_signature,
       storeKeyId: row.store_key_id,
-      open: (range) => this.deps.blobs.read(row.sha256, range),
+      // Resolved once the store answered: a bucket that is down is a 503, not a cut download.
+      open: (range) => openBlob(this.deps.blobs, row.sha256, range),
+      redirect: this.redirectOf(row.sha256, `${packageId}-${versionCode}.mosis`),
     };
+  }
+
+  /** A presigned URL of the package in the blob store, when downloads go by redirect. */
+  private redirectOf(sha256: string, fileName: string): (() => Promise<string>) | null {
+    const seconds = this.deps.downloadRedirectSeconds ?? null;
+    const { blobs } = this.deps;
+    if (seconds === null || !blobs.downloadUrl) return null;
+    return () => blobs.downloadUrl!(sha256, { fileName, seconds });
   }
 
   /** Counts a download once per device (or, without a device id, per client IP) per version per UTC day. */

@@ -78,7 +78,7 @@ export class S3BlobStore implements BlobStore {
     this.committedDir = path.join(options.localDir, 'committed');
     this.downloadsDir = path.join(options.localDir, 'downloads');
     this.partSize = options.partSize ?? 8 * MiB;
-    this.queueSize = options.queueSize ?? 3;
+    this.queueSize = options.queueSize ?? 2;
     this.now = options.now ?? (() => new Date());
     this.client = new S3Client({
       region: settings.region,
@@ -102,7 +102,7 @@ export class S3BlobStore implements BlobStore {
     const stagingKey = this.key(`staging/${randomUUID()}`);
     // The multipart upload reads from `body`; a full buffer holds the incoming stream (the meter
     // waits for 'drain'), so an upload costs about (queueSize + 1) parts of memory whatever its size.
-    const body = new PassThrough({ highWaterMark: MiB });
+    const body = new PassThrough({ highWaterMark: 256 * 1024 });
     const upload = new Upload({
       client: this.client,
       params: { Bucket: this.bucket, Key: stagingKey, Body: body, ContentType: 'application/octet-stream' },
@@ -274,13 +274,14 @@ export class S3BlobStore implements BlobStore {
   }
 
   /**
-   * Local leftovers of this instance (staging files, downloads; committed uploads older than an
-   * hour), and in the bucket staging keys and multipart uploads older than a day: younger ones may
-   * be uploads of other instances in flight.
+   * Leftovers of uploads and downloads a day old (locally and, staging keys and multipart uploads,
+   * in the bucket; committed uploads no check claimed after an hour): anything younger may belong
+   * to an upload in flight on another instance sharing the bucket, or DATA_DIR.
    */
   async sweepStaging(): Promise<number> {
-    let swept = (await sweepDir(this.uploadsDir)) + (await sweepDir(this.downloadsDir)) + (await this.sweepCommitted(true));
     const cutoff = this.now().getTime() - DAY_MS;
+    const dayAgo = new Date(cutoff);
+    let swept = (await sweepDir(this.uploadsDir, dayAgo)) + (await sweepDir(this.downloadsDir, dayAgo)) + (await this.sweepCommitted(true));
     for await (const object of this.objects('staging/')) {
       if (object.lastModified.getTime() >= cutoff) continue;
       await this.deleteQuietly(object.key);

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
@@ -50,11 +50,25 @@ export async function stageFile(source: Readable, dir: string, { maxBytes, obser
   return { file, sha256: meter.digest(), size: meter.bytes };
 }
 
-/** Removes every entry of a staging directory (left by a crash); answers how many there were. */
-export async function sweepDir(dir: string): Promise<number> {
-  const leftovers = await readdirOrEmpty(dir);
-  await Promise.all(leftovers.map((name) => rm(path.join(dir, name), { force: true, recursive: true })));
-  return leftovers.length;
+/**
+ * Removes the entries of a staging directory (left by a crash); answers how many there were. With
+ * `before`, only entries last written before that time: the directory may be shared by instances
+ * (DATA_DIR on a shared volume) whose uploads are in flight.
+ */
+export async function sweepDir(dir: string, before?: Date): Promise<number> {
+  let swept = 0;
+  await Promise.all(
+    (await readdirOrEmpty(dir)).map(async (name) => {
+      const entry = path.join(dir, name);
+      if (before !== undefined) {
+        const info = await stat(entry).catch(() => null);
+        if (info === null || info.mtimeMs >= before.getTime()) return;
+      }
+      await rm(entry, { force: true, recursive: true });
+      swept += 1;
+    }),
+  );
+  return swept;
 }
 
 /** Hashes and counts bytes as they pass, failing the stream as soon as the limit is crossed. */

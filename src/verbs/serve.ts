@@ -30,7 +30,12 @@ async function serve(config: Config): Promise<void> {
   const upgraded = await core.twoFactor.upgradeStoredSecrets();
   if (upgraded.totpSecrets + upgraded.recoveryCodes > 0) log.info(upgraded, 'sealed stored TOTP secrets and rehashed recovery codes');
   // An upload cut off by a crash or kill -9 left a staging file; no request is running yet.
-  const swept = await core.blobs.sweepStaging();
+  // A bucket that cannot be reached right now is no reason not to start: /readyz says not ready.
+  const swept = await core.blobs.sweepStaging().catch((err: unknown) => {
+    if ((err as { code?: unknown } | null)?.code !== 'storage_unavailable') throw err;
+    log.warn({ err }, 'package storage cannot be reached: staging leftovers are swept at the next start');
+    return 0;
+  });
   if (swept > 0) log.info({ swept }, 'removed staging files of interrupted uploads');
 
   // SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to the timeout), then the

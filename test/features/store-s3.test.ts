@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createSnapshot, restoreSnapshot } from '../../src/backup/index.js';
 import { collectGarbage } from '../../src/storage/index.js';
 import { TestClock } from '../support/accounts.js';
 import { expectProblem } from '../support/api.js';
@@ -146,6 +148,28 @@ describeOnSqlite(
       }
       expect((await p.app.inject({ method: 'GET', url: '/readyz' })).statusCode).toBe(200);
       expect((await p.app.inject({ method: 'GET', url })).statusCode).toBe(200);
+    });
+
+    it('takes a snapshot with the blobs from the bucket and restores them into another prefix', async () => {
+      const p = portal();
+      const { sha256 } = await published(p);
+      const work = await mkdtemp(path.join(tmpdir(), 'mosis-s3-backup-'));
+      try {
+        const source = { database: p.config.database, dataDir: p.config.dataDir, blobs: p.blobs, db: p.core.db, isReferenced: (h: string) => p.core.blobReferences.isReferenced(h) };
+        const { dir, manifest } = await createSnapshot(source, { into: path.join(work, 'backups'), now: new Date() });
+        expect(manifest.blobs.map((b) => b.sha256)).toContain(sha256);
+        if (p.config.storage.kind !== 's3') throw new Error('the portal is not on S3');
+        const restoredPrefix = `${prefix}-restored`;
+        const target = path.join(work, 'restored');
+        await restoreSnapshot(dir, { dataDir: target, database: { dialect: 'sqlite', file: path.join(target, 'portal.db') }, packagesDir: path.join(target, 'packages'), storage: { ...p.config.storage, prefix: restoredPrefix } });
+        const page = await s3.client().send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${restoredPrefix}/` }));
+        expect((page.Contents ?? []).map((o) => o.Key)).toContain(`${restoredPrefix}/sha256/${sha256.slice(0, 2)}/${sha256.slice(2, 4)}/${sha256}`);
+        const restored = await readdir(target);
+        expect(restored).not.toContain('packages');
+        expect(restored).not.toContain('.s3-restore');
+      } finally {
+        await rm(work, { recursive: true, force: true });
+      }
     });
   },
   {

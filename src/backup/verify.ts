@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { migrations } from '../db/migrations/index.js';
@@ -5,6 +6,7 @@ import { telemetryMigrations } from '../db/telemetry-migrations/index.js';
 import { digestFile, eachConcurrently, snapshotBlobPath, storedBlobPath } from './files.js';
 import { portalVersion, readManifest, type SnapshotManifest } from './manifest.js';
 import { SnapshotRefused } from './refused.js';
+import type { BlobStore } from '../storage/index.js';
 import { integrityCheck } from './sqlite-files.js';
 
 export interface VerifiedSnapshot {
@@ -20,10 +22,11 @@ const BLOB_CONCURRENCY = 4;
 /**
  * Checks a snapshot against its manifest without changing it: each database file's size, SHA-256
  * and `PRAGMA integrity_check`; that its migrations are ones this portal knows; each key file's
- * checksum; each listed blob's presence, size and SHA-256 (in the snapshot, or in PACKAGES_DIR for
- * a PostgreSQL snapshot's list). Throws SnapshotRefused naming every problem found.
+ * checksum; each listed blob's presence, size and SHA-256 (in the snapshot, or, for a PostgreSQL
+ * snapshot's list, in PACKAGES_DIR or in `blobs` when the portal stores them elsewhere, S3). Throws
+ * SnapshotRefused naming every problem found.
  */
-export async function verifySnapshot(dir: string, options: { packagesDir: string }): Promise<VerifiedSnapshot> {
+export async function verifySnapshot(dir: string, options: { packagesDir: string; blobs?: BlobStore }): Promise<VerifiedSnapshot> {
   const root = path.resolve(dir);
   const isDir = await stat(root).then(
     (s) => s.isDirectory(),
@@ -65,8 +68,9 @@ export async function verifySnapshot(dir: string, options: { packagesDir: string
   const located = (sha256: string) => (manifest.blobs_location === 'snapshot' ? snapshotBlobPath(root, sha256) : storedBlobPath(options.packagesDir, sha256));
   const where = manifest.blobs_location === 'snapshot' ? 'the snapshot' : `PACKAGES_DIR (${options.packagesDir})`;
   let blobBytes = 0;
+  const store = manifest.blobs_location === 'snapshot' ? undefined : options.blobs;
   await eachConcurrently(manifest.blobs, BLOB_CONCURRENCY, async (blob) => {
-    const found = await checkFile(located(blob.sha256), blob, `blob ${blob.sha256}`, where);
+    const found = store ? await checkStoredBlob(store, blob) : await checkFile(located(blob.sha256), blob, `blob ${blob.sha256}`, where);
     if (found !== null) problems.push(found);
     else blobBytes += blob.size;
   });
@@ -90,5 +94,18 @@ export async function checkFile(file: string, expected: { size: number; sha256: 
   if (size !== expected.size) return `${what} has ${size} bytes, the manifest says ${expected.size} (truncated or replaced)`;
   const digest = await digestFile(file);
   if (digest.sha256 !== expected.sha256) return `${what} has SHA-256 ${digest.sha256}, the manifest says ${expected.sha256} (its bytes changed)`;
+  return null;
+}
+
+/** checkFile for a blob in a blob store that is not PACKAGES_DIR (S3): read back and hashed. */
+async function checkStoredBlob(store: BlobStore, expected: { size: number; sha256: string }): Promise<string | null> {
+  const what = `blob ${expected.sha256}`;
+  const size = await store.size(expected.sha256);
+  if (size === null) return `${what} is missing from the blob store`;
+  if (size !== expected.size) return `${what} has ${size} bytes, the manifest says ${expected.size} (truncated or replaced)`;
+  const hash = createHash('sha256');
+  for await (const chunk of store.read(expected.sha256)) hash.update(chunk as Buffer);
+  const digest = hash.digest('hex');
+  if (digest !== expected.sha256) return `${what} has SHA-256 ${digest}, the manifest says ${expected.sha256} (its bytes changed)`;
   return null;
 }

@@ -53,13 +53,18 @@ async function backup(config: Config, args: string[]): Promise<void> {
 
 async function verify(config: Config, snapshot: string): Promise<void> {
   const { SnapshotRefused, verifySnapshot } = await import('../backup/index.js');
+  // A PostgreSQL snapshot's blobs are checked where the portal keeps them: PACKAGES_DIR or the bucket.
+  const { openBlobStore } = await import('../storage/index.js');
+  const blobs = config.storage.kind === 's3' ? await openBlobStore(config.storage, { localDir: path.join(config.dataDir, 'staging') }) : undefined;
   try {
-    const { dir, manifest } = await verifySnapshot(snapshot, { packagesDir: config.packagesDir });
+    const { dir, manifest } = await verifySnapshot(snapshot, { packagesDir: config.packagesDir, ...(blobs ? { blobs } : {}) });
     console.log(`Snapshot ${dir} is good (taken ${manifest.created_at} by portal ${manifest.portal_version}):`);
     for (const line of describe(manifest)) console.log(`  ${line}`);
   } catch (err) {
     if (err instanceof SnapshotRefused) throw new UsageError(err.message);
     throw err;
+  } finally {
+    await blobs?.close?.();
   }
 }
 
@@ -69,6 +74,6 @@ export function describe(manifest: SnapshotManifest): string[] {
   const lines = manifest.databases.map((d) => `${d.file}: ${mib(d.size)}, ${d.migrations.length} migrations (last ${d.migrations.at(-1) ?? 'none'})`);
   lines.push(`${manifest.files.length} key file(s): ${manifest.files.map((f) => f.path).join(', ') || 'none (SECRETS_KEY and the keys must then be kept elsewhere)'}`);
   const bytes = manifest.blobs.reduce((sum, b) => sum + b.size, 0);
-  lines.push(`${manifest.blobs.length} blob(s), ${mib(bytes)}${manifest.blobs_location === 'packages_dir' ? ', listed with their checksums (they stay in PACKAGES_DIR)' : ''}`);
+  lines.push(`${manifest.blobs.length} blob(s), ${mib(bytes)}${manifest.blobs_location === 'packages_dir' ? ', listed with their checksums (they stay in the blob store: PACKAGES_DIR or the bucket)' : ''}`);
   return lines;
 }

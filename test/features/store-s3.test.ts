@@ -6,12 +6,12 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createSnapshot, restoreSnapshot } from '../../src/backup/index.js';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createSnapshot, restoreSnapshot, verifySnapshot } from '../../src/backup/index.js';
 import { collectGarbage } from '../../src/storage/index.js';
 import { TestClock } from '../support/accounts.js';
 import { expectProblem } from '../support/api.js';
-import { describeOnSqlite, type TestPortal } from '../support/portal.js';
+import { describeOnSqlite, startPortal, type TestPortal } from '../support/portal.js';
 import { startS3Server, type S3Server } from '../support/s3.js';
 import { storeWorld } from '../support/store.js';
 
@@ -182,3 +182,27 @@ describeOnSqlite(
     deps: () => ({ clock: (clock = new TestClock()) }),
   },
 );
+
+// On PostgreSQL a snapshot lists the blobs (the database is pg_dump's); verifying it reads them
+// back from the bucket, not from PACKAGES_DIR.
+describe.skipIf(inject('postgresUrl') === null)('packages on S3 with PostgreSQL: snapshots', () => {
+  it('lists the blobs from the bucket and verifies them there, refusing once one is gone', async () => {
+    prefix = `portal-${randomUUID()}`;
+    clock = new TestClock();
+    const { portal: p, stop } = await startPortal('postgres', { ...s3.env(prefix) }, { clock });
+    const work = await mkdtemp(path.join(tmpdir(), 'mosis-s3-pg-backup-'));
+    try {
+      const { sha256 } = await published(p);
+      const source = { database: p.config.database, dataDir: p.config.dataDir, blobs: p.blobs, db: p.core.db, isReferenced: (h: string) => p.core.blobReferences.isReferenced(h) };
+      const { dir, manifest } = await createSnapshot(source, { into: path.join(work, 'backups'), now: new Date() });
+      expect(manifest.blobs_location).toBe('packages_dir');
+      expect(manifest.blobs.map((b) => b.sha256)).toContain(sha256);
+      await verifySnapshot(dir, { packagesDir: p.config.packagesDir, blobs: p.blobs });
+      await p.blobs.delete(sha256);
+      await expect(verifySnapshot(dir, { packagesDir: p.config.packagesDir, blobs: p.blobs })).rejects.toThrow(/missing from the blob store/);
+    } finally {
+      await rm(work, { recursive: true, force: true });
+      await stop();
+    }
+  });
+});

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { Db, Executor } from '../../db/index.js';
 import { appendEvent, type EventNotifier } from '../../events/index.js';
 import { type Actor, type Clock, type Ids } from '../../shared/index.js';
-import type { BlobReferences, BlobStore } from '../../storage/index.js';
+import { openBlob, type BlobReferences, type BlobStore } from '../../storage/index.js';
 import { touchApp } from './apps.repository.js';
 import type { AppResponse, ScreenshotResponse } from './apps.schemas.js';
 import { toScreenshotResponse, type AppsService } from './apps.service.js';
@@ -34,7 +34,7 @@ const tooManyScreenshots = () => appsError('screenshot_limit_reached', `An app h
 export interface MediaBlob {
   contentType: string;
   size: number;
-  open(): Readable;
+  open(): Promise<Readable>;
 }
 
 /**
@@ -106,7 +106,7 @@ export class AppImagesService {
     if (!contentType) throw notFound();
     const size = await this.deps.blobs.size(sha256);
     if (size === null) throw notFound();
-    return { contentType, size, open: () => this.deps.blobs.read(sha256) };
+    return { contentType, size, open: () => openBlob(this.deps.blobs, sha256) };
   }
 
   /**

@@ -38,7 +38,7 @@ export const mediaRoutes: FeatureRoutes<{ appImages: AppImagesService }> = (app,
         // Store fronts on other origins embed these images; everything else stays same-site.
         .header('cross-origin-resource-policy', 'cross-origin');
       if (ifNoneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();
-      return reply.type(media.contentType).header('content-length', media.size).send(media.open());
+      return reply.type(media.contentType).header('content-length', media.size).send(await media.open());
     },
   );
 };

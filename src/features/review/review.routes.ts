@@ -70,7 +70,7 @@ export const reviewRoutes: FeatureRoutes<{ review: ReviewService; auth: Authenti
         .header('cache-control', 'private, no-store')
         // The name is built from a validated package id and a number: nothing to escape.
         .header('content-disposition', `attachment; filename="${file.fileName}"`)
-        .send(file.open());
+        .send(await file.open());
     },
   );
 

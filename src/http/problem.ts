@@ -69,6 +69,8 @@ function errorHandler(error: FastifyError, request: FastifyRequest, reply: Fasti
   if (error instanceof AppError) {
     // A route that knows better (the store: 5 s) set its own; onError hooks run before this handler.
     if (error.status === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', '30');
+    // A 5xx says nothing of its cause to the client (storage_unavailable: the S3 error); the log does.
+    if (error.status >= 500 && error.cause !== undefined) request.log.warn({ err: error.cause, code: error.code }, 'answered a 5xx for this cause');
     return sendProblem(reply, error.spec, error.message, error.errors);
   }
   if (error.validation) {

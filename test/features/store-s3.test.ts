@@ -135,7 +135,10 @@ describeOnSqlite(
         const ready = await p.app.inject({ method: 'GET', url: '/readyz' });
         expect(ready.statusCode).toBe(503);
         expect(ready.json<{ checks: Record<string, { ok: boolean }> }>().checks['packages']).toEqual({ ok: false });
-        expectProblem(await p.app.inject({ method: 'GET', url }), 503, 'storage_unavailable');
+        const down = expectProblem(await p.app.inject({ method: 'GET', url }), 503, 'storage_unavailable');
+        // The client learns nothing of the SDK's error; the log has it.
+        expect(JSON.stringify(down)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
+        expect(p.logs()).toMatch(/"code":"storage_unavailable"[^\n]*ECONNREFUSED|ECONNREFUSED[^\n]*"code":"storage_unavailable"/);
         const upload = await p.app.inject({
           method: 'POST',
           url: `/v1/apps/${world.app.id}/versions`,

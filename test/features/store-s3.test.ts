@@ -102,6 +102,10 @@ describeOnSqlite(
       const ranged = await fetch(location, { headers: { range: 'bytes=0-9' } });
       expect(ranged.status).toBe(206);
       expect(Buffer.from(await ranged.arrayBuffer()).equals(v1.file.subarray(0, 10))).toBe(true);
+      // A HEAD (the size before a download) is the portal's own answer: presigned URLs are for GET.
+      const head = await p.app.inject({ method: 'HEAD', url });
+      expect(head.statusCode).toBe(200);
+      expect(head.headers['content-length']).toBe(String(v1.file.length));
       const notModified = await p.app.inject({ method: 'GET', url, headers: { 'if-none-match': `"${sha256}"` } });
       expect(notModified.statusCode).toBe(304);
       expect(notModified.headers['location']).toBeUndefined();

@@ -269,11 +269,12 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
           store.countDownload(pkg, deviceId, ip);
         }
       };
-      if (pkg.redirect !== null) {
+      if (pkg.redirect !== null && request.method === 'GET') {
         // STORAGE_DOWNLOADS=redirect: the bucket serves the bytes (and the range); the portal still
-        // answers 304, says the ETag and the signature, and counts the download it hands out.
+        // answers 304, says the ETag and the signature, and counts the download it hands out. A
+        // HEAD is answered here: a presigned URL is signed for GET only.
         const location = await pkg.redirect();
-        if (request.method !== 'HEAD') count();
+        count();
         return reply.code(302).header('location', location).header('cache-control', 'private, no-cache').send();
       }
       void reply.type(PACKAGE_TYPE);

@@ -111,28 +111,33 @@ export class S3BlobStore implements BlobStore {
       leavePartsOnError: false,
     });
     let s3Failure: unknown;
+    // The one wait for 'drain' under way (the meter waits for each chunk in turn), failed by the upload's failure.
+    let failWait: ((err: Error) => void) | undefined;
     const uploaded: Promise<void> = upload.done().then(
       () => undefined,
       (err: unknown) => {
         s3Failure ??= err;
+        failWait?.(err instanceof Error ? err : new Error(String(err)));
         throw err;
       },
     );
     uploaded.catch(() => undefined);
     const drained = (): Promise<void> =>
       new Promise<void>((resolve, reject) => {
+        if (s3Failure !== undefined) {
+          reject(s3Failure instanceof Error ? s3Failure : new Error('the upload to the bucket failed'));
+          return;
+        }
         const onDrain = () => {
-          body.off('drain', onDrain);
+          failWait = undefined;
           resolve();
         };
-        body.on('drain', onDrain);
-        uploaded.then(
-          () => reject(new Error('the upload to the bucket ended before its body')),
-          (err: unknown) => {
-            body.off('drain', onDrain);
-            reject(err instanceof Error ? err : new Error(String(err)));
-          },
-        );
+        body.once('drain', onDrain);
+        failWait = (err) => {
+          failWait = undefined;
+          body.off('drain', onDrain);
+          reject(err);
+        };
       });
     const tee = (chunk: Buffer): Promise<void> | undefined => (body.write(chunk) ? undefined : drained());
     const observe = (chunk: Buffer): Promise<void> | undefined => {
@@ -147,11 +152,13 @@ export class S3BlobStore implements BlobStore {
     try {
       staged = await stageFile(source, this.uploadsDir, { maxBytes: options.maxBytes, observe });
     } catch (err) {
+      // The bucket's failure, if that is what stopped the upload (not the refusal below).
+      const bucketFailure = s3Failure;
       // An error (not an end) makes lib-storage fail its reads, abort the multipart upload and settle.
       body.destroy(new Error('upload refused'));
       await uploaded.catch(() => undefined);
       await this.deleteQuietly(stagingKey);
-      if (s3Failure !== undefined && !(err instanceof AppError && err.status !== 503)) throw unavailable(s3Failure);
+      if (bucketFailure !== undefined && !(err instanceof AppError && err.status !== 503)) throw unavailable(bucketFailure);
       throw err;
     }
     body.end();

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -118,6 +119,39 @@ describe('S3BlobStore', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-disposition')).toBe('attachment; filename="com.example.app-3.mosis"');
     expect(await res.text()).toBe('bytes from the bucket');
+  });
+
+  it('stops reading an upload while the bucket does not keep up, and answers 503 once it stops answering', async () => {
+    // A "bucket" that takes every byte and never answers.
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => {
+      sockets.add(socket);
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const localDir = path.join(scratch, randomUUID());
+      const store = new S3BlobStore(
+        { bucket: s3.bucket, prefix: 'silent', endpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } },
+        { localDir, partSize: 5 * MiB, queueSize: 2, idleTimeoutMs: 1500 },
+      );
+      stores.push(store);
+      let produced = 0;
+      const endless = new Readable({
+        read() {
+          produced += 256 * 1024;
+          this.push(Buffer.alloc(256 * 1024, produced % 255));
+        },
+      });
+      const error = await store.stage(endless, { maxBytes: 1024 * MiB }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ status: 503, code: 'storage_unavailable' });
+      // Held back: a part or two and the buffers, not everything the client could send in that time.
+      expect(produced).toBeLessThan(32 * MiB);
+      expect(await localLeftovers(localDir)).toEqual([]);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('answers 503 storage_unavailable while the bucket is down, leaving no local file, and works again once it is back', async () => {

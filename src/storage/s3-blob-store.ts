@@ -39,6 +39,8 @@ export interface S3StoreOptions {
   /** Bytes of one multipart part; the upload holds about (queueSize + 1) of them in memory. */
   readonly partSize?: number;
   readonly queueSize?: number;
+  /** A request whose socket is idle this long fails (a bucket that stopped answering); default two minutes. */
+  readonly idleTimeoutMs?: number;
   readonly now?: () => Date;
 }
 
@@ -92,6 +94,8 @@ export class S3BlobStore implements BlobStore {
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: {
         connectionTimeout: 5000,
+        // Idle, not total: a proxied download to a slow device may take long, but not stall that long.
+        socketTimeout: options.idleTimeoutMs ?? 120_000,
         httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 64 }),
         httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
       },
@@ -156,6 +160,8 @@ export class S3BlobStore implements BlobStore {
       const bucketFailure = s3Failure;
       // An error (not an end) makes lib-storage fail its reads, abort the multipart upload and settle.
       body.destroy(new Error('upload refused'));
+      // Settles done() now even when a request to the bucket hangs; lib-storage still aborts the multipart upload.
+      void upload.abort();
       await uploaded.catch(() => undefined);
       await this.deleteQuietly(stagingKey);
       if (bucketFailure !== undefined && !(err instanceof AppError && err.status !== 503)) throw unavailable(bucketFailure);

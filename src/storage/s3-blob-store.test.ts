@@ -133,7 +133,7 @@ describe('S3BlobStore', () => {
       const localDir = path.join(scratch, randomUUID());
       const store = new S3BlobStore(
         { bucket: s3.bucket, prefix: 'silent', endpoint: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } },
-        { localDir, partSize: 5 * MiB, queueSize: 2, idleTimeoutMs: 1500 },
+        { localDir, partSize: 5 * MiB, queueSize: 2, idleTimeoutMs: 400 },
       );
       stores.push(store);
       let produced = 0;

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { access, constants, mkdir, open, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
@@ -13,6 +14,13 @@ import type { UsageTask } from './blob-usage-thread.js';
 
 const HASH = /^[0-9a-f]{64}$/;
 const STAGING = '.staging';
+/**
+ * Staging files are named `<host>.<pid>.<time>-<random>.part`: the instance sweeping at start can
+ * tell its own host's dead processes' leftovers (removed at once) from the in-flight uploads of
+ * other instances sharing the directory (kept until idle for longer than any request may last).
+ */
+const HOST_TAG = hostname().replace(/[^A-Za-z0-9-]/g, '_').slice(0, 64) || 'host';
+const STAGING_NAME = /^([A-Za-z0-9_-]+)\.(\d+)\.\d+-[0-9a-f]+\.part$/;
 // How much of an upload may wait in memory for the disk: enough that receiving the next chunks
 // overlaps writing the last ones, small enough that an upload costs a couple of MiB at most.
 const BUFFER_BYTES = 1024 * 1024;
@@ -35,7 +43,7 @@ export class FsBlobStore implements BlobStore {
 
   async stage(source: Readable, { maxBytes, observe }: StageOptions): Promise<StagedBlob> {
     await mkdir(this.stagingDir, PRIVATE_DIR);
-    const file = path.join(this.stagingDir, `${Date.now()}-${randomBytes(8).toString('hex')}.part`);
+    const file = path.join(this.stagingDir, `${HOST_TAG}.${process.pid}.${Date.now()}-${randomBytes(8).toString('hex')}.part`);
     const meter = new HashingMeter(maxBytes, observe);
     const sink = createWriteStream(file, { flags: 'wx', mode: 0o600, highWaterMark: BUFFER_BYTES });
     const written = pipeline(meter, sink);
@@ -144,10 +152,21 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  async sweepStaging(): Promise<number> {
-    const leftovers = await readdirOrEmpty(this.stagingDir);
-    await Promise.all(leftovers.map((name) => rm(path.join(this.stagingDir, name), { force: true })));
-    return leftovers.length;
+  async sweepStaging(options: { idleMs?: number } = {}): Promise<number> {
+    const idleMs = options.idleMs ?? 0;
+    const now = Date.now();
+    let removed = 0;
+    for (const name of await readdirOrEmpty(this.stagingDir)) {
+      const file = path.join(this.stagingDir, name);
+      if (!abandoned(name)) {
+        // Maybe another instance's upload (a shared directory): only once it cannot be alive any more.
+        const modified = await stat(file).then((s) => s.mtimeMs, () => null);
+        if (modified === null || now - modified < idleMs) continue;
+      }
+      await rm(file, { force: true });
+      removed += 1;
+    }
+    return removed;
   }
 
   async checkWritable(): Promise<void> {
@@ -168,6 +187,24 @@ export class FsBlobStore implements BlobStore {
   private pathOf(sha256: string): string {
     if (!HASH.test(sha256)) throw new Error(`not a sha256 hex digest: ${sha256}`);
     return path.join(this.root, 'sha256', sha256.slice(0, 2), sha256.slice(2, 4), sha256);
+  }
+}
+
+/**
+ * A staging file left by a process of this host that is gone (or by this very process, which sweeps
+ * before it serves any upload).
+ */
+function abandoned(name: string): boolean {
+  const match = STAGING_NAME.exec(name);
+  if (!match || match[1] !== HOST_TAG) return false;
+  const pid = Number(match[2]);
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    // EPERM: alive, as another user.
+    return (err as NodeJS.ErrnoException).code !== 'EPERM';
   }
 }
 

@@ -29,8 +29,10 @@ async function serve(config: Config): Promise<void> {
   // TOTP secrets and recovery codes stored before the server key protected them: protect them now.
   const upgraded = await core.twoFactor.upgradeStoredSecrets();
   if (upgraded.totpSecrets + upgraded.recoveryCodes > 0) log.info(upgraded, 'sealed stored TOTP secrets and rehashed recovery codes');
-  // An upload cut off by a crash or kill -9 left a staging file; no request is running yet.
-  const swept = await core.blobs.sweepStaging();
+  // An upload cut off by a crash or kill -9 left a staging file; no request of this instance is
+  // running yet, but another instance sharing PACKAGES_DIR may be receiving one: its files are
+  // kept until idle for longer than a request may last.
+  const swept = await core.blobs.sweepStaging({ idleMs: config.http.requestMs + 60_000 });
   if (swept > 0) log.info({ swept }, 'removed staging files of interrupted uploads');
 
   // SIGTERM/SIGINT: stop accepting, let in-flight requests finish (up to the timeout), then the

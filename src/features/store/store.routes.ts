@@ -261,11 +261,15 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
       }
       void reply.type(PACKAGE_TYPE);
       // Counted once the bytes went out: not for a HEAD, a failed read or a client that left.
+      // Who asked is read now: by the time the body ends the request may be gone (a client that
+      // closed the connection as the last bytes went out), and reading it then threw.
+      const address = request.ip;
+      const device = request.headers['x-mosis-device'] ?? null;
       const counted = (body: Readable): Readable => {
         body.once('end', () => {
           // Beyond its daily share an address's downloads are served, not counted.
-          if (countedPerAddress.hit(`${clientBudgetKey(request.ip)}:${pkg.appId}`, COUNTED_DOWNLOADS_PER_ADDRESS, DAY_MS) === null) {
-            store.countDownload(pkg, request.headers['x-mosis-device'] ?? null, request.ip);
+          if (countedPerAddress.hit(`${clientBudgetKey(address)}:${pkg.appId}`, COUNTED_DOWNLOADS_PER_ADDRESS, DAY_MS) === null) {
+            store.countDownload(pkg, device, address);
           }
         });
         return body;

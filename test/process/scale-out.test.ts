@@ -397,6 +397,8 @@ describe('two portal instances behind HAProxy on one PostgreSQL database and one
         unanswered: [...unanswered],
         runningAtKill,
         streams: streams.map((s) => s.connections),
+        killStarted,
+        killEnded,
         fivexx: exchanges.filter((e) => e.status >= 500 || e.status === 0),
       };
       console.log(`scale-out: ${JSON.stringify(report)}`);

@@ -260,7 +260,10 @@ describe('two portal instances behind HAProxy on one PostgreSQL database and one
       };
       const ok = async (method: string, url: string, status: number, init: Parameters<typeof call>[2] = {}) => {
         const res = await call(method, url, init);
-        expect(res.status, `${method} ${url}: ${res.bytes.toString('utf8')}`).toBe(status);
+        // SCALE_OUT_DEBUG=1: the instances' store and event log lines with an unexpected answer.
+        if (res.status !== status && process.env['SCALE_OUT_DEBUG']) for (const i of instances.values()) console.log('DEBUG', i.name, res.servedBy, Date.now(), i.process.output().split('\n').filter((l) => /store|event|DEBUGCATCHUP/i.test(l)).join('\n'));
+        const last = exchanges.at(-1);
+        expect(res.status, `${method} ${url} (${res.servedBy ?? 'the balancer'}, ${last ? last.ended - last.started : '?'} ms): ${res.bytes.toString('utf8')}`).toBe(status);
         return res;
       };
 
@@ -348,7 +351,8 @@ describe('two portal instances behind HAProxy on one PostgreSQL database and one
       const ping = (await ok('POST', `/v1/apps/${app.id}/webhooks/${webhook.id}/ping`, 202, { token })).json<{ id: string }>();
       await until(() => receiver.held() !== undefined, 'the ping delivery to reach the receiver');
       const holderPid = pidOfConnection((receiver.held() as HeldHook).remotePort);
-      const victim = [...instances.values()].find((i) => i.process.child.pid === holderPid) ?? (instances.get('a') as Instance);
+      const fallback = instances.get('a') as Instance;
+      const victim = [...instances.values()].find((i) => i.process.child.pid === holderPid) ?? fallback;
       const survivor = instances.get(victim.name === 'a' ? 'b' : 'a') as Instance;
       const heldOnVictim = holderPid === victim.process.child.pid;
       const ackedAtPing = acknowledged.size;

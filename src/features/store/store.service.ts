@@ -359,24 +359,27 @@ export class StoreService {
 
   /** An answer, asked again once if it was a 404 while the model lagged behind the event log and has caught up since. */
   private async orCaughtUp<T>(answer: () => Promise<T>): Promise<T> {
+    // Where the model stood when it answered: it may move on while the 404 is looked at.
+    const answeredAt = this.subscription?.position;
     try {
       return await answer();
     } catch (err) {
-      if (!(err instanceof AppError) || err.status !== 404 || !(await this.caughtUp())) throw err;
+      if (!(err instanceof AppError) || err.status !== 404 || answeredAt === undefined || !(await this.caughtUp(answeredAt))) throw err;
       return answer();
     }
   }
 
   /**
-   * Whether the model was behind the event log and has caught up with it, waiting up to
-   * CATCH_UP_MS. False at once when it was not behind: a 404 for what does not exist costs one query.
+   * Whether the model, which answered at event `answeredAt`, was behind the event log then and has
+   * caught up with it since, waiting up to CATCH_UP_MS. False at once when it was not behind: a 404
+   * for what does not exist costs one query.
    */
-  private async caughtUp(): Promise<boolean> {
+  private async caughtUp(answeredAt: number): Promise<boolean> {
     const subscription = this.subscription;
     // Not following the log yet: lookups read the database themselves until the build is done.
     if (!subscription) return false;
     const target = await latestEventId(this.deps.db);
-    if (subscription.position >= target) return false;
+    if (answeredAt >= target) return false;
     this.deps.events.notify();
     const deadline = Date.now() + CATCH_UP_MS;
     while (!this.stopped && subscription.position < target && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));

@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -101,15 +101,44 @@ async function startHoldingReceiver() {
   };
 }
 
-/** The pid of the process on this machine whose TCP connection has local port `port` (ss -tnp). */
-function pidOfConnection(port: number): number | null {
-  try {
-    const out = execFileSync('ss', ['-Htnp', 'state', 'established', `( sport = :${port} )`], { encoding: 'utf8' });
-    const match = /pid=(\d+)/.exec(out);
-    return match ? Number(match[1]) : null;
-  } catch {
-    return null;
+/**
+ * Which of `pids` holds the TCP connection whose local port is `port` (Linux: /proc/net/tcp names
+ * the socket's inode, /proc/<pid>/fd the sockets a process holds), or null.
+ */
+function pidOfConnection(port: number, pids: readonly number[]): number | null {
+  const hexPort = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    const text = (() => {
+      try {
+        return readFileSync(table, 'utf8');
+      } catch {
+        return '';
+      }
+    })();
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields[1]?.endsWith(`:${hexPort}`) && fields[9]) inodes.add(fields[9]);
+    }
   }
+  for (const pid of pids) {
+    const fds = (() => {
+      try {
+        return readdirSync(`/proc/${pid}/fd`);
+      } catch {
+        return [];
+      }
+    })();
+    for (const fd of fds) {
+      try {
+        const inode = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
+        if (inode !== undefined && inodes.has(inode)) return pid;
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return null;
 }
 
 async function until(condition: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
@@ -261,7 +290,7 @@ describe('two portal instances behind HAProxy on one PostgreSQL database and one
       const ok = async (method: string, url: string, status: number, init: Parameters<typeof call>[2] = {}) => {
         const res = await call(method, url, init);
         // SCALE_OUT_DEBUG=1: the instances' store and event log lines with an unexpected answer.
-        if (res.status !== status && process.env['SCALE_OUT_DEBUG']) for (const i of instances.values()) console.log('DEBUG', i.name, res.servedBy, Date.now(), i.process.output().split('\n').filter((l) => /store|event|DEBUGCATCHUP/i.test(l)).join('\n'));
+        if (res.status !== status && process.env['SCALE_OUT_DEBUG']) for (const i of instances.values()) console.log('DEBUG', i.name, res.servedBy, Date.now(), i.process.output().split('\n').filter((l) => /store|event/i.test(l)).join('\n'));
         const last = exchanges.at(-1);
         expect(res.status, `${method} ${url} (${res.servedBy ?? 'the balancer'}, ${last ? last.ended - last.started : '?'} ms): ${res.bytes.toString('utf8')}`).toBe(status);
         return res;
@@ -350,7 +379,7 @@ describe('two portal instances behind HAProxy on one PostgreSQL database and one
       // A ping: its delivery is held by the receiver, and the instance sending it is the one to kill.
       const ping = (await ok('POST', `/v1/apps/${app.id}/webhooks/${webhook.id}/ping`, 202, { token })).json<{ id: string }>();
       await until(() => receiver.held() !== undefined, 'the ping delivery to reach the receiver');
-      const holderPid = pidOfConnection((receiver.held() as HeldHook).remotePort);
+      const holderPid = pidOfConnection((receiver.held() as HeldHook).remotePort, [...instances.values()].map((i) => i.process.child.pid ?? 0));
       const fallback = instances.get('a') as Instance;
       const victim = [...instances.values()].find((i) => i.process.child.pid === holderPid) ?? fallback;
       const survivor = instances.get(victim.name === 'a' ? 'b' : 'a') as Instance;
@@ -407,7 +436,7 @@ describe('two portal instances behind HAProxy on one PostgreSQL database and one
       };
       console.log(`scale-out: ${JSON.stringify(report)}`);
       // The delivery in flight was the victim's: that is what the kill is about.
-      expect(heldOnVictim, 'the held webhook delivery was on the killed instance').toBe(true);
+      expect(heldOnVictim, 'the held webhook delivery was on the killed instance (found by its connection in /proc)').toBe(true);
 
       // No client saw a 5xx (or a broken connection) but a POST in flight at the kill; every GET was retried.
       const failed = exchanges.filter((e) => e.status >= 500 || e.status === 0);

@@ -37,8 +37,11 @@ export interface BlobStore {
   list(): AsyncIterable<string>;
   /** When the blob was stored (last committed), or null when it is not stored. */
   storedAt(sha256: string): Promise<Date | null>;
-  /** Removes staging files left by a crash; called at start before the server listens. */
-  sweepStaging(): Promise<number>;
+  /**
+   * Removes staging files left by a crash; called at start before the server listens. Files that
+   * may belong to another live instance sharing the store are removed only once idle for `idleMs`.
+   */
+  sweepStaging(options?: { idleMs?: number }): Promise<number>;
   /** Throws when the store cannot be written (readiness probe). */
   checkWritable(): Promise<void>;
   /**

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -90,6 +90,26 @@ describe('FsBlobStore', () => {
     await writeFile(path.join(root, '.staging', 'left-by-a-crash.part'), 'partial');
     expect(await store.sweepStaging()).toBe(1);
     expect(await staging()).toEqual([]);
+  });
+
+  it('on a shared directory, sweeps what dead processes of this host left but keeps a live instance\'s upload until it has been idle too long', async () => {
+    const store = new FsBlobStore(root);
+    const host = hostname().replace(/[^A-Za-z0-9-]/g, '_').slice(0, 64);
+    // A process of this host that is gone (a child that has exited), one that runs (this test's
+    // parent, standing for another instance), and an instance on another host.
+    const deadPid = Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).toString());
+    const dead = `${host}.${deadPid}.1-00aa.part`;
+    const live = `${host}.${process.ppid}.1-00bb.part`;
+    const elsewhere = 'other-host.4242.1-00cc.part';
+    await store.checkWritable();
+    for (const name of [dead, live, elsewhere]) await writeFile(path.join(root, '.staging', name), 'partial');
+    expect(await store.sweepStaging({ idleMs: 60_000 })).toBe(1);
+    expect((await staging()).sort()).toEqual([live, elsewhere].sort());
+    // Idle for longer than a request may last: removed whoever left it.
+    const old = new Date(Date.now() - 120_000);
+    await utimes(path.join(root, '.staging', elsewhere), old, old);
+    expect(await store.sweepStaging({ idleMs: 60_000 })).toBe(1);
+    expect(await staging()).toEqual([live]);
   });
 
   it('reads a byte range of a stored blob', async () => {

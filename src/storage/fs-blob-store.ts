@@ -7,7 +7,7 @@ import type { BlobUsage } from './blob-store.js';
 import { Piscina } from 'piscina';
 import { workerModule } from '../shared/index.js';
 import type { UsageTask } from './blob-usage-thread.js';
-import { isNotFound, PRIVATE_DIR, readdirOrEmpty, stageFile, storageError, sweepDir } from './staging.js';
+import { isNotFound, PRIVATE_DIR, readdirOrEmpty, stageFile, storageError, sweepAbandoned } from './staging.js';
 
 const HASH = /^[0-9a-f]{64}$/;
 const STAGING = '.staging';
@@ -116,8 +116,9 @@ export class FsBlobStore implements BlobStore {
     }
   }
 
-  sweepStaging(): Promise<number> {
-    return sweepDir(this.stagingDir);
+  /** Removes this host's dead processes' staging files, and any other once idle for `idleMs`. */
+  sweepStaging(options: { idleMs?: number } = {}): Promise<number> {
+    return sweepAbandoned(this.stagingDir, options.idleMs ?? 0);
   }
 
   async checkWritable(): Promise<void> {

@@ -71,6 +71,7 @@ export class S3BlobStore implements BlobStore {
   private readonly queueSize: number;
   private readonly now: () => Date;
   private readonly instance = randomUUID();
+  private probe: Promise<void> | undefined;
   private lastCacheSweep = 0;
 
   constructor(settings: S3StoreSettings, options: S3StoreOptions) {
@@ -321,7 +322,16 @@ export class S3BlobStore implements BlobStore {
     return swept;
   }
 
-  async checkWritable(): Promise<void> {
+  /**
+   * Writes and deletes this instance's probe object. Probes asked for while one runs share it: two
+   * at once (the balancer's health check and an operator's curl) would race on the one key.
+   */
+  checkWritable(): Promise<void> {
+    this.probe ??= this.writeProbe().finally(() => (this.probe = undefined));
+    return this.probe;
+  }
+
+  private async writeProbe(): Promise<void> {
     const key = this.key(`readyz/${this.instance}`);
     const abortSignal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
     await this.call((c) => c.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: 'ok' }), { abortSignal }));

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
@@ -10,6 +11,14 @@ import type { StageOptions } from './blob-store.js';
 // How much of an upload may wait in memory for the disk: enough that receiving the next chunks
 // overlaps writing the last ones, small enough that an upload costs a couple of MiB at most.
 const BUFFER_BYTES = 1024 * 1024;
+
+/**
+ * Staging files are named `<host>.<pid>.<time>-<random>.part`: the instance sweeping at start can
+ * tell its own host's dead processes' leftovers (removed at once) from the in-flight uploads of
+ * other instances sharing the directory (kept until idle for longer than any request may last).
+ */
+const HOST_TAG = hostname().replace(/[^A-Za-z0-9-]/g, '_').slice(0, 64) || 'host';
+const STAGING_NAME = /^([A-Za-z0-9_-]+)\.(\d+)\.\d+-[0-9a-f]+\.part$/;
 
 /** Packages are the developers' unpublished work: only the portal's own user reads them. */
 export const PRIVATE_DIR = { recursive: true, mode: 0o700 } as const;
@@ -28,7 +37,7 @@ export interface StagedFile {
  */
 export async function stageFile(source: Readable, dir: string, { maxBytes, observe }: StageOptions): Promise<StagedFile> {
   await mkdir(dir, PRIVATE_DIR);
-  const file = path.join(dir, `${Date.now()}-${randomBytes(8).toString('hex')}.part`);
+  const file = path.join(dir, `${HOST_TAG}.${process.pid}.${Date.now()}-${randomBytes(8).toString('hex')}.part`);
   const meter = new HashingMeter(maxBytes, observe);
   const sink = createWriteStream(file, { flags: 'wx', mode: 0o600, highWaterMark: BUFFER_BYTES });
   const written = pipeline(meter, sink);
@@ -69,6 +78,40 @@ export async function sweepDir(dir: string, before?: Date): Promise<number> {
     }),
   );
   return swept;
+}
+
+/**
+ * Sweeps a staging directory that other instances may share (PACKAGES_DIR on a shared volume):
+ * a file of this host's dead processes (or of this very process, which sweeps before it serves any
+ * upload) goes at once, any other only once idle for `idleMs`. Answers how many went.
+ */
+export async function sweepAbandoned(dir: string, idleMs: number): Promise<number> {
+  const now = Date.now();
+  let removed = 0;
+  for (const name of await readdirOrEmpty(dir)) {
+    const file = path.join(dir, name);
+    if (!abandoned(name)) {
+      const modified = await stat(file).then((s) => s.mtimeMs, () => null);
+      if (modified === null || (idleMs > 0 && now - modified < idleMs)) continue;
+    }
+    await rm(file, { force: true, recursive: true });
+    removed += 1;
+  }
+  return removed;
+}
+
+function abandoned(name: string): boolean {
+  const match = STAGING_NAME.exec(name);
+  if (!match || match[1] !== HOST_TAG) return false;
+  const pid = Number(match[2]);
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    // EPERM: alive, as another user.
+    return (err as NodeJS.ErrnoException).code !== 'EPERM';
+  }
 }
 
 /** Hashes and counts bytes as they pass, failing the stream as soon as the limit is crossed. */

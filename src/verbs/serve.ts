@@ -29,9 +29,11 @@ async function serve(config: Config): Promise<void> {
   // TOTP secrets and recovery codes stored before the server key protected them: protect them now.
   const upgraded = await core.twoFactor.upgradeStoredSecrets();
   if (upgraded.totpSecrets + upgraded.recoveryCodes > 0) log.info(upgraded, 'sealed stored TOTP secrets and rehashed recovery codes');
-  // An upload cut off by a crash or kill -9 left a staging file; no request is running yet.
-  // A bucket that cannot be reached right now is no reason not to start: /readyz says not ready.
-  const swept = await core.blobs.sweepStaging().catch((err: unknown) => {
+  // An upload cut off by a crash or kill -9 left a staging file; no request of this instance is
+  // running yet, but another instance sharing PACKAGES_DIR may be receiving one: its files are
+  // kept until idle for longer than a request may last. A bucket that cannot be reached right now
+  // is no reason not to start: /readyz says not ready.
+  const swept = await core.blobs.sweepStaging({ idleMs: config.http.requestMs + 60_000 }).catch((err: unknown) => {
     if ((err as { code?: unknown } | null)?.code !== 'storage_unavailable') throw err;
     log.warn({ err }, 'package storage cannot be reached: staging leftovers are swept at the next start');
     return 0;

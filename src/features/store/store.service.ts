@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import { PostgresAdapter, sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 import { latestEventId, type DomainEvent, type EventLog, type Subscription } from '../../events/index.js';
-import { commonError, type Clock } from '../../shared/index.js';
+import { AppError, commonError, type Clock } from '../../shared/index.js';
 import { openBlob, type BlobStore } from '../../storage/index.js';
 import { ByteCache } from './byte-cache.js';
 import { buildModel } from './model-build.js';
@@ -91,6 +91,11 @@ const REFRESH_CHUNK = 500;
 const POPULAR_REFRESH_MS = 5 * 60_000;
 /** Versions one query reads when filling the version cache. */
 const VERSION_SLICE = 100;
+/**
+ * How long a request naming what the model lacks waits for the model to catch up with the event
+ * log: another instance may have just published it (a device told "published" downloads at once).
+ */
+const CATCH_UP_MS = 2_000;
 /** How long a catalog request waits for the first build before it is told to come back. */
 const BUILD_WAIT_MS = 10_000;
 const POPULAR_DAYS = 30;
@@ -234,7 +239,11 @@ export class StoreService {
 
   // ---- one app ----
 
-  async detail(packageId: string, languages: readonly string[], device: DeviceProfile): Promise<CachedBody> {
+  detail(packageId: string, languages: readonly string[], device: DeviceProfile): Promise<CachedBody> {
+    return this.orCaughtUp(() => this.detailNow(packageId, languages, device));
+  }
+
+  private async detailNow(packageId: string, languages: readonly string[], device: DeviceProfile): Promise<CachedBody> {
     const app = (await this.lookup([packageId])).get(packageId);
     if (!app) throw storeError('store_app_not_found', `No published app has the package id ${packageId}.`);
     const locale = chooseLocale(languages, app.locales);
@@ -253,7 +262,11 @@ export class StoreService {
    * front shows as the app's version history (the detail answers only the version a device gets).
    * Staged, halted and beta versions are listed too, as in the signed index: their files are public.
    */
-  async versionHistory(packageId: string, query: { limit: number; cursor?: string | undefined }): Promise<CachedBody> {
+  versionHistory(packageId: string, query: { limit: number; cursor?: string | undefined }): Promise<CachedBody> {
+    return this.orCaughtUp(() => this.versionHistoryNow(packageId, query));
+  }
+
+  private async versionHistoryNow(packageId: string, query: { limit: number; cursor?: string | undefined }): Promise<CachedBody> {
     const app = (await this.lookup([packageId])).get(packageId);
     if (!app) throw storeError('store_app_not_found', `No published app has the package id ${packageId}.`);
     const below = query.cursor === undefined ? null : decodeVersionCursor(query.cursor);
@@ -294,10 +307,11 @@ export class StoreService {
   }
 
   /** A published, non-yanked version's file, for a download; 404 for anything else. */
-  async package(
-    packageId: string,
-    versionCode: number,
-  ): Promise<StorePackage & { open: (range?: { start: number; end: number }) => Promise<Readable>; redirect: (() => Promise<string>) | null }> {
+  package(packageId: string, versionCode: number): Promise<StorePackage & { open: (range?: { start: number; end: number }) => Promise<Readable>; redirect: (() => Promise<string>) | null }> {
+    return this.orCaughtUp(() => this.packageNow(packageId, versionCode));
+  }
+
+  private async packageNow(packageId: string, versionCode: number): Promise<StorePackage & { open: (range?: { start: number; end: number }) => Promise<Readable>; redirect: (() => Promise<string>) | null }> {
     const app = (await this.lookup([packageId])).get(packageId);
     const entry = app && this.model.hasVersion(app, versionCode) ? (await this.versionEntries([[app, versionCode]])).get(versionKey(app, versionCode)) : undefined;
     if (!entry) throw storeError('store_package_not_found', `Version ${versionCode} of ${packageId} is not in the store.`);
@@ -357,6 +371,35 @@ export class StoreService {
   }
 
   // ---- the model ----
+
+  /** An answer, asked again once if it was a 404 while the model lagged behind the event log and has caught up since. */
+  private async orCaughtUp<T>(answer: () => Promise<T>): Promise<T> {
+    // Where the model stood when it answered: it may move on while the 404 is looked at.
+    const answeredAt = this.subscription?.position;
+    try {
+      return await answer();
+    } catch (err) {
+      if (!(err instanceof AppError) || err.status !== 404 || answeredAt === undefined || !(await this.caughtUp(answeredAt))) throw err;
+      return answer();
+    }
+  }
+
+  /**
+   * Whether the model, which answered at event `answeredAt`, was behind the event log then and has
+   * caught up with it since, waiting up to CATCH_UP_MS. False at once when it was not behind: a 404
+   * for what does not exist costs one query.
+   */
+  private async caughtUp(answeredAt: number): Promise<boolean> {
+    const subscription = this.subscription;
+    // Not following the log yet: lookups read the database themselves until the build is done.
+    if (!subscription) return false;
+    const target = await latestEventId(this.deps.db);
+    if (answeredAt >= target) return false;
+    this.deps.events.notify();
+    const deadline = Date.now() + CATCH_UP_MS;
+    while (!this.stopped && subscription.position < target && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    return subscription.position >= target;
+  }
 
   /** Waits for the catalog's orders, for a while: a store whose database is away answers 503, not never. */
   private async whenBuilt(): Promise<void> {

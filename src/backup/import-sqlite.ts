@@ -133,7 +133,7 @@ export async function importSqlite(source: ImportSource, target: ImportTarget, o
         throw new SnapshotRefused('The destination database already has data: import-sqlite only fills an empty one (nothing was changed)', used.map((u) => `${u.table}: ${u.rows} row(s)`));
       }
       const keys = await plannedKeyFiles(source.dataDir, target.dataDir);
-      await copyBlobs(sourceBlobs, target.blobs, report, progress);
+      await copyBlobs(sources.portal, sourceBlobs, target.blobs, report, progress);
       report.key_files.identical = keys.identical;
       for (const relative of keys.copy) {
         await copyPrivate(path.join(source.dataDir, relative), path.join(target.dataDir, relative));
@@ -341,10 +341,31 @@ async function plannedKeyFiles(fromDir: string, toDir: string): Promise<{ copy: 
   return { copy, identical };
 }
 
-/** Every blob of the old PACKAGES_DIR into the destination store, its SHA-256 checked as it is staged. */
-async function copyBlobs(from: BlobStore, to: BlobStore, report: ImportReport, progress: (line: string) => void): Promise<void> {
+/**
+ * The blobs rows need, with the size their rows give: packages of versions (a failed upload's may
+ * be collected, as gc does) and app images. Read on the SQLite source.
+ */
+function referencedBlobs(portal: SQLite.Database): Map<string, number> {
+  const named = portal.prepare(`select sha256, size from versions where status <> 'failed' union select sha256, size from app_images`).all() as { sha256: string; size: number }[];
+  return new Map(named.map((n) => [n.sha256, n.size]));
+}
+
+/**
+ * Every blob of the old PACKAGES_DIR into the destination store, its SHA-256 checked as it is
+ * staged. A blob a row needs that the source lacks, or a damaged one, stops the import here,
+ * before any table is written.
+ */
+async function copyBlobs(portal: SQLite.Database, from: BlobStore, to: BlobStore, report: ImportReport, progress: (line: string) => void): Promise<void> {
   const stored: string[] = [];
   for await (const sha256 of from.list()) stored.push(sha256);
+  const have = new Set(stored);
+  const lost = [...referencedBlobs(portal).keys()].filter((sha256) => !have.has(sha256)).sort();
+  if (lost.length > 0) {
+    throw new SnapshotRefused(
+      'Blobs the source database refers to are not in the source packages directory (is --from-packages right?): no table was written',
+      lost.map((sha256) => `blob ${sha256} is missing`),
+    );
+  }
   report.blobs.stored_in_source = stored.length;
   progress(`Copying ${stored.length} blob(s)…`);
   const problems: string[] = [];
@@ -506,9 +527,8 @@ async function verifyTables(plans: TablePlan[], sources: { portal: SQLite.Databa
  * its hash. The source must have them all too: one it lacks was lost before the move.
  */
 async function verifyBlobs(portal: SQLite.Database, from: BlobStore, to: BlobStore, report: ImportReport, progress: (line: string) => void): Promise<void> {
-  const named = portal.prepare(`select sha256, size from versions union select sha256, size from app_images`).all() as { sha256: string; size: number }[];
   const problems: string[] = [];
-  const bySha = new Map(named.map((n) => [n.sha256, n.size]));
+  const bySha = referencedBlobs(portal);
   report.blobs.referenced = bySha.size;
   progress(`Verifying ${bySha.size} referenced blob(s)…`);
   await eachConcurrently([...bySha], BLOB_CONCURRENCY, async ([sha256, size]) => {

@@ -217,6 +217,17 @@ describe.skipIf(!postgres)('import-sqlite: one NAS into PostgreSQL [sqlite → p
     expect(await countRows(destination.url, 'users')).toBe(0);
     expect(await countRows(destination.url, 'versions')).toBe(0);
   });
+
+  it('refuses a source whose packages directory lacks a blob a version needs (a wrong --from-packages), before any table is written', async () => {
+    const copy = await sourceCopy();
+    const sha256 = (await withSqlite(path.join(copy, 'portal.db'), (db) => db.prepare('select sha256 from versions order by version_code limit 1').pluck().get())) as string;
+    await rm(storedBlobPath(path.join(copy, 'packages'), sha256));
+    const destination = await freshDestination();
+    const refused = await runImport(copy, destination.config).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(SnapshotRefused);
+    expect((refused as Error).message).toMatch(new RegExp(`not in the source packages directory[\\s\\S]*blob ${sha256} is missing`));
+    expect(await countRows(destination.url, 'versions')).toBe(0);
+  });
 });
 
 function withSqlite<T>(file: string, read: (db: SQLite.Database) => T): T {

@@ -36,8 +36,9 @@ that found a difference, 2 refused.`,
 };
 
 /**
- * Where the blobs go: the new configuration's blob store. The one line to change when the S3
- * adapter lands (openBlobStore(config.storage, { localDir: config.packagesDir })).
+ * Where the blobs go: the new configuration's blob store, as the portal's core opens it. When the
+ * S3 adapter lands, the body becomes the core's one line:
+ * `return openBlobStore(config.storage, { localDir: path.join(config.dataDir, 'staging') });`
  */
 export async function destinationBlobs(config: Config): Promise<BlobStore> {
   if (config.storage.kind !== 'fs') throw new UsageError('import-sqlite: this build cannot write to STORAGE_URL=s3://… yet; leave STORAGE_URL unset to copy the blobs into PACKAGES_DIR');

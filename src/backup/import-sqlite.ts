@@ -5,7 +5,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import type pg from 'pg';
 import type { DatabaseConfig } from '../config/index.js';
-import { migrateToLatest, openDatabase, pgDriver } from '../db/index.js';
+import { migrateToLatest, openDatabase, pendingMigrations, pgDriver } from '../db/index.js';
 import { migrations } from '../db/migrations/index.js';
 import { telemetryMigrations } from '../db/telemetry-migrations/index.js';
 import { FsBlobStore, type BlobStore } from '../storage/index.js';
@@ -113,9 +113,15 @@ export async function importSqlite(source: ImportSource, target: ImportTarget, o
   const client = await connect(target.database.url);
   try {
     checkSourceMigrations(sources.portal, sources.telemetry);
-    // The destination at the latest schema, the one the source has too (checked above).
-    const applied = await migrateToLatest(destination.db);
-    if (applied.length > 0) progress(`Destination migrated: ${applied.join(', ')}`);
+    // The destination at the latest schema, the one the source has too (checked above); a
+    // verification writes nothing, so there it must be migrated already.
+    if (options.verifyOnly === true) {
+      const pending = await pendingMigrations(destination.db);
+      if (pending.length > 0) throw new SnapshotRefused('The destination database is not migrated: nothing to verify there (run the import first)', [`pending: ${pending.join(', ')}`]);
+    } else {
+      const applied = await migrateToLatest(destination.db);
+      if (applied.length > 0) progress(`Destination migrated: ${applied.join(', ')}`);
+    }
     const plans = await planTables(sources.portal, sources.telemetry, client);
     const report: ImportReport = {
       verify_only: options.verifyOnly === true,

@@ -77,15 +77,20 @@ describe.skipIf(!postgres)('mosis-portal import-sqlite (the built command)', () 
     expect(changed.stderr).toContain('the verification found differences');
   });
 
-  it('refuses with exit code 2: no --from, a SQLite destination, a directory without a portal database', { timeout: 60_000 }, async () => {
+  it('refuses with exit code 2: no --from, a SQLite destination, a directory without a portal database, --verify-only on a database never imported into', { timeout: 60_000 }, async () => {
     const empty = await mkdtemp(path.join(tmpdir(), 'mosis-import-empty-'));
     scratch.push(empty);
     const env = await destination();
-    const [noFrom, sqlite, notPortal] = await Promise.all([
+    const [noFrom, sqlite, notPortal, unmigrated] = await Promise.all([
       importSqlite([], env),
       importSqlite(['--from', sourceDir], { DATA_DIR: empty }),
       importSqlite(['--from', empty], env),
+      importSqlite(['--from', sourceDir, '--verify-only'], env),
     ]);
+    expect(unmigrated.code).toBe(2);
+    expect(unmigrated.stderr).toContain('The destination database is not migrated');
+    // --verify-only wrote nothing: the database still has no tables.
+    expect(await withPg(env.DATABASE_URL, async (c) => (await c.query("select count(*)::int as n from pg_tables where schemaname = 'public'")).rows[0])).toEqual({ n: 0 });
     expect(noFrom.code).toBe(2);
     expect(noFrom.stderr).toContain('needs --from');
     expect(sqlite.code).toBe(2);

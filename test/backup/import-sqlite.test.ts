@@ -132,6 +132,13 @@ describe.skipIf(!postgres)('import-sqlite: one NAS into PostgreSQL [sqlite → p
     // Telemetry's raw events landed in a day partition, as the writer names them.
     const partitions = await withPg(destination.url, async (c) => (await c.query<{ name: string }>("select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid join pg_class p on p.oid = i.inhparent where p.relname = 'telemetry_events'")).rows);
     expect(partitions.map((r) => r.name)).toEqual(['telemetry_events_20261127']);
+    // Every serial and identity continues after the copied ids (the rollup follows telemetry's ids).
+    const sequences = await withPg(destination.url, async (c) =>
+      (await c.query<{ table: string; next: string; max: string }>(
+        "select 'telemetry_events' as table, nextval(pg_get_serial_sequence('telemetry_events', 'id')) as next, (select max(id) from telemetry_events) as max union all select 'events', nextval(pg_get_serial_sequence('events', 'id')), (select max(id) from events)",
+      )).rows,
+    );
+    for (const row of sequences) expect(Number(row.next), row.table).toBe(Number(row.max) + 1);
 
     const { portal: q, stop } = await startPortal('postgres', { DATABASE_URL: destination.url, DATA_DIR: destination.dataDir }, { clock: new TestClock(clock.now().getTime()) });
     try {

@@ -6,3 +6,4 @@ export { snapshotsToKeep, type Retention } from './retention.js';
 export { listSnapshots, snapshotName, snapshotTime, type SnapshotEntry } from './snapshots.js';
 export { MANIFEST_FILE, readManifest, type SnapshotManifest } from './manifest.js';
 export { SnapshotRefused } from './refused.js';
+export { importSqlite, type ImportReport, type ImportSource, type ImportTarget, type TableReport } from './import-sqlite.js';

@@ -171,7 +171,7 @@ async function renameIntoPlace(temp: string, into: string, now: Date): Promise<s
 }
 
 /** Key files under DATA_DIR (keys/, secrets/), relative to it; temporary files of a key rotation are left out. */
-async function keyFiles(dataDir: string): Promise<string[]> {
+export async function keyFiles(dataDir: string): Promise<string[]> {
   const found: string[] = [];
   const walk = async (relative: string): Promise<void> => {
     let entries;

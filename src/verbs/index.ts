@@ -1,6 +1,7 @@
 import { backupVerb } from './backup.js';
 import { createAdminVerb } from './create-admin.js';
 import { gcVerb } from './gc.js';
+import { importSqliteVerb } from './import-sqlite.js';
 import { litestreamRestoreVerb } from './litestream-restore.js';
 import { migrateVerb } from './migrate.js';
 import { replicateVerb } from './replicate.js';
@@ -12,4 +13,4 @@ import type { Verb } from './verb.js';
 export { UsageError, type Verb } from './verb.js';
 
 /** Every `mosis-portal` command, in the order `--help` lists them. */
-export const VERBS: readonly Verb[] = [serveVerb, migrateVerb, createAdminVerb, rotateKeysVerb, gcVerb, backupVerb, restoreVerb, replicateVerb, litestreamRestoreVerb];
+export const VERBS: readonly Verb[] = [serveVerb, migrateVerb, createAdminVerb, rotateKeysVerb, gcVerb, backupVerb, restoreVerb, replicateVerb, litestreamRestoreVerb, importSqliteVerb];

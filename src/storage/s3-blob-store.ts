@@ -21,17 +21,11 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { AppError, commonError } from '../shared/index.js';
 import type { BlobStore, BlobUsage, DownloadUrlOptions, LocalBlobFile, StagedBlob, StageOptions } from './blob-store.js';
+import type { StorageConfig } from '../config/index.js';
 import { isNotFound, PRIVATE_DIR, readdirOrEmpty, stageFile, sweepDir } from './staging.js';
 
 /** The S3 settings the store needs (Config.storage when its kind is 's3'). */
-export interface S3StoreSettings {
-  readonly bucket: string;
-  readonly prefix: string;
-  readonly endpoint: string | null;
-  readonly region: string;
-  readonly forcePathStyle: boolean;
-  readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } | null;
-}
+export type S3StoreSettings = Pick<Extract<StorageConfig, { kind: 's3' }>, 'bucket' | 'prefix' | 'endpoint' | 'region' | 'forcePathStyle' | 'credentials'>;
 
 export interface S3StoreOptions {
   /** This instance's own local directory: staging files, committed uploads kept for their checks, downloads. */

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -83,6 +83,23 @@ describe('S3BlobStore', () => {
     expect(await readdir(path.join(localDir, 'committed'))).toEqual([]);
     await local!.release();
     expect(await localLeftovers(localDir)).toEqual([]);
+  });
+
+  it('keeps only the newest 16 committed copies: commits no check reads (an import, a restore) do not copy the bucket onto local disk', async () => {
+    const { store, localDir } = open();
+    const hashes: string[] = [];
+    for (let i = 0; i < 20; i += 1) {
+      const staged = await store.stage(Readable.from([Buffer.from(`blob ${i}`)]), { maxBytes: 100 });
+      await staged.commit();
+      hashes.push(staged.sha256);
+    }
+    const committed = await readdir(path.join(localDir, 'committed'));
+    expect(committed).toHaveLength(16);
+    // A blob whose copy was swept is read from the bucket instead.
+    const swept = hashes.find((h) => !committed.includes(h))!;
+    const local = await store.localFile(swept);
+    expect((await readFile(local!.path)).toString()).toBe(`blob ${hashes.indexOf(swept)}`);
+    await local!.release();
   });
 
   it('leaves nothing under sha256/ nor staging/ when a multipart upload is cut off', async () => {

@@ -43,6 +43,11 @@ const MiB = 1024 * 1024;
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** A committed upload's local copy waits this long for its check before it is swept. */
 const COMMITTED_KEEP_MS = 60 * 60 * 1000;
+/**
+ * At most this many committed copies are kept, the newest: a run of commits no check reads (an
+ * import, a restore, image uploads) must not copy the bucket onto local disk.
+ */
+const COMMITTED_KEEP_FILES = 16;
 /** SigV4 presigned URLs are valid at most a week. */
 const MAX_PRESIGN_SECONDS = 7 * 24 * 60 * 60;
 const PROBE_TIMEOUT_MS = 5000;
@@ -66,7 +71,6 @@ export class S3BlobStore implements BlobStore {
   private readonly now: () => Date;
   private readonly instance = randomUUID();
   private probe: Promise<void> | undefined;
-  private lastCacheSweep = 0;
 
   constructor(settings: S3StoreSettings, options: S3StoreOptions) {
     this.bucket = settings.bucket;
@@ -194,7 +198,7 @@ export class S3BlobStore implements BlobStore {
         // Kept for the package checks, which read it right after the commit: no download from the bucket.
         await mkdir(this.committedDir, PRIVATE_DIR);
         await rename(file, path.join(this.committedDir, sha256)).catch(() => rm(file, { force: true }));
-        await this.sweepCommitted(false);
+        await this.sweepCommitted();
       },
       discard: async () => {
         if (state !== 'staged') return;
@@ -289,7 +293,7 @@ export class S3BlobStore implements BlobStore {
   async sweepStaging(): Promise<number> {
     const cutoff = this.now().getTime() - DAY_MS;
     const dayAgo = new Date(cutoff);
-    let swept = (await sweepDir(this.uploadsDir, dayAgo)) + (await sweepDir(this.downloadsDir, dayAgo)) + (await this.sweepCommitted(true));
+    let swept = (await sweepDir(this.uploadsDir, dayAgo)) + (await sweepDir(this.downloadsDir, dayAgo)) + (await this.sweepCommitted());
     for await (const object of this.objects('staging/')) {
       if (object.lastModified.getTime() >= cutoff) continue;
       await this.deleteQuietly(object.key);
@@ -385,16 +389,23 @@ export class S3BlobStore implements BlobStore {
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
   }
 
-  /** Removes committed uploads no check claimed within the hour; at most once a minute unless forced. */
-  private async sweepCommitted(force: boolean): Promise<number> {
+  /** Removes committed uploads no check claimed within the hour, and all but the newest COMMITTED_KEEP_FILES. */
+  private async sweepCommitted(): Promise<number> {
     const now = this.now().getTime();
-    if (!force && now - this.lastCacheSweep < 60_000) return 0;
-    this.lastCacheSweep = now;
+    const kept: { file: string; modified: number }[] = [];
     let swept = 0;
     for (const name of await readdirOrEmpty(this.committedDir)) {
       const file = path.join(this.committedDir, name);
       const info = await stat(file).catch(() => null);
-      if (info === null || now - info.mtimeMs < COMMITTED_KEEP_MS) continue;
+      if (info === null) continue;
+      if (now - info.mtimeMs < COMMITTED_KEEP_MS) kept.push({ file, modified: info.mtimeMs });
+      else {
+        await rm(file, { force: true });
+        swept += 1;
+      }
+    }
+    kept.sort((a, b) => b.modified - a.modified);
+    for (const { file } of kept.slice(COMMITTED_KEEP_FILES)) {
       await rm(file, { force: true });
       swept += 1;
     }

@@ -5,7 +5,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import type pg from 'pg';
 import type { DatabaseConfig } from '../config/index.js';
-import { migrateToLatest, openDatabase, pendingMigrations, pgDriver } from '../db/index.js';
+import { int8AsNumber, migrateToLatest, openDatabase, openSqliteReadOnly, pendingMigrations, pgDriver } from '../db/index.js';
 import { migrations } from '../db/migrations/index.js';
 import { telemetryMigrations } from '../db/telemetry-migrations/index.js';
 import { FsBlobStore, type BlobStore } from '../storage/index.js';
@@ -108,7 +108,7 @@ export async function importSqlite(source: ImportSource, target: ImportTarget, o
   await refuseIfRunning(portalFile, telemetryFile);
 
   // Telemetry's file exists once a device has sent something; without it its tables are empty.
-  const sources = { portal: openReadOnly(portalFile), telemetry: (await exists(telemetryFile)) ? openReadOnly(telemetryFile) : await emptyTelemetry() };
+  const sources = { portal: openSqliteReadOnly(portalFile), telemetry: (await exists(telemetryFile)) ? openSqliteReadOnly(telemetryFile) : await emptyTelemetry() };
   const destination = openDatabase(target.database);
   const client = await connect(target.database.url);
   try {
@@ -119,6 +119,11 @@ export async function importSqlite(source: ImportSource, target: ImportTarget, o
       const pending = await pendingMigrations(destination.db);
       if (pending.length > 0) throw new SnapshotRefused('The destination database is not migrated: nothing to verify there (run the import first)', [`pending: ${pending.join(', ')}`]);
     } else {
+      // Refused before anything is migrated: a used database (maybe another portal's) stays as it was.
+      const used = await usedTables(client);
+      if (used.length > 0) {
+        throw new SnapshotRefused('The destination database already has data: import-sqlite only fills an empty one (nothing was changed)', used.map((u) => `${u.table}: ${u.rows} row(s)`));
+      }
       const applied = await migrateToLatest(destination.db);
       if (applied.length > 0) progress(`Destination migrated: ${applied.join(', ')}`);
     }
@@ -134,10 +139,6 @@ export async function importSqlite(source: ImportSource, target: ImportTarget, o
     const sourceBlobs = new FsBlobStore(source.packagesDir);
 
     if (options.verifyOnly !== true) {
-      const used = await usedTables(client);
-      if (used.length > 0) {
-        throw new SnapshotRefused('The destination database already has data: import-sqlite only fills an empty one (nothing was changed)', used.map((u) => `${u.table}: ${u.rows} row(s)`));
-      }
       const keys = await plannedKeyFiles(source.dataDir, target.dataDir);
       await copyBlobs(sources.portal, sourceBlobs, target.blobs, report, progress);
       report.key_files.identical = keys.identical;
@@ -167,7 +168,7 @@ async function refuseUnlessPortalFile(file: string): Promise<void> {
   if (!(await exists(file))) throw new SnapshotRefused(`No portal database at ${file}: --from is the old DATA_DIR (the directory holding portal.db)`);
   let db: SQLite.Database | undefined;
   try {
-    db = openReadOnly(file);
+    db = openSqliteReadOnly(file);
     const tables = new Set((db.prepare(`select name from sqlite_schema where type = 'table'`).pluck().all() as string[]));
     if (!tables.has('kysely_migration') || !tables.has('users') || !tables.has('apps')) throw new SnapshotRefused(`${file} is not a Mosis Portal database (no kysely_migration, users and apps tables)`);
   } catch (err) {
@@ -189,7 +190,7 @@ async function refuseIfRunning(portalFile: string, telemetryFile: string): Promi
     const wal = await stat(`${file}-wal`).catch(() => null);
     if (wal !== null && wal.size > 0) problems.push(`${path.basename(file)}-wal holds ${wal.size} bytes of transactions: a portal has it open (or was not stopped cleanly)`);
   }
-  const db = openReadOnly(portalFile);
+  const db = openSqliteReadOnly(portalFile);
   try {
     const hasJobs = db.prepare(`select 1 from sqlite_schema where type = 'table' and name = 'jobs'`).get() !== undefined;
     if (hasJobs) {
@@ -212,12 +213,6 @@ async function emptyTelemetry(): Promise<SQLite.Database> {
   const result = await new Migrator({ db, provider: { getMigrations: () => Promise.resolve(telemetryMigrations) } }).migrateToLatest();
   if (result.error) throw result.error instanceof Error ? result.error : new Error(JSON.stringify(result.error));
   return memory;
-}
-
-function openReadOnly(file: string): SQLite.Database {
-  const db = new SQLite(file, { readonly: true, fileMustExist: true });
-  db.pragma('busy_timeout = 5000');
-  return db;
 }
 
 function checkSourceMigrations(portal: SQLite.Database, telemetry: SQLite.Database | null): void {
@@ -244,8 +239,8 @@ async function connect(url: string): Promise<pg.Client> {
   const driver = pgDriver();
   const client = new driver.Client({
     connectionString: url,
-    // int8 as JS numbers, as the portal reads them (db/connect.ts): every value it stores is far below 2^53.
-    types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? (v: string) => Number(v) : (driver.types.getTypeParser(oid, format) as unknown))) as typeof driver.types.getTypeParser },
+    // int8 as JS numbers, as the portal reads them.
+    types: { getTypeParser: int8AsNumber(driver) },
   });
   await client.connect();
   return client;
@@ -318,6 +313,9 @@ function orderByForeignKeys(plans: TablePlan[], references: { child: string; par
 async function usedTables(client: pg.Client): Promise<{ table: string; rows: number }[]> {
   const used: { table: string; rows: number }[] = [];
   for (const table of IN_USE_TABLES) {
+    // A database not migrated yet may lack the table: then it holds no rows of it.
+    const { rows: found } = await client.query<{ present: boolean }>('select to_regclass($1) is not null as present', [table]);
+    if (found[0]?.present !== true) continue;
     const { rows } = await client.query<{ n: number }>(`select count(*)::int as n from ${q(table)}`);
     if ((rows[0]?.n ?? 0) > 0) used.push({ table, rows: rows[0]!.n });
   }

@@ -25,7 +25,8 @@ export function pgDriver(): typeof pg {
   return createRequire(import.meta.url)('pg') as typeof pg;
 }
 
-const int8AsNumber = (driver: typeof pg) =>
+/** int8 as JS numbers: every value the portal stores is far below 2^53. */
+export const int8AsNumber = (driver: typeof pg) =>
   ((oid: number, format?: 'text' | 'binary'): unknown =>
     oid === PG_INT8 ? (v: string) => Number(v) : (driver.types.getTypeParser(oid, format) as unknown)) as typeof pg.types.getTypeParser;
 

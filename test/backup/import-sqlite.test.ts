@@ -215,6 +215,16 @@ describe.skipIf(!postgres)('import-sqlite: one NAS into PostgreSQL [sqlite → p
     expect(await readdir(destination.dataDir)).toEqual([]);
   });
 
+  it('refuses a used destination before migrating it: a database at another schema is left unmigrated', async () => {
+    const destination = await freshDestination();
+    await withPg(destination.url, (c) => c.query("create table users (id text primary key); insert into users values ('u_someone_elses')"));
+    const refused = await runImport(sourceDir, destination.config).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(SnapshotRefused);
+    expect((refused as Error).message).toMatch(/already has data[\s\S]*users: 1 row/);
+    const tables = await withPg(destination.url, async (c) => (await c.query<{ name: string }>("select table_name as name from information_schema.tables where table_schema = current_schema() order by 1")).rows.map((r) => r.name));
+    expect(tables).toEqual(['users']);
+  });
+
   it('refuses a SQLite destination', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'mosis-import-sqlite-dest-'));
     scratch.push(dir);

@@ -445,7 +445,9 @@ describe('two portal instances behind HAProxy on one PostgreSQL database and one
         expect(e.started, `${e.method} ${e.path} started before the kill`).toBeLessThanOrEqual(killEnded);
         expect(e.ended, `${e.method} ${e.path} ended after the kill`).toBeGreaterThanOrEqual(killStarted);
       }
-      expect(failed.length).toBeLessThanOrEqual(TELEMETRY_SENDERS);
+      // No bound by sender count: a sender whose batch failed at the kill sends its next at once,
+      // and while the killed process's socket is being torn down (killStarted..killEnded) the kernel
+      // may still take that one too. It is in flight on the killed instance all the same (above).
       expect(unanswered.size).toBe(failed.length);
 
       // Telemetry: every batch answered 202 is stored exactly once; one cut off is stored whole or not at all.

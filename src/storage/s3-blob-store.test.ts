@@ -171,6 +171,14 @@ describe('S3BlobStore', () => {
     }
   });
 
+  it('probes writability from several instances at once, again and again, leaving one probe object', async () => {
+    const prefix = `t-${randomUUID()}`;
+    const instances = [open({ prefix }).store, open({ prefix }).store, open({ prefix }).store];
+    // A probe that deleted its object raced the others' writes: s3rver crashed on it.
+    for (let round = 0; round < 15; round++) await Promise.all(instances.flatMap((store) => [store.checkWritable(), store.checkWritable()]));
+    expect(await keys(prefix)).toEqual([`${prefix}/readyz`]);
+  });
+
   it('answers 503 storage_unavailable while the bucket is down, leaving no local file, and works again once it is back', async () => {
     const { store, localDir } = open();
     const staged = await store.stage(Readable.from([Buffer.from('stored before')]), { maxBytes: 100 });

@@ -69,7 +69,6 @@ export class S3BlobStore implements BlobStore {
   private readonly partSize: number;
   private readonly queueSize: number;
   private readonly now: () => Date;
-  private readonly instance = randomUUID();
   private probe: Promise<void> | undefined;
 
   constructor(settings: S3StoreSettings, options: S3StoreOptions) {
@@ -321,19 +320,16 @@ export class S3BlobStore implements BlobStore {
   }
 
   /**
-   * Writes and deletes this instance's probe object. Probes asked for while one runs share it: two
-   * at once (the balancer's health check and an operator's curl) would race on the one key.
+   * Writes the probe object `<prefix>/readyz`. Every instance overwrites the same key and none
+   * deletes it: a delete raced other instances' writes (s3rver removes a folder it just emptied
+   * under a concurrent write, and crashed), a key per instance would pile up with restarts, and
+   * one request per probe is half the cost. Probes asked for while one runs share it.
    */
   checkWritable(): Promise<void> {
-    this.probe ??= this.writeProbe().finally(() => (this.probe = undefined));
+    this.probe ??= this.call((c) => c.send(new PutObjectCommand({ Bucket: this.bucket, Key: this.key('readyz'), Body: 'ok' }), { abortSignal: AbortSignal.timeout(PROBE_TIMEOUT_MS) }))
+      .then(() => undefined)
+      .finally(() => (this.probe = undefined));
     return this.probe;
-  }
-
-  private async writeProbe(): Promise<void> {
-    const key = this.key(`readyz/${this.instance}`);
-    const abortSignal = AbortSignal.timeout(PROBE_TIMEOUT_MS);
-    await this.call((c) => c.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: 'ok' }), { abortSignal }));
-    await this.call((c) => c.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal }));
   }
 
   async downloadUrl(sha256: string, { fileName, seconds }: DownloadUrlOptions): Promise<string> {

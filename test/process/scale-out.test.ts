@@ -154,13 +154,18 @@ async function startInstance(name: Instance['name'], port: number, env: Record<s
   const process = runPortal(['serve'], { ...env, PORT: String(port), HOST: '127.0.0.1' });
   let exited = false;
   void process.exited.then(() => (exited = true));
-  await until(async () => {
-    if (exited) throw new Error(`instance ${name} exited:\n${process.output()}`);
-    return fetch(`${process.baseUrl}/readyz`).then(
-      async (res) => (await res.arrayBuffer(), res.ok),
-      () => false,
-    );
-  }, `instance ${name} to be ready`, 30_000);
+  let last = 'no answer';
+  try {
+    await until(async () => {
+      if (exited) throw new Error(`instance ${name} exited:\n${process.output()}`);
+      return fetch(`${process.baseUrl}/readyz`).then(
+        async (res) => ((last = `${res.status} ${await res.text()}`), res.ok),
+        (err: unknown) => ((last = String(err)), false),
+      );
+    }, `instance ${name} to be ready`, 30_000);
+  } catch (err) {
+    throw new Error(`${String(err)}; /readyz last answered: ${last}\n${process.output()}`, { cause: err });
+  }
   return { name, port, process };
 }
 
@@ -260,7 +265,10 @@ describe('two portal instances behind HAProxy on one PostgreSQL database and one
       // One at a time: the first makes the keys in DATA_DIR that the second then reads.
       instances.set('a', await startInstance('a', ports.a, env));
       instances.set('b', await startInstance('b', ports.b, env));
-      await lb.waitForServers(['a', 'b']);
+      await lb.waitForServers(['a', 'b']).catch((err: unknown) => {
+        const logs = [...instances.values()].map((i) => `instance ${i.name}:\n${i.process.output()}`).join('\n');
+        throw new Error(`${String(err)}\n${logs}`, { cause: err });
+      });
 
       const exchanges: Exchange[] = [];
       /** A request through the balancer, recorded with when it started and ended and who served it. */
@@ -292,7 +300,12 @@ describe('two portal instances behind HAProxy on one PostgreSQL database and one
         // SCALE_OUT_DEBUG=1: the instances' store and event log lines with an unexpected answer.
         if (res.status !== status && process.env['SCALE_OUT_DEBUG']) for (const i of instances.values()) console.log('DEBUG', i.name, res.servedBy, Date.now(), i.process.output().split('\n').filter((l) => /store|event/i.test(l)).join('\n'));
         const last = exchanges.at(-1);
-        expect(res.status, `${method} ${url} (${res.servedBy ?? 'the balancer'}, ${last ? last.ended - last.started : '?'} ms): ${res.bytes.toString('utf8')}`).toBe(status);
+        // What went wrong, from who answered: the balancer's log (which checks failed, why) for an
+        // answer of its own, else the instance's warnings and errors.
+        const answeredBy = res.servedBy === null ? undefined : instances.get(res.servedBy as Instance['name']);
+        const log = answeredBy ? answeredBy.process.output().split('\n').filter((l) => /"level":(?:4|5|6)0/.test(l)).join('\n') : lb.output();
+        const why = res.status === status ? '' : `\n${log}`;
+        expect(res.status, `${method} ${url} (${res.servedBy ?? 'the balancer'}, ${last ? last.ended - last.started : '?'} ms): ${res.bytes.toString('utf8')}${why}`).toBe(status);
         return res;
       };
 

@@ -1,25 +1,40 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import path from 'node:path';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
 
 /** A test file that spawns the built dist/ (the portal's process tests, the CLI's): it waits for the run's build. */
 const SPAWNS_DIST = /support\/server-process\.js'|\bcliScratch\(/;
 
+/** Each file's seconds in a whole run, committed (scripts/test-durations.ts writes it). */
+const DURATIONS = JSON.parse(readFileSync(path.join(import.meta.dirname, 'test/durations.json'), 'utf8')) as Record<string, number>;
+/** A file in neither: new, so run first (its length is unknown, and it is the one being worked on). */
+const UNKNOWN_SECONDS = 1e6;
+
 /**
- * Vitest's order (files that failed last time first, then the longest first, which keeps the
- * workers busy to the end), except that the files starting with the run are ones that do not
+ * The files that failed last time first, then the longest first, which keeps the workers busy to
+ * the end: by Vitest's cache of the last run here, else by test/durations.json (a clean clone has
+ * no cache, and Vitest would then order by size: a 13 s file started last), else first (a new
+ * file, its length unknown). Except that the files starting with the run are ones that do not
  * need dist/: the run builds it beside them (test/support/build-dist.ts), and a file that spawns
  * it would wait for the build on a worker the others could use.
  */
 class BuildAwareSequencer extends BaseSequencer {
-  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
-    const sorted = await super.sort(files);
+  override sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const root = this.ctx.config.root;
+    const last = (file: TestSpecification) => this.ctx.cache.getFileTestResults(`${file.project.name}:${path.relative(root, file.moduleId)}`);
+    const seconds = (file: TestSpecification) => {
+      const known = last(file)?.duration;
+      return known === undefined ? (DURATIONS[path.relative(root, file.moduleId)] ?? UNKNOWN_SECONDS) : known / 1000;
+    };
+    const failed = (file: TestSpecification) => (last(file)?.failed ? 1 : 0);
+    const sorted = [...files].sort((a, b) => failed(b) - failed(a) || seconds(b) - seconds(a));
     const spawnsDist = (file: TestSpecification) => SPAWNS_DIST.test(readFileSync(file.moduleId, 'utf8'));
     const first: TestSpecification[] = [];
     const rest: TestSpecification[] = [];
     for (const file of sorted) (first.length < this.ctx.config.maxWorkers && !spawnsDist(file) ? first : rest).push(file);
-    return [...first, ...rest];
+    return Promise.resolve([...first, ...rest]);
   }
 }
 

@@ -19,8 +19,8 @@ declare module 'vitest' {
 /**
  * Builds dist/ once per run with the project's own `npm run build`, so the tests that spawn the
  * portal or the CLI run the compiled artifacts operators run (and the compiled check worker),
- * without paying tsc's start-up in every spawn. The build is incremental (its state sits in
- * dist/), so an unchanged tree rebuilds in a few seconds. TEST_SKIP_BUILD=1 says dist/ is already
+ * without paying tsc's start-up in every spawn. The build (esbuild, Vite) checks no types and
+ * takes about 10 s of CPU. TEST_SKIP_BUILD=1 says dist/ is already
  * fresh, say in CI right after `npm run build`.
  *
  * The build runs beside the tests rather than before them: most test files import the TypeScript

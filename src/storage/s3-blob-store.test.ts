@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -67,9 +67,14 @@ blobStoreContract('S3BlobStore', () => {
 describe('S3BlobStore', () => {
   it('stores a large upload by multipart under <prefix>/sha256/ab/cd/<hash>, nothing else left, and serves it from its local copy once', async () => {
     const { store, prefix, localDir } = open({ prefix: `deep/${randomUUID()}` });
-    const data = Buffer.alloc(12 * MiB + 5);
-    for (let i = 0; i < data.length; i += 4096) data[i] = i % 251;
-    const chunks = Array.from({ length: Math.ceil(data.length / 65536) }, (_, i) => data.subarray(i * 65536, (i + 1) * 65536));
+    // Three parts of 5 MiB (the last short), from chunks of sizes that straddle the part boundaries.
+    const data = randomBytes(12 * MiB + 5);
+    const chunks: Buffer[] = [];
+    for (let at = 0, i = 0; at < data.length; i += 1) {
+      const length = [1, 65_536, 100_003, 7][i % 4]!;
+      chunks.push(data.subarray(at, at + length));
+      at += length;
+    }
     const staged = await store.stage(Readable.from(chunks), { maxBytes: 20 * MiB });
     expect(await keys(prefix)).toHaveLength(1); // the staging key, nothing at a content address yet
     await staged.commit();

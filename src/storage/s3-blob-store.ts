@@ -17,11 +17,11 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { AppError, commonError } from '../shared/index.js';
 import type { BlobStore, BlobUsage, DownloadUrlOptions, LocalBlobFile, StagedBlob, StageOptions } from './blob-store.js';
 import type { StorageConfig } from '../config/index.js';
+import { MultipartWriter } from './s3-multipart.js';
 import { isNotFound, PRIVATE_DIR, readdirOrEmpty, stageFile, sweepDir } from './staging.js';
 
 /** The S3 settings the store needs (Config.storage when its kind is 's3'). */
@@ -102,49 +102,12 @@ export class S3BlobStore implements BlobStore {
 
   async stage(source: Readable, options: StageOptions): Promise<StagedBlob> {
     const stagingKey = this.key(`staging/${randomUUID()}`);
-    // The multipart upload reads from `body`; a full buffer holds the incoming stream (the meter
-    // waits for 'drain'), so an upload costs about (queueSize + 1) parts of memory whatever its size.
-    const body = new PassThrough({ highWaterMark: 256 * 1024 });
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key: stagingKey, Body: body, ContentType: 'application/octet-stream' },
-      partSize: this.partSize,
-      queueSize: this.queueSize,
-      leavePartsOnError: false,
-    });
-    let s3Failure: unknown;
-    // The one wait for 'drain' under way (the meter waits for each chunk in turn), failed by the upload's failure.
-    let failWait: ((err: Error) => void) | undefined;
-    const uploaded: Promise<void> = upload.done().then(
-      () => undefined,
-      (err: unknown) => {
-        s3Failure ??= err;
-        failWait?.(err instanceof Error ? err : new Error(String(err)));
-        throw err;
-      },
-    );
-    uploaded.catch(() => undefined);
-    const drained = (): Promise<void> =>
-      new Promise<void>((resolve, reject) => {
-        if (s3Failure !== undefined) {
-          reject(s3Failure instanceof Error ? s3Failure : new Error('the upload to the bucket failed'));
-          return;
-        }
-        const onDrain = () => {
-          failWait = undefined;
-          resolve();
-        };
-        body.once('drain', onDrain);
-        failWait = (err) => {
-          failWait = undefined;
-          body.off('drain', onDrain);
-          reject(err);
-        };
-      });
-    const tee = (chunk: Buffer): Promise<void> | undefined => (body.write(chunk) ? undefined : drained());
+    // Each chunk is copied into the multipart upload's part buffers as it is metered; while they are
+    // all in flight the meter waits, so the client is held back and memory stays (queueSize + 1) parts.
+    const writer = new MultipartWriter({ client: this.client, bucket: this.bucket, key: stagingKey, partSize: this.partSize, queueSize: this.queueSize });
     const observe = (chunk: Buffer): Promise<void> | undefined => {
       const theirs = options.observe?.(chunk);
-      const ours = tee(chunk);
+      const ours = writer.write(chunk);
       if (theirs === undefined) return ours;
       if (ours === undefined) return theirs;
       return Promise.all([theirs, ours]).then(() => undefined);
@@ -155,20 +118,17 @@ export class S3BlobStore implements BlobStore {
       staged = await stageFile(source, this.uploadsDir, { maxBytes: options.maxBytes, observe });
     } catch (err) {
       // The bucket's failure, if that is what stopped the upload (not the refusal below).
-      const bucketFailure = s3Failure;
-      // An error (not an end) makes lib-storage fail its reads, abort the multipart upload and settle.
-      body.destroy(new Error('upload refused'));
-      // Settles done() now even when a request to the bucket hangs; lib-storage still aborts the multipart upload.
-      void upload.abort();
-      await uploaded.catch(() => undefined);
+      const bucketFailure = writer.failed;
+      // Stops requests under way (even one the bucket never answers) and abandons the multipart upload.
+      await writer.abort();
       await this.deleteQuietly(stagingKey);
       if (bucketFailure !== undefined && !(err instanceof AppError && err.status !== 503)) throw unavailable(bucketFailure);
       throw err;
     }
-    body.end();
     try {
-      await uploaded;
+      await writer.end();
     } catch (err) {
+      await writer.abort();
       await rm(staged.file, { force: true });
       await this.deleteQuietly(stagingKey);
       throw unavailable(err);

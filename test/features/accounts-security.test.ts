@@ -193,9 +193,11 @@ describeOnSqlite(
         unknown.push(b.ms);
       }
       const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[3] ?? 0;
+      // Without the decoy an unknown email answered about six times faster (0.17); within a factor of
+      // three is similar (a whole-suite run on 2 cores once measured 0.47 with the decoy in place).
       const ratio = median(unknown) / median(wrong);
-      expect(ratio).toBeGreaterThan(0.5);
-      expect(ratio).toBeLessThan(2);
+      expect(ratio).toBeGreaterThan(1 / 3);
+      expect(ratio).toBeLessThan(3);
     });
 
     it('keeps passwords, tokens, keys, TOTP secrets and recovery codes out of the captured logs', async () => {

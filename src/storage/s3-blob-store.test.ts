@@ -90,6 +90,19 @@ describe('S3BlobStore', () => {
     expect(await localLeftovers(localDir)).toEqual([]);
   });
 
+  it('stores every size whole: empty, one byte, past the first buffer, one part exactly, one part and a byte', async () => {
+    const { store, prefix } = open();
+    for (const size of [0, 1, 64 * 1024 + 1, 5 * MiB, 5 * MiB + 1]) {
+      const data = randomBytes(size);
+      const chunks: Buffer[] = [];
+      for (let at = 0; at < size; at += 99_999) chunks.push(data.subarray(at, at + 99_999));
+      const staged = await store.stage(Readable.from(chunks), { maxBytes: 6 * MiB });
+      await staged.commit();
+      const body = await s3.client().send(new GetObjectCommand({ Bucket: s3.bucket, Key: `${prefix}/sha256/${staged.sha256.slice(0, 2)}/${staged.sha256.slice(2, 4)}/${staged.sha256}` }));
+      expect(sha(Buffer.from(await body.Body!.transformToByteArray())), `${size} bytes`).toBe(sha(data));
+    }
+  });
+
   it('keeps only the newest 16 committed copies: commits no check reads (an import, a restore) do not copy the bucket onto local disk', async () => {
     const { store, localDir } = open();
     const hashes: string[] = [];

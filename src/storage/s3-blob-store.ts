@@ -342,7 +342,8 @@ export class S3BlobStore implements BlobStore {
   }
 
   private async deleteQuietly(key: string): Promise<void> {
-    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })).catch(() => undefined);
+    // Bounded: a refused upload's answer waits for this cleanup.
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: AbortSignal.timeout(PROBE_TIMEOUT_MS) }).catch(() => undefined);
   }
 
   /** Removes committed uploads no check claimed within the hour, and all but the newest COMMITTED_KEEP_FILES. */

@@ -14,9 +14,14 @@ export interface MultipartTarget {
   readonly key: string;
   /** Bytes of one part (S3's minimum is 5 MiB, but the last part). */
   readonly partSize: number;
-  /** Parts sent at once; the writer holds (queueSize + 1) part buffers. */
+  /** The writer holds (queueSize + 1) part buffers: one filling while the others are sent, or all sent at once. */
   readonly queueSize: number;
 }
+
+/** The first buffer's first size: a small upload (an icon, a screenshot) does not reserve a whole part. */
+const FIRST_BUFFER_BYTES = 64 * 1024;
+/** Cleanup requests (aborting the multipart upload) give up after this: the client's answer waits for them. */
+const CLEANUP_TIMEOUT_MS = 10_000;
 
 /**
  * An object written to a bucket chunk by chunk, as a multipart upload whose parts are sent while
@@ -24,11 +29,15 @@ export interface MultipartTarget {
  * reuses for the whole upload: the incoming chunks die young (as they do on the filesystem store),
  * and no part is allocated anew, so the upload's memory is its buffers, not a growing heap of
  * concatenated parts awaiting V8's next full collection (lib-storage's Upload grew the server by
- * some 75 MiB for a 500 MiB package). An object smaller than one part is one PutObject.
+ * some 75 MiB for a 500 MiB package). The first buffer starts small and doubles up to a part, so
+ * an upload that stalls after a byte holds 64 KiB, not a part. An object smaller than one part is
+ * one PutObject.
  *
  * `write` answers a promise while every buffer is full or in flight (the caller waits: the client
  * is held back, not buffered), and rejects once a request failed. Nothing is visible at `key`
- * before `end` completes; `abort` abandons the multipart upload.
+ * before `end` completes; `abort` abandons the multipart upload. (An abort that cancels
+ * CreateMultipartUpload after the bucket made it leaves that upload to the bucket's lifecycle rule,
+ * docs/storage-s3.md, or to the store's day-old sweep.)
  */
 export class MultipartWriter {
   private readonly free: Buffer[] = [];
@@ -42,7 +51,11 @@ export class MultipartWriter {
   private failure: Error | undefined;
   private readonly controller = new AbortController();
 
-  constructor(private readonly target: MultipartTarget) {}
+  constructor(private readonly target: MultipartTarget) {
+    if (!(Number.isInteger(target.partSize) && target.partSize >= 1 && Number.isInteger(target.queueSize) && target.queueSize >= 1)) {
+      throw new Error(`a multipart upload needs a whole positive part size and queue size, not ${target.partSize} and ${target.queueSize}`);
+    }
+  }
 
   /** The first failed request's error, if one failed. */
   get failed(): Error | undefined {
@@ -59,7 +72,9 @@ export class MultipartWriter {
       const copied = chunk.copy(buffer, this.filled, offset);
       this.filled += copied;
       offset += copied;
-      if (this.filled === buffer.length) this.sendPart();
+      if (this.filled < buffer.length) continue;
+      if (buffer.length < this.target.partSize) this.grow();
+      else this.sendPart();
     }
     return undefined;
   }
@@ -92,7 +107,9 @@ export class MultipartWriter {
     const uploadId = await this.uploadId?.catch(() => undefined);
     if (uploadId === undefined) return;
     const { client, bucket, key } = this.target;
-    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId })).catch(() => undefined);
+    await client
+      .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }), { abortSignal: AbortSignal.timeout(CLEANUP_TIMEOUT_MS) })
+      .catch(() => undefined);
   }
 
   /** The buffer being filled, a free one, or a new one while fewer than (queueSize + 1) exist. */
@@ -101,13 +118,20 @@ export class MultipartWriter {
     let next = this.free.pop();
     if (next === undefined && this.buffers <= this.target.queueSize) {
       // Not zeroed: every byte sent is one copied in first.
-      next = Buffer.allocUnsafeSlow(this.target.partSize);
+      next = Buffer.allocUnsafeSlow(this.buffers === 0 ? Math.min(FIRST_BUFFER_BYTES, this.target.partSize) : this.target.partSize);
       this.buffers += 1;
     }
     if (next === undefined) return undefined;
     this.current = next;
     this.filled = 0;
     return next;
+  }
+
+  /** The first buffer, full before a whole part arrived: twice the size (at most a part), its bytes kept. */
+  private grow(): void {
+    const grown = Buffer.allocUnsafeSlow(Math.min(this.current!.length * 2, this.target.partSize));
+    this.current!.copy(grown, 0, 0, this.filled);
+    this.current = grown;
   }
 
   /** Waits until a part request settles (a buffer is free again), or rejects with the failure. */

@@ -30,7 +30,7 @@ export type S3StoreSettings = Pick<Extract<StorageConfig, { kind: 's3' }>, 'buck
 export interface S3StoreOptions {
   /** This instance's own local directory: staging files, committed uploads kept for their checks, downloads. */
   readonly localDir: string;
-  /** Bytes of one multipart part; the upload holds about (queueSize + 1) of them in memory. */
+  /** Bytes of one multipart part (default 5 MiB, S3's minimum); an upload holds (queueSize + 1) of them in memory. */
   readonly partSize?: number;
   readonly queueSize?: number;
   /** A request whose socket is idle this long fails (a bucket that stopped answering); default two minutes. */
@@ -77,7 +77,7 @@ export class S3BlobStore implements BlobStore {
     this.uploadsDir = path.join(options.localDir, 'uploads');
     this.committedDir = path.join(options.localDir, 'committed');
     this.downloadsDir = path.join(options.localDir, 'downloads');
-    this.partSize = options.partSize ?? 8 * MiB;
+    this.partSize = options.partSize ?? 5 * MiB;
     this.queueSize = options.queueSize ?? 2;
     this.now = options.now ?? (() => new Date());
     this.client = new S3Client({

@@ -20,7 +20,7 @@ export interface BlobStore {
    * Like read(), resolved once the store has answered: a remote store that is down fails here,
    * before a response has started, instead of in the middle of the stream.
    */
-  open?(sha256: string, range?: { start: number; end: number }): Promise<Readable>;
+  open(sha256: string, range?: { start: number; end: number }): Promise<Readable>;
   /**
    * A URL that serves the blob directly from the store for `seconds` (a presigned GET), for
    * downloads by redirect. Stores that cannot leave it out.

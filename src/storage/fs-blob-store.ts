@@ -95,6 +95,10 @@ export class FsBlobStore implements BlobStore {
     return createReadStream(this.pathOf(sha256), range);
   }
 
+  open(sha256: string, range?: { start: number; end: number }): Promise<Readable> {
+    return Promise.resolve(this.read(sha256, range));
+  }
+
   async localFile(sha256: string): Promise<LocalBlobFile | null> {
     const file = this.pathOf(sha256);
     // Stored blobs are never rewritten in place (content addressing), so reading it directly is safe.

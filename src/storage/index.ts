@@ -1,6 +1,6 @@
 export type { BlobStore, LocalBlobFile, StagedBlob, StageOptions } from './blob-store.js';
 export type { BlobUsage, DownloadUrlOptions } from './blob-store.js';
-export { openBlob, openBlobStore } from './open.js';
+export { openBlobStore } from './open.js';
 export { FsBlobStore } from './fs-blob-store.js';
 export { BlobReferences, type BlobReferenceCheck } from './blob-references.js';
 export { collectGarbage, type GcResult } from './gc.js';

@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import type { StorageConfig } from '../config/index.js';
 import type { BlobStore } from './blob-store.js';
 import { FsBlobStore } from './fs-blob-store.js';
@@ -14,7 +13,3 @@ export async function openBlobStore(storage: StorageConfig, options: { localDir:
   return new S3BlobStore(storage, { localDir: options.localDir });
 }
 
-/** Blob reads that fail before a response starts when the store is down (see BlobStore.open). */
-export function openBlob(blobs: BlobStore, sha256: string, range?: { start: number; end: number }): Promise<Readable> {
-  return blobs.open ? blobs.open(sha256, range) : Promise.resolve(blobs.read(sha256, range));
-}

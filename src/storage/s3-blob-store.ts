@@ -22,7 +22,7 @@ import { AppError, commonError } from '../shared/index.js';
 import type { BlobStore, BlobUsage, DownloadUrlOptions, LocalBlobFile, StagedBlob, StageOptions } from './blob-store.js';
 import type { StorageConfig } from '../config/index.js';
 import { MultipartWriter } from './s3-multipart.js';
-import { isNotFound, PRIVATE_DIR, readdirOrEmpty, stageFile, sweepDir } from './staging.js';
+import { isNotFound, PRIVATE_DIR, readdirOrEmpty, stageFile, sweepAbandoned, sweepDir } from './staging.js';
 
 /** The S3 settings the store needs (Config.storage when its kind is 's3'). */
 export type S3StoreSettings = Pick<Extract<StorageConfig, { kind: 's3' }>, 'bucket' | 'prefix' | 'endpoint' | 'region' | 'forcePathStyle' | 'credentials'>;
@@ -61,6 +61,7 @@ const PROBE_TIMEOUT_MS = 5000;
  */
 export class S3BlobStore implements BlobStore {
   private readonly client: S3Client;
+  private readonly downloads: S3Client;
   private readonly bucket: string;
   private readonly prefix: string;
   private readonly uploadsDir: string;
@@ -80,7 +81,7 @@ export class S3BlobStore implements BlobStore {
     this.partSize = options.partSize ?? 5 * MiB;
     this.queueSize = options.queueSize ?? 2;
     this.now = options.now ?? (() => new Date());
-    this.client = new S3Client({
+    const client = (maxSockets: number) => new S3Client({
       region: settings.region,
       ...(settings.endpoint === null ? {} : { endpoint: settings.endpoint }),
       forcePathStyle: settings.forcePathStyle,
@@ -94,10 +95,14 @@ export class S3BlobStore implements BlobStore {
         connectionTimeout: 5000,
         // Idle, not total: a proxied download to a slow device may take long, but not stall that long.
         socketTimeout: options.idleTimeoutMs ?? 120_000,
-        httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 64 }),
-        httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 64 }),
+        httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
+        httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
       },
     });
+    this.client = client(64);
+    // A proxied download holds its socket for as long as the device reads: a pool of their own, so
+    // slow readers cannot leave uploads, checks and the readiness probe waiting for a socket.
+    this.downloads = client(256);
   }
 
   async stage(source: Readable, options: StageOptions): Promise<StagedBlob> {
@@ -192,7 +197,7 @@ export class S3BlobStore implements BlobStore {
   async open(sha256: string, range?: { start: number; end: number }): Promise<Readable> {
     const answer = await this.call((c) => c.send(
       new GetObjectCommand({ Bucket: this.bucket, Key: this.blobKey(sha256), ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}) }),
-    ));
+    ), this.downloads);
     return answer.Body as Readable;
   }
 
@@ -249,10 +254,11 @@ export class S3BlobStore implements BlobStore {
    * in the bucket; committed uploads no check claimed after an hour): anything younger may belong
    * to an upload in flight on another instance sharing the bucket, or DATA_DIR.
    */
-  async sweepStaging(): Promise<number> {
+  async sweepStaging(options: { idleMs?: number } = {}): Promise<number> {
     const cutoff = this.now().getTime() - DAY_MS;
-    const dayAgo = new Date(cutoff);
-    let swept = (await sweepDir(this.uploadsDir, dayAgo)) + (await sweepDir(this.downloadsDir, dayAgo)) + (await this.sweepCommitted());
+    // Staging files as on the filesystem store: a dead process's at once (a kill -9 mid-upload of
+    // 5 GiB must not hold the disk for a day), another live instance's only once idle.
+    let swept = (await sweepAbandoned(this.uploadsDir, options.idleMs ?? 0)) + (await sweepDir(this.downloadsDir, new Date(cutoff))) + (await this.sweepCommitted());
     for await (const object of this.objects('staging/')) {
       if (object.lastModified.getTime() >= cutoff) continue;
       await this.deleteQuietly(object.key);
@@ -306,6 +312,7 @@ export class S3BlobStore implements BlobStore {
 
   close(): Promise<void> {
     this.client.destroy();
+    this.downloads.destroy();
     return Promise.resolve();
   }
 
@@ -332,9 +339,9 @@ export class S3BlobStore implements BlobStore {
   }
 
   /** Runs a request; a missing object becomes StoredBlobMissing, anything else from S3 storage_unavailable. */
-  private async call<T>(request: (client: S3Client) => Promise<T>): Promise<T> {
+  private async call<T>(request: (client: S3Client) => Promise<T>, client = this.client): Promise<T> {
     try {
-      return await request(this.client);
+      return await request(client);
     } catch (err) {
       if (isMissing(err)) throw new StoredBlobMissing(err);
       throw unavailable(err);

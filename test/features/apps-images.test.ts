@@ -46,6 +46,12 @@ describeOnSqlite('app icon', (portal) => {
     const cached = await p.app.inject({ method: 'GET', url: app.icon_url, headers: { 'if-none-match': `"${sha256}"` } });
     expect(cached.statusCode).toBe(304);
     expect(cached.body).toBe('');
+    // HEAD: the size and type without the bytes.
+    const head = await p.app.inject({ method: 'HEAD', url: app.icon_url });
+    expect(head.statusCode).toBe(200);
+    expect(head.headers['content-type']).toBe('image/png');
+    expect(Number(head.headers['content-length'])).toBe(media.rawPayload.length);
+    expect(head.rawPayload.length).toBe(0);
   });
 
   it('strips EXIF from a JPEG icon sent as multipart', async () => {

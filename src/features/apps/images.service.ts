@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import type { Db, Executor } from '../../db/index.js';
 import { appendEvent, type EventNotifier } from '../../events/index.js';
 import { type Actor, type Clock, type Ids } from '../../shared/index.js';
-import { openBlob, type BlobReferences, type BlobStore } from '../../storage/index.js';
+import type { BlobReferences, BlobStore } from '../../storage/index.js';
 import { touchApp } from './apps.repository.js';
 import type { AppResponse, ScreenshotResponse } from './apps.schemas.js';
 import { toScreenshotResponse, type AppsService } from './apps.service.js';
@@ -33,7 +33,8 @@ const tooManyScreenshots = () => appsError('screenshot_limit_reached', `An app h
 
 export interface MediaBlob {
   contentType: string;
-  size: number;
+  /** The blob's bytes; media_not_found when the store has lost it. */
+  size(): Promise<number>;
   open(): Promise<Readable>;
 }
 
@@ -104,9 +105,15 @@ export class AppImagesService {
     const notFound = () => appsError('media_not_found', 'No image with this address.');
     const contentType = await repo.servableContentType(this.deps.db, sha256);
     if (!contentType) throw notFound();
-    const size = await this.deps.blobs.size(sha256);
-    if (size === null) throw notFound();
-    return { contentType, size, open: () => openBlob(this.deps.blobs, sha256) };
+    return {
+      contentType,
+      size: async () => {
+        const size = await this.deps.blobs.size(sha256);
+        if (size === null) throw notFound();
+        return size;
+      },
+      open: () => this.deps.blobs.open(sha256),
+    };
   }
 
   /**

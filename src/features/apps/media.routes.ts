@@ -1,6 +1,7 @@
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ifNoneMatch } from '../../http/conditional.js';
+import { emptyBody } from '../../http/head-body.js';
 import { problemsOf } from '../../http/schemas.js';
 import type { AppImagesService } from './images.service.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
@@ -37,8 +38,10 @@ export const mediaRoutes: FeatureRoutes<{ appImages: AppImagesService }> = (app,
         .header('cache-control', 'public, max-age=31536000, immutable')
         // Store fronts on other origins embed these images; everything else stays same-site.
         .header('cross-origin-resource-policy', 'cross-origin');
+      // A revalidation touches no blob; a HEAD reads only the size.
       if (ifNoneMatch(request.headers['if-none-match'], etag)) return reply.code(304).send();
-      return reply.type(media.contentType).header('content-length', media.size).send(await media.open());
+      const size = await media.size();
+      return reply.type(media.contentType).header('content-length', size).send(request.method === 'HEAD' ? emptyBody() : await media.open());
     },
   );
 };

@@ -4,7 +4,7 @@ import { appendEvent, type EventNotifier } from '../../events/index.js';
 import { diffPermissions, PERMISSION_RISK, type Finding, type Manifest, type Permission } from '../../package/index.js';
 import { decodeCursor, encodeCursor, type Page } from '../../shared/pagination.js';
 import { commonError, type Actor, type AppError, type Clock, type Role } from '../../shared/index.js';
-import { openBlob, type BlobStore } from '../../storage/index.js';
+import type { BlobStore } from '../../storage/index.js';
 import type { AuditLog } from '../audit/index.js';
 import { DEFAULT_RELEASE, latestPublishedManifest, type ReleaseService } from '../versions/index.js';
 import type { StoreSignature } from './store-keys.js';
@@ -108,7 +108,7 @@ export class ReviewService {
   async package(actor: Actor, versionId: string): Promise<{ fileName: string; size: number; sha256: string; open: () => Promise<Readable> }> {
     await this.deps.roles.assertRole(actor, REVIEWER_ROLES);
     const { version, app } = await this.inReview(versionId);
-    return { fileName: `${app.package_id}-${version.version_code}.mosis`, size: version.size, sha256: version.sha256, open: () => openBlob(this.deps.blobs, version.sha256) };
+    return { fileName: `${app.package_id}-${version.version_code}.mosis`, size: version.size, sha256: version.sha256, open: () => this.deps.blobs.open(version.sha256) };
   }
 
   /** Claims (or renews the caller's claim on) a waiting version. */

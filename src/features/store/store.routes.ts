@@ -1,9 +1,10 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Config } from '../../config/index.js';
 import { ifNoneMatch } from '../../http/conditional.js';
+import { emptyBody } from '../../http/head-body.js';
 import type { FeatureRoutes } from '../../http/feature-routes.js';
 import { clientBudgetKey, RateLimiter } from '../../http/rate-limit.js';
 import { problemsOf } from '../../http/schemas.js';
@@ -334,14 +335,6 @@ export const storeRoutes: FeatureRoutes<{ store: StoreService; storeIndex: Signe
     },
   );
 };
-
-/**
- * What a HEAD answer sends: Fastify's HEAD route drops a body, but sets Content-Length to 0 for no
- * body and reads a real stream to its end; an empty stream keeps the GET's Content-Length.
- */
-function emptyBody(): Readable {
-  return Readable.from([]);
-}
 
 async function currentIndex(store: StoreService, index: SignedIndex, reply: FastifyReply) {
   await store.start();

@@ -4,7 +4,7 @@ import { PostgresAdapter, sql } from 'kysely';
 import type { Db } from '../../db/index.js';
 import { latestEventId, type DomainEvent, type EventLog, type Subscription } from '../../events/index.js';
 import { AppError, commonError, type Clock } from '../../shared/index.js';
-import { openBlob, type BlobStore } from '../../storage/index.js';
+import type { BlobStore } from '../../storage/index.js';
 import { ByteCache } from './byte-cache.js';
 import { buildModel } from './model-build.js';
 import type { DeviceIds } from '../../storage/index.js';
@@ -327,7 +327,7 @@ export class StoreService {
       storeSignature: row.store_signature,
       storeKeyId: row.store_key_id,
       // Resolved once the store answered: a bucket that is down is a 503, not a cut download.
-      open: (range) => openBlob(this.deps.blobs, row.sha256, range),
+      open: (range) => this.deps.blobs.open(row.sha256, range),
       redirect: this.redirectOf(row.sha256, `${packageId}-${versionCode}.mosis`),
     };
   }

@@ -271,6 +271,27 @@ describe.skipIf(!postgres)('import-sqlite: one NAS into PostgreSQL [sqlite → p
     expect(await countRows(destination.url, 'versions')).toBe(0);
   });
 
+  it('writes no table when PostgreSQL refuses a row halfway (one transaction), and the same destination takes the import once the row is mended', async () => {
+    const copy = await sourceCopy();
+    // PostgreSQL's text cannot hold NUL; SQLite's can. The apps come after users in the copy.
+    const setName = (name: string) => {
+      const db = new SQLite(path.join(copy, 'portal.db'));
+      try {
+        db.prepare('update apps set name = ? where package_id = ?').run(name, TODO);
+      } finally {
+        db.close();
+      }
+    };
+    setName('To\u0000do');
+    const destination = await freshDestination();
+    await expect(runImport(copy, destination.config)).rejects.toThrow(/0x00/);
+    for (const table of ['users', 'apps', 'versions', 'audit_log']) expect(await countRows(destination.url, table), table).toBe(0);
+    setName('Todo');
+    const report = await runImport(copy, destination.config);
+    expect(report.ok).toBe(true);
+    expect(await countRows(destination.url, 'apps')).toBe(2);
+  });
+
   it('refuses a source whose packages directory lacks a blob a version needs (a wrong --from-packages), before any table is written', async () => {
     const copy = await sourceCopy();
     const sha256 = (await withSqlite(path.join(copy, 'portal.db'), (db) => db.prepare('select sha256 from versions order by version_code limit 1').pluck().get())) as string;

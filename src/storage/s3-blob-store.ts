@@ -51,6 +51,8 @@ const COMMITTED_KEEP_FILES = 16;
 /** SigV4 presigned URLs are valid at most a week. */
 const MAX_PRESIGN_SECONDS = 7 * 24 * 60 * 60;
 const PROBE_TIMEOUT_MS = 5000;
+/** The start-up sweep of the bucket's staging keys gives up after this (the lifecycle rule is the backstop). */
+const SWEEP_BUCKET_MS = 30_000;
 
 /**
  * Blobs in an S3-compatible bucket at `<prefix>/sha256/ab/cd/<hash>`. An upload is written to a
@@ -259,7 +261,10 @@ export class S3BlobStore implements BlobStore {
     // Staging files as on the filesystem store: a dead process's at once (a kill -9 mid-upload of
     // 5 GiB must not hold the disk for a day), another live instance's only once idle.
     let swept = (await sweepAbandoned(this.uploadsDir, options.idleMs ?? 0)) + (await sweepDir(this.downloadsDir, new Date(cutoff))) + (await this.sweepCommitted());
-    for await (const object of this.objects('staging/')) {
+    // The bucket's part is bounded: `serve` sweeps before it listens, and a bucket that takes
+    // connections but never answers must not hold the start for the requests' idle timeouts.
+    const abortSignal = AbortSignal.timeout(SWEEP_BUCKET_MS);
+    for await (const object of this.objects('staging/', abortSignal)) {
       if (object.lastModified.getTime() >= cutoff) continue;
       await this.deleteQuietly(object.key);
       swept += 1;
@@ -268,10 +273,10 @@ export class S3BlobStore implements BlobStore {
       let keyMarker: string | undefined;
       let uploadIdMarker: string | undefined;
       for (;;) {
-        const page = await this.call((c) => c.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.key('staging/'), KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker })));
+        const page = await this.call((c) => c.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.key('staging/'), KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }), { abortSignal }));
         for (const u of page.Uploads ?? []) {
           if (u.Key === undefined || u.UploadId === undefined || (u.Initiated?.getTime() ?? 0) >= cutoff) continue;
-          await this.call((c) => c.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }))).catch(() => undefined);
+          await this.call((c) => c.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }), { abortSignal })).catch(() => undefined);
           swept += 1;
         }
         if (!page.IsTruncated) break;
@@ -317,10 +322,10 @@ export class S3BlobStore implements BlobStore {
   }
 
   /** Every object under `<prefix>/<under>`, a page of ListObjectsV2 at a time. */
-  private async *objects(under: string): AsyncIterable<{ key: string; size: number; lastModified: Date }> {
+  private async *objects(under: string, abortSignal?: AbortSignal): AsyncIterable<{ key: string; size: number; lastModified: Date }> {
     let token: string | undefined;
     do {
-      const page = await this.call((c) => c.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.key(under), ContinuationToken: token })));
+      const page = await this.call((c) => c.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.key(under), ContinuationToken: token }), { abortSignal }));
       for (const o of page.Contents ?? []) {
         if (o.Key !== undefined) yield { key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified ?? new Date(0) };
       }
